@@ -1,0 +1,83 @@
+/*
+ * config.h - the configuration of every dfs program, from one table.
+ *
+ * One INI-style file (conf/dfs.conf) holds sections [namenode], [datanode]
+ * and [client]; a key is named "section.key" on command lines (-o).  Every
+ * key has a type, a default, bounds, a reload flag and a help line in the
+ * table of config.c; the same table parses files and -o overrides, prints
+ * the effective configuration and documents itself (dfs_conf_dump).
+ *
+ * File syntax: "# comment" or "; comment" lines, "[section]", "key = value"
+ * (whitespace around both trimmed; no quoting).  An unknown section or key,
+ * a value of the wrong type or out of bounds, or a line that is none of
+ * these is an error whose message names the file, the line and the key:
+ *
+ *   /etc/dfs.conf:12: namenode.replication: value 0 out of range [1, 10]
+ *   /etc/dfs.conf:7: unknown key 'namenode.replicaton'
+ */
+#ifndef DFS_CONFIG_H
+#define DFS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every field is set by the table of config.c; see there for defaults. */
+struct dfs_conf {
+    /* [namenode] */
+    char *nn_address;             /* "HOST:PORT" RPC listen address */
+    char *nn_http_address;        /* "HOST:PORT", "" = no HTTP */
+    char *nn_meta_dir;            /* LevelDB + cluster id */
+    uint32_t nn_replication;      /* default replication of new files */
+    uint32_t nn_max_replication;
+    uint64_t nn_block_size;       /* default block size of new files */
+    uint64_t nn_min_block_size;
+    uint32_t nn_min_replication;  /* replicas needed to complete a block */
+    uint32_t nn_list_limit;       /* entries per list page */
+    uint32_t nn_heartbeat_recheck_ms;  /* live -> stale -> dead check */
+    uint32_t nn_stale_ms;         /* no heartbeat for this long: stale */
+    uint32_t nn_dead_ms;          /* ... and this long: dead */
+    char *nn_topology_file;       /* "ADDR RACK" lines, "" = one rack */
+    char *nn_log_level;
+    uint32_t nn_leveldb_cache_mb;
+    /* [datanode] */
+    char *dn_address;             /* transfer listen "HOST:PORT" */
+    char *dn_http_address;
+    char *dn_data_dirs;           /* comma-separated list */
+    char *dn_namenode;            /* "HOST:PORT" of the namenode */
+    uint32_t dn_heartbeat_ms;
+    uint32_t dn_io_threads;       /* disk worker threads */
+    uint64_t dn_reserved;         /* bytes per dir kept free */
+    uint32_t dn_max_buffer;       /* per-connection buffer high watermark */
+    char *dn_log_level;
+    /* [client] */
+    char *cl_namenode;            /* "HOST:PORT" */
+    uint32_t cl_chunk_size;       /* bytes per checksum */
+    uint32_t cl_packet_size;      /* data bytes per packet */
+    uint32_t cl_window;           /* unacked packets in flight */
+    uint32_t cl_timeout_ms;
+    uint32_t cl_replication;      /* 0 = namenode default */
+    uint64_t cl_block_size;       /* 0 = namenode default */
+};
+
+/* Fill *c with the defaults of every key.  Free with dfs_conf_free(). */
+void dfs_conf_init(struct dfs_conf *c);
+void dfs_conf_free(struct dfs_conf *c);
+
+/* Load a file over *c.  Returns 0, or -1 with a message "FILE:LINE: KEY:
+ * problem" (or "FILE: strerror" when unreadable) in err[errsz]. */
+int dfs_conf_load_file(struct dfs_conf *c, const char *path, char *err, size_t errsz);
+/* Apply one "section.key=value" override (from -o).  Returns 0 or -1 with
+ * "KEY: problem" in err. */
+int dfs_conf_set(struct dfs_conf *c, const char *assignment, char *err, size_t errsz);
+/* Write the effective configuration as an INI file (every key, with its
+ * help line as a comment) to fd. */
+void dfs_conf_dump(const struct dfs_conf *c, int fd);
+
+/* Split "HOST:PORT" ("[v6]:PORT" too) into host[hostsz] and *port.
+ * Returns 0 or -1 when malformed or the port is not in 0..65535. */
+int dfs_parse_hostport(const char *s, char *host, size_t hostsz, unsigned *port);
+/* Parse a size with an optional binary suffix: "128M", "1g", "4096", "64k".
+ * Returns 0 or -1. */
+int dfs_parse_size(const char *s, uint64_t *out);
+
+#endif

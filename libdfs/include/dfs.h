@@ -1,0 +1,262 @@
+/*
+ * dfs.h - the libdfs client API.  This is the only public header.
+ *
+ * Conventions
+ *  - Objects are opaque handles with a create/destroy (or open/close) pair:
+ *    dfs_options, dfs_fs, dfs_dir, dfs_file.
+ *  - Every call that can fail returns an int: DFS_OK (0) or a positive
+ *    DFS_ERR_* code.  Calls that return a byte count return a negative
+ *    DFS_ERR_* code (-code) on failure.  dfs_errmsg() gives the calling
+ *    thread's message for its last failure (it names the path, the block or
+ *    the datanode); dfs_strerror() names a code; dfs_errno() converts a code
+ *    to the nearest errno value.
+ *  - Strings are NUL-terminated UTF-8.  Paths are absolute ("/a/b").
+ *  - Whatever the library allocates and hands out is freed with the matching
+ *    dfs_free_* / destroy call; the caller's buffers stay the caller's.
+ *  - A dfs_fs handle may be shared between threads; a dfs_dir or dfs_file
+ *    belongs to one thread at a time.  Several handles to several clusters
+ *    in one process are independent: the library has no global state but
+ *    the per-thread error message.
+ *  - The library never prints and never aborts: it reports through return
+ *    codes and, when installed, the log function of its options.
+ *  - Calls block until the namenode or datanodes answer or the timeout of
+ *    the options expires.
+ */
+#ifndef DFS_H
+#define DFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DFS_VERSION_MAJOR 0
+#define DFS_VERSION_MINOR 1
+
+/* Error codes: the same numbers as the wire Status of proto/dfs.proto. */
+enum dfs_err {
+    DFS_OK = 0,
+    DFS_ERR_NOENT = 1,     /* no such file or directory */
+    DFS_ERR_EXIST = 2,     /* file exists */
+    DFS_ERR_NOTDIR = 3,    /* not a directory */
+    DFS_ERR_ISDIR = 4,     /* is a directory */
+    DFS_ERR_NOTEMPTY = 5,  /* directory not empty */
+    DFS_ERR_INVAL = 6,     /* invalid argument */
+    DFS_ERR_PERM = 7,      /* permission denied */
+    DFS_ERR_IO = 8,        /* input/output error */
+    DFS_ERR_NOSPC = 9,     /* no space left */
+    DFS_ERR_SAFEMODE = 10, /* namenode is in safe mode */
+    DFS_ERR_PROTO = 11,    /* protocol error */
+    DFS_ERR_NOMEM = 12,    /* out of memory */
+    DFS_ERR_UNAVAIL = 13,  /* no live datanode / unavailable */
+    DFS_ERR_CORRUPT = 14,  /* data corrupt (every replica bad) */
+    DFS_ERR_TIMEOUT = 15,  /* timed out */
+    DFS_ERR_CONN = 16,     /* cannot reach the namenode or datanode */
+    DFS_ERR_BUSY = 17,     /* busy (file is being written) */
+    DFS_ERR_STALE = 18,    /* stale block */
+    DFS_ERR_XDEV = 19,     /* cannot move a directory into itself */
+    DFS_ERR__MAX
+};
+
+/* Short description of an error code ("No such file or directory"). */
+const char *dfs_strerror(int err);
+/* Message of the calling thread's last failed dfs_* call, never NULL. */
+const char *dfs_errmsg(void);
+/* The errno value closest to a DFS_ERR_* code (ENOENT, EEXIST, ...). */
+int dfs_errno(int err);
+/* "MAJOR.MINOR.PATCH" of the library. */
+const char *dfs_version(void);
+
+/* ------------------------------------------------------------- options */
+
+typedef struct dfs_options dfs_options;
+
+enum dfs_log_level { DFS_LOG_ERROR = 0, DFS_LOG_WARN, DFS_LOG_INFO, DFS_LOG_DEBUG };
+typedef void (*dfs_log_func)(enum dfs_log_level level, const char *msg, void *arg);
+
+/* New options with the defaults (namenode 127.0.0.1:8020, user from the
+ * process's login name, replication and block size from the namenode).
+ * Returns NULL only when out of memory. */
+dfs_options *dfs_options_create(void);
+void dfs_options_destroy(dfs_options *opts);
+/* Read the [client] section of an INI configuration file (see
+ * conf/dfs.conf).  path NULL means $DFS_CONF, and nothing when unset.
+ * DFS_ERR_INVAL with dfs_errmsg() naming file, line and key on a bad file. */
+int dfs_options_load_conf(dfs_options *opts, const char *path);
+/* "HOST:PORT" of the namenode.  DFS_ERR_INVAL when malformed. */
+int dfs_options_set_namenode(dfs_options *opts, const char *hostport);
+/* Copy of the namenode address in effect (caller frees with free()). */
+char *dfs_options_get_namenode(const dfs_options *opts);
+void dfs_options_set_user(dfs_options *opts, const char *user);
+/* Timeout of one RPC or one datanode operation, milliseconds (default 60000). */
+void dfs_options_set_timeout_ms(dfs_options *opts, unsigned ms);
+/* Defaults for new files; 0 means the namenode's default. */
+void dfs_options_set_replication(dfs_options *opts, unsigned replication);
+void dfs_options_set_block_size(dfs_options *opts, uint64_t block_size);
+/* Bytes per checksum chunk for new blocks (power of two, 512..16 MiB). */
+int dfs_options_set_chunk_size(dfs_options *opts, unsigned chunk_size);
+void dfs_options_set_log_func(dfs_options *opts, dfs_log_func fn, void *arg);
+
+/* ---------------------------------------------------------- connection */
+
+typedef struct dfs_fs dfs_fs;
+
+/* Connect to the namenode of opts (opts may be destroyed afterwards).
+ * On success *out is a handle for dfs_disconnect(). */
+int dfs_connect(const dfs_options *opts, dfs_fs **out);
+/* Close every connection and free the handle.  Open files and directory
+ * streams must be closed first. */
+void dfs_disconnect(dfs_fs *fs);
+
+/* ----------------------------------------------------------- namespace */
+
+enum dfs_file_type { DFS_TYPE_FILE = 1, DFS_TYPE_DIR = 2 };
+
+struct dfs_stat {
+    uint64_t inode;
+    enum dfs_file_type type;
+    unsigned mode;               /* permission bits, 07777 */
+    char owner[64];
+    char group[64];
+    uint64_t mtime_ms;           /* ms since the epoch */
+    uint64_t atime_ms;
+    uint64_t length;             /* bytes; 0 for directories */
+    unsigned replication;        /* files */
+    uint64_t block_size;         /* files */
+    int complete;                /* 0 while the file is being written */
+    char name[256];              /* last component ("" for "/") */
+};
+
+/* Create a directory; with parents != 0 the missing parents too, and an
+ * existing directory is not an error. */
+int dfs_mkdir(dfs_fs *fs, const char *path, unsigned mode, int parents);
+/* Create an empty, complete file (touch).  DFS_ERR_EXIST if it exists. */
+int dfs_create(dfs_fs *fs, const char *path, unsigned mode);
+int dfs_stat(dfs_fs *fs, const char *path, struct dfs_stat *st);
+/* Delete a file or an empty directory; recursive != 0 deletes a tree. */
+int dfs_delete(dfs_fs *fs, const char *path, int recursive);
+/* Rename src to dst.  dst an existing directory: src moves into it.  An
+ * existing dst file is replaced only with overwrite != 0. */
+int dfs_rename(dfs_fs *fs, const char *src, const char *dst, int overwrite);
+int dfs_set_replication(dfs_fs *fs, const char *path, unsigned replication);
+int dfs_chmod(dfs_fs *fs, const char *path, unsigned mode);
+/* owner or group NULL: left unchanged. */
+int dfs_chown(dfs_fs *fs, const char *path, const char *owner, const char *group);
+/* Set the modification time (ms since the epoch). */
+int dfs_set_mtime(dfs_fs *fs, const char *path, uint64_t mtime_ms);
+
+struct dfs_summary {
+    uint64_t length;             /* bytes in files */
+    uint64_t files;
+    uint64_t dirs;
+    uint64_t space_consumed;     /* length x replication */
+};
+int dfs_content_summary(dfs_fs *fs, const char *path, struct dfs_summary *out);
+
+/* Directory streams: entries in name order, fetched from the namenode in
+ * pages so that any directory size is listed in bounded memory. */
+typedef struct dfs_dir dfs_dir;
+int dfs_opendir(dfs_fs *fs, const char *path, dfs_dir **out);
+/* Next entry into *st: returns 1 with an entry, 0 at the end, or -err. */
+int dfs_readdir(dfs_dir *dir, struct dfs_stat *st);
+void dfs_closedir(dfs_dir *dir);
+
+/* ------------------------------------------------------------ file data */
+
+typedef struct dfs_file dfs_file;
+
+#define DFS_O_OVERWRITE 0x1      /* replace an existing file */
+#define DFS_O_PARENTS   0x2      /* create missing parent directories */
+
+/* Open a new file for writing.  replication / block_size 0: the options'
+ * defaults, then the namenode's.  The file is invisible to readers beyond
+ * what dfs_hflush() published until dfs_close(). */
+int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
+                   unsigned replication, uint64_t block_size, dfs_file **out);
+/* Append len bytes; returns DFS_OK once they are queued to the pipeline. */
+int dfs_write(dfs_file *f, const void *buf, size_t len);
+/* Make written bytes visible to new readers / also durable on disk. */
+int dfs_hflush(dfs_file *f);
+int dfs_hsync(dfs_file *f);
+/* Replication the writer asked for and the fewest datanodes any block of
+ * this file was written to so far (fewer live datanodes than asked). */
+void dfs_write_replicas(const dfs_file *f, unsigned *wanted, unsigned *got);
+
+/* Open an existing file for reading. */
+int dfs_open_read(dfs_fs *fs, const char *path, dfs_file **out);
+/* Read up to len bytes at offset; returns bytes read (0 at end of file) or
+ * -err.  Safe to call on one file from one thread at a time. */
+int64_t dfs_pread(dfs_file *f, void *buf, size_t len, uint64_t offset);
+/* Read at the current position and advance it. */
+int64_t dfs_read(dfs_file *f, void *buf, size_t len);
+int dfs_seek(dfs_file *f, uint64_t offset);
+uint64_t dfs_file_length(const dfs_file *f);
+
+/* Close a file.  For a writer: flush, wait for the last acks and complete
+ * the file on the namenode; an error means the file is not complete. */
+int dfs_close(dfs_file *f);
+
+/* ------------------------------------------------------------- locality */
+
+struct dfs_location {
+    char host[256];
+    unsigned port;
+    char rack[256];
+    char storage_id[64];
+    int corrupt;                 /* replica reported bad */
+};
+
+struct dfs_block_location {
+    uint64_t offset;             /* in the file */
+    uint64_t length;
+    uint64_t id;
+    uint64_t genstamp;
+    unsigned nlocs;
+    struct dfs_location *locs;   /* closest to this client first */
+};
+
+/* Blocks of path overlapping [offset, offset + length).  On success *out is
+ * an array of *count blocks for dfs_free_block_locations(). */
+int dfs_get_block_locations(dfs_fs *fs, const char *path, uint64_t offset,
+                            uint64_t length, struct dfs_block_location **out,
+                            size_t *count);
+void dfs_free_block_locations(struct dfs_block_location *blocks, size_t count);
+
+/* --------------------------------------------------------- cluster view */
+
+struct dfs_datanode_info {
+    char host[256];
+    unsigned port;
+    char rack[256];
+    char storage_id[64];
+    char state[16];              /* "live", "stale", "dead" */
+    uint64_t capacity;
+    uint64_t used;
+    uint64_t remaining;
+    unsigned blocks;
+    uint64_t last_heartbeat_ms;  /* ms since its last heartbeat */
+    unsigned load;
+};
+
+struct dfs_cluster_report {
+    uint64_t capacity;
+    uint64_t used;
+    uint64_t remaining;
+    uint64_t blocks;
+    uint64_t files;
+    uint64_t under_replicated;
+    uint64_t corrupt;
+    int safemode;
+    size_t ndatanodes;
+    struct dfs_datanode_info *datanodes;
+};
+
+int dfs_cluster_report(dfs_fs *fs, struct dfs_cluster_report **out);
+void dfs_free_cluster_report(struct dfs_cluster_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DFS_H */
