@@ -1,1 +1,1447 @@
-/* placeholder: being written */
+/*
+ * blockstore.c - the datanode's replica store (see blockstore.h).
+ *
+ * In memory, behind bs->lock, two hash tables keyed by block id:
+ *   fin  finalized replicas: FINAL, or DELETING while bs_delete unlinks
+ *   rbw  replicas in rbw/:   WRITING (a live writer), LEFTOVER (found at
+ *        open), or DELETING
+ * The rule that makes I/O outside the lock safe: a thread claims an id in a
+ * table (WRITING, DELETING) before it touches that id's files, and an id
+ * present in either table cannot be claimed again.
+ */
+#include "blockstore.h"
+#include "checksum.h"
+#include "frame.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define STORAGE_ID_LEN 35           /* "DS-" + 32 hex */
+#define DIR_PATH_MAX (PATH_MAX - 128) /* room for the names we append */
+#define VERIFY_BUF (1u << 20)
+
+/* ---- hash table ---------------------------------------------------- */
+
+enum ent_state { ENT_EMPTY = 0, ENT_FINAL, ENT_WRITING, ENT_LEFTOVER, ENT_DELETING };
+
+struct ent {
+    uint64_t id, gs, len;
+    uint32_t chunk;
+    uint16_t dir;
+    uint8_t state;
+};
+
+/* Open addressing, linear probing, backward-shift deletion (no tombstones);
+ * capacity a power of two, load at most 3/4. */
+struct map {
+    struct ent *slot;   /* NULL until the first insert */
+    size_t mask;
+    size_t n;
+};
+
+static size_t map_hash(uint64_t x)
+{
+    x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27; x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (size_t)x;
+}
+
+static struct ent *map_get(const struct map *m, uint64_t id)
+{
+    if (!m->slot)
+        return NULL;
+    for (size_t i = map_hash(id) & m->mask;; i = (i + 1) & m->mask) {
+        if (m->slot[i].state == ENT_EMPTY)
+            return NULL;
+        if (m->slot[i].id == id)
+            return &m->slot[i];
+    }
+}
+
+/* Grow so that `want` entries fit.  0 or -ENOMEM (the map is unchanged). */
+static int map_reserve(struct map *m, size_t want)
+{
+    size_t cap = m->slot ? m->mask + 1 : 0;
+    if (m->slot && want <= cap / 4 * 3)
+        return 0;
+    size_t ncap = cap ? cap : 64;
+    while (want > ncap / 4 * 3) {
+        if (ncap > SIZE_MAX / 2 / sizeof(struct ent))
+            return -ENOMEM;
+        ncap *= 2;
+    }
+    struct ent *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -ENOMEM;
+    for (size_t i = 0; i < cap; i++) {
+        if (m->slot[i].state == ENT_EMPTY)
+            continue;
+        size_t j = map_hash(m->slot[i].id) & (ncap - 1);
+        while (ns[j].state != ENT_EMPTY)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = m->slot[i];
+    }
+    free(m->slot);
+    m->slot = ns;
+    m->mask = ncap - 1;
+    return 0;
+}
+
+/* Add an absent id.  Returns the entry (pointer valid until the next map
+ * change) or NULL when out of memory. */
+static struct ent *map_add(struct map *m, uint64_t id, enum ent_state st)
+{
+    if (map_reserve(m, m->n + 1) < 0)
+        return NULL;
+    size_t i = map_hash(id) & m->mask;
+    while (m->slot[i].state != ENT_EMPTY)
+        i = (i + 1) & m->mask;
+    m->slot[i] = (struct ent){ .id = id, .state = (uint8_t)st };
+    m->n++;
+    return &m->slot[i];
+}
+
+static void map_del(struct map *m, struct ent *e)
+{
+    size_t i = (size_t)(e - m->slot), j = i;
+    for (;;) {
+        j = (j + 1) & m->mask;
+        if (m->slot[j].state == ENT_EMPTY)
+            break;
+        size_t k = map_hash(m->slot[j].id) & m->mask;
+        /* slot j may move back to i unless its home k lies in (i, j] */
+        if (j > i ? (k <= i || k > j) : (k <= i && k > j)) {
+            m->slot[i] = m->slot[j];
+            i = j;
+        }
+    }
+    m->slot[i].state = ENT_EMPTY;
+    m->n--;
+}
+
+/* ---- the store ------------------------------------------------------ */
+
+struct bs_dir {
+    char *path;
+    int lock_fd;        /* in_use.lock, flock()ed */
+    int rbw_fd;         /* rbw/, for fsync */
+};
+
+struct bs {
+    struct bs_dir *dir;
+    size_t ndirs;
+    uint64_t reserved;
+    char storage_id[STORAGE_ID_LEN + 1];
+    pthread_mutex_t lock;
+    struct map fin, rbw;    /* under lock */
+    size_t nfinal;          /* FINAL entries of fin */
+    uint64_t used;          /* data + meta bytes of FINAL entries */
+};
+
+struct bs_writer {
+    struct bs *bs;
+    uint64_t id, gs;
+    uint32_t chunk;
+    uint16_t dir;
+    int data_fd, meta_fd;
+    int rbw_synced;
+    uint64_t bytes;         /* atomic: read by bs_writer_bytes */
+};
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+    if (!err || errsz == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t meta_size(uint64_t len, uint32_t chunk)
+{
+    return BS_META_HDR_LEN + 8 * (uint64_t)dfs_nchunks(len, chunk);
+}
+
+/* <dir>/finalized/subdirA/subdirB */
+static void fin_dir_path(char *buf, const struct bs *bs, size_t d, uint64_t id)
+{
+    snprintf(buf, PATH_MAX, "%s/finalized/subdir%u/subdir%u", bs->dir[d].path,
+             (unsigned)((id >> 16) & 0x1f), (unsigned)((id >> 8) & 0x1f));
+}
+
+/* Data and meta paths of a replica in rbw/ or finalized/. */
+static void replica_paths(const struct bs *bs, size_t d, int rbw, uint64_t id, uint64_t gs,
+                          char *data, char *meta)
+{
+    char dir[PATH_MAX];
+    if (rbw)
+        snprintf(dir, sizeof dir, "%s/rbw", bs->dir[d].path);
+    else
+        fin_dir_path(dir, bs, d, id);
+    snprintf(data, PATH_MAX, "%.*s/blk_%" PRIu64, DIR_PATH_MAX, dir, id);
+    snprintf(meta, PATH_MAX, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".meta", DIR_PATH_MAX, dir, id, gs);
+}
+
+/* ---- small I/O helpers ----------------------------------------------- */
+
+/* 0 or -errno; a short write is retried (the next one reports ENOSPC). */
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Bytes read (fewer than len only at end of file) or -errno. */
+static ssize_t pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    uint8_t *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, p + done, len - done, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* mkdir -p.  0 or -errno. */
+static int mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof buf)
+        return -ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* mkdir that fsyncs the parent when it created the dir.  0 or -errno. */
+static int mkdir_durable(const char *path, const char *parent)
+{
+    if (mkdir(path, 0755) < 0)
+        return errno == EEXIST ? 0 : -errno;
+    return fsync_path(parent);
+}
+
+/* ---- .meta header ------------------------------------------------------ */
+
+static void meta_header(uint8_t h[BS_META_HDR_LEN], uint32_t chunk)
+{
+    memset(h, 0, BS_META_HDR_LEN);
+    dfs_put_be32(h, BS_META_MAGIC);
+    dfs_put_be16(h + 4, BS_META_VERSION);
+    dfs_put_be16(h + 6, DFS_CSUM_XXH3_64);
+    dfs_put_be32(h + 8, chunk);
+}
+
+/* NULL and *chunk when the header is good, else what is wrong with it. */
+static const char *meta_header_check(const uint8_t h[BS_META_HDR_LEN], uint32_t *chunk)
+{
+    if (dfs_get_be32(h) != BS_META_MAGIC)
+        return "bad meta magic";
+    if (dfs_get_be16(h + 4) != BS_META_VERSION)
+        return "unknown meta version";
+    if (dfs_get_be16(h + 6) != DFS_CSUM_XXH3_64)
+        return "unknown checksum algorithm";
+    if (!dfs_chunk_size_valid(dfs_get_be32(h + 8)))
+        return "invalid chunk size in meta header";
+    for (size_t i = 12; i < BS_META_HDR_LEN; i++)
+        if (h[i])
+            return "nonzero reserved bytes in meta header";
+    *chunk = dfs_get_be32(h + 8);
+    return NULL;
+}
+
+/* Check a replica's files.  0 with *len (data size) and *chunk; 1 when
+ * bad, with the reason in why.  exact: the meta size must match the data
+ * length (finalized); else any size (rbw, written up to a crash). */
+static int replica_check(const char *data, const char *meta, int exact,
+                         uint64_t *len, uint32_t *chunk, char *why, size_t whysz)
+{
+    int dfd = -1, mfd = -1, rc = 1;
+    struct stat ds, ms;
+    uint8_t h[BS_META_HDR_LEN];
+    const char *bad;
+    ssize_t n;
+
+    if ((dfd = open(data, O_RDONLY | O_CLOEXEC)) < 0 || fstat(dfd, &ds) < 0) {
+        snprintf(why, whysz, "data file: %s", strerror(errno));
+        goto out;
+    }
+    if ((mfd = open(meta, O_RDONLY | O_CLOEXEC)) < 0 || fstat(mfd, &ms) < 0) {
+        snprintf(why, whysz, "meta file: %s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(ds.st_mode) || !S_ISREG(ms.st_mode)) {
+        snprintf(why, whysz, "not a regular file");
+        goto out;
+    }
+    n = pread_all(mfd, h, sizeof h, 0);
+    if (n != (ssize_t)sizeof h) {
+        snprintf(why, whysz, "meta file: %s", n < 0 ? strerror((int)-n) : "short header");
+        goto out;
+    }
+    if ((bad = meta_header_check(h, chunk)) != NULL) {
+        snprintf(why, whysz, "%s", bad);
+        goto out;
+    }
+    *len = (uint64_t)ds.st_size;
+    if (exact && (uint64_t)ms.st_size != meta_size(*len, *chunk)) {
+        snprintf(why, whysz, "meta size %jd, expected %" PRIu64 " for %" PRIu64 " data bytes",
+                 (intmax_t)ms.st_size, meta_size(*len, *chunk), *len);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (mfd >= 0)
+        close(mfd);
+    if (dfd >= 0)
+        close(dfd);
+    return rc;
+}
+
+/* ---- VERSION and storage id -------------------------------------------- */
+
+static int storage_id_valid(const char *s)
+{
+    if (strlen(s) != STORAGE_ID_LEN || strncmp(s, "DS-", 3) != 0)
+        return 0;
+    for (size_t i = 3; i < STORAGE_ID_LEN; i++)
+        if (!strchr("0123456789abcdef", s[i]) || s[i] == '\0')
+            return 0;
+    return 1;
+}
+
+/* Read <dir>/VERSION into id.  1 found, 0 absent, -1 error (message). */
+static int version_read(const char *dir, char *id, char *err, size_t errsz)
+{
+    char path[PATH_MAX], buf[4096];
+    snprintf(path, sizeof path, "%s/VERSION", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        seterr(err, errsz, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = pread_all(fd, buf, sizeof buf - 1, 0);
+    int saved = n < 0 ? (int)-n : 0;
+    close(fd);
+    if (n < 0) {
+        seterr(err, errsz, "%s: %s", path, strerror(saved));
+        return -1;
+    }
+    buf[n] = '\0';
+    int have_id = 0, have_layout = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "storage_id=", 11) == 0) {
+            if (!storage_id_valid(line + 11)) {
+                seterr(err, errsz, "%s: bad storage_id \"%.40s\"", path, line + 11);
+                return -1;
+            }
+            memcpy(id, line + 11, STORAGE_ID_LEN + 1);
+            have_id = 1;
+        } else if (strncmp(line, "layout=", 7) == 0) {
+            if (strcmp(line + 7, "1") != 0) {
+                seterr(err, errsz, "%s: unsupported layout \"%.20s\" (this version reads %d)",
+                       path, line + 7, BS_LAYOUT);
+                return -1;
+            }
+            have_layout = 1;
+        }
+    }
+    if (!have_id || !have_layout) {
+        seterr(err, errsz, "%s: missing %s", path, have_id ? "layout" : "storage_id");
+        return -1;
+    }
+    return 1;
+}
+
+/* Write <dir>/VERSION durably.  0 or -1 (message). */
+static int version_write(const char *dir, const char *id, char *err, size_t errsz)
+{
+    char tmp[PATH_MAX], path[PATH_MAX], text[128];
+    snprintf(tmp, sizeof tmp, "%s/VERSION.tmp", dir);
+    snprintf(path, sizeof path, "%s/VERSION", dir);
+    int len = snprintf(text, sizeof text, "storage_id=%s\nlayout=%d\n", id, BS_LAYOUT);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto fail;
+    int rc = pwrite_all(fd, text, (size_t)len, 0);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    if (rc < 0) {
+        errno = -rc;
+        unlink(tmp);
+        goto fail;
+    }
+    if (rename(tmp, path) < 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+        goto fail;
+    }
+    if ((rc = fsync_path(dir)) < 0) {
+        seterr(err, errsz, "%s: fsync: %s", dir, strerror(-rc));
+        return -1;
+    }
+    return 0;
+fail:
+    seterr(err, errsz, "%s: %s", tmp, strerror(errno));
+    return -1;
+}
+
+static int storage_id_new(char *id, char *err, size_t errsz)
+{
+    uint8_t r[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        seterr(err, errsz, "/dev/urandom: %s", strerror(errno));
+        return -1;
+    }
+    ssize_t n = pread_all(fd, r, sizeof r, 0);
+    int saved = errno;
+    close(fd);
+    if (n != (ssize_t)sizeof r) {
+        seterr(err, errsz, "/dev/urandom: %s", n < 0 ? strerror(saved) : "short read");
+        return -1;
+    }
+    memcpy(id, "DS-", 3);
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(id + 3 + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+/* ---- scan at open ------------------------------------------------------- */
+
+struct item {
+    uint64_t id, gs;
+    int meta;           /* 0: blk_I, 1: blk_I_G.meta */
+};
+
+/* Parse a canonical decimal (no sign, no leading zero) ending at stop. */
+static const char *parse_u64(const char *s, uint64_t *v)
+{
+    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
+        return NULL;
+    uint64_t x = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return NULL;
+        x = x * 10 + (uint64_t)(*s - '0');
+    }
+    *v = x;
+    return s;
+}
+
+/* 1 when name is blk_<I> or blk_<I>_<G>.meta in canonical form. */
+static int parse_block_name(const char *name, struct item *it)
+{
+    const char *p;
+    if (strncmp(name, "blk_", 4) != 0 || !(p = parse_u64(name + 4, &it->id)))
+        return 0;
+    if (*p == '\0') {
+        it->gs = 0;
+        it->meta = 0;
+        return 1;
+    }
+    if (*p != '_' || !(p = parse_u64(p + 1, &it->gs)) || strcmp(p, ".meta") != 0)
+        return 0;
+    it->meta = 1;
+    return 1;
+}
+
+/* 1 and *k when name is subdir<k>, k in [0, 31]. */
+static int parse_subdir(const char *name, unsigned *k)
+{
+    uint64_t v;
+    const char *p;
+    if (strncmp(name, "subdir", 6) != 0 || !(p = parse_u64(name + 6, &v)) || *p || v > 31)
+        return 0;
+    *k = (unsigned)v;
+    return 1;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    const struct item *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    if (x->meta != y->meta)
+        return x->meta - y->meta;          /* data first */
+    return x->gs == y->gs ? 0 : x->gs > y->gs ? -1 : 1;   /* newest meta first */
+}
+
+/* Move dirpath/<name of it> into <dir>/corrupt/ (never overwriting) and log
+ * why.  Failures are logged; the scan goes on. */
+static void move_aside(struct bs *bs, size_t d, const char *dirpath, const struct item *it,
+                       const char *why)
+{
+    char name[64], src[PATH_MAX], cdir[PATH_MAX], dst[PATH_MAX];
+    if (it->meta)
+        snprintf(name, sizeof name, "blk_%" PRIu64 "_%" PRIu64 ".meta", it->id, it->gs);
+    else
+        snprintf(name, sizeof name, "blk_%" PRIu64, it->id);
+    snprintf(src, sizeof src, "%.*s/%s", DIR_PATH_MAX, dirpath, name);
+    snprintf(cdir, sizeof cdir, "%s/corrupt", bs->dir[d].path);
+    if (mkdir(cdir, 0755) < 0 && errno != EEXIST) {
+        LOG_ERROR("block store: %s: %s; cannot create %s: %s", src, why, cdir, strerror(errno));
+        return;
+    }
+    for (int i = 0; i < 1000; i++) {
+        if (i == 0)
+            snprintf(dst, sizeof dst, "%.*s/%s", DIR_PATH_MAX, cdir, name);
+        else
+            snprintf(dst, sizeof dst, "%.*s/%s.%d", DIR_PATH_MAX, cdir, name, i);
+        /* link + unlink: rename would silently replace an earlier one */
+        if (link(src, dst) == 0) {
+            if (unlink(src) < 0)
+                LOG_ERROR("block store: %s: unlink: %s", src, strerror(errno));
+            LOG_WARN("block store: %s: %s; moved to %s", src, why, dst);
+            return;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    LOG_ERROR("block store: %s: %s; cannot move it to %s: %s", src, why, cdir, strerror(errno));
+}
+
+/* Take one group of files of one id (sorted by item_cmp) found in dirpath
+ * of dir d: keep the replica or move files aside.  placed: the files sit
+ * where this id belongs.  0, or -1 when out of memory (message). */
+static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int placed,
+                      const struct item *g, size_t n, char *err, size_t errsz)
+{
+    int has_data = !g[0].meta;
+    const struct item *metas = g + has_data;
+    size_t nmeta = n - (size_t)has_data;
+    char data[PATH_MAX], meta[PATH_MAX], why[256];
+    uint64_t len;
+    uint32_t chunk;
+    struct map *m = rbw ? &bs->rbw : &bs->fin;
+
+    if (!placed || !has_data || nmeta == 0) {
+        const char *reason = !placed ? "not in the subdir of its block id"
+                           : !has_data ? "meta file without data file"
+                           : "data file without meta file";
+        for (size_t i = 0; i < n; i++)
+            move_aside(bs, d, dirpath, &g[i], reason);
+        return 0;
+    }
+    for (size_t i = 1; i < nmeta; i++)
+        move_aside(bs, d, dirpath, &metas[i], "meta file of an older generation stamp");
+
+    uint64_t id = g[0].id, gs = metas[0].gs;
+    snprintf(data, sizeof data, "%.*s/blk_%" PRIu64, DIR_PATH_MAX, dirpath, id);
+    snprintf(meta, sizeof meta, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".meta", DIR_PATH_MAX, dirpath,
+             id, gs);
+    if (replica_check(data, meta, !rbw, &len, &chunk, why, sizeof why)) {
+        move_aside(bs, d, dirpath, &g[0], why);
+        move_aside(bs, d, dirpath, &metas[0], why);
+        return 0;
+    }
+
+    struct ent *e = map_get(m, id);
+    if (e) {
+        /* the same id in two places: the lower generation stamp loses */
+        char odir[PATH_MAX];
+        const char *loser_dir = dirpath;
+        size_t loser_d = d;
+        struct item ld = { id, 0, 0 }, lm = { id, gs, 1 };
+        if (e->gs < gs) {
+            if (rbw)
+                snprintf(odir, sizeof odir, "%s/rbw", bs->dir[e->dir].path);
+            else
+                fin_dir_path(odir, bs, e->dir, id);
+            loser_dir = odir;
+            loser_d = e->dir;
+            lm.gs = e->gs;
+        }
+        snprintf(why, sizeof why, "duplicate of blk_%" PRIu64 " with generation stamp %" PRIu64,
+                 id, e->gs < gs ? gs : e->gs);
+        move_aside(bs, loser_d, loser_dir, &ld, why);
+        move_aside(bs, loser_d, loser_dir, &lm, why);
+        if (e->gs >= gs)
+            return 0;
+        if (!rbw) {
+            bs->used -= e->len + meta_size(e->len, e->chunk);
+            bs->nfinal--;
+        }
+    } else if (!(e = map_add(m, id, rbw ? ENT_LEFTOVER : ENT_FINAL))) {
+        seterr(err, errsz, "%s: out of memory for the replica map", bs->dir[d].path);
+        return -1;
+    }
+    e->gs = gs;
+    e->len = len;
+    e->chunk = chunk;
+    e->dir = (uint16_t)d;
+    if (!rbw) {
+        bs->used += len + meta_size(len, chunk);
+        bs->nfinal++;
+    }
+    return 0;
+}
+
+/* Scan one directory: rbw/ (rbw set, depth 2 means "no subdirs"), or
+ * finalized/ at depth 0, its subdirA at 1, subdirA/subdirB at 2 (a, b: the
+ * subdir numbers so far).  0 or -1 (message). */
+static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int depth,
+                    unsigned a, unsigned b, char *err, size_t errsz)
+{
+    struct item *items = NULL, it;
+    size_t n = 0, cap = 0;
+    uint32_t subs = 0;
+    unsigned k;
+    int rc = -1;
+    struct dirent *de;
+    DIR *dp = opendir(path);
+
+    if (!dp) {
+        if (errno == ENOTDIR && depth > 0) {
+            LOG_WARN("block store: %s: not a directory; ignored", path);
+            return 0;
+        }
+        seterr(err, errsz, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        errno = 0;
+        if (!(de = readdir(dp)))
+            break;
+        if (!rbw && depth < 2 && parse_subdir(de->d_name, &k)) {
+            subs |= 1u << k;
+        } else if (parse_block_name(de->d_name, &it)) {
+            if (n == cap) {
+                size_t ncap = cap ? 2 * cap : 256;
+                struct item *ni = realloc(items, ncap * sizeof *ni);
+                if (!ni) {
+                    seterr(err, errsz, "%s: out of memory", path);
+                    goto out;
+                }
+                items = ni;
+                cap = ncap;
+            }
+            items[n++] = it;
+        } else if (de->d_name[0] != '.') {
+            LOG_DEBUG("block store: %s/%s: not a block file; ignored", path, de->d_name);
+        }
+    }
+    if (errno) {
+        seterr(err, errsz, "%s: readdir: %s", path, strerror(errno));
+        goto out;
+    }
+    closedir(dp);
+    dp = NULL;
+
+    if (n)
+        qsort(items, n, sizeof *items, item_cmp);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && items[j].id == items[i].id; j++)
+            ;
+        uint64_t id = items[i].id;
+        int placed = rbw || (depth == 2 && ((id >> 16) & 0x1f) == a && ((id >> 8) & 0x1f) == b);
+        if (scan_group(bs, d, path, rbw, placed, items + i, j - i, err, errsz) < 0)
+            goto out;
+    }
+    for (k = 0; k < 32; k++) {
+        char sub[PATH_MAX];
+        if (!(subs & (1u << k)))
+            continue;
+        snprintf(sub, sizeof sub, "%.*s/subdir%u", DIR_PATH_MAX, path, k);
+        if (scan_dir(bs, d, sub, rbw, depth + 1, depth == 0 ? k : a, depth == 1 ? k : b,
+                     err, errsz) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (dp)
+        closedir(dp);
+    free(items);
+    return rc;
+}
+
+/* ---- open / close ---------------------------------------------------- */
+
+/* Create and lock one data dir and its subdirs.  0 or -1 (message). */
+static int dir_prepare(struct bs_dir *dd, char *err, size_t errsz)
+{
+    char p[PATH_MAX];
+    int rc;
+
+    if ((rc = mkdir_p(dd->path)) < 0) {
+        seterr(err, errsz, "%s: %s", dd->path, strerror(-rc));
+        return -1;
+    }
+    snprintf(p, sizeof p, "%s/in_use.lock", dd->path);
+    if ((dd->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        seterr(err, errsz, "%s: %s", p, strerror(errno));
+        return -1;
+    }
+    if (flock(dd->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            seterr(err, errsz, "%s: data dir already in use (locked by another store)", dd->path);
+        else
+            seterr(err, errsz, "%s: flock: %s", p, strerror(errno));
+        return -1;
+    }
+    snprintf(p, sizeof p, "%s/finalized", dd->path);
+    if ((rc = mkdir_durable(p, dd->path)) < 0) {
+        seterr(err, errsz, "%s: %s", p, strerror(-rc));
+        return -1;
+    }
+    snprintf(p, sizeof p, "%s/rbw", dd->path);
+    if ((rc = mkdir_durable(p, dd->path)) < 0) {
+        seterr(err, errsz, "%s: %s", p, strerror(-rc));
+        return -1;
+    }
+    if ((dd->rbw_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        seterr(err, errsz, "%s: %s", p, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Agree on one storage id and write VERSION where missing.  0 or -1. */
+static int storage_id_setup(struct bs *bs, char *err, size_t errsz)
+{
+    char id[STORAGE_ID_LEN + 1];
+    unsigned char *has = calloc(bs->ndirs, 1);
+    size_t from = 0;
+    int found = 0, rc = -1;
+
+    if (!has) {
+        seterr(err, errsz, "out of memory");
+        return -1;
+    }
+    for (size_t d = 0; d < bs->ndirs; d++) {
+        int r = version_read(bs->dir[d].path, id, err, errsz);
+        if (r < 0)
+            goto out;
+        if (r == 0)
+            continue;
+        has[d] = 1;
+        if (!found) {
+            memcpy(bs->storage_id, id, sizeof id);
+            from = d;
+            found = 1;
+        } else if (strcmp(id, bs->storage_id) != 0) {
+            seterr(err, errsz, "storage id mismatch: %s/VERSION has %s, %s/VERSION has %s",
+                   bs->dir[from].path, bs->storage_id, bs->dir[d].path, id);
+            goto out;
+        }
+    }
+    if (!found) {
+        if (storage_id_new(bs->storage_id, err, errsz) < 0)
+            goto out;
+        LOG_INFO("block store: new storage id %s", bs->storage_id);
+    }
+    for (size_t d = 0; d < bs->ndirs; d++)
+        if (!has[d] && version_write(bs->dir[d].path, bs->storage_id, err, errsz) < 0)
+            goto out;
+    rc = 0;
+out:
+    free(has);
+    return rc;
+}
+
+struct bs *bs_open(const char *const *dirs, size_t ndirs, uint64_t reserved,
+                   char *err, size_t errsz)
+{
+    struct bs *bs;
+
+    if (ndirs == 0 || ndirs > UINT16_MAX) {
+        seterr(err, errsz, "block store: %zu data dirs (need 1 to %u)", ndirs, UINT16_MAX);
+        return NULL;
+    }
+    if (!(bs = calloc(1, sizeof *bs)) || !(bs->dir = calloc(ndirs, sizeof *bs->dir))) {
+        free(bs);
+        seterr(err, errsz, "block store: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&bs->lock, NULL);
+    bs->reserved = reserved;
+    bs->ndirs = ndirs;
+    for (size_t d = 0; d < ndirs; d++)
+        bs->dir[d].lock_fd = bs->dir[d].rbw_fd = -1;
+    for (size_t d = 0; d < ndirs; d++) {
+        if (strlen(dirs[d]) == 0 || strlen(dirs[d]) >= DIR_PATH_MAX) {
+            seterr(err, errsz, "block store: data dir \"%.64s\": empty or too long", dirs[d]);
+            goto fail;
+        }
+        if (!(bs->dir[d].path = strdup(dirs[d]))) {
+            seterr(err, errsz, "block store: out of memory");
+            goto fail;
+        }
+        if (dir_prepare(&bs->dir[d], err, errsz) < 0)
+            goto fail;
+    }
+    if (storage_id_setup(bs, err, errsz) < 0)
+        goto fail;
+    for (size_t d = 0; d < ndirs; d++) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/finalized", bs->dir[d].path);
+        if (scan_dir(bs, d, p, 0, 0, 0, 0, err, errsz) < 0)
+            goto fail;
+        snprintf(p, sizeof p, "%s/rbw", bs->dir[d].path);
+        if (scan_dir(bs, d, p, 1, 2, 0, 0, err, errsz) < 0)
+            goto fail;
+    }
+    LOG_INFO("block store: %zu data dir(s), storage %s, %zu finalized replicas, %zu in rbw",
+             ndirs, bs->storage_id, bs->nfinal, bs->rbw.n);
+    return bs;
+fail:
+    bs_close(bs);
+    return NULL;
+}
+
+void bs_close(struct bs *bs)
+{
+    if (!bs)
+        return;
+    for (size_t d = 0; d < bs->ndirs; d++) {
+        if (bs->dir[d].rbw_fd >= 0)
+            close(bs->dir[d].rbw_fd);
+        if (bs->dir[d].lock_fd >= 0)
+            close(bs->dir[d].lock_fd);      /* releases the flock */
+        free(bs->dir[d].path);
+    }
+    free(bs->dir);
+    free(bs->fin.slot);
+    free(bs->rbw.slot);
+    pthread_mutex_destroy(&bs->lock);
+    free(bs);
+}
+
+const char *bs_storage_id(const struct bs *bs)
+{
+    return bs->storage_id;
+}
+
+/* ---- writer --------------------------------------------------------- */
+
+/* Drop w's claim on its id (rbw entry) under the lock. */
+static void writer_unclaim(struct bs_writer *w)
+{
+    struct bs *bs = w->bs;
+    pthread_mutex_lock(&bs->lock);
+    struct ent *e = map_get(&bs->rbw, w->id);
+    if (e && e->state == ENT_WRITING)
+        map_del(&bs->rbw, e);
+    pthread_mutex_unlock(&bs->lock);
+}
+
+/* Unlink w's files (in rbw/ or finalized/), close, unclaim, free. */
+static void writer_discard(struct bs_writer *w, int rbw)
+{
+    char data[PATH_MAX], meta[PATH_MAX];
+    replica_paths(w->bs, w->dir, rbw, w->id, w->gs, data, meta);
+    if (unlink(data) < 0 && errno != ENOENT)
+        LOG_ERROR("block store: %s: unlink: %s", data, strerror(errno));
+    if (unlink(meta) < 0 && errno != ENOENT)
+        LOG_ERROR("block store: %s: unlink: %s", meta, strerror(errno));
+    if (w->data_fd >= 0)
+        close(w->data_fd);
+    if (w->meta_fd >= 0)
+        close(w->meta_fd);
+    writer_unclaim(w);
+    free(w);
+}
+
+/* The dir with the most free space above bs->reserved, or -1. */
+static long pick_dir(struct bs *bs, uint64_t *best_free)
+{
+    long best = -1;
+    *best_free = 0;
+    for (size_t d = 0; d < bs->ndirs; d++) {
+        struct statvfs sv;
+        if (statvfs(bs->dir[d].path, &sv) < 0) {
+            LOG_WARN("block store: %s: statvfs: %s", bs->dir[d].path, strerror(errno));
+            continue;
+        }
+        uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+        uint64_t rem = avail > bs->reserved ? avail - bs->reserved : 0;
+        if (rem > *best_free) {
+            *best_free = rem;
+            best = (long)d;
+        }
+    }
+    return best;
+}
+
+struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
+                                   uint32_t chunk_size, char *err, size_t errsz)
+{
+    char data[PATH_MAX], meta[PATH_MAX];
+    uint8_t h[BS_META_HDR_LEN];
+    struct bs_writer *w;
+    struct ent *e;
+    uint64_t avail;
+    int saved, rc;
+
+    if (!dfs_chunk_size_valid(chunk_size)) {
+        seterr(err, errsz, "blk_%" PRIu64 ": invalid chunk size %" PRIu32
+               " (a power of two from %u to %u)", id, chunk_size, DFS_CHUNK_MIN, DFS_CHUNK_MAX);
+        errno = EINVAL;
+        return NULL;
+    }
+    long d = pick_dir(bs, &avail);
+    if (d < 0) {
+        seterr(err, errsz, "blk_%" PRIu64 ": no data dir has room (%" PRIu64
+               " bytes reserved per dir)", id, bs->reserved);
+        errno = ENOSPC;
+        return NULL;
+    }
+    if (!(w = calloc(1, sizeof *w))) {
+        seterr(err, errsz, "blk_%" PRIu64 ": out of memory", id);
+        errno = ENOMEM;
+        return NULL;
+    }
+    *w = (struct bs_writer){ .bs = bs, .id = id, .gs = gs, .chunk = chunk_size,
+                             .dir = (uint16_t)d, .data_fd = -1, .meta_fd = -1 };
+
+    pthread_mutex_lock(&bs->lock);
+    const char *busy = NULL;
+    if ((e = map_get(&bs->fin, id)) != NULL)
+        busy = e->state == ENT_DELETING ? "is being deleted" : "already exists";
+    else if ((e = map_get(&bs->rbw, id)) != NULL)
+        busy = e->state == ENT_WRITING ? "is being written"
+             : e->state == ENT_LEFTOVER ? "has an unfinished copy in rbw/"
+             : "is being deleted";
+    if (busy) {
+        saved = e->state == ENT_DELETING ? EBUSY : EEXIST;
+        pthread_mutex_unlock(&bs->lock);
+        seterr(err, errsz, "replica blk_%" PRIu64 " %s", id, busy);
+        goto fail_free;
+    }
+    /* room in fin for every writer's finalize, so that it cannot fail */
+    if (map_reserve(&bs->fin, bs->fin.n + bs->rbw.n + 1) < 0 ||
+        !(e = map_add(&bs->rbw, id, ENT_WRITING))) {
+        pthread_mutex_unlock(&bs->lock);
+        seterr(err, errsz, "blk_%" PRIu64 ": out of memory for the replica map", id);
+        saved = ENOMEM;
+        goto fail_free;
+    }
+    e->gs = gs;
+    e->chunk = chunk_size;
+    e->dir = (uint16_t)d;
+    pthread_mutex_unlock(&bs->lock);
+
+    replica_paths(bs, (size_t)d, 1, id, gs, data, meta);
+    if ((w->data_fd = open(data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        saved = errno;
+        seterr(err, errsz, "%s: %s", data, strerror(saved));
+        goto fail_unclaim;
+    }
+    if ((w->meta_fd = open(meta, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        saved = errno;
+        seterr(err, errsz, "%s: %s", meta, strerror(saved));
+        goto fail_data;
+    }
+    meta_header(h, chunk_size);
+    if ((rc = pwrite_all(w->meta_fd, h, sizeof h, 0)) < 0) {
+        saved = -rc;
+        seterr(err, errsz, "%s: %s", meta, strerror(saved));
+        goto fail_meta;
+    }
+    return w;
+
+fail_meta:
+    close(w->meta_fd);
+    unlink(meta);
+fail_data:
+    close(w->data_fd);
+    unlink(data);
+fail_unclaim:
+    writer_unclaim(w);
+fail_free:
+    free(w);
+    errno = saved;
+    return NULL;
+}
+
+int bs_writer_write(struct bs_writer *w, uint64_t offset, const void *data, size_t len,
+                    const uint8_t *sums_be, size_t nsums)
+{
+    uint64_t bytes = __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
+    int rc;
+
+    if (offset % w->chunk != 0 || offset > bytes - bytes % w->chunk)
+        return -EINVAL;
+    if (len > (uint64_t)INT64_MAX - offset)
+        return -EFBIG;
+    if (nsums != dfs_nchunks(len, w->chunk))
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    if ((rc = pwrite_all(w->data_fd, data, len, offset)) < 0)
+        return rc;
+    if ((rc = pwrite_all(w->meta_fd, sums_be, 8 * nsums,
+                         BS_META_HDR_LEN + 8 * (offset / w->chunk))) < 0)
+        return rc;
+    if (offset + len > bytes)
+        __atomic_store_n(&w->bytes, offset + len, __ATOMIC_RELAXED);
+    return 0;
+}
+
+int bs_writer_sync(struct bs_writer *w)
+{
+    if (fdatasync(w->data_fd) < 0 || fdatasync(w->meta_fd) < 0)
+        return -errno;
+    if (!w->rbw_synced) {
+        if (fsync(w->bs->dir[w->dir].rbw_fd) < 0)
+            return -errno;
+        w->rbw_synced = 1;
+    }
+    return 0;
+}
+
+uint64_t bs_writer_bytes(const struct bs_writer *w)
+{
+    return __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
+}
+
+void bs_writer_abort(struct bs_writer *w)
+{
+    if (w)
+        writer_discard(w, 1);
+}
+
+/* Finalize cuts inside chunk `length / chunk`: check that chunk as written,
+ * then store the checksum of its first length % chunk bytes. */
+static int recut_last_chunk(struct bs_writer *w, uint64_t length, uint64_t bytes,
+                            const char *data_path)
+{
+    uint64_t ci = length / w->chunk, off = ci * w->chunk;
+    size_t oldn = (size_t)(bytes - off < w->chunk ? bytes - off : w->chunk);
+    uint8_t sum[8];
+    uint8_t *buf = malloc(w->chunk);
+    ssize_t n;
+    int rc = 0;
+
+    if (!buf)
+        return -ENOMEM;
+    if ((n = pread_all(w->data_fd, buf, oldn, off)) != (ssize_t)oldn ||
+        pread_all(w->meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci) != 8) {
+        rc = n < 0 ? (int)n : -EIO;
+        goto out;
+    }
+    if (dfs_checksum(buf, oldn) != dfs_get_be64(sum)) {
+        LOG_ERROR("block store: %s: chunk %" PRIu64 " is corrupt; cannot cut it at %" PRIu64,
+                  data_path, ci, length);
+        rc = -EIO;
+        goto out;
+    }
+    dfs_put_be64(sum, dfs_checksum(buf, (size_t)(length - off)));
+    rc = pwrite_all(w->meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci);
+out:
+    free(buf);
+    return rc;
+}
+
+int bs_writer_finalize(struct bs_writer *w, uint64_t length)
+{
+    struct bs *bs = w->bs;
+    char rdata[PATH_MAX], rmeta[PATH_MAX], fdata[PATH_MAX], fmeta[PATH_MAX];
+    char fdir[PATH_MAX], top[PATH_MAX], mid[PATH_MAX];
+    uint64_t bytes = bs_writer_bytes(w);
+    const char *what = rdata;
+    int rc = 0, moved = 0;
+
+    replica_paths(bs, w->dir, 1, w->id, w->gs, rdata, rmeta);
+    replica_paths(bs, w->dir, 0, w->id, w->gs, fdata, fmeta);
+    if (length > bytes) {
+        LOG_ERROR("block store: blk_%" PRIu64 ": finalize at %" PRIu64 " but only %" PRIu64
+                  " bytes written", w->id, length, bytes);
+        rc = -EINVAL;
+        goto fail;
+    }
+    if (length < bytes && length % w->chunk != 0 &&
+        (rc = recut_last_chunk(w, length, bytes, rdata)) < 0)
+        goto fail;
+    if (ftruncate(w->data_fd, (off_t)length) < 0 || fsync(w->data_fd) < 0)
+        goto fail_errno;
+    what = rmeta;
+    if (ftruncate(w->meta_fd, (off_t)meta_size(length, w->chunk)) < 0 || fsync(w->meta_fd) < 0)
+        goto fail_errno;
+
+    snprintf(top, sizeof top, "%s/finalized", bs->dir[w->dir].path);
+    snprintf(mid, sizeof mid, "%.*s/subdir%u", DIR_PATH_MAX, top, (unsigned)((w->id >> 16) & 0x1f));
+    fin_dir_path(fdir, bs, w->dir, w->id);
+    what = fdir;
+    if ((rc = mkdir_durable(mid, top)) < 0 || (rc = mkdir_durable(fdir, mid)) < 0)
+        goto fail;
+    /* meta first: a crash in between leaves a lone meta, moved aside at open */
+    what = fmeta;
+    if (rename(rmeta, fmeta) < 0)
+        goto fail_errno;
+    moved = 1;
+    what = fdata;
+    if (rename(rdata, fdata) < 0)
+        goto fail_errno;
+    moved = 2;
+    what = fdir;
+    if ((rc = fsync_path(fdir)) < 0)
+        goto fail;
+    what = rdata;
+    if (fsync(bs->dir[w->dir].rbw_fd) < 0)
+        goto fail_errno;
+
+    close(w->data_fd);
+    close(w->meta_fd);
+    pthread_mutex_lock(&bs->lock);
+    struct ent *e = map_get(&bs->rbw, w->id);
+    if (e)
+        map_del(&bs->rbw, e);
+    if ((e = map_add(&bs->fin, w->id, ENT_FINAL)) != NULL) {
+        e->gs = w->gs;
+        e->len = length;
+        e->chunk = w->chunk;
+        e->dir = w->dir;
+        bs->nfinal++;
+        bs->used += length + meta_size(length, w->chunk);
+    }
+    pthread_mutex_unlock(&bs->lock);
+    if (!e) {   /* cannot happen: bs_writer_create reserved the slot */
+        LOG_ERROR("block store: %s: out of memory for the replica map; reported after restart",
+                  fdata);
+        free(w);
+        return -ENOMEM;
+    }
+    free(w);
+    return 0;
+
+fail_errno:
+    rc = -errno;
+fail:
+    LOG_ERROR("block store: blk_%" PRIu64 ": finalize failed: %s: %s; replica discarded",
+              w->id, what, strerror(-rc));
+    if (moved == 1)
+        unlink(fmeta);      /* data is still in rbw/ */
+    writer_discard(w, moved == 2 ? 0 : 1);
+    return rc;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+int bs_open_replica(struct bs *bs, uint64_t id, uint64_t gs, struct bs_replica *r,
+                    char *err, size_t errsz)
+{
+    char data[PATH_MAX], meta[PATH_MAX];
+    struct ent cur = { 0 };
+    int rc;
+
+    r->data_fd = r->meta_fd = -1;
+    pthread_mutex_lock(&bs->lock);
+    struct ent *e = map_get(&bs->fin, id);
+    if (e && e->state == ENT_FINAL)
+        cur = *e;
+    pthread_mutex_unlock(&bs->lock);
+    if (cur.state != ENT_FINAL) {
+        seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
+        return -ENOENT;
+    }
+    if (cur.gs != gs) {
+        seterr(err, errsz, "replica blk_%" PRIu64 ": stale generation stamp (replica has %"
+               PRIu64 ", asked for %" PRIu64 ")", id, cur.gs, gs);
+        return -ESTALE;
+    }
+    replica_paths(bs, cur.dir, 0, id, gs, data, meta);
+    if ((r->data_fd = open(data, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        seterr(err, errsz, "replica blk_%" PRIu64 " %s: %s: %s", id,
+               rc == -ENOENT ? "not found" : "unreadable", data, strerror(-rc));
+        return rc;
+    }
+    if ((r->meta_fd = open(meta, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        seterr(err, errsz, "replica blk_%" PRIu64 " %s: %s: %s", id,
+               rc == -ENOENT ? "not found" : "unreadable", meta, strerror(-rc));
+        close(r->data_fd);
+        r->data_fd = -1;
+        return rc;
+    }
+    r->length = cur.len;
+    r->genstamp = cur.gs;
+    r->chunk_size = cur.chunk;
+    return 0;
+}
+
+int bs_read_sums(const struct bs_replica *r, uint64_t first_chunk, size_t n, uint8_t *out_be)
+{
+    uint64_t nchunks = dfs_nchunks(r->length, r->chunk_size);
+    if (first_chunk > nchunks || n > nchunks - first_chunk)
+        return -EINVAL;
+    ssize_t got = pread_all(r->meta_fd, out_be, 8 * n, BS_META_HDR_LEN + 8 * first_chunk);
+    if (got < 0)
+        return (int)got;
+    return (size_t)got == 8 * n ? 0 : -EIO;
+}
+
+void bs_close_replica(struct bs_replica *r)
+{
+    if (r->data_fd >= 0)
+        close(r->data_fd);
+    if (r->meta_fd >= 0)
+        close(r->meta_fd);
+    r->data_fd = r->meta_fd = -1;
+}
+
+/* ---- delete, verify, queries -------------------------------------------- */
+
+int bs_delete(struct bs *bs, uint64_t id)
+{
+    char data[PATH_MAX], meta[PATH_MAX];
+    struct map *m = &bs->fin;
+    int rc = 0;
+
+    pthread_mutex_lock(&bs->lock);
+    struct ent *e = map_get(m, id);
+    if (!e || e->state != ENT_FINAL) {
+        m = &bs->rbw;
+        if (!(e = map_get(m, id)) || e->state != ENT_LEFTOVER) {
+            rc = e && e->state == ENT_WRITING ? -EBUSY : -ENOENT;
+            pthread_mutex_unlock(&bs->lock);
+            return rc;
+        }
+    } else {
+        bs->nfinal--;
+        bs->used -= e->len + meta_size(e->len, e->chunk);
+    }
+    e->state = ENT_DELETING;
+    struct ent cur = *e;
+    pthread_mutex_unlock(&bs->lock);
+
+    replica_paths(bs, cur.dir, m == &bs->rbw, id, cur.gs, data, meta);
+    if (unlink(data) < 0 && errno != ENOENT) {
+        rc = -errno;
+        LOG_ERROR("block store: %s: unlink: %s", data, strerror(errno));
+    }
+    if (unlink(meta) < 0 && errno != ENOENT) {
+        rc = rc ? rc : -errno;
+        LOG_ERROR("block store: %s: unlink: %s", meta, strerror(errno));
+    }
+
+    pthread_mutex_lock(&bs->lock);
+    if ((e = map_get(m, id)) != NULL)
+        map_del(m, e);
+    pthread_mutex_unlock(&bs->lock);
+    return rc;
+}
+
+/* Check the open replica r chunk by chunk.  0, 1 corrupt, -1 error. */
+static int verify_open(const struct bs_replica *r, uint64_t id, char *err, size_t errsz)
+{
+    struct stat ds, ms;
+    uint8_t h[BS_META_HDR_LEN];
+    uint32_t chunk = 0;
+    const char *bad;
+    size_t per = r->chunk_size >= VERIFY_BUF ? 1 : VERIFY_BUF / r->chunk_size;
+    uint8_t *buf = NULL, *sums = NULL;
+    int rc = -1;
+
+    if (fstat(r->data_fd, &ds) < 0 || fstat(r->meta_fd, &ms) < 0) {
+        seterr(err, errsz, "blk_%" PRIu64 ": fstat: %s", id, strerror(errno));
+        return -1;
+    }
+    if (pread_all(r->meta_fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+        seterr(err, errsz, "blk_%" PRIu64 ": meta header unreadable", id);
+        return 1;
+    }
+    if ((bad = meta_header_check(h, &chunk)) || chunk != r->chunk_size) {
+        seterr(err, errsz, "blk_%" PRIu64 ": %s", id, bad ? bad : "chunk size changed");
+        return 1;
+    }
+    if ((uint64_t)ds.st_size != r->length ||
+        (uint64_t)ms.st_size != meta_size(r->length, chunk)) {
+        seterr(err, errsz, "blk_%" PRIu64 ": data size %jd, meta size %jd, expected %" PRIu64
+               " and %" PRIu64, id, (intmax_t)ds.st_size, (intmax_t)ms.st_size, r->length,
+               meta_size(r->length, chunk));
+        return 1;
+    }
+    if (!(buf = malloc((size_t)chunk * per)) || !(sums = malloc(8 * per))) {
+        seterr(err, errsz, "blk_%" PRIu64 ": out of memory", id);
+        goto out;
+    }
+    for (uint64_t off = 0; off < r->length; off += (uint64_t)chunk * per) {
+        uint64_t first = off / chunk;
+        size_t len = (size_t)(r->length - off < (uint64_t)chunk * per ? r->length - off
+                                                                          : (uint64_t)chunk * per);
+        size_t ns = dfs_nchunks(len, chunk);
+        ssize_t n = pread_all(r->data_fd, buf, len, off);
+        int s = bs_read_sums(r, first, ns, sums);
+        if (n != (ssize_t)len || s < 0) {
+            seterr(err, errsz, "blk_%" PRIu64 ": read error near chunk %" PRIu64 ": %s", id,
+                   first, n < 0 ? strerror((int)-n) : s < 0 ? strerror(-s) : "short read");
+            rc = 1;
+            goto out;
+        }
+        long badc = dfs_checksum_verify_be(buf, len, chunk, sums);
+        if (badc >= 0) {
+            seterr(err, errsz, "blk_%" PRIu64 ": checksum mismatch in chunk %" PRIu64
+                   " (bytes %" PRIu64 "..)", id, first + (uint64_t)badc,
+                   (first + (uint64_t)badc) * chunk);
+            rc = 1;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(sums);
+    free(buf);
+    return rc;
+}
+
+int bs_verify(struct bs *bs, uint64_t id, char *err, size_t errsz)
+{
+    struct bs_replica r;
+    uint64_t gs;
+
+    if (!bs_lookup(bs, id, &gs, NULL)) {
+        seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
+        return -1;
+    }
+    int rc = bs_open_replica(bs, id, gs, &r, err, errsz);
+    if (rc == -ENOENT || rc == -ESTALE) {
+        /* still in the map with that gs: its files are missing */
+        uint64_t gs2;
+        return bs_lookup(bs, id, &gs2, NULL) && gs2 == gs ? 1 : -1;
+    }
+    if (rc < 0)
+        return -1;
+    rc = verify_open(&r, id, err, errsz);
+    bs_close_replica(&r);
+    return rc;
+}
+
+int bs_lookup(struct bs *bs, uint64_t id, uint64_t *gs, uint64_t *len)
+{
+    int found = 0;
+    pthread_mutex_lock(&bs->lock);
+    struct ent *e = map_get(&bs->fin, id);
+    if (e && e->state == ENT_FINAL) {
+        found = 1;
+        if (gs)
+            *gs = e->gs;
+        if (len)
+            *len = e->len;
+    }
+    pthread_mutex_unlock(&bs->lock);
+    return found;
+}
+
+/* Walk the entries of m in state st under the lock. */
+static int foreach_state(struct bs *bs, struct map *m, uint8_t st,
+                         int (*cb)(uint64_t, uint64_t, uint64_t, void *), void *arg)
+{
+    int rc = 0;
+    pthread_mutex_lock(&bs->lock);
+    for (size_t i = 0; m->slot && i <= m->mask && rc == 0; i++)
+        if (m->slot[i].state == st)
+            rc = cb(m->slot[i].id, m->slot[i].gs, m->slot[i].len, arg);
+    pthread_mutex_unlock(&bs->lock);
+    return rc;
+}
+
+int bs_foreach(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, void *arg),
+               void *arg)
+{
+    return foreach_state(bs, &bs->fin, ENT_FINAL, cb, arg);
+}
+
+int bs_foreach_rbw(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, void *arg),
+                   void *arg)
+{
+    return foreach_state(bs, &bs->rbw, ENT_LEFTOVER, cb, arg);
+}
+
+void bs_space(struct bs *bs, uint64_t *capacity, uint64_t *used, uint64_t *remaining)
+{
+    uint64_t cap = 0, rem = 0;
+    for (size_t d = 0; d < bs->ndirs; d++) {
+        struct statvfs sv;
+        if (statvfs(bs->dir[d].path, &sv) < 0) {
+            LOG_WARN("block store: %s: statvfs: %s", bs->dir[d].path, strerror(errno));
+            continue;
+        }
+        uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+        cap += (uint64_t)sv.f_blocks * sv.f_frsize;
+        rem += avail > bs->reserved ? avail - bs->reserved : 0;
+    }
+    if (capacity)
+        *capacity = cap;
+    if (remaining)
+        *remaining = rem;
+    if (used) {
+        pthread_mutex_lock(&bs->lock);
+        *used = bs->used;
+        pthread_mutex_unlock(&bs->lock);
+    }
+}
+
+size_t bs_count(struct bs *bs)
+{
+    pthread_mutex_lock(&bs->lock);
+    size_t n = bs->nfinal;
+    pthread_mutex_unlock(&bs->lock);
+    return n;
+}

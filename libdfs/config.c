@@ -1,1 +1,793 @@
-/* placeholder: being written */
+/*
+ * config.c - the configuration table and everything driven by it (see
+ * config.h).
+ *
+ * conf_table[] is the single source of truth: each row names a key, its
+ * type, default, bounds, reload flag, the field of struct dfs_conf it sets
+ * and its help line.  Defaults are strings parsed by the same code as the
+ * file, so a default can never bypass the checks; loading, -o overrides,
+ * dfs_conf_dump() and the shipped conf/dfs.conf all come from the table.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+
+#define KiB (1ull << 10)
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+
+enum conf_type {
+    CT_STRING,  /* char *, malloc'd, owned by struct dfs_conf */
+    CT_U32,     /* uint32_t, a decimal integer */
+    CT_SIZE32,  /* uint32_t, a size with an optional suffix */
+    CT_SIZE64   /* uint64_t, a size with an optional suffix */
+};
+
+#define CF_RELOAD  0x1u  /* applied by dfs_conf_reload() (SIGHUP) */
+#define CF_ZERO_OK 0x2u  /* 0 ("use the default") allowed besides [min, max] */
+#define CF_POW2    0x4u  /* numbers: a power of two */
+#define CF_LIST    0x8u  /* strings: comma-separated, no empty element */
+
+/* A string check: 1 when v is acceptable. */
+typedef int (*conf_check_fn)(const char *v);
+
+struct conf_def {
+    const char *section;
+    const char *key;
+    enum conf_type type;
+    const char *def;        /* default, parsed like a value from a file */
+    uint64_t min, max;      /* numbers: bounds, inclusive */
+    unsigned flags;         /* CF_* */
+    size_t off;             /* of the field in struct dfs_conf */
+    conf_check_fn check;    /* strings: NULL accepts any text */
+    const char *expect;     /* strings: what check wants ("HOST:PORT") */
+    const char *help;
+};
+
+#define STR(sec, key, field, def, check, expect, flags, help) \
+    { sec, key, CT_STRING, def, 0, 0, flags, \
+      offsetof(struct dfs_conf, field), check, expect, help }
+#define NUM(sec, key, type, field, def, min, max, flags, help) \
+    { sec, key, type, def, min, max, flags, \
+      offsetof(struct dfs_conf, field), NULL, NULL, help }
+
+static int check_hostport(const char *v);
+static int check_hostport_or_empty(const char *v);
+static int check_nonempty(const char *v);
+static int check_log_level(const char *v);
+
+static const struct conf_def conf_table[] = {
+    STR("namenode", "address", nn_address, "127.0.0.1:8020",
+        check_hostport, "HOST:PORT", 0,
+        "Address the namenode serves RPC on, HOST:PORT."),
+    STR("namenode", "http_address", nn_http_address, "",
+        check_hostport_or_empty, "HOST:PORT or nothing", 0,
+        "Address of the status page and /metrics, HOST:PORT; empty: no HTTP."),
+    STR("namenode", "meta_dir", nn_meta_dir, "/var/lib/dfs/name",
+        check_nonempty, "a directory", 0,
+        "Directory of the namespace database (LevelDB) and the cluster id."),
+    NUM("namenode", "replication", CT_U32, nn_replication, "3", 1, 10, CF_RELOAD,
+        "Replication of new files whose client does not choose one."),
+    NUM("namenode", "max_replication", CT_U32, nn_max_replication, "10", 1, 10,
+        CF_RELOAD, "Highest replication a file may ask for."),
+    NUM("namenode", "block_size", CT_SIZE64, nn_block_size, "128M", MiB, 16 * GiB,
+        CF_RELOAD, "Block size of new files whose client does not choose one."),
+    NUM("namenode", "min_block_size", CT_SIZE64, nn_min_block_size, "1M", 4096,
+        16 * GiB, CF_RELOAD, "Smallest block size a file may ask for."),
+    NUM("namenode", "min_replication", CT_U32, nn_min_replication, "1", 1, 10,
+        CF_RELOAD, "Replicas a block needs before its file can be completed."),
+    NUM("namenode", "list_limit", CT_U32, nn_list_limit, "1000", 1, 100000,
+        CF_RELOAD, "Entries per page of a directory listing."),
+    NUM("namenode", "heartbeat_recheck_ms", CT_U32, nn_heartbeat_recheck_ms,
+        "1000", 100, 600000, CF_RELOAD,
+        "How often datanodes are checked for missed heartbeats, in ms."),
+    NUM("namenode", "stale_ms", CT_U32, nn_stale_ms, "10000", 1000, 3600000,
+        CF_RELOAD, "A datanode silent this long (ms) is stale: chosen last."),
+    NUM("namenode", "dead_ms", CT_U32, nn_dead_ms, "30000", 1000, 86400000,
+        CF_RELOAD,
+        "A datanode silent this long (ms) is dead; its blocks are copied."),
+    STR("namenode", "topology_file", nn_topology_file, "", NULL, NULL, CF_RELOAD,
+        "File of 'ADDRESS RACK' lines placing datanodes; empty: one rack."),
+    STR("namenode", "log_level", nn_log_level, "info",
+        check_log_level, "one of error, warn, info, debug", CF_RELOAD,
+        "Log level: error, warn, info or debug."),
+    NUM("namenode", "leveldb_cache_mb", CT_U32, nn_leveldb_cache_mb, "64", 1, 65536,
+        0, "LevelDB block cache, in MiB."),
+
+    STR("datanode", "address", dn_address, "127.0.0.1:9866",
+        check_hostport, "HOST:PORT", 0,
+        "Address the datanode serves block transfers on, HOST:PORT."),
+    STR("datanode", "http_address", dn_http_address, "",
+        check_hostport_or_empty, "HOST:PORT or nothing", 0,
+        "Address of the status page and /metrics, HOST:PORT; empty: no HTTP."),
+    STR("datanode", "data_dirs", dn_data_dirs, "/var/lib/dfs/data",
+        NULL, "a comma-separated list of directories", CF_LIST,
+        "Comma-separated directories holding block replicas, one per disk."),
+    STR("datanode", "namenode", dn_namenode, "127.0.0.1:8020",
+        check_hostport, "HOST:PORT", 0,
+        "RPC address of the namenode, HOST:PORT."),
+    NUM("datanode", "heartbeat_ms", CT_U32, dn_heartbeat_ms, "3000", 100, 600000,
+        CF_RELOAD, "Interval between heartbeats to the namenode, in ms."),
+    NUM("datanode", "io_threads", CT_U32, dn_io_threads, "4", 1, 64, 0,
+        "Threads doing disk reads, writes and fsyncs."),
+    NUM("datanode", "reserved", CT_SIZE64, dn_reserved, "0", 0, UINT64_MAX,
+        CF_RELOAD, "Space kept free on the disk of each data directory (10G)."),
+    NUM("datanode", "max_buffer", CT_SIZE32, dn_max_buffer, "4M", 64 * KiB, GiB,
+        0, "Bytes a transfer connection buffers before it stops reading."),
+    STR("datanode", "log_level", dn_log_level, "info",
+        check_log_level, "one of error, warn, info, debug", CF_RELOAD,
+        "Log level: error, warn, info or debug."),
+
+    STR("client", "namenode", cl_namenode, "127.0.0.1:8020",
+        check_hostport, "HOST:PORT", 0,
+        "RPC address of the namenode, HOST:PORT."),
+    NUM("client", "chunk_size", CT_SIZE32, cl_chunk_size, "16K", 512, 16 * MiB,
+        CF_POW2, "Bytes per checksum in new blocks: a power of two, 512 to 16M."),
+    NUM("client", "packet_size", CT_SIZE32, cl_packet_size, "64K", 4 * KiB,
+        8 * MiB, 0, "Data bytes per packet written; a multiple of chunk_size."),
+    NUM("client", "window", CT_U32, cl_window, "64", 1, 4096, 0,
+        "Packets written but not yet acknowledged, at most."),
+    NUM("client", "timeout_ms", CT_U32, cl_timeout_ms, "60000", 100, 3600000, 0,
+        "Timeout of one RPC or one datanode operation, in ms."),
+    NUM("client", "replication", CT_U32, cl_replication, "0", 0, 10, 0,
+        "Replication of new files; 0: the namenode's default."),
+    NUM("client", "block_size", CT_SIZE64, cl_block_size, "0", MiB, 16 * GiB,
+        CF_ZERO_OK, "Block size of new files, at least 1M; 0: the namenode's default."),
+};
+
+#define NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
+
+/* ------------------------------------------------------------ parsing */
+
+int dfs_parse_hostport(const char *s, char *host, size_t hostsz, unsigned *port)
+{
+    const char *h, *hend, *p;
+
+    if (s == NULL)
+        return -1;
+    if (s[0] == '[') {
+        h = s + 1;
+        hend = strchr(h, ']');
+        if (hend == NULL || hend[1] != ':')
+            return -1;
+        p = hend + 2;
+    } else {
+        h = s;
+        hend = strchr(s, ':');
+        if (hend == NULL || strchr(hend + 1, ':') != NULL)
+            return -1;          /* none, or an unbracketed IPv6 address */
+        p = hend + 1;
+    }
+    size_t hlen = (size_t)(hend - h);
+    if (hlen == 0)
+        return -1;
+    for (size_t i = 0; i < hlen; i++) {
+        unsigned char ch = (unsigned char)h[i];
+        if (ch <= ' ' || ch == 0x7f || ch == '[' || ch == ']' || ch == '/')
+            return -1;
+    }
+
+    unsigned long v = 0;
+    size_t ndigits = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (++ndigits > 5)
+            return -1;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (ndigits == 0 || *p != '\0' || v > 65535)
+        return -1;
+
+    if (host != NULL) {
+        if (hlen >= hostsz)
+            return -1;
+        memcpy(host, h, hlen);
+        host[hlen] = '\0';
+    }
+    if (port != NULL)
+        *port = (unsigned)v;
+    return 0;
+}
+
+/* A plain decimal number: digits only.  Returns 0, or -1 on anything else
+ * or a value above UINT64_MAX; *end gets the first byte after the digits
+ * when end is not NULL (then trailing bytes are the caller's business). */
+static int parse_digits(const char *s, uint64_t *out, const char **end)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    if (s == NULL || *p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (end != NULL)
+        *end = p;
+    else if (*p != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int dfs_parse_size(const char *s, uint64_t *out)
+{
+    const char *p;
+    uint64_t v;
+    unsigned shift = 0;
+
+    if (parse_digits(s, &v, &p) < 0)
+        return -1;
+    switch (*p) {
+    case 'k': case 'K': shift = 10; p++; break;
+    case 'm': case 'M': shift = 20; p++; break;
+    case 'g': case 'G': shift = 30; p++; break;
+    case 't': case 'T': shift = 40; p++; break;
+    default: break;
+    }
+    if (*p != '\0' || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
+/* A size the way a user writes it: the largest exact suffix ("128M"). */
+static void format_size(uint64_t v, char *buf, size_t sz)
+{
+    static const char suffix[] = "KMGT";
+    int i;
+
+    for (i = 3; i >= 0; i--) {
+        unsigned shift = 10u * (unsigned)(i + 1);
+        if (v != 0 && (v & ((1ull << shift) - 1)) == 0) {
+            snprintf(buf, sz, "%llu%c", (unsigned long long)(v >> shift), suffix[i]);
+            return;
+        }
+    }
+    snprintf(buf, sz, "%llu", (unsigned long long)v);
+}
+
+static int check_hostport(const char *v)
+{
+    return dfs_parse_hostport(v, NULL, 0, NULL) == 0;
+}
+
+static int check_hostport_or_empty(const char *v)
+{
+    return v[0] == '\0' || check_hostport(v);
+}
+
+static int check_nonempty(const char *v)
+{
+    return v[0] != '\0';
+}
+
+static int check_log_level(const char *v)
+{
+    return dfs_log_level_parse(v) >= 0;
+}
+
+static int is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' ||
+           ch == '\v' || ch == '\f';
+}
+
+/* Trim s in place: returns the first non-space byte, cuts trailing ones. */
+static char *trim(char *s)
+{
+    while (is_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && is_space(s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Copy of a CF_LIST value with the spaces around its elements removed
+ * ("a , b" -> "a,b"), or NULL with *bad set when an element is empty
+ * (*bad clear: out of memory). */
+static char *normalize_list(const char *v, int *bad)
+{
+    char *out = malloc(strlen(v) + 1), *w = out;
+
+    *bad = 0;
+    if (out == NULL)
+        return NULL;
+    for (const char *p = v;; p++) {
+        const char *e = strchr(p, ',');
+        if (e == NULL)
+            e = p + strlen(p);
+        const char *s = p;
+        while (s < e && is_space(*s))
+            s++;
+        const char *t = e;
+        while (t > s && is_space(t[-1]))
+            t--;
+        if (s == t) {
+            *bad = 1;
+            free(out);
+            return NULL;
+        }
+        if (w != out)
+            *w++ = ',';
+        memcpy(w, s, (size_t)(t - s));
+        w += t - s;
+        if (*e == '\0')
+            break;
+        p = e;
+    }
+    *w = '\0';
+    return out;
+}
+
+/* ------------------------------------------------------- table access */
+
+static char **str_field(struct dfs_conf *c, const struct conf_def *d)
+{
+    return (char **)(void *)((char *)c + d->off);
+}
+
+static const char *str_value(const struct dfs_conf *c, const struct conf_def *d)
+{
+    const char *v = *(char *const *)(const void *)((const char *)c + d->off);
+    return v != NULL ? v : "";
+}
+
+static uint64_t num_value(const struct dfs_conf *c, const struct conf_def *d)
+{
+    const void *p = (const char *)c + d->off;
+
+    if (d->type == CT_SIZE64)
+        return *(const uint64_t *)p;
+    return *(const uint32_t *)p;
+}
+
+static void set_num(struct dfs_conf *c, const struct conf_def *d, uint64_t v)
+{
+    void *p = (char *)c + d->off;
+
+    if (d->type == CT_SIZE64)
+        *(uint64_t *)p = v;
+    else
+        *(uint32_t *)p = (uint32_t)v;
+}
+
+/* A number as the dump and the messages show it. */
+static void format_num(const struct conf_def *d, uint64_t v, char *buf, size_t sz)
+{
+    if (d->type == CT_U32)
+        snprintf(buf, sz, "%llu", (unsigned long long)v);
+    else
+        format_size(v, buf, sz);
+}
+
+static const struct conf_def *find_key(const char *section, size_t seclen,
+                                       const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct conf_def *d = &conf_table[i];
+        if (strlen(d->section) == seclen && strncmp(d->section, section, seclen) == 0 &&
+            strcmp(d->key, key) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+/* The table's own copy of a section name, or NULL when unknown. */
+static const char *find_section(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(conf_table[i].section, name) == 0)
+            return conf_table[i].section;
+    return NULL;
+}
+
+/* Parse v for key d and store it in *c.  Returns 0, or -1 with the problem
+ * ("value 0 out of range [1, 10]") in why, *c unchanged. */
+static int set_value(struct dfs_conf *c, const struct conf_def *d, const char *v,
+                     char *why, size_t whysz)
+{
+    char lo[32], hi[32];
+    uint64_t x;
+
+    if (d->type == CT_STRING) {
+        char *copy;
+        for (const char *p = v; *p != '\0'; p++) {
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+                snprintf(why, whysz, "invalid value (contains a control character)");
+                return -1;
+            }
+        }
+        if (d->check != NULL && !d->check(v)) {
+            snprintf(why, whysz, "invalid value '%s' (expected %s)", v, d->expect);
+            return -1;
+        }
+        if (d->flags & CF_LIST) {
+            int bad;
+            copy = normalize_list(v, &bad);
+            if (copy == NULL && bad) {
+                snprintf(why, whysz, "invalid value '%s' (expected %s)", v, d->expect);
+                return -1;
+            }
+        } else {
+            copy = strdup(v);
+        }
+        if (copy == NULL) {
+            snprintf(why, whysz, "out of memory");
+            return -1;
+        }
+        free(*str_field(c, d));
+        *str_field(c, d) = copy;
+        return 0;
+    }
+
+    format_num(d, d->min, lo, sizeof(lo));
+    format_num(d, d->max, hi, sizeof(hi));
+    int bad = d->type == CT_U32 ? parse_digits(v, &x, NULL) : dfs_parse_size(v, &x);
+    if (d->flags & CF_POW2) {
+        if (bad < 0 || x < d->min || x > d->max || (x & (x - 1)) != 0) {
+            snprintf(why, whysz, "invalid value '%s' (expected a power of two "
+                     "between %s and %s)", v, lo, hi);
+            return -1;
+        }
+    } else if (bad < 0) {
+        snprintf(why, whysz, "invalid value '%s' (expected %s)", v,
+                 d->type == CT_U32 ? "an integer" : "a size such as 64K or 128M");
+        return -1;
+    }
+    if ((x < d->min || x > d->max) && !(x == 0 && (d->flags & CF_ZERO_OK))) {
+        snprintf(why, whysz, "value %s out of range [%s, %s]", v, lo, hi);
+        return -1;
+    }
+    set_num(c, d, x);
+    return 0;
+}
+
+/* ------------------------------------------------------ whole structs */
+
+int dfs_conf_init(struct dfs_conf *c)
+{
+    char why[256];
+
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (set_value(c, &conf_table[i], conf_table[i].def, why, sizeof(why)) < 0) {
+            dfs_conf_free(c);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void dfs_conf_free(struct dfs_conf *c)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (conf_table[i].type == CT_STRING) {
+            char **f = str_field(c, &conf_table[i]);
+            free(*f);
+            *f = NULL;
+        }
+    }
+}
+
+/* Deep copy of src into dst.  Returns 0 or -1 when out of memory (dst then
+ * holds nothing to free). */
+static int conf_copy(struct dfs_conf *dst, const struct dfs_conf *src)
+{
+    memcpy(dst, src, sizeof(*dst));
+    for (size_t i = 0; i < NKEYS; i++)
+        if (conf_table[i].type == CT_STRING)
+            *str_field(dst, &conf_table[i]) = NULL;
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct conf_def *d = &conf_table[i];
+        if (d->type != CT_STRING)
+            continue;
+        char *s = strdup(str_value(src, d));
+        if (s == NULL) {
+            dfs_conf_free(dst);
+            return -1;
+        }
+        *str_field(dst, d) = s;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- the file */
+
+/* One line of a file (trimmed of nothing yet).  *section is the current
+ * section (NULL before the first header).  Returns 0 or -1 with the
+ * problem, without the "FILE:LINE: " prefix, in why. */
+static int parse_line(struct dfs_conf *c, char *line, const char **section,
+                      char *why, size_t whysz)
+{
+    char *s = trim(line);
+
+    if (*s == '\0' || *s == '#' || *s == ';')
+        return 0;
+    if (*s == '[') {
+        size_t n = strlen(s);
+        if (s[n - 1] != ']') {
+            snprintf(why, whysz, "expected '[section]'");
+            return -1;
+        }
+        s[n - 1] = '\0';
+        char *name = trim(s + 1);
+        const char *known = find_section(name);
+        if (known == NULL) {
+            snprintf(why, whysz, "unknown section '%s'", name);
+            return -1;
+        }
+        *section = known;
+        return 0;
+    }
+
+    char *eq = strchr(s, '=');
+    if (eq == NULL || eq == s) {
+        snprintf(why, whysz, "expected 'key = value'");
+        return -1;
+    }
+    *eq = '\0';
+    char *key = trim(s), *val = trim(eq + 1);
+    if (*section == NULL) {
+        snprintf(why, whysz, "key outside of any section");
+        return -1;
+    }
+    const struct conf_def *d = find_key(*section, strlen(*section), key);
+    if (d == NULL) {
+        snprintf(why, whysz, "unknown key '%s.%s'", *section, key);
+        return -1;
+    }
+    char problem[512];
+    if (set_value(c, d, val, problem, sizeof(problem)) < 0) {
+        snprintf(why, whysz, "%s.%s: %s", d->section, d->key, problem);
+        return -1;
+    }
+    return 0;
+}
+
+int dfs_conf_load_file(struct dfs_conf *c, const char *path, char *err, size_t errsz)
+{
+    struct dfs_conf tmp;
+    const char *section = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned lineno = 0;
+    int rc = 0;
+
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (conf_copy(&tmp, c) < 0) {
+        snprintf(err, errsz, "%s: %s", path, strerror(ENOMEM));
+        fclose(f);
+        return -1;
+    }
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        char why[768];
+        char *s = line;
+
+        lineno++;
+        if (lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+            s += 3;     /* UTF-8 byte order mark */
+        if (strlen(line) != (size_t)len) {
+            snprintf(err, errsz, "%s:%u: unexpected NUL byte", path, lineno);
+            rc = -1;
+            break;
+        }
+        if (parse_line(&tmp, s, &section, why, sizeof(why)) < 0) {
+            snprintf(err, errsz, "%s:%u: %s", path, lineno, why);
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    free(line);
+    fclose(f);
+    if (rc < 0) {
+        dfs_conf_free(&tmp);
+        return -1;
+    }
+    dfs_conf_free(c);
+    *c = tmp;
+    return 0;
+}
+
+int dfs_conf_set(struct dfs_conf *c, const char *assignment, char *err, size_t errsz)
+{
+    char *copy = strdup(assignment);
+    int rc = -1;
+
+    if (copy == NULL) {
+        snprintf(err, errsz, "%s", strerror(ENOMEM));
+        return -1;
+    }
+    char *eq = strchr(copy, '=');
+    if (eq == NULL) {
+        snprintf(err, errsz, "expected SECTION.KEY=VALUE");
+        goto out;
+    }
+    *eq = '\0';
+    char *name = trim(copy), *val = trim(eq + 1);
+    char *dot = strchr(name, '.');
+    if (*name == '\0') {
+        snprintf(err, errsz, "expected SECTION.KEY=VALUE");
+        goto out;
+    }
+    const struct conf_def *d =
+        dot != NULL ? find_key(name, (size_t)(dot - name), dot + 1) : NULL;
+    if (d == NULL) {
+        snprintf(err, errsz, "unknown key '%s'", name);
+        goto out;
+    }
+    char problem[512];
+    if (set_value(c, d, val, problem, sizeof(problem)) < 0) {
+        snprintf(err, errsz, "%s.%s: %s", d->section, d->key, problem);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(copy);
+    return rc;
+}
+
+int dfs_conf_check(const struct dfs_conf *c, char *err, size_t errsz)
+{
+    char a[32], b[32];
+
+    if (c->nn_replication > c->nn_max_replication) {
+        snprintf(err, errsz, "namenode.replication: value %u is above "
+                 "namenode.max_replication (%u)", c->nn_replication,
+                 c->nn_max_replication);
+        return -1;
+    }
+    if (c->nn_min_replication > c->nn_replication) {
+        snprintf(err, errsz, "namenode.min_replication: value %u is above "
+                 "namenode.replication (%u)", c->nn_min_replication,
+                 c->nn_replication);
+        return -1;
+    }
+    if (c->nn_block_size < c->nn_min_block_size) {
+        format_size(c->nn_block_size, a, sizeof(a));
+        format_size(c->nn_min_block_size, b, sizeof(b));
+        snprintf(err, errsz, "namenode.block_size: value %s is below "
+                 "namenode.min_block_size (%s)", a, b);
+        return -1;
+    }
+    if (c->nn_dead_ms <= c->nn_stale_ms) {
+        snprintf(err, errsz, "namenode.dead_ms: value %u is not above "
+                 "namenode.stale_ms (%u)", c->nn_dead_ms, c->nn_stale_ms);
+        return -1;
+    }
+    if (c->cl_chunk_size == 0 || c->cl_packet_size % c->cl_chunk_size != 0) {
+        format_size(c->cl_packet_size, a, sizeof(a));
+        format_size(c->cl_chunk_size, b, sizeof(b));
+        snprintf(err, errsz, "client.packet_size: value %s is not a multiple "
+                 "of client.chunk_size (%s)", a, b);
+        return -1;
+    }
+    uint64_t body = DFS_PKT_HDR_LEN +
+                    8ull * (c->cl_packet_size / c->cl_chunk_size) + c->cl_packet_size;
+    if (body > DFS_FRAME_MAX_PACKET) {
+        format_size(c->cl_packet_size, a, sizeof(a));
+        format_size(DFS_FRAME_MAX_PACKET, b, sizeof(b));
+        snprintf(err, errsz, "client.packet_size: value %s with its header and "
+                 "checksums exceeds the packet frame limit (%s)", a, b);
+        return -1;
+    }
+    return 0;
+}
+
+int dfs_conf_reload(struct dfs_conf *c, const struct dfs_conf *fresh)
+{
+    char *copies[NKEYS] = { NULL };
+    int changed = 0;
+
+    /* Allocate first so that running out of memory changes nothing. */
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct conf_def *d = &conf_table[i];
+        if (d->type != CT_STRING || !(d->flags & CF_RELOAD) ||
+            strcmp(str_value(c, d), str_value(fresh, d)) == 0)
+            continue;
+        copies[i] = strdup(str_value(fresh, d));
+        if (copies[i] == NULL) {
+            for (size_t j = 0; j < i; j++)
+                free(copies[j]);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct conf_def *d = &conf_table[i];
+        char was[32], now[32];
+        int differs;
+
+        if (d->type == CT_STRING)
+            differs = strcmp(str_value(c, d), str_value(fresh, d)) != 0;
+        else
+            differs = num_value(c, d) != num_value(fresh, d);
+        if (!differs)
+            continue;
+        if (!(d->flags & CF_RELOAD)) {
+            LOG_WARN("config: %s.%s changed; restart to apply it", d->section, d->key);
+            continue;
+        }
+        if (d->type == CT_STRING) {
+            LOG_INFO("config: %s.%s = %s (was %s)", d->section, d->key,
+                     copies[i], str_value(c, d));
+            free(*str_field(c, d));
+            *str_field(c, d) = copies[i];
+        } else {
+            format_num(d, num_value(fresh, d), now, sizeof(now));
+            format_num(d, num_value(c, d), was, sizeof(was));
+            LOG_INFO("config: %s.%s = %s (was %s)", d->section, d->key, now, was);
+            set_num(c, d, num_value(fresh, d));
+        }
+        changed++;
+    }
+    return changed;
+}
+
+/* ------------------------------------------------------------- output */
+
+/* The table as an INI file; commented: every key line as a comment. */
+static void dump(const struct dfs_conf *c, int fd, int commented)
+{
+    const char *section = NULL;
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct conf_def *d = &conf_table[i];
+        char num[32];
+        const char *v = num;
+
+        if (section == NULL || strcmp(section, d->section) != 0) {
+            section = d->section;
+            dprintf(fd, "\n[%s]\n", section);
+        } else {
+            dprintf(fd, "\n");
+        }
+        if (d->type == CT_STRING)
+            v = str_value(c, d);
+        else
+            format_num(d, num_value(c, d), num, sizeof(num));
+        dprintf(fd, "# %s%s\n%s%s =%s%s\n", d->help,
+                (d->flags & CF_RELOAD) ? " (reloadable)" : "",
+                commented ? "# " : "", d->key, v[0] != '\0' ? " " : "", v);
+    }
+}
+
+void dfs_conf_dump(const struct dfs_conf *c, int fd)
+{
+    dprintf(fd, "# dfs configuration in effect\n");
+    dump(c, fd, 0);
+}
+
+void dfs_conf_write_example(int fd)
+{
+    struct dfs_conf c;
+
+    if (dfs_conf_init(&c) < 0)
+        return;
+    dprintf(fd,
+        "# conf/dfs.conf - example configuration of dfs.\n"
+        "#\n"
+        "# Every key is listed below, commented out at its default value;\n"
+        "# uncomment a line to change it.  Sizes take a binary suffix K, M, G\n"
+        "# or T (64K, 128M).  A command line sets a key with\n"
+        "# -o section.key=value.  Keys marked (reloadable) take effect when the\n"
+        "# daemon gets SIGHUP; the others need a restart.\n");
+    dump(&c, fd, 1);
+    dfs_conf_free(&c);
+}

@@ -59,25 +59,46 @@ struct dfs_conf {
     uint64_t cl_block_size;       /* 0 = namenode default */
 };
 
-/* Fill *c with the defaults of every key.  Free with dfs_conf_free(). */
-void dfs_conf_init(struct dfs_conf *c);
+/* Fill *c with the defaults of every key.  Free with dfs_conf_free().
+ * Returns 0, or -1 when out of memory (then *c holds nothing to free). */
+int dfs_conf_init(struct dfs_conf *c);
+/* Free the strings of *c (which may be zeroed or failed-init memory). */
 void dfs_conf_free(struct dfs_conf *c);
 
-/* Load a file over *c.  Returns 0, or -1 with a message "FILE:LINE: KEY:
- * problem" (or "FILE: strerror" when unreadable) in err[errsz]. */
+/* Load a file over *c: a key the file sets replaces its value, the last
+ * line wins.  Returns 0, or -1 with a message "FILE:LINE: KEY: problem"
+ * (or "FILE: strerror" when unreadable) in err[errsz]; on failure *c is
+ * left exactly as it was. */
 int dfs_conf_load_file(struct dfs_conf *c, const char *path, char *err, size_t errsz);
 /* Apply one "section.key=value" override (from -o).  Returns 0 or -1 with
- * "KEY: problem" in err. */
+ * "KEY: problem" in err (*c unchanged). */
 int dfs_conf_set(struct dfs_conf *c, const char *assignment, char *err, size_t errsz);
+/* Check the rules that tie keys together (min_replication <= replication
+ * <= max_replication, min_block_size <= block_size, stale_ms < dead_ms).
+ * Call it once every source (file, environment, -o) has been applied.
+ * Returns 0 or -1 with "KEY: problem" in err. */
+int dfs_conf_check(const struct dfs_conf *c, char *err, size_t errsz);
+/* SIGHUP: copy into *c the keys of `fresh` (a configuration loaded anew)
+ * that the table marks reloadable.  A non-reloadable key whose value
+ * differs is left unchanged and logged at WARN level ("restart to apply").
+ * Returns the number of keys whose value changed, or -1 when out of memory
+ * (then *c is unchanged). */
+int dfs_conf_reload(struct dfs_conf *c, const struct dfs_conf *fresh);
 /* Write the effective configuration as an INI file (every key, with its
- * help line as a comment) to fd. */
+ * help line as a comment) to fd.  Blocks on fd; errors are ignored. */
 void dfs_conf_dump(const struct dfs_conf *c, int fd);
+/* Write the shipped example file (conf/dfs.conf) to fd: every key
+ * commented out at its default, below its help line. */
+void dfs_conf_write_example(int fd);
 
 /* Split "HOST:PORT" ("[v6]:PORT" too) into host[hostsz] and *port.
- * Returns 0 or -1 when malformed or the port is not in 0..65535. */
+ * Returns 0 or -1 when malformed (empty host, unbracketed ':' in the host,
+ * host longer than hostsz - 1) or the port is not in 0..65535.  host and
+ * port may be NULL to validate only. */
 int dfs_parse_hostport(const char *s, char *host, size_t hostsz, unsigned *port);
-/* Parse a size with an optional binary suffix: "128M", "1g", "4096", "64k".
- * Returns 0 or -1. */
+/* Parse a size with an optional binary suffix: "128M", "1g", "4096", "64k"
+ * (K, M, G, T in either case; nothing else around the digits).
+ * Returns 0, or -1 on garbage or a value above UINT64_MAX. */
 int dfs_parse_size(const char *s, uint64_t *out);
 
 #endif

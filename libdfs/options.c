@@ -1,1 +1,130 @@
-/* placeholder: being written */
+/*
+ * options.c - dfs_options: connection and default file settings.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checksum.h"
+#include "config.h"
+#include "error_i.h"
+#include "fs_i.h"
+
+dfs_options *dfs_options_create(void)
+{
+    struct dfs_conf c;
+    dfs_options *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    dfs_conf_init(&c);
+    if (dfs_parse_hostport(c.cl_namenode, o->namenode_host, sizeof(o->namenode_host),
+                           &o->namenode_port) != 0) {
+        snprintf(o->namenode_host, sizeof(o->namenode_host), "127.0.0.1");
+        o->namenode_port = 8020;
+    }
+    o->timeout_ms = c.cl_timeout_ms;
+    o->replication = c.cl_replication;
+    o->block_size = c.cl_block_size;
+    o->chunk_size = c.cl_chunk_size;
+    o->packet_size = c.cl_packet_size;
+    o->window = c.cl_window;
+    dfs_conf_free(&c);
+
+    const char *user = getenv("DFS_USER");
+    if (!user || !*user) {
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+        if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
+            user = res->pw_name;
+    }
+    snprintf(o->user, sizeof(o->user), "%s", user && *user ? user : "nobody");
+    return o;
+}
+
+void dfs_options_destroy(dfs_options *opts)
+{
+    free(opts);
+}
+
+int dfs_options_load_conf(dfs_options *o, const char *path)
+{
+    char err[512];
+    struct dfs_conf c;
+
+    if (!path) {
+        path = getenv("DFS_CONF");
+        if (!path || !*path)
+            return DFS_OK;
+    }
+    dfs_conf_init(&c);
+    if (dfs_conf_load_file(&c, path, err, sizeof(err)) != 0) {
+        dfs_conf_free(&c);
+        return dfs_set_error(DFS_ERR_INVAL, "%s", err);
+    }
+    int rc = dfs_options_set_namenode(o, c.cl_namenode);
+    o->timeout_ms = c.cl_timeout_ms;
+    o->replication = c.cl_replication;
+    o->block_size = c.cl_block_size;
+    o->chunk_size = c.cl_chunk_size;
+    o->packet_size = c.cl_packet_size;
+    o->window = c.cl_window;
+    dfs_conf_free(&c);
+    return rc;
+}
+
+int dfs_options_set_namenode(dfs_options *o, const char *hostport)
+{
+    char host[256];
+    unsigned port;
+    if (!hostport || dfs_parse_hostport(hostport, host, sizeof(host), &port) != 0 || port == 0)
+        return dfs_set_error(DFS_ERR_INVAL, "invalid namenode address '%s' (expected HOST:PORT)",
+                             hostport ? hostport : "");
+    snprintf(o->namenode_host, sizeof(o->namenode_host), "%s", host);
+    o->namenode_port = port;
+    return DFS_OK;
+}
+
+char *dfs_options_get_namenode(const dfs_options *o)
+{
+    char buf[300];
+    snprintf(buf, sizeof(buf), "%s:%u", o->namenode_host, o->namenode_port);
+    return strdup(buf);
+}
+
+void dfs_options_set_user(dfs_options *o, const char *user)
+{
+    if (user && *user)
+        snprintf(o->user, sizeof(o->user), "%s", user);
+}
+
+void dfs_options_set_timeout_ms(dfs_options *o, unsigned ms)
+{
+    o->timeout_ms = ms ? ms : 1;
+}
+
+void dfs_options_set_replication(dfs_options *o, unsigned replication)
+{
+    o->replication = replication;
+}
+
+void dfs_options_set_block_size(dfs_options *o, uint64_t block_size)
+{
+    o->block_size = block_size;
+}
+
+int dfs_options_set_chunk_size(dfs_options *o, unsigned chunk_size)
+{
+    if (!dfs_chunk_size_valid(chunk_size))
+        return dfs_set_error(DFS_ERR_INVAL, "invalid chunk size %u (a power of two from 512 to 16M)",
+                             chunk_size);
+    o->chunk_size = chunk_size;
+    return DFS_OK;
+}
+
+void dfs_options_set_log_func(dfs_options *o, dfs_log_func fn, void *arg)
+{
+    o->log_fn = fn;
+    o->log_arg = arg;
+}

@@ -1,1 +1,373 @@
-/* placeholder: being written */
+/*
+ * reader.c - reading a file: block locations from the namenode, data from
+ * the closest replica, every chunk verified here.
+ *
+ * A read at a block offset opens a stream (ReadBlockReq to the end of the
+ * block) on the first usable location; sequential reads keep consuming that
+ * stream, so a whole block costs one request.  A read elsewhere drops the
+ * stream.  On a checksum mismatch the replica is reported to the namenode
+ * and, like an unreachable or refusing datanode, skipped for the rest of
+ * this handle's life; the read continues on the next location.  When every
+ * location of a block has failed the locations are fetched once more; if
+ * none works then, the read fails with an error naming the block.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checksum.h"
+#include "error_i.h"
+#include "file_i.h"
+#include "frame.h"
+
+static void free_blocks(dfs_file *f)
+{
+    for (size_t i = 0; i < f->nblocks; i++)
+        free(f->blocks[i].locs);
+    free(f->blocks);
+    f->blocks = NULL;
+    f->nblocks = 0;
+}
+
+/* Fetch the file length and every block's locations. */
+static int fetch_locations(dfs_file *f)
+{
+    Dfs__GetBlockLocationsReq req = DFS__GET_BLOCK_LOCATIONS_REQ__INIT;
+    req.path = f->path;
+    req.client_host = f->fs->client_host;
+    ProtobufCMessage *m = NULL;
+    int rc = dfs_rpc_call(f->fs->nn, DFS_MSG_LOCATIONS_REQ, &req.base,
+                          &dfs__get_block_locations_resp__descriptor, &m);
+    if (rc != DFS_OK) {
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        return rc;
+    }
+    Dfs__GetBlockLocationsResp *r = (Dfs__GetBlockLocationsResp *)m;
+    if (!r->st) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return dfs_set_error(DFS_ERR_PROTO, "namenode answered without file attributes");
+    }
+    if (r->st->type == DFS__FILE_TYPE__FT_DIR) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return dfs_set_error(DFS_ERR_ISDIR, "Is a directory");
+    }
+    free_blocks(f);
+    f->inode = r->st->inode;
+    f->length = r->st->length;
+    f->blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof(*f->blocks));
+    if (!f->blocks) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    }
+    f->nblocks = r->n_blocks;
+    for (size_t i = 0; i < r->n_blocks; i++) {
+        const Dfs__LocatedBlock *lb = r->blocks[i];
+        struct rd_block *b = &f->blocks[i];
+        b->id = lb->block->id;
+        b->genstamp = lb->block->genstamp;
+        b->length = lb->block->length;
+        b->offset = lb->offset;
+        b->locs = calloc(lb->n_locs ? lb->n_locs : 1, sizeof(*b->locs));
+        if (!b->locs) {
+            protobuf_c_message_free_unpacked(m, NULL);
+            return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+        }
+        b->nlocs = lb->n_locs;
+        for (size_t j = 0; j < lb->n_locs; j++) {
+            snprintf(b->locs[j].host, sizeof(b->locs[j].host), "%s", lb->locs[j]->host);
+            b->locs[j].port = lb->locs[j]->port;
+            snprintf(b->locs[j].storage_id, sizeof(b->locs[j].storage_id), "%s",
+                     lb->locs[j]->storage_id);
+            /* A replica the namenode knows to be corrupt is tried last:
+             * it is sorted last and flagged; skip it unless nothing else. */
+            b->locs[j].bad = j < lb->n_corrupt && lb->corrupt[j] ? 2 : 0;
+        }
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    return DFS_OK;
+}
+
+int dfs_open_read(dfs_fs *fs, const char *path, dfs_file **out)
+{
+    *out = NULL;
+    dfs_file *f = calloc(1, sizeof(*f));
+    if (!f)
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    f->fs = fs;
+    f->dn.fd = -1;
+    f->rs.fd = -1;
+    f->rs_block = -1;
+    int rc = dfs_fs_norm_path(path, f->path, sizeof(f->path));
+    if (rc == DFS_OK)
+        rc = fetch_locations(f);
+    if (rc != DFS_OK) {
+        free_blocks(f);
+        free(f);
+        return rc;
+    }
+    *out = f;
+    return DFS_OK;
+}
+
+static void stream_drop(dfs_file *f)
+{
+    /* Packets may still be in flight: the connection cannot be reused. */
+    if (!f->rs_done)
+        dfs_sock_close(&f->rs);
+    f->rs_block = -1;
+    f->rdata_len = 0;
+}
+
+/* Tell the namenode a replica is bad (best effort). */
+static void report_bad(dfs_file *f, const struct rd_block *b, const struct rd_loc *l)
+{
+    Dfs__ReportBadBlockReq req = DFS__REPORT_BAD_BLOCK_REQ__INIT;
+    Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
+    eb.id = b->id;
+    eb.genstamp = b->genstamp;
+    req.block = &eb;
+    req.storage_id = (char *)l->storage_id;
+    req.reason = (char *)"checksum mismatch";
+    ProtobufCMessage *m = NULL;
+    dfs_rpc_call(f->fs->nn, DFS_MSG_BADBLOCK_REQ, &req.base, &dfs__report_bad_block_resp__descriptor, &m);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* Open a stream on location li of block bi from block offset `off`.
+ * DFS_OK, or an error with the reason in dfs_errmsg(). */
+static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off)
+{
+    struct rd_block *b = &f->blocks[bi];
+    struct rd_loc *l = &b->locs[li];
+    char err[512];
+    int rc;
+
+    /* Reuse the connection of a finished stream to the same datanode. */
+    char peer[sizeof(f->rs_peer)];
+    snprintf(peer, sizeof(peer), "%s:%u", l->host, l->port);
+    if (!dfs_sock_is_open(&f->rs) || strcmp(peer, f->rs_peer) != 0) {
+        dfs_sock_close(&f->rs);
+        rc = dfs_sock_connect(&f->rs, l->host, l->port, (int)f->fs->opts.timeout_ms,
+                              err, sizeof(err));
+        if (rc)
+            return dfs_set_error(DFS_ERR_CONN, "cannot connect to datanode %s", err);
+        snprintf(f->rs_peer, sizeof(f->rs_peer), "%s", peer);
+    }
+    Dfs__ReadBlockReq req = DFS__READ_BLOCK_REQ__INIT;
+    Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
+    eb.id = b->id;
+    eb.genstamp = b->genstamp;
+    req.block = &eb;
+    req.offset = off;
+    req.length = b->length - off;
+    struct dfs_frame_hdr h;
+    rc = dfs_sock_send_msg(&f->rs, DFS_MSG_READBLOCK_REQ, 1, &req.base);
+    if (rc == 0)
+        rc = dfs_sock_recv_frame(&f->rs, &h, &f->rpkt, &f->rpkt_cap, DFS_FRAME_MAX_CONTROL);
+    if (rc) {
+        dfs_sock_close(&f->rs);
+        return dfs_set_error(DFS_ERR_CONN, "datanode %s:%u: %s", l->host, l->port, strerror(-rc));
+    }
+    Dfs__ReadBlockResp *resp = h.type == DFS_MSG_READBLOCK_RESP
+                               ? dfs__read_block_resp__unpack(NULL, h.len, f->rpkt) : NULL;
+    if (!resp) {
+        dfs_sock_close(&f->rs);
+        return dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: malformed read answer", l->host, l->port);
+    }
+    rc = (int)resp->status;
+    if (rc != DFS_OK) {
+        rc = dfs_set_error(rc > 0 && rc < DFS_ERR__MAX ? rc : DFS_ERR_IO, "datanode %s:%u: %s",
+                           l->host, l->port, resp->error ? resp->error : dfs_strerror(rc));
+        dfs_sock_close(&f->rs);
+    } else if (!resp->has_first_offset || resp->first_offset > off) {
+        rc = dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: bad first offset", l->host, l->port);
+        dfs_sock_close(&f->rs);
+    }
+    if (rc == DFS_OK) {
+        f->rs_block = (long)bi;
+        f->rs_loc = li;
+        f->rs_pos = resp->first_offset;
+        f->rs_end = b->length;
+        f->rs_done = 0;
+        f->rdata_len = 0;
+    }
+    dfs__read_block_resp__free_unpacked(resp, NULL);
+    return rc;
+}
+
+/* Receive and verify the next packet of the stream into rdata.
+ * DFS_OK, DFS_ERR_CORRUPT (checksum), or a transport error. */
+static int stream_next(dfs_file *f)
+{
+    struct rd_block *b = &f->blocks[f->rs_block];
+    struct rd_loc *l = &b->locs[f->rs_loc];
+    struct dfs_frame_hdr h;
+    struct dfs_pkt_hdr ph;
+    if (f->rs_done)
+        return dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: block blk_%llu ended early",
+                             l->host, l->port, (unsigned long long)b->id);
+    int rc = dfs_sock_recv_frame(&f->rs, &h, &f->rpkt, &f->rpkt_cap, DFS_FRAME_MAX_PACKET);
+    if (rc)
+        return dfs_set_error(rc == -ETIMEDOUT ? DFS_ERR_TIMEOUT : DFS_ERR_CONN,
+                             "datanode %s:%u: %s", l->host, l->port, strerror(-rc));
+    if (h.type != DFS_MSG_PACKET || dfs_pkt_decode_hdr(f->rpkt, h.len, &ph) != 0 ||
+        ph.offset != f->rs_pos - f->rs_pos % ph.chunk_size || ph.offset + ph.data_len > b->length)
+        return dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: malformed data packet",
+                             l->host, l->port);
+    const uint8_t *sums = f->rpkt + DFS_PKT_HDR_LEN;
+    const uint8_t *data = sums + 8u * ph.nsums;
+    long bad = dfs_checksum_verify_be(data, ph.data_len, ph.chunk_size, sums);
+    if (bad >= 0)
+        return dfs_set_error(DFS_ERR_CORRUPT,
+                             "checksum mismatch in block blk_%llu at offset %llu on datanode %s:%u",
+                             (unsigned long long)b->id,
+                             (unsigned long long)(ph.offset + (uint64_t)bad * ph.chunk_size),
+                             l->host, l->port);
+    if (ph.flags & DFS_PKT_LAST)
+        f->rs_done = 1;
+    /* Skip the head of the chunk that precedes rs_pos (first packet). */
+    uint64_t skip = f->rs_pos - ph.offset;
+    f->rdata = data + skip;
+    f->rdata_off = f->rs_pos;
+    f->rdata_len = ph.data_len - skip;
+    f->rs_pos = ph.offset + ph.data_len;
+    if (f->rdata_len == 0 && !f->rs_done)
+        return dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: empty data packet", l->host, l->port);
+    return DFS_OK;
+}
+
+/* Read up to len bytes at block offset off of block bi from one replica,
+ * failing over between replicas.  Returns bytes read (> 0) or -err. */
+static int64_t read_block(dfs_file *f, size_t bi, uint8_t *buf, size_t len, uint64_t off)
+{
+    struct rd_block *b = &f->blocks[bi];
+    char reasons[1024] = "";
+    int refetched = 0;
+
+    for (;;) {
+        if (f->rs_block == (long)bi && f->rdata_len > 0 && f->rdata_off == off) {
+            size_t n = len < f->rdata_len ? len : f->rdata_len;
+            memcpy(buf, f->rdata, n);
+            f->rdata += n;
+            f->rdata_off += n;
+            f->rdata_len -= n;
+            return (int64_t)n;
+        }
+        if (f->rs_block == (long)bi && f->rdata_len == 0 && f->rs_pos == off && !f->rs_done) {
+            int rc = stream_next(f);
+            if (rc == DFS_OK)
+                continue;
+            struct rd_loc *l = &b->locs[f->rs_loc];
+            if (rc == DFS_ERR_CORRUPT)
+                report_bad(f, b, l);
+            l->bad = 1;
+            size_t used = strlen(reasons);
+            snprintf(reasons + used, sizeof(reasons) - used, "%s%s", used ? "; " : "", dfs_errmsg());
+            dfs_sock_close(&f->rs);
+            f->rs_done = 1;
+            f->rs_block = -1;
+            continue;
+        }
+        /* Open a stream on the best location not known to be bad. */
+        stream_drop(f);
+        /* Healthy replicas first, then ones the namenode flags corrupt;
+         * never one that failed on this handle. */
+        static const int prefer[2] = { 0, 2 };
+        size_t li = b->nlocs;
+        for (int pass = 0; pass < 2 && li == b->nlocs; pass++)
+            for (size_t j = 0; j < b->nlocs; j++)
+                if (b->locs[j].bad == prefer[pass]) {
+                    li = j;
+                    break;
+                }
+        if (li == b->nlocs) {
+            if (!refetched) {
+                refetched = 1;
+                uint64_t id = b->id;
+                int rc = fetch_locations(f);
+                if (rc != DFS_OK)
+                    return -rc;
+                if (bi >= f->nblocks || f->blocks[bi].id != id)
+                    return -dfs_set_error(DFS_ERR_STALE, "%s: the file changed while being read",
+                                          f->path);
+                b = &f->blocks[bi];
+                continue;      /* the fresh list may name new replicas */
+            }
+            return -dfs_set_error(DFS_ERR_CORRUPT,
+                                  "%s: block blk_%llu (file offset %llu) has no readable replica%s%s",
+                                  f->path, (unsigned long long)b->id,
+                                  (unsigned long long)b->offset,
+                                  reasons[0] ? ": " : "", reasons);
+        }
+        int rc = stream_open(f, bi, li, off);
+        if (rc != DFS_OK) {
+            b->locs[li].bad = 1;
+            size_t used = strlen(reasons);
+            snprintf(reasons + used, sizeof(reasons) - used, "%s%s", used ? "; " : "", dfs_errmsg());
+        }
+    }
+}
+
+int64_t dfs_pread(dfs_file *f, void *buf, size_t len, uint64_t offset)
+{
+    if (f->writing)
+        return -dfs_set_error(DFS_ERR_INVAL, "%s: not open for reading", f->path);
+    uint8_t *p = buf;
+    size_t done = 0;
+    while (done < len && offset + done < f->length) {
+        uint64_t at = offset + done;
+        size_t bi = 0;
+        /* Blocks are in file order; most reads hit the stream's block. */
+        if (f->rs_block >= 0 && at >= f->blocks[f->rs_block].offset &&
+            at < f->blocks[f->rs_block].offset + f->blocks[f->rs_block].length)
+            bi = (size_t)f->rs_block;
+        else
+            while (bi < f->nblocks && at >= f->blocks[bi].offset + f->blocks[bi].length)
+                bi++;
+        if (bi >= f->nblocks)
+            break;
+        struct rd_block *b = &f->blocks[bi];
+        uint64_t in_block = at - b->offset;
+        size_t want = len - done;
+        if (want > b->length - in_block)
+            want = (size_t)(b->length - in_block);
+        int64_t n = read_block(f, bi, p + done, want, in_block);
+        if (n < 0)
+            return done > 0 ? (int64_t)done : n;
+        done += (size_t)n;
+    }
+    return (int64_t)done;
+}
+
+int64_t dfs_read(dfs_file *f, void *buf, size_t len)
+{
+    int64_t n = dfs_pread(f, buf, len, f->pos);
+    if (n > 0)
+        f->pos += (uint64_t)n;
+    return n;
+}
+
+int dfs_seek(dfs_file *f, uint64_t offset)
+{
+    if (f->writing)
+        return dfs_set_error(DFS_ERR_INVAL, "%s: cannot seek a file being written", f->path);
+    f->pos = offset;
+    return DFS_OK;
+}
+
+uint64_t dfs_file_length(const dfs_file *f)
+{
+    return f->writing ? f->pos : f->length;
+}
+
+int dfs_reader_close(dfs_file *f)
+{
+    dfs_sock_close(&f->rs);
+    free_blocks(f);
+    free(f->rpkt);
+    free(f);
+    return DFS_OK;
+}

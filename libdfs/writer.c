@@ -1,1 +1,472 @@
-/* placeholder: being written */
+/*
+ * writer.c - writing a file: blocks through a datanode pipeline.
+ *
+ * The namenode creates the file under construction and hands out one block
+ * at a time with its pipeline (AddBlock).  The writer connects to the first
+ * datanode, sends WriteBlockReq with the rest of the pipeline, and streams
+ * packets of `packet_size` bytes with one XXH3 checksum per chunk, keeping
+ * at most `window` packets unacknowledged.  A block ends with a LAST packet
+ * whose ack means every replica is finalized on disk.  dfs_close() sends the
+ * last block's length in CompleteReq, retried until the namenode has the
+ * replicas reported.  See docs/protocol.md.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checksum.h"
+#include "error_i.h"
+#include "file_i.h"
+#include "frame.h"
+
+/* Map a datanode transport failure to an error naming that datanode. */
+static int dn_error(dfs_file *f, int rc, const char *what)
+{
+    const char *peer = "?";
+    char buf[300];
+    if (f->blk && f->blk->n_locs > 0) {
+        snprintf(buf, sizeof(buf), "%s:%u", f->blk->locs[0]->host, f->blk->locs[0]->port);
+        peer = buf;
+    }
+    f->failed = 1;
+    return dfs_set_error(rc == -ETIMEDOUT ? DFS_ERR_TIMEOUT : DFS_ERR_IO,
+                         "%s: block blk_%llu: %s datanode %s: %s", f->path,
+                         (unsigned long long)f->blk_id, what, peer, strerror(-rc));
+}
+
+/* Read one ack and check it.  DFS_OK or an error. */
+static int read_ack(dfs_file *f)
+{
+    struct dfs_frame_hdr h;
+    int rc = dfs_sock_recv_frame(&f->dn, &h, &f->rbuf, &f->rcap, DFS_FRAME_MAX_CONTROL);
+    if (rc)
+        return dn_error(f, rc, "lost the pipeline at");
+    if (h.type != DFS_MSG_PACKET_ACK) {
+        f->failed = 1;
+        return dfs_set_error(DFS_ERR_PROTO, "%s: unexpected message 0x%x in the write pipeline",
+                             f->path, h.type);
+    }
+    Dfs__PacketAck *ack = dfs__packet_ack__unpack(NULL, h.len, f->rbuf);
+    if (!ack) {
+        f->failed = 1;
+        return dfs_set_error(DFS_ERR_PROTO, "%s: malformed packet ack", f->path);
+    }
+    rc = DFS_OK;
+    if (ack->seq != f->acked_seq) {
+        f->failed = 1;
+        rc = dfs_set_error(DFS_ERR_PROTO, "%s: ack for packet %llu, expected %llu", f->path,
+                           (unsigned long long)ack->seq, (unsigned long long)f->acked_seq);
+    } else {
+        for (size_t i = 0; i < f->blk->n_locs && rc == DFS_OK; i++) {
+            int st = i < ack->n_statuses ? (int)ack->statuses[i] : DFS_ERR_CONN;
+            if (st != DFS_OK) {
+                f->failed = 1;
+                const Dfs__DatanodeId *d = f->blk->locs[i];
+                rc = dfs_set_error(st > 0 && st < DFS_ERR__MAX ? st : DFS_ERR_IO,
+                                   "%s: block blk_%llu: datanode %s:%u failed: %s", f->path,
+                                   (unsigned long long)f->blk_id, d->host, d->port,
+                                   dfs_strerror(st));
+            }
+        }
+        f->acked_seq++;
+    }
+    dfs__packet_ack__free_unpacked(ack, NULL);
+    return rc;
+}
+
+/* Take in the acks that are already there; wait while more than `keep`
+ * packets are unacknowledged. */
+static int collect_acks(dfs_file *f, uint64_t keep)
+{
+    while (f->acked_seq < f->next_seq) {
+        if (f->next_seq - f->acked_seq <= keep) {
+            int r = dfs_sock_wait_readable(&f->dn, 0);
+            if (r <= 0)
+                return DFS_OK;
+        }
+        int rc = read_ack(f);
+        if (rc)
+            return rc;
+    }
+    return DFS_OK;
+}
+
+/* Ask the namenode for the next block and open its pipeline. */
+static int open_block(dfs_file *f)
+{
+    Dfs__AddBlockReq req = DFS__ADD_BLOCK_REQ__INIT;
+    Dfs__ExtendedBlock prev = DFS__EXTENDED_BLOCK__INIT;
+    req.path = f->path;
+    req.inode = f->inode;
+    req.client = f->fs->client_name;
+    req.client_host = f->fs->client_host;
+    if (f->have_last) {
+        prev.id = f->blk_id;
+        prev.genstamp = f->blk_gs;
+        prev.has_length = 1;
+        prev.length = f->blk_bytes;
+        req.previous = &prev;
+    }
+    ProtobufCMessage *m = NULL;
+    int rc = dfs_rpc_call(f->fs->nn, DFS_MSG_ADDBLOCK_REQ, &req.base,
+                          &dfs__add_block_resp__descriptor, &m);
+    if (rc != DFS_OK) {
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        f->failed = 1;
+        return dfs_set_error(rc, "%s: cannot allocate a block: %s", f->path, dfs_errmsg());
+    }
+    Dfs__AddBlockResp *resp = (Dfs__AddBlockResp *)m;
+    if (!resp->block || resp->block->n_locs == 0 || !resp->block->block) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        f->failed = 1;
+        return dfs_set_error(DFS_ERR_UNAVAIL, "%s: no datanode to write to", f->path);
+    }
+    /* Keep the located block; detach it from the response. */
+    f->blk = resp->block;
+    resp->block = NULL;
+    unsigned wanted = resp->has_wanted ? resp->wanted : (unsigned)f->blk->n_locs;
+    protobuf_c_message_free_unpacked(m, NULL);
+
+    f->wanted = wanted;
+    if ((unsigned)f->blk->n_locs < f->min_got)
+        f->min_got = (unsigned)f->blk->n_locs;
+    f->blk_id = f->blk->block->id;
+    f->blk_gs = f->blk->block->genstamp;
+    f->blk_bytes = 0;
+    f->have_last = 0;
+    f->next_seq = f->acked_seq = 0;
+
+    const Dfs__DatanodeId *first = f->blk->locs[0];
+    char err[512];
+    rc = dfs_sock_connect(&f->dn, first->host, first->port, (int)f->fs->opts.timeout_ms,
+                          err, sizeof(err));
+    if (rc)
+        return dn_error(f, rc, "cannot connect to");
+
+    Dfs__WriteBlockReq wr = DFS__WRITE_BLOCK_REQ__INIT;
+    wr.block = f->blk->block;
+    wr.chunk_size = f->chunk_size;
+    wr.n_targets = f->blk->n_locs - 1;
+    wr.targets = f->blk->locs + 1;
+    wr.client = f->fs->client_name;
+    rc = dfs_sock_send_msg(&f->dn, DFS_MSG_WRITEBLOCK_REQ, 1, &wr.base);
+    struct dfs_frame_hdr h;
+    if (rc == 0)
+        rc = dfs_sock_recv_frame(&f->dn, &h, &f->rbuf, &f->rcap, DFS_FRAME_MAX_CONTROL);
+    if (rc)
+        return dn_error(f, rc, "pipeline set-up failed at");
+    Dfs__WriteBlockResp *wresp = h.type == DFS_MSG_WRITEBLOCK_RESP
+                                 ? dfs__write_block_resp__unpack(NULL, h.len, f->rbuf) : NULL;
+    if (!wresp) {
+        f->failed = 1;
+        return dfs_set_error(DFS_ERR_PROTO, "%s: malformed pipeline set-up answer", f->path);
+    }
+    rc = (int)wresp->status;
+    if (rc != DFS_OK) {
+        int bad = wresp->bad_index >= 0 && (size_t)wresp->bad_index < f->blk->n_locs
+                  ? wresp->bad_index : 0;
+        const Dfs__DatanodeId *d = f->blk->locs[bad];
+        f->failed = 1;
+        rc = dfs_set_error(rc > 0 && rc < DFS_ERR__MAX ? rc : DFS_ERR_IO,
+                           "%s: block blk_%llu: datanode %s:%u refused the write: %s", f->path,
+                           (unsigned long long)f->blk_id, d->host, d->port,
+                           wresp->error ? wresp->error : dfs_strerror(rc));
+    }
+    dfs__write_block_resp__free_unpacked(wresp, NULL);
+    if (rc == DFS_OK)
+        f->have_block = 1;
+    return rc;
+}
+
+/* Send one packet of len bytes at data (checksummed here). */
+static int send_packet(dfs_file *f, const uint8_t *data, size_t len, uint32_t flags)
+{
+    int rc = collect_acks(f, f->window - 1);
+    if (rc)
+        return rc;
+    struct dfs_pkt_hdr ph = {
+        .seq = f->next_seq,
+        .offset = f->blk_bytes,
+        .data_len = (uint32_t)len,
+        .flags = flags,
+        .chunk_size = f->chunk_size,
+        .nsums = (uint32_t)dfs_nchunks(len, f->chunk_size),
+    };
+    uint8_t fh[DFS_FRAME_HDR_LEN], phb[DFS_PKT_HDR_LEN];
+    size_t sums_len = 8u * ph.nsums;
+    dfs_checksum_chunks_be(data, len, f->chunk_size, f->sums);
+    dfs_frame_encode_hdr(fh, DFS_MSG_PACKET, 0, (uint32_t)(DFS_PKT_HDR_LEN + sums_len + len));
+    dfs_pkt_encode_hdr(phb, &ph);
+    struct iovec iov[4] = {
+        { fh, sizeof(fh) }, { phb, sizeof(phb) }, { f->sums, sums_len }, { (void *)data, len },
+    };
+    rc = dfs_sock_writev_all(&f->dn, iov, 4);
+    if (rc)
+        return dn_error(f, rc, "cannot send to");
+    f->next_seq++;
+    f->blk_bytes += len;
+    return DFS_OK;
+}
+
+/* Finish the current block: LAST packet, all acks, close the pipeline. */
+static int end_block(dfs_file *f, const uint8_t *data, size_t len)
+{
+    int rc = send_packet(f, data, len, DFS_PKT_LAST);
+    if (rc == DFS_OK)
+        rc = collect_acks(f, 0);
+    dfs_sock_close(&f->dn);
+    f->have_block = 0;
+    f->have_last = rc == DFS_OK;
+    if (f->blk) {
+        dfs__located_block__free_unpacked(f->blk, NULL);
+        f->blk = NULL;
+    }
+    return rc;
+}
+
+/* Send `len` bytes (a whole packet or the tail of the block), opening and
+ * ending blocks as their size requires. */
+static int emit(dfs_file *f, const uint8_t *data, size_t len, int final)
+{
+    while (len > 0 || final) {
+        if (!f->have_block) {
+            if (len == 0)
+                return DFS_OK;             /* nothing more: no empty block */
+            int rc = open_block(f);
+            if (rc)
+                return rc;
+        }
+        uint64_t room = f->block_size - f->blk_bytes;
+        size_t n = len < room ? len : (size_t)room;
+        int last = n == room || (final && n == len);
+        int rc = last ? end_block(f, data, n) : send_packet(f, data, n, 0);
+        if (rc)
+            return rc;
+        data += n;
+        len -= n;
+        if (final && len == 0 && !f->have_block)
+            return DFS_OK;
+    }
+    return DFS_OK;
+}
+
+int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
+                   unsigned replication, uint64_t block_size, dfs_file **out)
+{
+    *out = NULL;
+    dfs_file *f = calloc(1, sizeof(*f));
+    if (!f)
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    f->fs = fs;
+    f->writing = 1;
+    f->dn.fd = -1;
+    f->rs.fd = -1;
+    int rc = dfs_fs_norm_path(path, f->path, sizeof(f->path));
+    if (rc) {
+        free(f);
+        return rc;
+    }
+    f->chunk_size = fs->opts.chunk_size;
+    f->packet_size = fs->opts.packet_size / f->chunk_size * f->chunk_size;
+    if (f->packet_size == 0)
+        f->packet_size = f->chunk_size;
+    f->window = fs->opts.window ? fs->opts.window : 1;
+    f->pkt = malloc(f->packet_size);
+    f->sums = malloc(8u * dfs_nchunks(f->packet_size, f->chunk_size));
+    if (!f->pkt || !f->sums) {
+        free(f->pkt);
+        free(f->sums);
+        free(f);
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    }
+
+    Dfs__CreateReq req = DFS__CREATE_REQ__INIT;
+    req.path = f->path;
+    req.has_mode = 1;
+    req.mode = mode & 07777;
+    unsigned repl = replication ? replication : fs->opts.replication;
+    uint64_t bs = block_size ? block_size : fs->opts.block_size;
+    if (repl) {
+        req.has_replication = 1;
+        req.replication = repl;
+    }
+    if (bs) {
+        if (bs % f->chunk_size != 0) {
+            rc = dfs_set_error(DFS_ERR_INVAL, "block size %llu is not a multiple of the chunk size %u",
+                               (unsigned long long)bs, f->chunk_size);
+            free(f->pkt);
+            free(f->sums);
+            free(f);
+            return rc;
+        }
+        req.has_block_size = 1;
+        req.block_size = bs;
+    }
+    req.has_overwrite = 1;
+    req.overwrite = (flags & DFS_O_OVERWRITE) != 0;
+    req.has_parents = 1;
+    req.parents = (flags & DFS_O_PARENTS) != 0;
+    req.has_open_for_write = 1;
+    req.open_for_write = 1;
+    req.client = fs->client_name;
+    req.user = fs->opts.user;
+    ProtobufCMessage *m = NULL;
+    rc = dfs_rpc_call(fs->nn, DFS_MSG_CREATE_REQ, &req.base, &dfs__create_resp__descriptor, &m);
+    if (rc == DFS_OK) {
+        Dfs__CreateResp *resp = (Dfs__CreateResp *)m;
+        if (!resp->st) {
+            rc = dfs_set_error(DFS_ERR_PROTO, "namenode answered create without attributes");
+        } else {
+            f->inode = resp->st->inode;
+            f->replication = resp->st->replication;
+            f->block_size = resp->st->block_size;
+            if (f->block_size == 0 || f->block_size % f->chunk_size != 0)
+                rc = dfs_set_error(DFS_ERR_INVAL, "block size %llu is not a multiple of the chunk size %u",
+                                   (unsigned long long)f->block_size, f->chunk_size);
+        }
+    }
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    if (rc != DFS_OK) {
+        free(f->pkt);
+        free(f->sums);
+        free(f);
+        return rc;
+    }
+    f->wanted = f->replication;
+    f->min_got = f->replication;
+    *out = f;
+    return DFS_OK;
+}
+
+int dfs_write(dfs_file *f, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    if (!f->writing)
+        return dfs_set_error(DFS_ERR_INVAL, "%s: not open for writing", f->path);
+    if (f->failed)
+        return dfs_set_error(DFS_ERR_IO, "%s: an earlier write failed", f->path);
+    while (len > 0) {
+        /* Whole packets straight from the caller's buffer. */
+        if (f->pkt_len == 0 && len >= f->packet_size) {
+            int rc = emit(f, p, f->packet_size, 0);
+            if (rc)
+                return rc;
+            p += f->packet_size;
+            len -= f->packet_size;
+            f->pos += f->packet_size;
+            continue;
+        }
+        size_t n = f->packet_size - f->pkt_len;
+        if (n > len)
+            n = len;
+        memcpy(f->pkt + f->pkt_len, p, n);
+        f->pkt_len += n;
+        p += n;
+        len -= n;
+        f->pos += n;
+        if (f->pkt_len == f->packet_size) {
+            int rc = emit(f, f->pkt, f->pkt_len, 0);
+            f->pkt_len = 0;
+            if (rc)
+                return rc;
+        }
+    }
+    return DFS_OK;
+}
+
+/* hflush/hsync: the buffered bytes are sent as one packet per call in this
+ * version, on whole-packet boundaries only; a partial packet stays
+ * buffered until close. */
+int dfs_hflush(dfs_file *f)
+{
+    if (!f->writing)
+        return dfs_set_error(DFS_ERR_INVAL, "%s: not open for writing", f->path);
+    if (f->failed)
+        return dfs_set_error(DFS_ERR_IO, "%s: an earlier write failed", f->path);
+    return f->have_block ? collect_acks(f, 0) : DFS_OK;
+}
+
+int dfs_hsync(dfs_file *f)
+{
+    return dfs_hflush(f);
+}
+
+void dfs_write_replicas(const dfs_file *f, unsigned *wanted, unsigned *got)
+{
+    if (wanted)
+        *wanted = f->wanted;
+    if (got)
+        *got = f->min_got;
+}
+
+/* Ask the namenode to complete the file until it has the replicas. */
+static int complete_file(dfs_file *f)
+{
+    Dfs__CompleteReq req = DFS__COMPLETE_REQ__INIT;
+    Dfs__ExtendedBlock last = DFS__EXTENDED_BLOCK__INIT;
+    req.path = f->path;
+    req.inode = f->inode;
+    req.client = f->fs->client_name;
+    if (f->have_last) {
+        last.id = f->blk_id;
+        last.genstamp = f->blk_gs;
+        last.has_length = 1;
+        last.length = f->blk_bytes;
+        req.last = &last;
+    }
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long delay_ms = 2;
+    for (;;) {
+        ProtobufCMessage *m = NULL;
+        int rc = dfs_rpc_call(f->fs->nn, DFS_MSG_COMPLETE_REQ, &req.base,
+                              &dfs__complete_resp__descriptor, &m);
+        int done = rc == DFS_OK && ((Dfs__CompleteResp *)m)->complete;
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        if (rc != DFS_OK)
+            return dfs_set_error(rc, "%s: cannot complete the file: %s", f->path, dfs_errmsg());
+        if (done)
+            return DFS_OK;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (waited > (long)f->fs->opts.timeout_ms)
+            return dfs_set_error(DFS_ERR_TIMEOUT,
+                                 "%s: the namenode did not get the replicas of the last block in time",
+                                 f->path);
+        struct timespec d = { delay_ms / 1000, (delay_ms % 1000) * 1000000 };
+        nanosleep(&d, NULL);
+        if (delay_ms < 200)
+            delay_ms *= 2;
+    }
+}
+
+int dfs_writer_close(dfs_file *f)
+{
+    int rc = f->failed ? dfs_set_error(DFS_ERR_IO, "%s: an earlier write failed", f->path) : DFS_OK;
+    if (rc == DFS_OK) {
+        rc = emit(f, f->pkt, f->pkt_len, 1);
+        f->pkt_len = 0;
+    }
+    if (rc == DFS_OK)
+        rc = complete_file(f);
+    dfs_sock_close(&f->dn);
+    if (f->blk)
+        dfs__located_block__free_unpacked(f->blk, NULL);
+    free(f->pkt);
+    free(f->sums);
+    free(f->rbuf);
+    free(f);
+    return rc;
+}
+
+int dfs_close(dfs_file *f)
+{
+    if (!f)
+        return DFS_OK;
+    return f->writing ? dfs_writer_close(f) : dfs_reader_close(f);
+}

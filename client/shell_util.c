@@ -1,0 +1,521 @@
+/*
+ * shell_util.c - what every command of the dfs shell shares: error
+ * reporting and exit codes, option and number parsing, formatting of
+ * modes, times, sizes and JSON, path helpers, a tree walk and plain I/O.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shell.h"
+
+volatile sig_atomic_t sh_interrupted;
+
+/* ---------------------------------------------------------- allocation */
+
+static void out_of_memory(void)
+{
+    fputs("dfs: out of memory\n", stderr);
+    exit(EXIT_FAIL);
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+
+    if (!p)
+        out_of_memory();
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *p;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&p, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        out_of_memory();
+    return p;
+}
+
+/* -------------------------------------------------------------- errors */
+
+/* Print "dfs: CMD: PATH: msg" (PATH left out when NULL) and record it. */
+static void report(struct shell *sh, const char *path, const char *msg)
+{
+    size_t plen;
+
+    fflush(stdout);
+    /* Do not repeat the path when the library's message starts with it. */
+    if (path) {
+        plen = strlen(path);
+        if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
+            msg += plen + 2;
+        fprintf(stderr, "dfs: %s: %s: %s\n", sh->cmd, path, msg);
+    } else {
+        fprintf(stderr, "dfs: %s: %s\n", sh->cmd, msg);
+    }
+    sh->failed = 1;
+}
+
+void sh_fail_hiding(struct shell *sh, const char *path, int rc, const char *hidden)
+{
+    const char *msg = dfs_errmsg();
+
+    if (rc < 0)
+        rc = -rc;
+    if (!msg || !*msg || (hidden && strstr(msg, hidden)))
+        msg = dfs_strerror(rc);
+    report(sh, path, msg);
+}
+
+void sh_fail(struct shell *sh, const char *path, int rc)
+{
+    sh_fail_hiding(sh, path, rc, NULL);
+}
+
+void sh_fail_errno(struct shell *sh, const char *path, int err)
+{
+    report(sh, path, strerror(err));
+}
+
+void sh_failf(struct shell *sh, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        out_of_memory();
+    va_end(ap);
+    report(sh, path, msg);
+    free(msg);
+}
+
+int sh_usage(struct shell *sh, const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    fprintf(stderr, "dfs: %s: ", sh->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'dfs help %s'.\n", sh->cmd);
+    return EXIT_USAGE;
+}
+
+int sh_status(struct shell *sh)
+{
+    if (!sh->stdout_broken && (fflush(stdout) != 0 || ferror(stdout))) {
+        if (errno != EPIPE)
+            fprintf(stderr, "dfs: %s: write error: %s\n", sh->cmd, strerror(errno));
+        sh->failed = 1;
+    }
+    if (sh->stdout_broken)
+        sh->failed = 1;
+    if (sh_interrupted)
+        return 128 + (int)sh_interrupted;
+    return sh->failed ? EXIT_FAIL : EXIT_OK;
+}
+
+int sh_connect(struct shell *sh, const char *path)
+{
+    int rc;
+
+    if (sh->fs)
+        return DFS_OK;
+    rc = dfs_connect(sh->opts, &sh->fs);
+    if (rc != DFS_OK) {
+        sh->fs = NULL;
+        sh_fail(sh, path, rc);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------ option parsing */
+
+void sh_opt_reset(void)
+{
+    optind = 0;     /* GNU getopt: full re-initialisation */
+    opterr = 0;
+}
+
+/* Name of the long option whose val is val, for messages. */
+static const char *long_name(const struct option *longopts, int val)
+{
+    for (; longopts && longopts->name; longopts++)
+        if (longopts->val == val)
+            return longopts->name;
+    return "?";
+}
+
+int sh_getopt(struct shell *sh, int argc, char **argv, const char *optstring,
+              const struct option *longopts)
+{
+    char spec[64];
+    int c;
+
+    /* A leading ':' makes getopt return ':' for a missing argument. */
+    snprintf(spec, sizeof spec, ":%s", optstring);
+    c = getopt_long(argc, argv, spec, longopts, NULL);
+    if (c == '?') {
+        if (optopt >= 256)
+            sh_usage(sh, "option '--%s' doesn't allow an argument",
+                     long_name(longopts, optopt));
+        else if (optopt)
+            sh_usage(sh, "invalid option -- '%c'", optopt);
+        else
+            sh_usage(sh, "unrecognized option '%s'", argv[optind - 1]);
+        return '?';
+    }
+    if (c == ':') {
+        if (optopt >= 256)
+            sh_usage(sh, "option '--%s' requires an argument", long_name(longopts, optopt));
+        else
+            sh_usage(sh, "option requires an argument -- '%c'", optopt);
+        return '?';
+    }
+    return c;
+}
+
+/* ----------------------------------------------------- number parsing */
+
+int parse_uint(const char *s, unsigned long long min, unsigned long long max,
+               unsigned long long *out)
+{
+    unsigned long long v;
+    char *end;
+
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+    unsigned long long v;
+    unsigned shift = 0;
+    char *end;
+
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    switch (toupper((unsigned char)*end)) {
+    case '\0': break;
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default: return -1;
+    }
+    if (shift && end[1] != '\0')
+        return -1;
+    if (shift && v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+int parse_mode(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+    size_t i;
+
+    for (i = 0; s[i]; i++) {
+        if (i >= 4 || s[i] < '0' || s[i] > '7')
+            return -1;
+        v = v * 8 + (unsigned)(s[i] - '0');
+    }
+    if (i == 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---------------------------------------------------------- formatting */
+
+void fmt_mode(char out[11], enum dfs_file_type type, unsigned mode)
+{
+    static const char rwx[] = "rwxrwxrwx";
+    int i;
+
+    out[0] = type == DFS_TYPE_DIR ? 'd' : '-';
+    for (i = 0; i < 9; i++)
+        out[1 + i] = (mode & (0400u >> i)) ? rwx[i] : '-';
+    if (mode & 04000)
+        out[3] = (mode & 0100) ? 's' : 'S';
+    if (mode & 02000)
+        out[6] = (mode & 0010) ? 's' : 'S';
+    if (mode & 01000)
+        out[9] = (mode & 0001) ? 't' : 'T';
+    out[10] = '\0';
+}
+
+void fmt_time(char *out, size_t len, uint64_t ms, int with_ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    size_t n;
+
+    if (!localtime_r(&t, &tm)) {
+        snprintf(out, len, "?");
+        return;
+    }
+    n = strftime(out, len, with_ms ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M", &tm);
+    if (with_ms && n > 0)
+        snprintf(out + n, len - n, ".%03u", (unsigned)(ms % 1000));
+}
+
+void fmt_human(char *out, size_t len, uint64_t n)
+{
+    static const char units[] = "KMGTPE";
+    double v = (double)n;
+    int u = -1;
+
+    if (n < 1024) {
+        snprintf(out, len, "%" PRIu64, n);
+        return;
+    }
+    /* 1023.95 would print as "1024.0": move on to the next unit. */
+    while (v >= 1023.95 && u < 5) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(out, len, "%.1f%c", v, units[u]);
+}
+
+void fmt_size(char *out, size_t len, uint64_t n, int human)
+{
+    if (human)
+        fmt_human(out, len, n);
+    else
+        snprintf(out, len, "%" PRIu64, n);
+}
+
+void json_str(FILE *out, const char *s)
+{
+    const unsigned char *p;
+
+    putc('"', out);
+    for (p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            putc('\\', out);
+            putc(*p, out);
+        } else if (*p < 0x20) {
+            fprintf(out, "\\u%04x", *p);
+        } else {
+            putc(*p, out);
+        }
+    }
+    putc('"', out);
+}
+
+void json_stat(FILE *out, const char *path, const struct dfs_stat *st)
+{
+    int dir = st->type == DFS_TYPE_DIR;
+
+    fputs("{\"path\":", out);
+    json_str(out, path);
+    fprintf(out, ",\"type\":\"%s\",\"length\":%" PRIu64 ",\"replication\":%u"
+            ",\"block_size\":%" PRIu64 ",\"mtime\":%" PRIu64 ",\"owner\":",
+            dir ? "dir" : "file", dir ? 0 : st->length, dir ? 0 : st->replication,
+            dir ? 0 : st->block_size, st->mtime_ms);
+    json_str(out, st->owner);
+    fputs(",\"group\":", out);
+    json_str(out, st->group);
+    fprintf(out, ",\"mode\":\"%04o\"}", st->mode & 07777);
+}
+
+/* --------------------------------------------------------------- paths */
+
+/* Length of path without its trailing slashes (0 for "/"). */
+static size_t trimmed_len(const char *path)
+{
+    size_t n = strlen(path);
+
+    while (n > 0 && path[n - 1] == '/')
+        n--;
+    return n;
+}
+
+char *path_join(const char *dir, const char *name)
+{
+    size_t n = trimmed_len(dir);
+
+    return xasprintf("%.*s/%s", (int)n, dir, name);
+}
+
+char *path_base(const char *path)
+{
+    size_t n = trimmed_len(path);
+    size_t start = n;
+
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    return xasprintf("%.*s", (int)(n - start), path + start);
+}
+
+char *path_dir(const char *path)
+{
+    size_t n = trimmed_len(path);
+
+    while (n > 0 && path[n - 1] != '/')
+        n--;                    /* drop the last component */
+    if (n == 0)
+        return xstrdup(path[0] == '/' ? "/" : ".");
+    while (n > 1 && path[n - 1] == '/')
+        n--;                    /* and the slashes before it */
+    return xasprintf("%.*s", (int)n, path);
+}
+
+int path_is_root(const char *path)
+{
+    return path[0] == '/' && trimmed_len(path) == 0;
+}
+
+/* ----------------------------------------------------------- tree walk */
+
+void sh_walk(struct shell *sh, const char *path, const struct dfs_stat *st,
+             sh_walk_fn fn, void *arg)
+{
+    struct dfs_stat ent;
+    dfs_dir *dir;
+    int rc;
+
+    fn(sh, path, st, arg);
+    if (st->type != DFS_TYPE_DIR)
+        return;
+    rc = dfs_opendir(sh->fs, path, &dir);
+    if (rc != DFS_OK) {
+        sh_fail(sh, path, rc);
+        return;
+    }
+    while ((rc = dfs_readdir(dir, &ent)) == 1 && !sh->stdout_broken) {
+        char *child = path_join(path, ent.name);
+
+        sh_walk(sh, child, &ent, fn, arg);
+        free(child);
+    }
+    if (rc < 0)
+        sh_fail(sh, path, rc);
+    dfs_closedir(dir);
+}
+
+/* ----------------------------------------------------------------- I/O */
+
+int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    ssize_t n;
+
+    while (len > 0) {
+        n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < len) {
+        n = read(fd, p + got, len - got);
+        if (n < 0) {
+            if (errno == EINTR) {
+                if (sh_interrupted)
+                    break;
+                continue;
+            }
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+double mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------- signals */
+
+static void on_signal(int sig)
+{
+    sh_interrupted = sig;
+}
+
+void sh_trap_signals(int on)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    if (on) {
+        /* The first signal only sets the flag; the second one kills. */
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    } else {
+        sa.sa_handler = SIG_DFL;
+    }
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}

@@ -1,0 +1,158 @@
+/*
+ * blockstore.h - the datanode's replica store.
+ *
+ * A datanode keeps block replicas in one or more data dirs.  Each dir holds:
+ *
+ *   VERSION          "storage_id=DS-<32 hex>\nlayout=1\n"; every dir of one
+ *                    datanode carries the same storage id
+ *   in_use.lock      flock()ed while a store has the dir open
+ *   rbw/             replicas being written: blk_<I>, blk_<I>_<G>.meta
+ *   finalized/subdir<(I>>16)&0x1f>/subdir<(I>>8)&0x1f>/
+ *                    finalized replicas: blk_<I>, blk_<I>_<G>.meta
+ *   corrupt/         files found bad at open, moved aside for an operator
+ *
+ * (I = block id, G = generation stamp, both decimal.)  A .meta file is a
+ * 32-byte header -- magic "DFSM" (be32), version 1 (be16), algorithm
+ * DFS_CSUM_XXH3_64 (be16), chunk size (be32), 20 zero bytes -- followed by
+ * one big-endian XXH3-64 checksum (8 bytes) per chunk of the data file.
+ *
+ * Conventions:
+ *  - struct bs, struct bs_writer are opaque; bs_open/bs_close and
+ *    bs_writer_create/(bs_writer_finalize | bs_writer_abort) pair up.
+ *  - Functions that take `char *err, size_t errsz` write a one-line message
+ *    (naming the path and the system error) there on failure; err may be
+ *    NULL.  Others return -errno.
+ *  - Thread-safety: every function may be called from any thread.  The
+ *    in-memory maps sit behind one mutex; disk I/O is done outside it.  One
+ *    writer (or replica) must not be used by two threads at once, except
+ *    bs_writer_bytes, which may be called concurrently with writes.
+ *  - The store never prints; it logs through libdfs/log.h.
+ */
+#ifndef DFS_BLOCKSTORE_H
+#define DFS_BLOCKSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BS_META_MAGIC    0x4446534du    /* "DFSM" */
+#define BS_META_VERSION  1
+#define BS_META_HDR_LEN  32u
+#define BS_LAYOUT        1              /* layout= in VERSION */
+
+struct bs;
+struct bs_writer;
+
+/* An open finalized replica.  Read data with pread/sendfile on data_fd;
+ * read checksums with bs_read_sums.  length/genstamp/chunk_size are those
+ * of the replica when it was opened. */
+struct bs_replica {
+    int data_fd, meta_fd;
+    uint64_t length, genstamp;
+    uint32_t chunk_size;
+};
+
+/* Open a store over dirs[0..ndirs) (1 <= ndirs <= 65535), creating any dir
+ * and its rbw/ and finalized/ as needed, and locking each dir (a dir open in
+ * another store, in this process or another, is an error).
+ * Storage id: taken from any dir's VERSION (two dirs that disagree are an
+ * error naming both; a malformed VERSION is an error); when no dir has one a
+ * new random id is made from /dev/urandom.  Every dir without a VERSION gets
+ * one (tmp file + fsync + rename + fsync of the dir).
+ * Then every finalized/ tree is scanned into the map; a replica whose data
+ * or meta file is missing, whose meta header is bad, whose meta size does
+ * not match its data length, that sits in the wrong subdir, or that is
+ * duplicated (the lower generation stamp loses) is logged and moved into
+ * <dir>/corrupt/.  Complete pairs in rbw/ with a good meta header are kept
+ * as leftovers (bs_foreach_rbw), lone or bad ones are moved aside.
+ * `reserved`: bytes per dir kept free for non-dfs use (see bs_space).
+ * Returns the store (free with bs_close) or NULL with a message.
+ * Blocks on disk I/O for as long as the scan takes. */
+struct bs *bs_open(const char *const *dirs, size_t ndirs, uint64_t reserved,
+                   char *err, size_t errsz);
+/* Unlock the dirs and free the store.  Every writer must have been
+ * finalized or aborted first; open replicas stay valid (they own their
+ * fds) but must not be passed to the store any more.  NULL is a no-op. */
+void bs_close(struct bs *bs);
+/* "DS-<32 hex>"; valid until bs_close. */
+const char *bs_storage_id(const struct bs *bs);
+
+/* Start receiving replica `id` with generation stamp `gs`, in the data dir
+ * with the most free space (statvfs f_bavail * f_frsize minus reserved).
+ * Creates rbw/blk_<id> and rbw/blk_<id>_<gs>.meta (header written).
+ * Returns NULL with a message and errno set: EINVAL for a chunk size that
+ * is not dfs_chunk_size_valid; EEXIST when the id exists finalized
+ * ("replica blk_I already exists"), is being written, or has an rbw
+ * leftover; EBUSY while it is being deleted; ENOSPC when no dir has room;
+ * else the errno of the failed call.  Blocks on file creation. */
+struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
+                                   uint32_t chunk_size, char *err, size_t errsz);
+/* Write len bytes at `offset` and their nsums = dfs_nchunks(len) big-endian
+ * checksums (stored as given: the caller has verified them).  offset must be
+ * chunk-aligned and leave no gap: offset <= bytes written so far, rounded
+ * down to a chunk (so the last short chunk may be rewritten, longer).
+ * Safe to call from a worker thread.  Returns 0, -EINVAL for a bad offset,
+ * length or nsums, or the -errno of the failed write (-ENOSPC when the disk
+ * is full). */
+int bs_writer_write(struct bs_writer *w, uint64_t offset, const void *data, size_t len,
+                    const uint8_t *sums_be, size_t nsums);
+/* fdatasync the data and meta files (and, the first time, the rbw dir so
+ * the files themselves survive a crash): what was written is durable.
+ * Returns 0 or -errno.  Blocks on the disk. */
+int bs_writer_sync(struct bs_writer *w);
+/* Make the replica final with `length` bytes (<= bs_writer_bytes): truncate
+ * data to length and meta to 32 + 8 * nchunks(length) -- when the cut falls
+ * inside a written chunk, that chunk is verified and its checksum
+ * recomputed -- fsync both, rename both into finalized/ (creating subdirs),
+ * fsync both dirs, then add the replica to the map.  Always consumes w: on
+ * failure the replica is discarded as by bs_writer_abort and the reason is
+ * logged.  Returns 0, -EINVAL when length > bytes written, -EIO when the
+ * chunk to cut is corrupt, else -errno.  Blocks on fsync. */
+int bs_writer_finalize(struct bs_writer *w, uint64_t length);
+/* Discard the replica: unlink its rbw files, free w.  NULL is a no-op. */
+void bs_writer_abort(struct bs_writer *w);
+/* Bytes written so far: the highest offset + len of any write. */
+uint64_t bs_writer_bytes(const struct bs_writer *w);
+
+/* Open finalized replica `id`, which must have generation stamp `gs`.
+ * Fills *r (the caller owns its fds: bs_close_replica).  Returns 0, or
+ * -ENOENT ("replica blk_I not found"), -ESTALE ("stale generation stamp"),
+ * or -errno of open(2), with a message; *r then holds no fds. */
+int bs_open_replica(struct bs *bs, uint64_t id, uint64_t gs, struct bs_replica *r,
+                    char *err, size_t errsz);
+/* Read the big-endian checksums of chunks [first_chunk, first_chunk + n)
+ * into out_be (8 * n bytes).  Returns 0, -EINVAL when the range passes the
+ * replica's last chunk, -EIO when the meta file is short, or -errno. */
+int bs_read_sums(const struct bs_replica *r, uint64_t first_chunk, size_t n, uint8_t *out_be);
+/* Close the replica's fds (idempotent). */
+void bs_close_replica(struct bs_replica *r);
+
+/* Delete replica `id`: a finalized one, or an rbw leftover.  The map entry
+ * is dropped and the files unlinked (outside the lock; the id cannot be
+ * re-created meanwhile).  Returns 0, -ENOENT when there is no such replica,
+ * -EBUSY when it is being written, or -errno of a failed unlink (the
+ * replica is gone from the map all the same). */
+int bs_delete(struct bs *bs, uint64_t id);
+/* Re-read the whole finalized replica `id` and check its meta header, both
+ * file sizes and every chunk.  Returns 0 when sound, 1 when corrupt (message
+ * names the chunk index, or the file and what is wrong with it), -1 on
+ * another error such as "not found" (message).  Blocks while it reads. */
+int bs_verify(struct bs *bs, uint64_t id, char *err, size_t errsz);
+/* 1 and *gs, *len (either may be NULL) when `id` is finalized, else 0. */
+int bs_lookup(struct bs *bs, uint64_t id, uint64_t *gs, uint64_t *len);
+/* Call cb for every finalized replica, holding the store's lock: cb must be
+ * quick and must not call into the store.  A nonzero return from cb stops
+ * the walk and is returned; else 0. */
+int bs_foreach(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, void *arg),
+               void *arg);
+/* Same for the rbw leftovers found at open (len = data file size). */
+int bs_foreach_rbw(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, void *arg),
+                   void *arg);
+/* capacity, remaining: summed over dirs from statvfs (remaining = f_bavail
+ * * f_frsize minus reserved, at least 0, per dir; two dirs on one file
+ * system count twice).  used: data + meta bytes of the finalized replicas.
+ * Any pointer may be NULL. */
+void bs_space(struct bs *bs, uint64_t *capacity, uint64_t *used, uint64_t *remaining);
+/* Number of finalized replicas. */
+size_t bs_count(struct bs *bs);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * nn.h - the namenode's process-wide state, shared by its modules.
+ */
+#ifndef NN_NN_H
+#define NN_NN_H
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include "commit.h"
+#include "config.h"
+#include "metastore.h"
+#include "namespace.h"
+
+/* Event priorities: I/O runs at the default (NN_PRIO_IO); the group commit
+ * kick runs after every I/O callback of the same loop turn. */
+#define NN_PRIORITIES 3
+#define NN_PRIO_IO    1
+#define NN_PRIO_LOW   2
+
+struct nn {
+    struct dfs_conf conf;
+    struct event_base *base;
+    struct metastore *ms;
+    struct ns *ns;
+    struct commit *commit;
+    struct evconnlistener *listener;
+    char listen_addr[300];       /* "HOST:PORT" actually bound */
+    uint64_t start_ms;
+    uint64_t nrequests;
+};
+
+/* Start accepting RPC connections on conf.nn_address.  0, or -1 with a
+ * message logged (address named). */
+int nn_clientserv_init(struct nn *nn);
+void nn_clientserv_shutdown(struct nn *nn);
+
+/* Milliseconds since the epoch (wall clock). */
+uint64_t nn_now_ms(void);
+
+#endif
