@@ -553,10 +553,13 @@ static void move_aside(struct bs *bs, size_t d, const char *dirpath, const struc
             snprintf(dst, sizeof dst, "%.*s/%s", DIR_PATH_MAX, cdir, name);
         else
             snprintf(dst, sizeof dst, "%.*s/%s.%d", DIR_PATH_MAX, cdir, name, i);
-        /* link + unlink: rename would silently replace an earlier one */
-        if (link(src, dst) == 0) {
-            if (unlink(src) < 0)
-                LOG_ERROR("block store: %s: unlink: %s", src, strerror(errno));
+        /* never replace an earlier file of the same name; link + unlink
+         * where the file system cannot rename without replacing */
+        int rc = renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE);
+        if (rc < 0 && (errno == EINVAL || errno == ENOSYS) && (rc = link(src, dst)) == 0 &&
+            unlink(src) < 0)
+            LOG_ERROR("block store: %s: unlink: %s", src, strerror(errno));
+        if (rc == 0) {
             LOG_WARN("block store: %s: %s; moved to %s", src, why, dst);
             return;
         }

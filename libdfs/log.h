@@ -21,17 +21,23 @@ typedef void (*dfs_log_sink)(enum dfs_log_level level, const char *msg, void *ar
  * when no per-handle function is installed. */
 extern enum dfs_log_level dfs_log_threshold;
 
+/* The set_* calls are meant for start-up, before other threads log. */
 void dfs_log_set_level(enum dfs_log_level level);
-/* Parse "error", "warn", "info", "debug"; -1 when unknown. */
+/* Parse "error", "warn", "info", "debug" (any case); -1 when unknown. */
 int dfs_log_level_parse(const char *s);
+/* "error", "warn", "info", "debug"; "unknown" for anything else. */
 const char *dfs_log_level_name(enum dfs_log_level level);
 /* Install a sink (NULL: discard) and the component name printed by the
- * stderr sink ("namenode", "datanode"). */
+ * stderr sink ("namenode", "datanode"; NULL or "": "dfs"; at most 31
+ * bytes kept). */
 void dfs_log_set_sink(dfs_log_sink sink, void *arg);
 void dfs_log_set_component(const char *component);
 /* Sink that writes formatted lines to fd 2. */
 void dfs_log_stderr_sink(enum dfs_log_level level, const char *msg, void *arg);
 
+/* Format a message (at most 2047 bytes; a longer one is cut and ends in
+ * "...") and hand it to the sink.  Does not filter by level (DFS_LOG does)
+ * and preserves errno.  Never allocates. */
 void dfs_log_write(enum dfs_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -18,7 +18,11 @@ dfs_options *dfs_options_create(void)
     dfs_options *o = calloc(1, sizeof(*o));
     if (!o)
         return NULL;
-    dfs_conf_init(&c);
+    if (dfs_conf_init(&c) != 0) {
+        dfs_conf_free(&c);
+        free(o);
+        return NULL;
+    }
     if (dfs_parse_hostport(c.cl_namenode, o->namenode_host, sizeof(o->namenode_host),
                            &o->namenode_port) != 0) {
         snprintf(o->namenode_host, sizeof(o->namenode_host), "127.0.0.1");
@@ -58,8 +62,12 @@ int dfs_options_load_conf(dfs_options *o, const char *path)
         if (!path || !*path)
             return DFS_OK;
     }
-    dfs_conf_init(&c);
-    if (dfs_conf_load_file(&c, path, err, sizeof(err)) != 0) {
+    if (dfs_conf_init(&c) != 0) {
+        dfs_conf_free(&c);
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    }
+    if (dfs_conf_load_file(&c, path, err, sizeof(err)) != 0 ||
+        dfs_conf_check(&c, err, sizeof(err)) != 0) {
         dfs_conf_free(&c);
         return dfs_set_error(DFS_ERR_INVAL, "%s", err);
     }

@@ -161,7 +161,10 @@ static void load_config(struct nn *nn, int argc, char **argv)
         usage(stderr);
         exit(2);
     }
-    dfs_conf_init(&nn->conf);
+    if (dfs_conf_init(&nn->conf) != 0) {
+        fprintf(stderr, "dfs-namenode: out of memory\n");
+        exit(1);
+    }
     if (file && *file && dfs_conf_load_file(&nn->conf, file, err, sizeof(err)) != 0) {
         fprintf(stderr, "dfs-namenode: %s\n", err);
         exit(2);
@@ -173,6 +176,10 @@ static void load_config(struct nn *nn, int argc, char **argv)
         }
     }
     free(overrides);
+    if (dfs_conf_check(&nn->conf, err, sizeof(err)) != 0) {
+        fprintf(stderr, "dfs-namenode: %s\n", err);
+        exit(2);
+    }
     if (print) {
         dfs_conf_dump(&nn->conf, 1);
         exit(0);

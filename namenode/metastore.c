@@ -14,6 +14,7 @@
 
 #include "metastore.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /* Key of the commit marker ms_sync() writes: 'm' then a NUL keeps it apart
  * from every counter name of the namespace. */
@@ -67,25 +68,16 @@ static void ms_free_parts(struct metastore *ms)
 
 struct metastore *ms_open(const char *dir, size_t cache_mb, char *err, size_t errsz)
 {
-    struct metastore *ms = calloc(1, sizeof(*ms));
+    struct metastore *ms = xcalloc(1, sizeof(*ms));
     char *lverr = NULL;
 
-    if (ms == NULL) {
-        snprintf(err, errsz, "out of memory");
-        return NULL;
-    }
+    /* LevelDB's constructors never return NULL (they abort on OOM). */
     ms->opts = leveldb_options_create();
     ms->cache = leveldb_cache_create_lru(cache_mb * 1024 * 1024);
     ms->filter = leveldb_filterpolicy_create_bloom(10);
     ms->ropts = leveldb_readoptions_create();
     ms->wopts = leveldb_writeoptions_create();
     ms->sync_wopts = leveldb_writeoptions_create();
-    if (ms->opts == NULL || ms->cache == NULL || ms->filter == NULL ||
-        ms->ropts == NULL || ms->wopts == NULL || ms->sync_wopts == NULL) {
-        snprintf(err, errsz, "out of memory");
-        ms_free_parts(ms);
-        return NULL;
-    }
     leveldb_options_set_create_if_missing(ms->opts, 1);
     leveldb_options_set_paranoid_checks(ms->opts, 0);
     leveldb_options_set_cache(ms->opts, ms->cache);
@@ -125,13 +117,8 @@ int ms_get(struct metastore *ms, const void *key, size_t klen, char **val, size_
     }
     if (v == NULL)
         return 0;
-    /* Copy so that the caller frees with free() (+1: never malloc(0)). */
-    *val = malloc(len + 1);
-    if (*val == NULL) {
-        LOG_ERROR("metastore: get: out of memory (%zu bytes)", len);
-        leveldb_free(v);
-        return -1;
-    }
+    /* Copy so that the caller frees with free(); NUL-terminated too. */
+    *val = xmalloc(len + 1);
     memcpy(*val, v, len);
     (*val)[len] = '\0';
     *vlen = len;
@@ -141,15 +128,9 @@ int ms_get(struct metastore *ms, const void *key, size_t klen, char **val, size_
 
 struct ms_batch *ms_batch_new(void)
 {
-    struct ms_batch *b = malloc(sizeof(*b));
+    struct ms_batch *b = xmalloc(sizeof(*b));
 
-    if (b == NULL)
-        return NULL;
     b->wb = leveldb_writebatch_create();
-    if (b->wb == NULL) {
-        free(b);
-        return NULL;
-    }
     return b;
 }
 
@@ -199,10 +180,6 @@ int ms_sync(struct metastore *ms)
     for (int i = 0; i < 8; i++)
         val[i] = (unsigned char)(n >> (56 - 8 * i));
     wb = leveldb_writebatch_create();
-    if (wb == NULL) {
-        LOG_ERROR("metastore: sync: out of memory");
-        return -1;
-    }
     leveldb_writebatch_put(wb, sync_key, sizeof(sync_key), (const char *)val, sizeof(val));
     leveldb_write(ms->db, ms->sync_wopts, wb, &lverr);
     leveldb_writebatch_destroy(wb);
@@ -216,16 +193,10 @@ int ms_sync(struct metastore *ms)
 
 struct ms_iter *ms_iter_new(struct metastore *ms)
 {
-    struct ms_iter *it = malloc(sizeof(*it));
+    struct ms_iter *it = xmalloc(sizeof(*it));
 
-    if (it == NULL)
-        return NULL;
     /* A LevelDB iterator reads from an implicit snapshot taken here. */
     it->it = leveldb_create_iterator(ms->db, ms->ropts);
-    if (it->it == NULL) {
-        free(it);
-        return NULL;
-    }
     return it;
 }
 

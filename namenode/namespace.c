@@ -18,6 +18,7 @@
 
 #include "namespace.h"
 #include "dfs.pb-c.h"
+#include "xmalloc.h"
 
 #define NAME_MAX_LEN 255        /* longest path component (path.h) */
 #define CLIENT_MAX_LEN 255      /* longest lease holder name */
@@ -98,11 +99,6 @@ static int fail(char *err, size_t errsz, int code, const char *fmt, ...)
     return code;
 }
 
-static int fail_nomem(char *err, size_t errsz)
-{
-    return fail(err, errsz, DFS_ERR_NOMEM, "out of memory");
-}
-
 static int fail_io(char *err, size_t errsz)
 {
     return fail(err, errsz, DFS_ERR_IO, "metadata I/O error");
@@ -131,19 +127,13 @@ static uint64_t get_be64(const unsigned char *p)
     return v;
 }
 
-static int idvec_push(struct idvec *v, uint64_t id)
+static void idvec_push(struct idvec *v, uint64_t id)
 {
     if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        uint64_t *nv = realloc(v->v, cap * sizeof(*nv));
-
-        if (nv == NULL)
-            return -1;
-        v->v = nv;
-        v->cap = cap;
+        v->cap = v->cap ? v->cap * 2 : 16;
+        v->v = xrealloc(v->v, v->cap * sizeof(*v->v));
     }
     v->v[v->n++] = id;
-    return 0;
 }
 
 static void idvec_free(struct idvec *v)
@@ -280,11 +270,7 @@ static int inode_decode(struct inode *in, uint64_t id, const char *val, size_t l
     copy_str(in->client, sizeof(in->client), r->client);
     in->children = r->children;
     if (r->n_blocks > 0) {
-        in->blocks = malloc(r->n_blocks * sizeof(uint64_t));
-        if (in->blocks == NULL) {
-            dfs__inode_rec__free_unpacked(r, NULL);
-            return -1;
-        }
+        in->blocks = xmalloc(r->n_blocks * sizeof(uint64_t));
         memcpy(in->blocks, r->blocks, r->n_blocks * sizeof(uint64_t));
         in->nblocks = r->n_blocks;
     }
@@ -292,8 +278,8 @@ static int inode_decode(struct inode *in, uint64_t id, const char *val, size_t l
     return 0;
 }
 
-/* Put the inode record into the batch.  -1 when out of memory. */
-static int inode_put(struct ns *ns, const struct inode *in)
+/* Put the inode record into the batch. */
+static void inode_put(struct ns *ns, const struct inode *in)
 {
     Dfs__InodeRec r = DFS__INODE_REC__INIT;
     unsigned char key[ID_KEY_LEN];
@@ -327,14 +313,11 @@ static int inode_put(struct ns *ns, const struct inode *in)
         r.children = in->children;
     }
     len = dfs__inode_rec__get_packed_size(&r);
-    buf = malloc(len + 1);
-    if (buf == NULL)
-        return -1;
+    buf = xmalloc(len);
     dfs__inode_rec__pack(&r, buf);
     key_id(key, 'i', in->id);
     ms_batch_put(ns->batch, key, sizeof(key), buf, len);
     free(buf);
-    return 0;
 }
 
 static void inode_del(struct ns *ns, uint64_t id)
@@ -553,18 +536,18 @@ static void put_counter(struct ns *ns, const char *name, uint64_t v)
     ms_batch_put(ns->batch, key, klen, val, sizeof(val));
 }
 
-/* Put the counters that differ from the applied ones. */
-static void put_counters(struct ns *ns, const struct counters *c)
+/* Put the counters of c that differ from the applied ones (all). */
+static void put_counters(struct ns *ns, const struct counters *c, int all)
 {
-    if (c->next_inode != ns->c.next_inode)
+    if (all || c->next_inode != ns->c.next_inode)
         put_counter(ns, "next_inode", c->next_inode);
-    if (c->next_block != ns->c.next_block)
+    if (all || c->next_block != ns->c.next_block)
         put_counter(ns, "next_block", c->next_block);
-    if (c->genstamp != ns->c.genstamp)
+    if (all || c->genstamp != ns->c.genstamp)
         put_counter(ns, "genstamp", c->genstamp);
-    if (c->files != ns->c.files)
+    if (all || c->files != ns->c.files)
         put_counter(ns, "files", c->files);
-    if (c->dirs != ns->c.dirs)
+    if (all || c->dirs != ns->c.dirs)
         put_counter(ns, "dirs", c->dirs);
 }
 
@@ -578,7 +561,7 @@ static void begin(struct ns *ns, struct counters *c)
 /* Apply the batch with the changed counters; adopt them on success. */
 static int commit(struct ns *ns, const struct counters *c, char *err, size_t errsz)
 {
-    put_counters(ns, c);
+    put_counters(ns, c, 0);
     if (ms_write(ns->ms, ns->batch) < 0) {
         ms_batch_clear(ns->batch);
         return fail(err, errsz, DFS_ERR_IO, "metadata write failed");
@@ -694,8 +677,7 @@ static int walk_dirs(struct ns *ns, const char *path, size_t len, int create, ui
         dentry_put(ns, dir->id, path + s, i - s, next.id);
         dir->children++;
         dir->mtime_ms = now;
-        if (inode_put(ns, dir) < 0)
-            return fail_nomem(err, errsz);
+        inode_put(ns, dir);
         inode_move(dir, &next);
         fresh = 1;
         rc = 0;
@@ -748,9 +730,8 @@ static int ns_format(struct ns *ns, char *err, size_t errsz)
     snprintf(ns->cluster_id, sizeof(ns->cluster_id), "CID-%s", hex);
     ms_batch_clear(ns->batch);
     inode_new(&root, NS_ROOT_INODE, DFS_TYPE_DIR, 0755, "root", "supergroup", 0, now_ms());
-    if (inode_put(ns, &root) < 0)
-        return fail_nomem(err, errsz);
-    memset(&ns->c, 0, sizeof(ns->c));   /* every counter differs: all put */
+    inode_put(ns, &root);
+    put_counters(ns, &c, 1);
     klen = key_meta(key, "cluster_id");
     ms_batch_put(ns->batch, key, klen, ns->cluster_id, strlen(ns->cluster_id));
     if (commit(ns, &c, err, errsz) != 0)
@@ -784,16 +765,13 @@ static int ns_load(struct ns *ns, const char *cid, size_t cidlen, char *err, siz
 
 struct ns *ns_open(struct metastore *ms, const struct ns_limits *lim, char *err, size_t errsz)
 {
-    struct ns *ns = calloc(1, sizeof(*ns));
+    struct ns *ns = xcalloc(1, sizeof(*ns));
     unsigned char key[32];
     size_t klen, vlen;
     char *val = NULL;
     int rc;
 
-    if (ns == NULL || (ns->batch = ms_batch_new()) == NULL) {
-        fail_nomem(err, errsz);
-        goto fail;
-    }
+    ns->batch = ms_batch_new();
     ns->ms = ms;
     ns->lim = *lim;
     if (ns->lim.default_replication == 0 || ns->lim.max_replication == 0 ||
@@ -815,8 +793,7 @@ struct ns *ns_open(struct metastore *ms, const struct ns_limits *lim, char *err,
         goto fail;
     return ns;
 fail:
-    if (ns != NULL)
-        ms_batch_destroy(ns->batch);
+    ms_batch_destroy(ns->batch);
     free(ns);
     return NULL;
 }
@@ -898,10 +875,9 @@ int ns_mkdir(struct ns *ns, const char *path, uint32_t mode, int parents,
     dentry_put(ns, dir.id, name, strlen(name), nd.id);
     dir.children++;
     dir.mtime_ms = now;
-    if (inode_put(ns, &nd) < 0 || inode_put(ns, &dir) < 0)
-        rc = fail_nomem(err, errsz);
-    else
-        rc = commit(ns, &c, err, errsz);
+    inode_put(ns, &nd);
+    inode_put(ns, &dir);
+    rc = commit(ns, &c, err, errsz);
 out:
     inode_free(&dir);
     return rc;
@@ -943,18 +919,16 @@ static int check_create_args(const struct ns *ns, uint32_t mode, uint32_t *repl,
 }
 
 /* Put the removal of a file's inode and block records into the batch,
- * collecting its block ids into removed (may be NULL). */
-static int remove_file(struct ns *ns, const struct inode *f, struct counters *c,
-                       struct idvec *removed)
+ * collecting its block ids into removed. */
+static void remove_file(struct ns *ns, const struct inode *f, struct counters *c,
+                        struct idvec *removed)
 {
     for (size_t i = 0; i < f->nblocks; i++) {
         block_del(ns, f->blocks[i]);
-        if (removed != NULL && idvec_push(removed, f->blocks[i]) < 0)
-            return -1;
+        idvec_push(removed, f->blocks[i]);
     }
     inode_del(ns, f->id);
     c->files--;
-    return 0;
 }
 
 static void report_removed(const struct idvec *removed,
@@ -1010,10 +984,7 @@ int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replicati
             rc = fail(err, errsz, DFS_ERR_EXIST, "File exists");
             goto out;
         }
-        if (remove_file(ns, &ex, &c, &removed) < 0) {
-            rc = fail_nomem(err, errsz);
-            goto out;
-        }
+        remove_file(ns, &ex, &c, &removed);
     } else {
         dir.children++;
     }
@@ -1026,10 +997,9 @@ int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replicati
     c.files++;
     dentry_put(ns, dir.id, name, nlen, f.id);
     dir.mtime_ms = now;
-    if (inode_put(ns, &f) < 0 || inode_put(ns, &dir) < 0)
-        rc = fail_nomem(err, errsz);
-    else
-        rc = commit(ns, &c, err, errsz);
+    inode_put(ns, &f);
+    inode_put(ns, &dir);
+    rc = commit(ns, &c, err, errsz);
     if (rc == 0) {
         if (out != NULL)
             fill_stat(&f, name, nlen, out);
@@ -1071,20 +1041,14 @@ int ns_stat_inode(struct ns *ns, uint64_t inode, struct ns_stat *out, char *err,
     return rc;
 }
 
-/* Append one entry to a growing stat array. */
-static int stat_push(struct ns_stat **arr, size_t *n, size_t *cap)
+/* Append one entry to a growing stat array; returns it. */
+static struct ns_stat *stat_push(struct ns_stat **arr, size_t *n, size_t *cap)
 {
     if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        struct ns_stat *na = realloc(*arr, ncap * sizeof(*na));
-
-        if (na == NULL)
-            return -1;
-        *arr = na;
-        *cap = ncap;
+        *cap = *cap ? *cap * 2 : 64;
+        *arr = xrealloc(*arr, *cap * sizeof(**arr));
     }
-    (*n)++;
-    return 0;
+    return &(*arr)[(*n)++];
 }
 
 /* Entries of directory dir after start_after, at most limit. */
@@ -1092,16 +1056,12 @@ static int list_dir(struct ns *ns, uint64_t dir, const char *start_after, uint32
                     struct ns_stat **out, size_t *n, int *has_more, char *err, size_t errsz)
 {
     size_t salen = strlen(start_after), cap = 0, nlen;
-    unsigned char *seek = malloc(ID_KEY_LEN + salen);
+    unsigned char *seek = xmalloc(ID_KEY_LEN + salen);
     struct ms_iter *it = ms_iter_new(ns->ms);
     const char *name;
     uint64_t child;
     int rc = 0, r;
 
-    if (seek == NULL || it == NULL) {
-        rc = fail_nomem(err, errsz);
-        goto out;
-    }
     key_id(seek, 'd', dir);
     memcpy(seek + ID_KEY_LEN, start_after, salen);
     ms_iter_seek(it, seek, ID_KEY_LEN + salen);
@@ -1115,18 +1075,12 @@ static int list_dir(struct ns *ns, uint64_t dir, const char *start_after, uint32
             break;
         }
         if ((rc = inode_load(ns, child, &in, err, errsz)) != 0)
-            goto out;
-        if (stat_push(out, n, &cap) < 0) {
-            inode_free(&in);
-            rc = fail_nomem(err, errsz);
-            goto out;
-        }
-        fill_stat(&in, name, nlen, &(*out)[*n - 1]);
+            break;
+        fill_stat(&in, name, nlen, stat_push(out, n, &cap));
         inode_free(&in);
     }
-    if (r < 0)
+    if (rc == 0 && r < 0)
         rc = fail(err, errsz, DFS_ERR_IO, "metadata corrupt: directory entry");
-out:
     ms_iter_destroy(it);
     free(seek);
     return rc;
@@ -1154,11 +1108,7 @@ int ns_list(struct ns *ns, const char *path, const char *start_after, uint32_t l
         const char *name = path_last(path, &plen);
 
         if (strcmp(name, start_after) > 0) {
-            *out = malloc(sizeof(**out));
-            if (*out == NULL) {
-                rc = fail_nomem(err, errsz);
-                goto out;
-            }
+            *out = xmalloc(sizeof(**out));
             fill_stat(&in, name, strlen(name), *out);
             *n = 1;
         }
@@ -1174,18 +1124,22 @@ out:
     return rc;
 }
 
-/* ------------------------------------------------------------- delete */
+/* ---------------------------------------------------------- tree walk */
 
-/* Put the removal of directory top and everything beneath it into the
- * batch (inodes, entries, block records), updating c. */
-static int remove_tree(struct ns *ns, const struct inode *top, struct counters *c,
-                       struct idvec *removed, char *err, size_t errsz)
+/* What a walk_tree visitor gets: an entry `name` of directory `dir` and
+ * the inode it names.  Nonzero stops the walk (a status). */
+typedef int (*walk_fn)(struct ns *ns, uint64_t dir, const char *name, size_t nlen,
+                       const struct inode *in, void *arg, char *err, size_t errsz);
+
+/* Visit every entry beneath directory top, each directory's entries in
+ * name order, depth first (an explicit stack: no recursion limit). */
+static int walk_tree(struct ns *ns, uint64_t top, walk_fn fn, void *arg,
+                     char *err, size_t errsz)
 {
     struct idvec todo = { 0 };
     int rc = 0;
 
-    if (idvec_push(&todo, top->id) < 0)
-        return fail_nomem(err, errsz);
+    idvec_push(&todo, top);
     while (rc == 0 && todo.n > 0) {
         uint64_t dir = todo.v[--todo.n], child;
         struct ms_iter *it = ms_iter_new(ns->ms);
@@ -1194,24 +1148,17 @@ static int remove_tree(struct ns *ns, const struct inode *top, struct counters *
         size_t nlen;
         int r;
 
-        if (it == NULL) {
-            rc = fail_nomem(err, errsz);
-            break;
-        }
-        inode_del(ns, dir);
-        c->dirs--;
         key_id(prefix, 'd', dir);
         ms_iter_seek(it, prefix, sizeof(prefix));
         for (; rc == 0 && (r = dentry_at(it, dir, &name, &nlen, &child)) == 1;
              ms_iter_next(it)) {
             struct inode in;
 
-            dentry_del(ns, dir, name, nlen);
             if ((rc = inode_load(ns, child, &in, err, errsz)) != 0)
                 break;
-            if (in.type == DFS_TYPE_DIR ? idvec_push(&todo, in.id) < 0
-                                        : remove_file(ns, &in, c, removed) < 0)
-                rc = fail_nomem(err, errsz);
+            if (in.type == DFS_TYPE_DIR)
+                idvec_push(&todo, in.id);
+            rc = fn(ns, dir, name, nlen, &in, arg, err, errsz);
             inode_free(&in);
         }
         if (rc == 0 && r < 0)
@@ -1220,6 +1167,29 @@ static int remove_tree(struct ns *ns, const struct inode *top, struct counters *
     }
     idvec_free(&todo);
     return rc;
+}
+
+/* ------------------------------------------------------------- delete */
+
+struct removal {
+    struct counters *c;
+    struct idvec *removed;
+};
+
+/* walk_tree visitor: put the removal of one entry and its inode. */
+static int remove_entry(struct ns *ns, uint64_t dir, const char *name, size_t nlen,
+                        const struct inode *in, void *arg, char *err, size_t errsz)
+{
+    struct removal *rm = arg;
+
+    dentry_del(ns, dir, name, nlen);
+    if (in->type == DFS_TYPE_FILE) {
+        remove_file(ns, in, rm->c, rm->removed);
+    } else {
+        inode_del(ns, in->id);
+        rm->c->dirs--;
+    }
+    return 0;
 }
 
 int ns_delete(struct ns *ns, const char *path, int recursive,
@@ -1254,19 +1224,22 @@ int ns_delete(struct ns *ns, const char *path, int recursive,
         goto out;
     }
     begin(ns, &c);
-    if (in.type == DFS_TYPE_DIR)
-        rc = remove_tree(ns, &in, &c, &removed, err, errsz);
-    else if (remove_file(ns, &in, &c, &removed) < 0)
-        rc = fail_nomem(err, errsz);
+    if (in.type == DFS_TYPE_DIR) {
+        struct removal rm = { &c, &removed };
+
+        inode_del(ns, in.id);
+        c.dirs--;
+        rc = walk_tree(ns, in.id, remove_entry, &rm, err, errsz);
+    } else {
+        remove_file(ns, &in, &c, &removed);
+    }
     if (rc != 0)
         goto out;
     dentry_del(ns, dir.id, name, strlen(name));
     dir.children--;
     dir.mtime_ms = now_ms();
-    if (inode_put(ns, &dir) < 0)
-        rc = fail_nomem(err, errsz);
-    else
-        rc = commit(ns, &c, err, errsz);
+    inode_put(ns, &dir);
+    rc = commit(ns, &c, err, errsz);
     if (rc == 0)
         report_removed(&removed, on_block_removed, arg);
 out:
@@ -1365,29 +1338,31 @@ static int check_replace(const struct inode *s, const struct rename_target *tg,
 }
 
 /* Put the move of s from (sdir, sname) to the target into the batch. */
-static int rename_apply(struct ns *ns, struct inode *sdir, const char *sname,
-                        struct inode *s, struct rename_target *tg, struct counters *c,
-                        struct idvec *removed)
+static void rename_apply(struct ns *ns, struct inode *sdir, const char *sname,
+                         struct inode *s, struct rename_target *tg, struct counters *c,
+                         struct idvec *removed)
 {
     uint64_t now = now_ms();
 
-    if (tg->has_t && remove_file(ns, &tg->t, c, removed) < 0)
-        return -1;
+    if (tg->has_t)
+        remove_file(ns, &tg->t, c, removed);
     dentry_del(ns, sdir->id, sname, strlen(sname));
     dentry_put(ns, tg->dir.id, tg->name, strlen(tg->name), s->id);
     s->parent = tg->dir.id;
     sdir->children--;
     sdir->mtime_ms = now;
+    inode_put(ns, s);
     if (sdir->id == tg->dir.id) {
         if (!tg->has_t)
             sdir->children++;
-        return inode_put(ns, s) < 0 || inode_put(ns, sdir) < 0 ? -1 : 0;
+        inode_put(ns, sdir);
+        return;
     }
     if (!tg->has_t)
         tg->dir.children++;
     tg->dir.mtime_ms = now;
-    return inode_put(ns, s) < 0 || inode_put(ns, sdir) < 0 ||
-           inode_put(ns, &tg->dir) < 0 ? -1 : 0;
+    inode_put(ns, sdir);
+    inode_put(ns, &tg->dir);
 }
 
 int ns_rename(struct ns *ns, const char *src, const char *dst, int overwrite,
@@ -1429,10 +1404,8 @@ int ns_rename(struct ns *ns, const char *src, const char *dst, int overwrite,
         (rc = check_not_under(ns, tg.dir.id, s.id, err, errsz)) != 0)
         goto out;
     begin(ns, &c);
-    if (rename_apply(ns, &sdir, sname, &s, &tg, &c, &removed) < 0)
-        rc = fail_nomem(err, errsz);
-    else
-        rc = commit(ns, &c, err, errsz);
+    rename_apply(ns, &sdir, sname, &s, &tg, &c, &removed);
+    rc = commit(ns, &c, err, errsz);
     if (rc == 0)
         report_removed(&removed, on_block_removed, arg);
 out:
@@ -1491,10 +1464,8 @@ int ns_setattr(struct ns *ns, const char *path, unsigned what, uint32_t mode,
     if (what & NS_SET_MTIME)
         in.mtime_ms = mtime_ms;
     begin(ns, &c);
-    if (inode_put(ns, &in) < 0)
-        rc = fail_nomem(err, errsz);
-    else
-        rc = commit(ns, &c, err, errsz);
+    inode_put(ns, &in);
+    rc = commit(ns, &c, err, errsz);
 out:
     ms_batch_clear(ns->batch);
     inode_free(&in);
@@ -1514,50 +1485,17 @@ static void summary_add_file(struct summary *sum, const struct inode *f)
     sum->space += f->length * f->replication;
 }
 
-/* Add everything beneath directory top (not top itself). */
-static int summary_walk(struct ns *ns, uint64_t top, struct summary *sum,
-                        char *err, size_t errsz)
+/* walk_tree visitor: count one entry. */
+static int summary_entry(struct ns *ns, uint64_t dir, const char *name, size_t nlen,
+                         const struct inode *in, void *arg, char *err, size_t errsz)
 {
-    struct idvec todo = { 0 };
-    int rc = 0;
+    struct summary *sum = arg;
 
-    if (idvec_push(&todo, top) < 0)
-        return fail_nomem(err, errsz);
-    while (rc == 0 && todo.n > 0) {
-        uint64_t dir = todo.v[--todo.n], child;
-        struct ms_iter *it = ms_iter_new(ns->ms);
-        unsigned char prefix[ID_KEY_LEN];
-        const char *name;
-        size_t nlen;
-        int r;
-
-        if (it == NULL) {
-            rc = fail_nomem(err, errsz);
-            break;
-        }
-        key_id(prefix, 'd', dir);
-        ms_iter_seek(it, prefix, sizeof(prefix));
-        for (; rc == 0 && (r = dentry_at(it, dir, &name, &nlen, &child)) == 1;
-             ms_iter_next(it)) {
-            struct inode in;
-
-            if ((rc = inode_load(ns, child, &in, err, errsz)) != 0)
-                break;
-            if (in.type == DFS_TYPE_DIR) {
-                sum->dirs++;
-                if (idvec_push(&todo, in.id) < 0)
-                    rc = fail_nomem(err, errsz);
-            } else {
-                summary_add_file(sum, &in);
-            }
-            inode_free(&in);
-        }
-        if (rc == 0 && r < 0)
-            rc = fail(err, errsz, DFS_ERR_IO, "metadata corrupt: directory entry");
-        ms_iter_destroy(it);
-    }
-    idvec_free(&todo);
-    return rc;
+    if (in->type == DFS_TYPE_DIR)
+        sum->dirs++;
+    else
+        summary_add_file(sum, in);
+    return 0;
 }
 
 int ns_summary(struct ns *ns, const char *path, uint64_t *length, uint64_t *files,
@@ -1569,7 +1507,7 @@ int ns_summary(struct ns *ns, const char *path, uint64_t *length, uint64_t *file
 
     if (rc == 0 && in.type == DFS_TYPE_DIR) {
         sum.dirs = 1;
-        rc = summary_walk(ns, in.id, &sum, err, errsz);
+        rc = walk_tree(ns, in.id, summary_entry, &sum, err, errsz);
     } else if (rc == 0) {
         summary_add_file(&sum, &in);
     }
@@ -1656,7 +1594,6 @@ int ns_add_block(struct ns *ns, uint64_t inode, const char *client, uint64_t pre
     struct block nb = { .inode = inode, .length = 0, .complete = 0 };
     struct counters c;
     struct inode f;
-    uint64_t *nblocks;
     int rc = load_writer(ns, inode, client, &f, err, errsz);
 
     if (rc != 0)
@@ -1674,19 +1611,11 @@ int ns_add_block(struct ns *ns, uint64_t inode, const char *client, uint64_t pre
     }
     if (prev_id != 0 && (rc = finish_block(ns, &f, prev_id, prev_len, err, errsz)) != 0)
         goto out;
-    nblocks = realloc(f.blocks, (f.nblocks + 1) * sizeof(*nblocks));
-    if (nblocks == NULL) {
-        rc = fail_nomem(err, errsz);
-        goto out;
-    }
-    f.blocks = nblocks;
+    f.blocks = xrealloc(f.blocks, (f.nblocks + 1) * sizeof(*f.blocks));
     f.blocks[f.nblocks++] = c.next_block;
     nb.genstamp = ++c.genstamp;
     block_put(ns, c.next_block++, &nb);
-    if (inode_put(ns, &f) < 0) {
-        rc = fail_nomem(err, errsz);
-        goto out;
-    }
+    inode_put(ns, &f);
     if ((rc = commit(ns, &c, err, errsz)) != 0)
         goto out;
     *block_id = last_block(&f);
@@ -1723,10 +1652,8 @@ int ns_complete(struct ns *ns, uint64_t inode, const char *client, uint64_t last
     f.complete = 1;
     f.client[0] = '\0';
     f.mtime_ms = now_ms();
-    if (inode_put(ns, &f) < 0)
-        rc = fail_nomem(err, errsz);
-    else
-        rc = commit(ns, &c, err, errsz);
+    inode_put(ns, &f);
+    rc = commit(ns, &c, err, errsz);
 out:
     ms_batch_clear(ns->batch);
     inode_free(&f);
@@ -1753,10 +1680,8 @@ int ns_abandon_block(struct ns *ns, uint64_t inode, const char *client, uint64_t
     begin(ns, &c);
     block_del(ns, block_id);
     f.nblocks--;
-    if (inode_put(ns, &f) < 0)
-        rc = fail_nomem(err, errsz);
-    else
-        rc = commit(ns, &c, err, errsz);
+    inode_put(ns, &f);
+    rc = commit(ns, &c, err, errsz);
 out:
     ms_batch_clear(ns->batch);
     inode_free(&f);
@@ -1808,8 +1733,8 @@ int ns_get_blocks(struct ns *ns, const char *path, struct ns_stat *st,
     *n = 0;
     if (rc == 0 && f.type == DFS_TYPE_DIR)
         rc = fail(err, errsz, DFS_ERR_ISDIR, "Is a directory");
-    if (rc == 0 && f.nblocks > 0 && (*blocks = calloc(f.nblocks, sizeof(**blocks))) == NULL)
-        rc = fail_nomem(err, errsz);
+    if (rc == 0 && f.nblocks > 0)
+        *blocks = xcalloc(f.nblocks, sizeof(**blocks));
     for (size_t i = 0; rc == 0 && i < f.nblocks; i++) {
         struct ns_block *nb = &(*blocks)[i];
         struct block b;
@@ -1867,8 +1792,6 @@ int ns_foreach_block(struct ns *ns,
     const unsigned char start = 'b';
     int rc = 0;
 
-    if (it == NULL)
-        return -1;
     for (ms_iter_seek(it, &start, 1); rc == 0 && ms_iter_valid(it); ms_iter_next(it)) {
         size_t klen, vlen;
         const char *k = ms_iter_key(it, &klen);

@@ -7,7 +7,8 @@
  *   'b' be64(block)             -> BlockRec
  *   'm' name                    -> counters: "next_inode", "next_block",
  *                                  "genstamp", "files", "dirs" (be64),
- *                                  "cluster_id" (text)
+ *                                  "cluster_id" (text); "m\0sync" is
+ *                                  metastore.c's commit marker
  * The root directory is inode 1, created when the store is empty.  A
  * directory's InodeRec keeps its number of entries (children); every
  * inode but the root keeps its parent's id.
@@ -58,39 +59,65 @@ struct ns_limits {
 
 struct ns;
 
-/* Attach to an open metastore, formatting it (root, counters, a new
- * cluster id) when empty.  NULL with a message in err on failure. */
+/* Attach to an open metastore, formatting it (root "/" owned by root:
+ * supergroup 0755, next_inode 2, next_block 1, genstamp 1000, cluster id
+ * "CID-" + 32 random hex digits) when empty, else loading its counters.
+ * A format is synced before the call returns (blocks for an fsync: call
+ * before the event loop runs).  lim is copied; it must be consistent
+ * (1 <= default_replication <= max_replication, min_block_size <=
+ * default_block_size).  NULL with a message in err on failure.  The ns
+ * does not own ms: close it after ns_close(). */
 struct ns *ns_open(struct metastore *ms, const struct ns_limits *lim, char *err, size_t errsz);
+/* Free the ns (NULL is fine); the metastore stays open. */
 void ns_close(struct ns *ns);
+/* "CID-..." of this namespace, owned by ns. */
 const char *ns_cluster_id(const struct ns *ns);
 /* Number of files and directories (kept as counters; the root counts as a
  * directory, so an empty namespace has 0 files and 1 directory). */
 void ns_counts(const struct ns *ns, uint64_t *files, uint64_t *dirs);
 
+/* Make directory path, owned by user ("root" when NULL or ""), group of
+ * its parent.  mode beyond 07777: ERR_INVAL.  Missing parent: ERR_NOENT,
+ * unless parents, which makes them (mode | 0300, same owner); an existing
+ * path: ERR_EXIST, unless parents and it is a directory (then 0). */
 int ns_mkdir(struct ns *ns, const char *path, uint32_t mode, int parents,
              const char *user, char *err, size_t errsz);
-/* Create a file (replication/block_size 0: defaults).  With overwrite an
- * existing file is replaced (its blocks reported through on_block_removed);
- * an existing directory is always ERR_ISDIR.  open_for_write leaves it
- * under construction, owned by `client`.  *out describes the new file. */
+/* Create a file (replication/block_size 0: defaults; replication outside
+ * [1, max] or a block size below the minimum: ERR_INVAL).  With overwrite
+ * an existing file - even one under construction: lease checks are the
+ * caller's - is replaced by a new inode (its blocks reported through the
+ * callback of ns_set_block_removed()); without, ERR_EXIST.  An existing
+ * directory is always ERR_ISDIR.  parents makes missing directories (0755).
+ * open_for_write leaves it under construction, owned by `client`
+ * (required then); otherwise it is a complete empty file (touch).  *out
+ * (may be NULL) describes the new file. */
 int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replication,
               uint64_t block_size, int overwrite, int parents, int open_for_write,
               const char *client, const char *user, struct ns_stat *out,
               char *err, size_t errsz);
+/* Attributes of path; out->name is its last component ("" for "/"). */
 int ns_stat(struct ns *ns, const char *path, struct ns_stat *out, char *err, size_t errsz);
-/* Entries of a directory in name order strictly after start_after ("" =
- * from the start), at most `limit`; a file lists itself.  *out is a
- * malloc'd array of *n entries (free with free()); *has_more is set when
- * entries remain. */
+/* Entries of a directory in name (byte) order strictly after start_after
+ * ("" or NULL = from the start), at most `limit` (0: 1000; the caller caps
+ * it); a file lists itself.  *out is a malloc'd array of *n entries (free
+ * with free(); NULL when none); *has_more is set when entries remain. */
 int ns_list(struct ns *ns, const char *path, const char *start_after, uint32_t limit,
             struct ns_stat **out, size_t *n, int *has_more, char *err, size_t errsz);
-/* Delete a file or an empty directory; recursive deletes a tree.  The root
- * cannot be deleted.  Each block of a deleted file is passed to
- * on_block_removed (may be NULL) after the batch is applied. */
+/* Delete a file or an empty directory (else ERR_NOTEMPTY); recursive
+ * deletes a tree: every inode, entry and block record, in one batch.  The
+ * root cannot be deleted (ERR_INVAL).  Each block of a deleted file is
+ * passed to on_block_removed (may be NULL) after the batch is applied. */
 int ns_delete(struct ns *ns, const char *path, int recursive,
               void (*on_block_removed)(uint64_t block_id, void *arg), void *arg,
               char *err, size_t errsz);
-/* Rename as dfs_rename() in dfs.h describes; atomic (one batch). */
+/* Rename as dfs_rename() in dfs.h describes; atomic (one batch).
+ * dst an existing directory: src moves into it as dst/basename(src).  The
+ * entry src lands on, when it exists: a directory -> ERR_EXIST; a file ->
+ * ERR_EXIST without overwrite, ERR_NOTDIR when src is a directory, else
+ * the file is replaced (its blocks to on_block_removed after the batch).
+ * Missing src or dst parent: ERR_NOENT; a directory into itself or its
+ * subtree: ERR_XDEV; src "/": ERR_INVAL; src == dst or src already being
+ * that entry: 0, nothing changes. */
 int ns_rename(struct ns *ns, const char *src, const char *dst, int overwrite,
               void (*on_block_removed)(uint64_t block_id, void *arg), void *arg,
               char *err, size_t errsz);
@@ -101,6 +128,10 @@ int ns_rename(struct ns *ns, const char *src, const char *dst, int overwrite,
 #define NS_SET_GROUP 0x4
 #define NS_SET_REPL  0x8
 #define NS_SET_MTIME 0x10
+/* Change the attributes `what` selects, all or none: mode (& ~07777 ->
+ * ERR_INVAL), owner, group (1-63 bytes, no ':', '/', space or control ->
+ * ERR_INVAL), replication (files only: a directory is ERR_ISDIR; outside
+ * [1, max] ERR_INVAL), mtime.  what == 0 changes nothing. */
 int ns_setattr(struct ns *ns, const char *path, unsigned what, uint32_t mode,
                const char *owner, const char *group, uint32_t replication,
                uint64_t mtime_ms, char *err, size_t errsz);
@@ -180,7 +211,7 @@ int ns_block_lookup(struct ns *ns, uint64_t block_id, uint64_t *inode, uint64_t 
                     uint64_t *length, int *complete);
 /* Call cb for every block record in id order (startup: block map, safe
  * mode totals).  A nonzero return from cb stops the walk and is returned;
- * -1 when a record is unreadable or memory runs out; else 0. */
+ * -1 when a record is unreadable; else 0. */
 int ns_foreach_block(struct ns *ns,
                      int (*cb)(uint64_t id, uint64_t gs, uint64_t len, uint64_t inode, void *arg),
                      void *arg);

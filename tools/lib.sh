@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tools/lib.sh - shell helpers shared by tools/test and tools/quickstart.
 # Source it from bash; it defines functions and DFS_ROOT, nothing else.
 

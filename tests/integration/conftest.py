@@ -317,27 +317,60 @@ class Daemon:
 
     def __init__(self, tmp, extra=()):
         self.dir = Path(tmp)
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.addr = "127.0.0.1:%d" % self.port
         self.conf = self.dir / "nn.conf"
-        self.conf.write_text("[namenode]\naddress = %s\nmeta_dir = %s\n"
-                             % (self.addr, self.dir / "meta"))
+        self._write_conf()
+        self.started_once = False
         self.extra = list(extra)
         self.proc = None
         self.logf = self.dir / "namenode.log"
 
+    def _write_conf(self):
+        self.conf.write_text("[namenode]\naddress = %s\nmeta_dir = %s\n"
+                             % (self.addr, self.dir / "meta"))
+
     def start(self, wait=True):
-        with open(self.logf, "ab") as lf:
-            self.proc = subprocess.Popen(
-                [str(NAMENODE), "-c", str(self.conf)] + self.extra,
-                stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT)
-        if wait:
-            def up():
-                assert self.proc.poll() is None, \
-                    "namenode exited %s:\n%s" % (self.proc.returncode, self.log())
-                return dfs_at(self.addr, "stat", "/", timeout=10)[0] == 0
-            wait_for(up, 30, "namenode at %s to answer" % self.addr)
+        """Start the namenode; with wait, until it answers `dfs stat /`
+        (a first start that lost its port to a race gets another)."""
+        for _ in range(3):
+            mark = len(self.log())
+            with open(self.logf, "ab") as lf:
+                self.proc = subprocess.Popen(
+                    [str(NAMENODE), "-c", str(self.conf)] + self.extra,
+                    stdin=subprocess.DEVNULL, stdout=lf,
+                    stderr=subprocess.STDOUT)
+            if not wait:
+                return self
+            if self._wait_up(not self.started_once, mark):
+                break
+            self.port = free_port()
+            self.addr = "127.0.0.1:%d" % self.port
+            self._write_conf()
+        else:
+            pytest.fail("namenode could not bind a port:\n" + self.log())
+        self.started_once = True
         return self
+
+    def _wait_up(self, fresh, mark):
+        """True once serving; False when a fresh start died on a taken
+        port; fails the test on any other exit."""
+        def up():
+            if self.proc.poll() is not None:
+                return "exited"
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+            except OSError:
+                return False
+            return dfs_at(self.addr, "stat", "/", timeout=10)[0] == 0
+        if wait_for(up, 30, "namenode at %s to answer" % self.addr) is True:
+            return True
+        if fresh and self.proc.returncode == 1 and \
+                "in use" in self.log()[mark:].lower():
+            return False
+        pytest.fail("namenode exited with %s:\n%s"
+                    % (self.proc.returncode, self.log()))
 
     def log(self):
         return self.logf.read_text(errors="replace") if self.logf.exists() else ""
@@ -361,7 +394,6 @@ def daemon(tmp_path):
 
     def make(extra=(), start=True):
         d = Daemon(tmp_path / ("nn%d" % len(made)), extra)
-        d.dir.mkdir()
         made.append(d)
         return d.start() if start else d
     yield make

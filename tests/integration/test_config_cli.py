@@ -56,7 +56,7 @@ def test_unknown_key(tmp_path):
     ("[namenode]\naddress = nocolon\n", 2, "namenode.address"),
     ("\n\n[datanode]\nheartbeat_ms = -5\n", 4, "datanode.heartbeat_ms"),
     ("[client]\nchunk_size = lots\n", 2, "client.chunk_size"),
-    ("[nosuchsection]\nx = 1\n", 2, "nosuchsection.x"),
+    ("[nosuchsection]\nx = 1\n", 1, "nosuchsection"),
 ])
 def test_bad_values_name_file_line_key(tmp_path, prog, text, line, key):
     bad = write(tmp_path, "bad.conf", text)

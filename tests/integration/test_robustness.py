@@ -254,39 +254,53 @@ def test_random_bytes_close_connection(cluster):
     assert_serving(cluster, pid)
 
 
-@pytest.mark.parametrize("name,hdr", [
-    ("bad magic", struct.pack(">IBBHII", 0x12345678, 1, 0, STAT_REQ, 1, 4)),
-    ("bad version", struct.pack(">IBBHII", MAGIC, 99, 0, STAT_REQ, 1, 4)),
-    ("bad type", struct.pack(">IBBHII", MAGIC, 1, 0, 0xFFFF, 1, 4)),
-    ("huge length", struct.pack(">IBBHII", MAGIC, 1, 0, STAT_REQ, 1, 0xFFFFFFFF)),
-    ("just over limit", struct.pack(">IBBHII", MAGIC, 1, 0, STAT_REQ, 1,
-                                    MAX_CONTROL + 1)),
-])
-def test_bad_header_closes_connection(cluster, name, hdr):
+def hdr(magic=MAGIC, version=1, type_=STAT_REQ, length=4):
+    return struct.pack(">IBBHII", magic, version, 0, type_, 1, length)
+
+
+BAD_HEADERS = {
+    "bad-magic": hdr(magic=0x12345678),
+    "bad-version": hdr(version=99),
+    "bad-type": hdr(type_=0xFFFF),
+    "huge-length": hdr(length=0xFFFFFFFF),
+    "just-over-limit": hdr(length=MAX_CONTROL + 1),
+}
+
+TRUNCATED = {
+    "half-header": frame(STAT_REQ, 1, b"")[:9],
+    "header-no-body": frame(STAT_REQ, 1, b"", length=10),
+    "header-half-body": frame(STAT_REQ, 1, pb_string(1, "/abc"))[:18],
+    "max-length-some-body": frame(STAT_REQ, 1, b"x" * 1000, length=MAX_CONTROL),
+}
+
+UNDECODABLE = {
+    "garbage-body": frame(STAT_REQ, 1, b"\xff" * 10),
+    "empty-body-missing-required-path": frame(STAT_REQ, 1, b""),
+    "string-longer-than-body": frame(STAT_REQ, 1, b"\x0a\x7f/abc"),
+    "overlong-varint": frame(LIST_REQ, 1, b"\x0a\x01/\x18" + b"\xff" * 11),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_HEADERS))
+def test_bad_header_closes_connection(cluster, name):
     """Rejected from the header alone: closed without waiting for a body."""
     pid = cluster.pid("namenode")
     s = connect(cluster.addr)
     try:
-        send_all(s, hdr)
+        send_all(s, BAD_HEADERS[name])
         assert closed_by_server(s), name
     finally:
         s.close()
     assert_serving(cluster, pid)
 
 
-@pytest.mark.parametrize("name,data", [
-    ("half header", frame(STAT_REQ, 1, b"")[:9]),
-    ("header, no body", frame(STAT_REQ, 1, b"", length=10)),
-    ("header, half body", frame(STAT_REQ, 1, pb_string(1, "/abc"))[:18]),
-    ("huge length, some body", frame(STAT_REQ, 1, b"x" * 1000,
-                                     length=MAX_CONTROL)),
-])
-def test_truncated_frame_closes_connection(cluster, name, data):
+@pytest.mark.parametrize("name", list(TRUNCATED))
+def test_truncated_frame_closes_connection(cluster, name):
     """The client sends part of a frame and then EOF: closed."""
     pid = cluster.pid("namenode")
     s = connect(cluster.addr)
     try:
-        send_all(s, data)
+        send_all(s, TRUNCATED[name])
         s.shutdown(socket.SHUT_WR)
         assert closed_by_server(s), name
     finally:
@@ -294,19 +308,14 @@ def test_truncated_frame_closes_connection(cluster, name, data):
     assert_serving(cluster, pid)
 
 
-@pytest.mark.parametrize("name,data", [
-    ("garbage body", frame(STAT_REQ, 1, b"\xff" * 10)),
-    ("empty body (missing required path)", frame(STAT_REQ, 1, b"")),
-    ("string longer than body", frame(STAT_REQ, 1, b"\x0a\x7f/abc")),
-    ("list with garbage", frame(LIST_REQ, 1, b"\x0a\x01/\x10" + b"\xff" * 11)),
-])
-def test_undecodable_body_closes_connection(cluster, name, data):
+@pytest.mark.parametrize("name", list(UNDECODABLE))
+def test_undecodable_body_closes_connection(cluster, name):
     """A whole frame whose body is not a valid message: the server may
     answer with an error, then closes that connection."""
     pid = cluster.pid("namenode")
     s = connect(cluster.addr)
     try:
-        send_all(s, data)
+        send_all(s, UNDECODABLE[name])
         assert closed_by_server(s), name
     finally:
         s.close()

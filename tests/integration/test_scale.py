@@ -1,8 +1,8 @@
 """Big directories and concurrent clients.
 
 The large runs use the C load tool build/tools/dfs-bench (one thread and one
-connection per client, creating DIR/c<client>-<i>); they are skipped only
-while that program does not exist.  The small concurrent runs use the shell.
+connection per client; with --shared all of them create DIR/c<client>-<i>
+in one directory); they are skipped only while that program does not exist.  The small concurrent runs use the shell.
 """
 
 import re
@@ -20,7 +20,7 @@ needs_bench = pytest.mark.skipif(
 
 def bench(cluster, op, clients, per_client, d):
     rc, out, err = run([BENCH, "-n", cluster.addr, op, "-c", str(clients),
-                        "-N", str(per_client), "-d", d, "--keep"],
+                        "-N", str(per_client), "-d", d, "--shared", "--keep"],
                        timeout=600 * SLOW)
     assert rc == 0, "dfs-bench %s failed (%d):\n%s%s" % (op, rc, out, err)
     return out

@@ -12,7 +12,9 @@
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -238,6 +240,16 @@ static struct bs *test_open(void)
     CHECK(bs != NULL);
     if (bs)
         CHECK_EQ_STR(bs_storage_id(bs), id1);
+    /* a dir that lost its VERSION gets the other dir's id back */
+    snprintf(p0, sizeof p0, "%s/VERSION", dirs[1]);
+    CHECK_EQ_INT(unlink(p0), 0);
+    bs = reopen(bs);
+    CHECK(bs != NULL);
+    if (bs)
+        CHECK_EQ_STR(bs_storage_id(bs), id1);
+    CHECK(exists(p0));
+    if (!bs)
+        return NULL;
 
     /* a new dir joins with the same id; two ids that disagree are an error */
     snprintf(p0, sizeof p0, "%s/x0", base);
@@ -395,7 +407,7 @@ static void test_corruption(struct bs **bsp)
     CHECK(d >= 0);
     fin_paths(dirs[d < 0 ? 0 : d], 5000, 4, data, meta);
     int fd = open(data, O_RDWR);
-    uint8_t c;
+    uint8_t c = 0;
     CHECK(fd >= 0 && pread(fd, &c, 1, 2 * CHUNK + 7) == 1);
     c ^= 0x20;
     CHECK(pwrite(fd, &c, 1, 2 * CHUNK + 7) == 1);
@@ -561,6 +573,33 @@ static void test_delete(struct bs *bs)
     CHECK_EQ_INT(bs_delete(bs, 7000), 0);
 }
 
+/* A failing pwrite comes back as -errno (a file size limit stands in for a
+ * full disk: the same short-write-then-error path as ENOSPC). */
+static void test_write_error(struct bs *bs)
+{
+    struct rlimit old, lim;
+    uint8_t buf[4 * CHUNK], sums[4 * 8];
+
+    fill(buf, sizeof buf, 3);
+    dfs_checksum_chunks_be(buf, sizeof buf, CHUNK, sums);
+    struct bs_writer *w = bs_writer_create(bs, 8000, 1, CHUNK, err, sizeof err);
+    CHECK(w != NULL);
+    if (!w)
+        return;
+    signal(SIGXFSZ, SIG_IGN);
+    CHECK_EQ_INT(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 2 * CHUNK + 100;
+    CHECK_EQ_INT(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = bs_writer_write(w, 0, buf, sizeof buf, sums, 4);
+    setrlimit(RLIMIT_FSIZE, &old);
+    CHECK_EQ_INT(rc, -EFBIG);
+    CHECK_EQ_INT(bs_writer_bytes(w), 0);
+    CHECK_EQ_INT(bs_writer_write(w, 0, buf, sizeof buf, sums, 4), 0);
+    CHECK_EQ_INT(bs_writer_finalize(w, sizeof buf), 0);
+    CHECK_EQ_INT(bs_verify(bs, 8000, err, sizeof err), 0);
+}
+
 /* The data dir with most free space is chosen: one dir on /dev/shm (tmpfs,
  * smaller), the other under /tmp; a reserve larger than both refuses. */
 static void test_pick_dir(void)
@@ -712,6 +751,7 @@ int main(void)
         if (bs) test_corruption(&bs);
         if (bs) test_rbw_leftover(&bs);
         if (bs) test_delete(bs);
+        if (bs) test_write_error(bs);
         if (bs) test_threads(bs);
         bs_close(bs);
     }

@@ -1014,6 +1014,28 @@ static void test_reopen(void)
     OK(ns_delete(ns, "/keep", 1, NULL, NULL, err, sizeof(err)));
 }
 
+/* Reopen a store right after formatting it: every counter is there. */
+static void test_fresh_reopen(void)
+{
+    char cid[64];
+    uint64_t files, dirs;
+    struct ns_stat st;
+    uint64_t b, gs;
+
+    snprintf(cid, sizeof(cid), "%s", ns_cluster_id(ns));
+    close_store();
+    open_store();
+    CHECK_EQ_STR(ns_cluster_id(ns), cid);
+    counts(&files, &dirs);
+    CHECK_EQ_INT(files, 0);
+    CHECK_EQ_INT(dirs, 1);
+    OK(ns_create(ns, "/f", 0644, 0, 0, 0, 0, 1, "c", NULL, &st, err, sizeof(err)));
+    CHECK_EQ_INT(st.inode, 2);
+    OK(ns_add_block(ns, st.inode, "c", 0, 0, &b, &gs, NULL, err, sizeof(err)));
+    CHECK_EQ_INT(b, 1);
+    CHECK_EQ_INT(gs, 1001);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/dfs-test-ns-XXXXXX");
@@ -1038,6 +1060,12 @@ int main(void)
     test_big_listing();
     test_reopen();
 
+    close_store();
+
+    /* A namespace reopened right after its format. */
+    snprintf(dbdir, sizeof(dbdir), "%s/meta2", tmpdir);
+    open_store();
+    test_fresh_reopen();
     close_store();
     nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return check_summary();
