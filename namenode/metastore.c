@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <leveldb/c.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "metastore.h"
 #include "log.h"
@@ -29,6 +33,7 @@ struct metastore {
     leveldb_writeoptions_t *wopts;       /* applied, not synced */
     leveldb_writeoptions_t *sync_wopts;  /* ms_sync() */
     uint64_t sync_count;                 /* marker value, atomic */
+    char *dir;
 };
 
 struct ms_batch {
@@ -63,6 +68,7 @@ static void ms_free_parts(struct metastore *ms)
         leveldb_writeoptions_destroy(ms->wopts);
     if (ms->sync_wopts != NULL)
         leveldb_writeoptions_destroy(ms->sync_wopts);
+    free(ms->dir);
     free(ms);
 }
 
@@ -70,6 +76,8 @@ struct metastore *ms_open(const char *dir, size_t cache_mb, char *err, size_t er
 {
     struct metastore *ms = xcalloc(1, sizeof(*ms));
     char *lverr = NULL;
+
+    ms->dir = xstrdup(dir);
 
     /* LevelDB's constructors never return NULL (they abort on OOM). */
     ms->opts = leveldb_options_create();
@@ -170,6 +178,37 @@ int ms_write(struct metastore *ms, struct ms_batch *b)
     return 0;
 }
 
+/* When LevelDB switches to a new log file it closes the old one without
+ * an fsync, so a synced write to the new log does not cover the unsynced
+ * tail of the old one until the memtable compaction has finished.  Sync
+ * every log file left in the directory too (a clean one costs little; one
+ * that vanished meanwhile was compacted into a synced table). */
+static int sync_old_logs(struct metastore *ms)
+{
+    DIR *d = opendir(ms->dir);
+    if (d == NULL) {
+        LOG_ERROR("metastore: %s: %s", ms->dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".log") != 0)
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (fdatasync(fd) != 0) {
+            LOG_ERROR("metastore: fdatasync %s/%s: %s", ms->dir, e->d_name, strerror(errno));
+            rc = -1;
+        }
+        close(fd);
+    }
+    closedir(d);
+    return rc;
+}
+
 int ms_sync(struct metastore *ms)
 {
     uint64_t n = __atomic_add_fetch(&ms->sync_count, 1, __ATOMIC_RELAXED);
@@ -188,7 +227,7 @@ int ms_sync(struct metastore *ms)
         leveldb_free(lverr);
         return -1;
     }
-    return 0;
+    return sync_old_logs(ms);
 }
 
 struct ms_iter *ms_iter_new(struct metastore *ms)

@@ -111,7 +111,7 @@ static int h_mkdir(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr
     char path[DFS_PATH_MAX + 1], err[ERRLEN] = "";
     if (req_path(nn, c, h, req->path, path))
         return 0;
-    int rc = ns_mkdir(nn->ns, path, req->mode & 07777, req->parents, req_user(req->user),
+    int rc = ns_mkdir(nn->ns, path, req->mode, req->parents, req_user(req->user),
                       err, sizeof(err));
     after_mutation(nn, rc);
     reply_status(nn, c, h, rc, err);
@@ -126,7 +126,7 @@ static int h_create(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
     struct ns_stat st;
     if (req_path(nn, c, h, req->path, path))
         return 0;
-    int rc = ns_create(nn->ns, path, req->mode & 07777, req->has_replication ? req->replication : 0,
+    int rc = ns_create(nn->ns, path, req->mode, req->has_replication ? req->replication : 0,
                        req->has_block_size ? req->block_size : 0, req->overwrite, req->parents,
                        req->open_for_write, req->client, req_user(req->user), &st,
                        err, sizeof(err));

@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #define BENCH_MAX_CLIENTS 1024
 #define BENCH_MAX_OPS     100000000UL  /* per client */
 #define BENCH_MAX_FAILS   10           /* per client and phase: then it gives up */
+#define BENCH_MAX_MSGS    20           /* failure messages printed per phase */
 #define BENCH_DIR_MAX     3800         /* longest DIR, room left for names */
 
 /* What a phase's untimed setup must provide, as bits. */
@@ -73,6 +75,7 @@ struct bench {
     unsigned nphases;
     unsigned phase_setup[8];    /* setup bits of each phase */
 
+    atomic_uint msgs[8];        /* failure messages printed, per phase */
     pthread_barrier_t start;    /* setup done: the phase starts */
     pthread_barrier_t done;     /* every client finished the phase */
 };
@@ -81,6 +84,7 @@ struct bench {
 struct client {
     struct bench *b;
     unsigned id;
+    unsigned phase;             /* index of the phase it is in */
     dfs_fs *fs;
     pthread_t tid;
     char dir[BENCH_DIR_MAX + 16];   /* DIR/c<id>: its directory (unique mode) */
@@ -118,17 +122,24 @@ static const char *client_name(struct client *c, unsigned long i)
 }
 
 /* Report a failed call of client c ("dfs-bench: OP: PATH: message") and
- * count it.  Returns 1 when the client should give up the phase. */
+ * count it.  The first BENCH_MAX_MSGS failures of a phase are printed, the
+ * others only counted.  Returns 1 when the client should give up the phase
+ * (BENCH_MAX_FAILS failures: the phase is failing anyway). */
 static int client_fail(struct client *c, const char *op, const char *path,
                        const char *msg)
 {
+    unsigned n = atomic_fetch_add(&c->b->msgs[c->phase], 1);
+
     c->fails++;
     c->total_fails++;
-    if (c->fails <= BENCH_MAX_FAILS)
+    if (n < BENCH_MAX_MSGS)
         fprintf(stderr, "%s: %s: %s: %s\n", prog, op, path, msg);
+    else if (n == BENCH_MAX_MSGS)
+        fprintf(stderr, "%s: %s: more failures not shown\n", prog, op);
     if (c->fails == BENCH_MAX_FAILS) {
-        fprintf(stderr, "%s: %s: client %u: %d failures, giving up this phase\n",
-                prog, op, c->id, BENCH_MAX_FAILS);
+        if (n < BENCH_MAX_MSGS)
+            fprintf(stderr, "%s: %s: client %u: %d failures, giving up\n",
+                    prog, op, c->id, BENCH_MAX_FAILS);
         return 1;
     }
     return 0;
@@ -337,6 +348,7 @@ static void *client_main(void *arg)
     for (unsigned p = 0; p < b->nphases; p++) {
         unsigned setup = b->phase_setup[p];
 
+        c->phase = p;
         c->fails = 0;
         if (setup & (SETUP_DIRS | SETUP_RESET))
             client_setup_dirs(c, setup);

@@ -1,0 +1,363 @@
+/*
+ * shell_admin.c - cluster and locality commands of the dfs shell: locate,
+ * report, df, du.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shell.h"
+
+enum { OPT_JSON = 256 };
+
+static const struct option json_longopts[] = {
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Parse the options of a command whose only option is --json. */
+static int json_opt(struct shell *sh, int argc, char **argv, int *json)
+{
+    int c;
+
+    sh_opt_reset();
+    while ((c = sh_getopt(sh, argc, argv, "", json_longopts)) != -1) {
+        if (c != OPT_JSON)
+            return EXIT_USAGE;
+        *json = 1;
+    }
+    return EXIT_OK;
+}
+
+/* -------------------------------------------------------------- locate */
+
+static void locate_human(const char *path, uint64_t length,
+                         const struct dfs_block_location *b, size_t n)
+{
+    const struct dfs_location *l;
+    size_t i;
+    unsigned j;
+
+    printf("%s %" PRIu64 " bytes, %zu blocks\n", path, length, n);
+    for (i = 0; i < n; i++, b++) {
+        printf("  [%zu] offset=%" PRIu64 " length=%" PRIu64 " id=%" PRIu64
+               " genstamp=%" PRIu64 " locations:", i, b->offset, b->length, b->id,
+               b->genstamp);
+        if (b->nlocs == 0)
+            fputs(" (none)", stdout);
+        for (j = 0; j < b->nlocs; j++) {
+            l = &b->locs[j];
+            printf("%s %s:%u(%s)%s", j ? "," : "", l->host, l->port, l->rack,
+                   l->corrupt ? "[corrupt]" : "");
+        }
+        putchar('\n');
+    }
+}
+
+static void locate_json(const char *path, uint64_t length,
+                        const struct dfs_block_location *b, size_t n)
+{
+    const struct dfs_location *l;
+    size_t i;
+    unsigned j;
+
+    fputs("{\"path\":", stdout);
+    json_str(stdout, path);
+    printf(",\"length\":%" PRIu64 ",\"blocks\":[", length);
+    for (i = 0; i < n; i++, b++) {
+        printf("%s{\"offset\":%" PRIu64 ",\"length\":%" PRIu64 ",\"id\":%" PRIu64
+               ",\"genstamp\":%" PRIu64 ",\"locations\":[", i ? "," : "", b->offset,
+               b->length, b->id, b->genstamp);
+        for (j = 0; j < b->nlocs; j++) {
+            l = &b->locs[j];
+            fputs(j ? ",{\"host\":" : "{\"host\":", stdout);
+            json_str(stdout, l->host);
+            printf(",\"port\":%u,\"rack\":", l->port);
+            json_str(stdout, l->rack);
+            fputs(l->corrupt ? ",\"corrupt\":true}" : "}", stdout);
+        }
+        fputs("]}", stdout);
+    }
+    fputs("]}\n", stdout);
+}
+
+static void locate_one(struct shell *sh, const char *path, int json)
+{
+    struct dfs_block_location *blocks;
+    struct dfs_stat st;
+    size_t n;
+    int rc;
+
+    rc = dfs_stat(sh->fs, path, &st);
+    if (rc != DFS_OK) {
+        sh_fail(sh, path, rc);
+        return;
+    }
+    if (st.type == DFS_TYPE_DIR) {
+        sh_failf(sh, path, "Is a directory");
+        return;
+    }
+    rc = dfs_get_block_locations(sh->fs, path, 0, UINT64_MAX, &blocks, &n);
+    if (rc != DFS_OK) {
+        sh_fail(sh, path, rc);
+        return;
+    }
+    if (json)
+        locate_json(path, st.length, blocks, n);
+    else
+        locate_human(path, st.length, blocks, n);
+    dfs_free_block_locations(blocks, n);
+}
+
+int cmd_locate(struct shell *sh, int argc, char **argv)
+{
+    int json = 0, i;
+
+    if (json_opt(sh, argc, argv, &json) != EXIT_OK)
+        return EXIT_USAGE;
+    if (optind >= argc)
+        return sh_usage(sh, "missing operand");
+    if (sh_connect(sh, argv[optind]) != DFS_OK)
+        return EXIT_FAIL;
+    for (i = optind; i < argc; i++)
+        locate_one(sh, argv[i], json);
+    return sh_status(sh);
+}
+
+/* -------------------------------------------------------------- report */
+
+/* "1099511627776 (1.0T)". */
+static void print_bytes(const char *label, uint64_t n)
+{
+    char h[16];
+
+    fmt_human(h, sizeof h, n);
+    printf("%-19s %" PRIu64 " (%s)\n", label, n, h);
+}
+
+static void report_human(const char *namenode, const struct dfs_cluster_report *r)
+{
+    const struct dfs_datanode_info *d;
+    size_t i, live = 0, stale = 0, dead = 0;
+
+    for (i = 0; i < r->ndatanodes; i++) {
+        d = &r->datanodes[i];
+        if (strcmp(d->state, "live") == 0)
+            live++;
+        else if (strcmp(d->state, "stale") == 0)
+            stale++;
+        else
+            dead++;
+    }
+    printf("%-19s dfs://%s\n", "Namenode:", namenode);
+    printf("%-19s %s\n", "Safe mode:", r->safemode ? "ON" : "off");
+    print_bytes("Capacity:", r->capacity);
+    print_bytes("Used:", r->used);
+    print_bytes("Remaining:", r->remaining);
+    printf("%-19s %" PRIu64 "\n", "Blocks:", r->blocks);
+    printf("%-19s %" PRIu64 "\n", "Files:", r->files);
+    printf("%-19s %" PRIu64 "\n", "Under-replicated:", r->under_replicated);
+    printf("%-19s %" PRIu64 "\n", "Corrupt blocks:", r->corrupt);
+    printf("%-19s %zu live, %zu stale, %zu dead\n", "Datanodes:", live, stale, dead);
+    for (i = 0; i < r->ndatanodes; i++) {
+        d = &r->datanodes[i];
+        printf("\nDatanode %s:%u\n", d->host, d->port);
+        printf("  %-17s %s\n", "Storage ID:", d->storage_id);
+        printf("  %-17s %s\n", "Rack:", d->rack);
+        printf("  %-17s %s\n", "State:", d->state);
+        printf("  ");
+        print_bytes("Capacity:", d->capacity);
+        printf("  ");
+        print_bytes("Used:", d->used);
+        printf("  ");
+        print_bytes("Remaining:", d->remaining);
+        printf("  %-17s %u\n", "Blocks:", d->blocks);
+        printf("  %-17s %.1f s ago\n", "Last heartbeat:", (double)d->last_heartbeat_ms / 1000.0);
+    }
+}
+
+static void report_json(const struct dfs_cluster_report *r)
+{
+    const struct dfs_datanode_info *d;
+    size_t i;
+
+    printf("{\"capacity\":%" PRIu64 ",\"used\":%" PRIu64 ",\"remaining\":%" PRIu64
+           ",\"blocks\":%" PRIu64 ",\"files\":%" PRIu64 ",\"under_replicated\":%" PRIu64
+           ",\"corrupt\":%" PRIu64 ",\"safemode\":%s,\"datanodes\":[",
+           r->capacity, r->used, r->remaining, r->blocks, r->files,
+           r->under_replicated, r->corrupt, r->safemode ? "true" : "false");
+    for (i = 0; i < r->ndatanodes; i++) {
+        d = &r->datanodes[i];
+        fputs(i ? ",{\"host\":" : "{\"host\":", stdout);
+        json_str(stdout, d->host);
+        printf(",\"port\":%u,\"storage_id\":", d->port);
+        json_str(stdout, d->storage_id);
+        fputs(",\"rack\":", stdout);
+        json_str(stdout, d->rack);
+        fputs(",\"state\":", stdout);
+        json_str(stdout, d->state);
+        printf(",\"capacity\":%" PRIu64 ",\"used\":%" PRIu64 ",\"remaining\":%" PRIu64
+               ",\"blocks\":%u,\"last_heartbeat\":%.1f}", d->capacity, d->used,
+               d->remaining, d->blocks, (double)d->last_heartbeat_ms / 1000.0);
+    }
+    fputs("]}\n", stdout);
+}
+
+int cmd_report(struct shell *sh, int argc, char **argv)
+{
+    struct dfs_cluster_report *r;
+    char *namenode;
+    int json = 0, rc;
+
+    if (json_opt(sh, argc, argv, &json) != EXIT_OK)
+        return EXIT_USAGE;
+    if (optind < argc)
+        return sh_usage(sh, "extra operand '%s'", argv[optind]);
+    if (sh_connect(sh, NULL) != DFS_OK)
+        return EXIT_FAIL;
+    rc = dfs_cluster_report(sh->fs, &r);
+    if (rc != DFS_OK) {
+        sh_fail(sh, NULL, rc);
+        return sh_status(sh);
+    }
+    if (json) {
+        report_json(r);
+    } else {
+        namenode = dfs_options_get_namenode(sh->opts);
+        report_human(namenode ? namenode : "?", r);
+        free(namenode);
+    }
+    dfs_free_cluster_report(r);
+    return sh_status(sh);
+}
+
+/* ------------------------------------------------------------------ df */
+
+static int max_int(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+int cmd_df(struct shell *sh, int argc, char **argv)
+{
+    struct dfs_cluster_report *r;
+    char size[32], used[32], avail[32], pct[16], *namenode, *fsname;
+    int human = 0, c, rc, wf, ws, wu, wa;
+
+    sh_opt_reset();
+    while ((c = sh_getopt(sh, argc, argv, "h", NULL)) != -1) {
+        switch (c) {
+        case 'h': human = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return sh_usage(sh, "extra operand '%s'", argv[optind]);
+    if (sh_connect(sh, NULL) != DFS_OK)
+        return EXIT_FAIL;
+    rc = dfs_cluster_report(sh->fs, &r);
+    if (rc != DFS_OK) {
+        sh_fail(sh, NULL, rc);
+        return sh_status(sh);
+    }
+    namenode = dfs_options_get_namenode(sh->opts);
+    fsname = xasprintf("dfs://%s", namenode ? namenode : "?");
+    free(namenode);
+    fmt_size(size, sizeof size, r->capacity, human);
+    fmt_size(used, sizeof used, r->used, human);
+    fmt_size(avail, sizeof avail, r->remaining, human);
+    snprintf(pct, sizeof pct, "%.0f%%",
+             r->capacity ? (double)r->used * 100.0 / (double)r->capacity : 0.0);
+    wf = max_int((int)strlen("Filesystem"), (int)strlen(fsname));
+    ws = max_int((int)strlen("Size"), (int)strlen(size));
+    wu = max_int((int)strlen("Used"), (int)strlen(used));
+    wa = max_int((int)strlen("Available"), (int)strlen(avail));
+    printf("%-*s  %*s  %*s  %*s  %4s\n", wf, "Filesystem", ws, "Size", wu, "Used",
+           wa, "Available", "Use%");
+    printf("%-*s  %*s  %*s  %*s  %4s\n", wf, fsname, ws, size, wu, used, wa, avail, pct);
+    free(fsname);
+    dfs_free_cluster_report(r);
+    return sh_status(sh);
+}
+
+/* ------------------------------------------------------------------ du */
+
+static void du_line(uint64_t length, uint64_t consumed, const char *path, int human)
+{
+    char a[32], b[32];
+
+    fmt_size(a, sizeof a, length, human);
+    fmt_size(b, sizeof b, consumed, human);
+    printf("%-10s  %-10s  %s\n", a, b, path);
+}
+
+/* One line for path from its content summary. */
+static void du_summary(struct shell *sh, const char *path, int human)
+{
+    struct dfs_summary s;
+    int rc = dfs_content_summary(sh->fs, path, &s);
+
+    if (rc != DFS_OK)
+        sh_fail(sh, path, rc);
+    else
+        du_line(s.length, s.space_consumed, path, human);
+}
+
+/* One line per entry of a directory (a subdirectory's line sums its tree). */
+static void du_children(struct shell *sh, const char *path, int human)
+{
+    struct dfs_stat st;
+    dfs_dir *dir;
+    char *child;
+    int rc;
+
+    rc = dfs_opendir(sh->fs, path, &dir);
+    if (rc != DFS_OK) {
+        sh_fail(sh, path, rc);
+        return;
+    }
+    while ((rc = dfs_readdir(dir, &st)) == 1 && !ferror(stdout)) {
+        child = path_join(path, st.name);
+        if (st.type == DFS_TYPE_DIR)
+            du_summary(sh, child, human);
+        else
+            du_line(st.length, st.length * st.replication, child, human);
+        free(child);
+    }
+    if (rc < 0)
+        sh_fail(sh, path, rc);
+    dfs_closedir(dir);
+}
+
+int cmd_du(struct shell *sh, int argc, char **argv)
+{
+    int summary = 0, human = 0, c, i, rc;
+    struct dfs_stat st;
+
+    sh_opt_reset();
+    while ((c = sh_getopt(sh, argc, argv, "sh", NULL)) != -1) {
+        switch (c) {
+        case 's': summary = 1; break;
+        case 'h': human = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return sh_usage(sh, "missing operand");
+    if (sh_connect(sh, argv[optind]) != DFS_OK)
+        return EXIT_FAIL;
+    for (i = optind; i < argc; i++) {
+        if (summary) {
+            du_summary(sh, argv[i], human);
+            continue;
+        }
+        rc = dfs_stat(sh->fs, argv[i], &st);
+        if (rc != DFS_OK)
+            sh_fail(sh, argv[i], rc);
+        else if (st.type == DFS_TYPE_DIR)
+            du_children(sh, argv[i], human);
+        else
+            du_line(st.length, st.length * st.replication, argv[i], human);
+    }
+    return sh_status(sh);
+}
