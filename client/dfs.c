@@ -1,1 +1,363 @@
-int main(void) { return 0; }
+/*
+ * dfs.c - the dfs shell: `dfs [-n HOST:PORT] [-u USER] [-v] CMD [ARGS...]`.
+ *
+ * main() parses the global options, finds the command in the table below,
+ * builds the client options (config file, then $DFS_NAMENODE, then -n) and
+ * runs the command.  The table also drives `dfs help`.  The commands live
+ * in shell_ns.c, shell_data.c and shell_admin.c (see shell.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "shell.h"
+
+#ifndef DFS_SHELL_VERSION
+#define DFS_SHELL_VERSION "0.1.0"
+#endif
+
+static int cmd_help(struct shell *sh, int argc, char **argv);
+
+/* ------------------------------------------------------- command table */
+
+static const struct sh_command commands[] = {
+    { "mkdir", cmd_mkdir, "mkdir [-p] PATH...",
+      "Create directories",
+      "Create each directory PATH with mode 0755.\n"
+      "\n"
+      "  -p   create missing parent directories too; an existing directory\n"
+      "       is not an error\n" },
+    { "ls", cmd_ls, "ls [-l] [-R] [-d] [--json] [PATH...]",
+      "List directories and files",
+      "List the entries of each directory PATH (default /), one full path per\n"
+      "line; a file PATH lists the file itself.  Entries come in name order and\n"
+      "are streamed: any directory size lists in bounded memory.\n"
+      "\n"
+      "  -l       long format, like hdfs dfs -ls:\n"
+      "           MODE REPL OWNER GROUP SIZE YYYY-MM-DD HH:MM PATH\n"
+      "           (REPL is '-' for directories; local time)\n"
+      "  -R       recurse: each directory is followed by its subtree\n"
+      "  -d       list a directory itself, not its entries\n"
+      "  --json   one JSON array of objects with the keys of 'dfs stat --json'\n" },
+    { "stat", cmd_stat, "stat [--json] PATH...",
+      "Show the attributes of files and directories",
+      "Print type, size, replication, block size, mode, owner, group and\n"
+      "modification time of each PATH.\n"
+      "\n"
+      "  --json   one JSON object per line:\n"
+      "           {\"path\":..,\"type\":\"file\"|\"dir\",\"length\":..,\"replication\":..,\n"
+      "            \"block_size\":..,\"mtime\":MS,\"owner\":..,\"group\":..,\"mode\":\"0644\"}\n" },
+    { "touch", cmd_touch, "touch PATH...",
+      "Create empty files or update modification times",
+      "Create each PATH as an empty file (mode 0644); when it exists (file or\n"
+      "directory), set its modification time to now.\n" },
+    { "rm", cmd_rm, "rm [-r] [-f] PATH...",
+      "Remove files and directories",
+      "Remove each PATH.  A directory needs -r, even when empty.  The root\n"
+      "directory is never removed.\n"
+      "\n"
+      "  -r, -R   remove directories and their contents\n"
+      "  -f       a missing PATH is not an error\n" },
+    { "mv", cmd_mv, "mv SRC... DST",
+      "Move or rename files and directories",
+      "Rename SRC to DST; when DST is an existing directory, SRC moves into\n"
+      "it.  An existing file DST is not replaced.  With several SRC, DST must\n"
+      "be an existing directory.\n" },
+    { "setrep", cmd_setrep, "setrep N PATH...",
+      "Change the replication of files",
+      "Set the replication of each file PATH to N (1..10).  A directory PATH\n"
+      "means every file below it.  The namenode adds or removes replicas in\n"
+      "the background.\n" },
+    { "chmod", cmd_chmod, "chmod [-R] MODE PATH...",
+      "Change permissions",
+      "Set the permission bits of each PATH to MODE, an octal number such as\n"
+      "755 or 0644.\n"
+      "\n"
+      "  -R   apply to the whole tree below each directory PATH\n" },
+    { "chown", cmd_chown, "chown [-R] OWNER[:GROUP] PATH...",
+      "Change owner and group",
+      "Set the owner and, when given, the group of each PATH; ':GROUP' changes\n"
+      "the group only.\n"
+      "\n"
+      "  -R   apply to the whole tree below each directory PATH\n" },
+    { "put", cmd_put, "put [-r REPL] [-b BLOCKSIZE] [-f] [-p] LOCAL... REMOTE",
+      "Copy local files into dfs",
+      "Copy each LOCAL file ('-': standard input) to REMOTE.  When REMOTE is an\n"
+      "existing directory, the files keep their names in it; several LOCAL\n"
+      "need such a directory.  Data goes to REMOTE_DIR/.NAME._COPYING_ first\n"
+      "and is renamed on success: a failed copy leaves nothing under NAME.\n"
+      "\n"
+      "  -r REPL        replication of the new files (1..10)\n"
+      "  -b BLOCKSIZE   block size of the new files; suffixes K, M, G (1024-based)\n"
+      "  -f             replace an existing file\n"
+      "  -p             preserve the local permission bits and modification time\n" },
+    { "get", cmd_get, "get [-f] REMOTE... LOCAL",
+      "Copy dfs files to the local file system",
+      "Copy each REMOTE file to LOCAL ('-': standard output).  When LOCAL is an\n"
+      "existing directory, the files keep their names in it; several REMOTE\n"
+      "need such a directory.  Data goes to LOCAL.tmp-XXXXXX first and is\n"
+      "renamed on success: a failed copy leaves no partial file.\n"
+      "\n"
+      "  -f   replace an existing local file\n" },
+    { "cat", cmd_cat, "cat PATH...",
+      "Print files on standard output",
+      "Write the contents of each file PATH to standard output.\n" },
+    { "locate", cmd_locate, "locate [--json] PATH...",
+      "Show where the blocks of files are",
+      "Print each block of each file PATH: offset, length, id, generation\n"
+      "stamp and the datanodes holding it (closest first) with their racks.\n"
+      "\n"
+      "  --json   one JSON object per file:\n"
+      "           {\"path\":..,\"length\":..,\"blocks\":[{\"offset\":..,\"length\":..,\n"
+      "            \"id\":..,\"genstamp\":..,\"locations\":[{\"host\":..,\"port\":..,\n"
+      "            \"rack\":..}]}]}   (a bad replica adds \"corrupt\":true)\n" },
+    { "report", cmd_report, "report [--json]",
+      "Show the state of the cluster and its datanodes",
+      "Print capacity, usage, block and file counts, under-replicated and\n"
+      "corrupt blocks, safe mode, and for every datanode its address, storage\n"
+      "id, rack, state, space, blocks and time since its last heartbeat.\n"
+      "\n"
+      "  --json   one JSON object (last_heartbeat in seconds)\n" },
+    { "df", cmd_df, "df [-h]",
+      "Show the capacity and free space of the file system",
+      "Print size, used and available space of the cluster and the use\n"
+      "percentage, like hdfs dfs -df.\n"
+      "\n"
+      "  -h   human-readable sizes (K, M, G, T; 1024-based)\n" },
+    { "du", cmd_du, "du [-s] [-h] PATH...",
+      "Show the space used by files and directories",
+      "For a directory PATH, one line per entry: SIZE SPACE_CONSUMED PATH,\n"
+      "where SIZE is the length in bytes (of the whole tree for a directory)\n"
+      "and SPACE_CONSUMED counts every replica.  A file PATH gives its own line.\n"
+      "\n"
+      "  -s   one line for PATH itself (its whole tree)\n"
+      "  -h   human-readable sizes (K, M, G, T; 1024-based)\n" },
+    { "help", cmd_help, "help [COMMAND]",
+      "Show the commands, or the usage of one",
+      "Without COMMAND, list every command; with it, print its usage, options\n"
+      "and description.  'dfs COMMAND --help' does the same.\n" },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct sh_command *find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- help */
+
+static void print_usage(FILE *out)
+{
+    size_t i;
+
+    fputs("Usage: dfs [-n HOST:PORT] [-u USER] [-v] COMMAND [ARGS...]\n"
+          "       dfs help [COMMAND]\n"
+          "       dfs --version\n"
+          "\n"
+          "Commands:\n", out);
+    for (i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n"
+          "Global options:\n"
+          "  -n HOST:PORT  namenode address (else $DFS_NAMENODE, else the config\n"
+          "                file $DFS_CONF, else 127.0.0.1:8020)\n"
+          "  -u USER       user name to act as (when the cluster trusts it)\n"
+          "  -v            print the library's log on stderr (-vv: debug too)\n"
+          "\n"
+          "Paths in dfs are absolute.  Exit status: 0 success, 1 an operation\n"
+          "failed, 2 usage or configuration error.\n"
+          "Run 'dfs help COMMAND' for the options of a command.\n", out);
+}
+
+static void print_command_help(FILE *out, const struct sh_command *c)
+{
+    fprintf(out, "Usage: dfs %s\n\n%s.\n\n%s", c->usage, c->summary, c->help);
+}
+
+static int cmd_help(struct shell *sh, int argc, char **argv)
+{
+    const struct sh_command *c;
+
+    if (argc > 2)
+        return sh_usage(sh, "extra operand '%s'", argv[2]);
+    if (argc < 2) {
+        print_usage(stdout);
+        return sh_status(sh);
+    }
+    c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "dfs: help: unknown command '%s'\nTry 'dfs help'.\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    print_command_help(stdout, c);
+    return sh_status(sh);
+}
+
+/* Whether "--help" appears among the options of a command line. */
+static int asks_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------ global options */
+
+struct globals {
+    const char *namenode;   /* -n */
+    const char *user;       /* -u */
+    int verbose;            /* -v count */
+};
+
+static void log_to_stderr(enum dfs_log_level level, const char *msg, void *arg)
+{
+    static const char *const names[] = { "error", "warning", "info", "debug" };
+    const int *verbose = arg;
+
+    if ((int)level > *verbose + 1)
+        return;
+    fprintf(stderr, "dfs: [%s] %s\n", (unsigned)level < 4 ? names[level] : "log", msg);
+}
+
+/* Message of a failed options call: the library's, else fallback. */
+static const char *opts_msg(const char *fallback)
+{
+    const char *m = dfs_errmsg();
+
+    return m && *m ? m : fallback;
+}
+
+/* Client options from the config file, $DFS_NAMENODE and the flags, in
+ * increasing precedence.  Returns 0, or the exit status after a message. */
+static int build_options(struct shell *sh, struct globals *g)
+{
+    const char *env = getenv("DFS_NAMENODE");
+    int rc;
+
+    sh->opts = dfs_options_create();
+    if (!sh->opts) {
+        fputs("dfs: out of memory\n", stderr);
+        return EXIT_FAIL;
+    }
+    rc = dfs_options_load_conf(sh->opts, NULL);
+    if (rc != DFS_OK) {
+        fprintf(stderr, "dfs: %s\n", opts_msg(dfs_strerror(rc)));
+        return EXIT_USAGE;
+    }
+    if (env && *env && dfs_options_set_namenode(sh->opts, env) != DFS_OK) {
+        fprintf(stderr, "dfs: DFS_NAMENODE: %s\n", opts_msg("invalid namenode address"));
+        return EXIT_USAGE;
+    }
+    if (g->namenode && dfs_options_set_namenode(sh->opts, g->namenode) != DFS_OK) {
+        fprintf(stderr, "dfs: %s\nTry 'dfs help'.\n", opts_msg("invalid namenode address"));
+        return EXIT_USAGE;
+    }
+    if (g->user)
+        dfs_options_set_user(sh->opts, g->user);
+    if (g->verbose)
+        dfs_options_set_log_func(sh->opts, log_to_stderr, &g->verbose);
+    return EXIT_OK;
+}
+
+enum { OPT_VERSION = 256, OPT_HELP };
+
+/* Parse the options before the command; returns -1 to go on, else the
+ * exit status. */
+static int parse_globals(int argc, char **argv, struct globals *g)
+{
+    static const struct option longopts[] = {
+        { "namenode", required_argument, NULL, 'n' },
+        { "user", required_argument, NULL, 'u' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { "help", no_argument, NULL, OPT_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:n:u:v", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'n': g->namenode = optarg; break;
+        case 'u':
+            if (!*optarg) {
+                fputs("dfs: empty user name\nTry 'dfs help'.\n", stderr);
+                return EXIT_USAGE;
+            }
+            g->user = optarg;
+            break;
+        case 'v': g->verbose++; break;
+        case OPT_VERSION:
+            printf("dfs %s (libdfs %s)\n", DFS_SHELL_VERSION, dfs_version());
+            return EXIT_OK;
+        case OPT_HELP:
+            print_usage(stdout);
+            return EXIT_OK;
+        case ':':
+            fprintf(stderr, "dfs: option '%s' requires an argument\nTry 'dfs help'.\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            if (optopt && optopt < 256)
+                fprintf(stderr, "dfs: invalid option -- '%c'\n", optopt);
+            else
+                fprintf(stderr, "dfs: unrecognized option '%s'\n", argv[optind - 1]);
+            fputs("Try 'dfs help'.\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    struct shell sh = { .cmd = "dfs" };
+    struct globals g = { 0 };
+    const struct sh_command *c;
+    int rc;
+
+    /* Writes to a closed pipe or socket come back as EPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    rc = parse_globals(argc, argv, &g);
+    if (rc >= 0)
+        return rc;
+    if (optind >= argc) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    argc -= optind;
+    argv += optind;
+    c = find_command(argv[0]);
+    if (!c) {
+        fprintf(stderr, "dfs: unknown command '%s'\nTry 'dfs help'.\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    sh.cmd = c->name;
+    if (asks_help(argc, argv)) {
+        print_command_help(stdout, c);
+        return sh_status(&sh);
+    }
+    if (c->fn == cmd_help)
+        return cmd_help(&sh, argc, argv);
+    rc = build_options(&sh, &g);
+    if (rc == EXIT_OK)
+        rc = c->fn(&sh, argc, argv);
+    if (sh.fs)
+        dfs_disconnect(sh.fs);
+    if (sh.opts)
+        dfs_options_destroy(sh.opts);
+    return rc;
+}

@@ -41,7 +41,7 @@ struct shell {
     dfs_options *opts;    /* built by main from conf, env and flags */
     dfs_fs *fs;           /* NULL until sh_connect() */
     int failed;           /* an operation failed: exit status 1 */
-    int stdout_broken;    /* stdout is gone (EPIPE): stop writing */
+    int stdout_broken;    /* writing stdout failed: stop writing */
 };
 
 /* One entry of the command table (dfs.c). */
@@ -70,9 +70,9 @@ int sh_connect(struct shell *sh, const char *path);
  * MESSAGE = dfs_errmsg(), or dfs_strerror(rc) when the message is empty.
  * rc may be negative (-err from a byte-count call).  Records the failure. */
 void sh_fail(struct shell *sh, const char *path, int rc);
-/* Same, but when dfs_errmsg() mentions hidden (a temporary name the user
- * never gave), the generic dfs_strerror(rc) is printed instead. */
-void sh_fail_hiding(struct shell *sh, const char *path, int rc, const char *hidden);
+/* Same, but every mention of tmp (a temporary name the user never gave)
+ * in the library's message is replaced by path.  tmp may be NULL. */
+void sh_fail_as(struct shell *sh, const char *path, int rc, const char *tmp);
 /* Report "dfs: CMD: PATH: strerror(err)" for a local error.  Records it. */
 void sh_fail_errno(struct shell *sh, const char *path, int err);
 /* Report "dfs: CMD: PATH: <formatted>" (PATH omitted when NULL).  Records. */
@@ -81,8 +81,14 @@ void sh_failf(struct shell *sh, const char *path, const char *fmt, ...)
 /* Print "dfs: CMD: <formatted>" and "Try 'dfs help CMD'." to stderr and
  * return EXIT_USAGE. */
 int sh_usage(struct shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Exit status of a command from what was recorded: 0 or 1; also reports a
- * write error on stdout. */
+/* Whether stdout still works.  The first write error on it is reported
+ * ("write error: ..."; silently for EPIPE, a reader that went away) and
+ * recorded as a failure.  Loops that print call it to stop early. */
+int sh_stdout_ok(struct shell *sh);
+/* Record a failed write(2) of errno err on stdout as sh_stdout_ok() does. */
+void sh_stdout_error(struct shell *sh, int err);
+/* Exit status of a command from what was recorded: 0 or 1, 128 + signal
+ * after an interruption; flushes stdout first (sh_stdout_ok()). */
 int sh_status(struct shell *sh);
 
 /* getopt_long() for a command (argv[0] is the command name; call with
@@ -99,7 +105,7 @@ int parse_uint(const char *s, unsigned long long min, unsigned long long max,
                unsigned long long *out);
 /* Size with an optional binary suffix K, M, G or T (case-insensitive). */
 int parse_size(const char *s, uint64_t *out);
-/* Octal permission bits: 1 to 4 octal digits, at most 07777. */
+/* Octal permission bits: 1 to 5 octal digits, at most 07777 ("0644"). */
 int parse_mode(const char *s, unsigned *out);
 
 /* "drwxr-xr-x" for a type and permission bits (out has 11 bytes). */
@@ -124,8 +130,16 @@ char *path_join(const char *dir, const char *name);
 char *path_base(const char *path);
 /* Everything before the last component ("/" for "/a"); caller frees. */
 char *path_dir(const char *path);
+/* The canonical form of an absolute path for display: no repeated slashes,
+ * no "." and ".." components, no trailing slash ("//a/./b/../c/" ->
+ * "/a/c"); the way the namenode resolves it.  A relative path, or one whose
+ * ".." climbs above the root, is returned unchanged (the library refuses
+ * it).  Caller frees. */
+char *path_normalize(const char *path);
 /* Whether path names the root ("/", "//", ...). */
 int path_is_root(const char *path);
+/* Whether path ends in '/' (so it can only name a directory). */
+int path_ends_in_slash(const char *path);
 
 /* Pre-order walk: fn(path, st) for path and, when it is a directory,
  * for every entry below it.  A directory that cannot be listed is
@@ -143,8 +157,9 @@ ssize_t read_full(int fd, void *buf, size_t len);
 uint64_t now_ms(void);
 double mono_now(void);
 
-/* SIGINT/SIGTERM during a transfer: the first one sets sh_interrupted (so
- * the command can remove its temporary file), a second one kills. */
+/* SIGINT/SIGTERM/SIGHUP during a transfer: the first one sets
+ * sh_interrupted (so the command can remove its temporary file), a second
+ * one kills. */
 extern volatile sig_atomic_t sh_interrupted;
 void sh_trap_signals(int on);
 

@@ -85,6 +85,7 @@ static void locate_one(struct shell *sh, const char *path, int json)
 {
     struct dfs_block_location *blocks;
     struct dfs_stat st;
+    char *disp;
     size_t n;
     int rc;
 
@@ -102,10 +103,12 @@ static void locate_one(struct shell *sh, const char *path, int json)
         sh_fail(sh, path, rc);
         return;
     }
+    disp = path_normalize(path);
     if (json)
-        locate_json(path, st.length, blocks, n);
+        locate_json(disp, st.length, blocks, n);
     else
-        locate_human(path, st.length, blocks, n);
+        locate_human(disp, st.length, blocks, n);
+    free(disp);
     dfs_free_block_locations(blocks, n);
 }
 
@@ -126,13 +129,19 @@ int cmd_locate(struct shell *sh, int argc, char **argv)
 
 /* -------------------------------------------------------------- report */
 
-/* "1099511627776 (1.0T)". */
-static void print_bytes(const char *label, uint64_t n)
+/* "Label:   1099511627776 (1.0T)"; below 1 KiB the number alone.  The
+ * value starts in column 21 whatever the indent. */
+static void print_bytes(const char *indent, const char *label, uint64_t n)
 {
+    int width = 19 - (int)strlen(indent);
     char h[16];
 
+    if (n < 1024) {
+        printf("%s%-*s %" PRIu64 "\n", indent, width, label, n);
+        return;
+    }
     fmt_human(h, sizeof h, n);
-    printf("%-19s %" PRIu64 " (%s)\n", label, n, h);
+    printf("%s%-*s %" PRIu64 " (%s)\n", indent, width, label, n, h);
 }
 
 static void report_human(const char *namenode, const struct dfs_cluster_report *r)
@@ -151,9 +160,9 @@ static void report_human(const char *namenode, const struct dfs_cluster_report *
     }
     printf("%-19s dfs://%s\n", "Namenode:", namenode);
     printf("%-19s %s\n", "Safe mode:", r->safemode ? "ON" : "off");
-    print_bytes("Capacity:", r->capacity);
-    print_bytes("Used:", r->used);
-    print_bytes("Remaining:", r->remaining);
+    print_bytes("", "Capacity:", r->capacity);
+    print_bytes("", "Used:", r->used);
+    print_bytes("", "Remaining:", r->remaining);
     printf("%-19s %" PRIu64 "\n", "Blocks:", r->blocks);
     printf("%-19s %" PRIu64 "\n", "Files:", r->files);
     printf("%-19s %" PRIu64 "\n", "Under-replicated:", r->under_replicated);
@@ -165,12 +174,9 @@ static void report_human(const char *namenode, const struct dfs_cluster_report *
         printf("  %-17s %s\n", "Storage ID:", d->storage_id);
         printf("  %-17s %s\n", "Rack:", d->rack);
         printf("  %-17s %s\n", "State:", d->state);
-        printf("  ");
-        print_bytes("Capacity:", d->capacity);
-        printf("  ");
-        print_bytes("Used:", d->used);
-        printf("  ");
-        print_bytes("Remaining:", d->remaining);
+        print_bytes("  ", "Capacity:", d->capacity);
+        print_bytes("  ", "Used:", d->used);
+        print_bytes("  ", "Remaining:", d->remaining);
         printf("  %-17s %u\n", "Blocks:", d->blocks);
         printf("  %-17s %.1f s ago\n", "Last heartbeat:", (double)d->last_heartbeat_ms / 1000.0);
     }
@@ -316,7 +322,7 @@ static void du_children(struct shell *sh, const char *path, int human)
         sh_fail(sh, path, rc);
         return;
     }
-    while ((rc = dfs_readdir(dir, &st)) == 1 && !ferror(stdout)) {
+    while ((rc = dfs_readdir(dir, &st)) == 1 && sh_stdout_ok(sh)) {
         child = path_join(path, st.name);
         if (st.type == DFS_TYPE_DIR)
             du_summary(sh, child, human);
@@ -333,6 +339,7 @@ int cmd_du(struct shell *sh, int argc, char **argv)
 {
     int summary = 0, human = 0, c, i, rc;
     struct dfs_stat st;
+    char *path;
 
     sh_opt_reset();
     while ((c = sh_getopt(sh, argc, argv, "sh", NULL)) != -1) {
@@ -346,18 +353,18 @@ int cmd_du(struct shell *sh, int argc, char **argv)
         return sh_usage(sh, "missing operand");
     if (sh_connect(sh, argv[optind]) != DFS_OK)
         return EXIT_FAIL;
-    for (i = optind; i < argc; i++) {
+    for (i = optind; i < argc && sh_stdout_ok(sh); i++) {
+        path = path_normalize(argv[i]);
         if (summary) {
-            du_summary(sh, argv[i], human);
-            continue;
-        }
-        rc = dfs_stat(sh->fs, argv[i], &st);
-        if (rc != DFS_OK)
+            du_summary(sh, path, human);
+        } else if ((rc = dfs_stat(sh->fs, argv[i], &st)) != DFS_OK) {
             sh_fail(sh, argv[i], rc);
-        else if (st.type == DFS_TYPE_DIR)
-            du_children(sh, argv[i], human);
-        else
-            du_line(st.length, st.length * st.replication, argv[i], human);
+        } else if (st.type == DFS_TYPE_DIR) {
+            du_children(sh, path, human);
+        } else {
+            du_line(st.length, st.length * st.replication, path, human);
+        }
+        free(path);
     }
     return sh_status(sh);
 }

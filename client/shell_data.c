@@ -25,7 +25,7 @@
 /* The progress line of one transfer; drawn only when stderr is a tty. */
 struct progress {
     int on;
-    char label[48];
+    char label[32];            /* keeps the line within 80 columns */
     uint64_t total;            /* UINT64_MAX when unknown (a pipe) */
     uint64_t done;
     double start, last;
@@ -75,7 +75,7 @@ static void progress_draw(struct progress *p, double now)
     else
         snprintf(eta, sizeof eta, "--:--");
     fprintf(stderr, "\r%s: %s / %s (%u%%)  %.1f MB/s  ETA %s\033[K", p->label, done, total,
-            p->total ? (unsigned)(p->done * 100.0 / (double)p->total) : 100u,
+            p->total ? (unsigned)((double)p->done * 100.0 / (double)p->total) : 100u,
             rate / 1e6, eta);
 }
 
@@ -84,9 +84,9 @@ static void progress_update(struct progress *p, uint64_t done)
 {
     double now;
 
+    p->done = done;             /* kept even when nothing is drawn */
     if (!p->on)
         return;
-    p->done = done;
     now = mono_now();
     if (now - p->last < 0.25)
         return;
@@ -149,10 +149,10 @@ static enum copy_end put_copy(int fd, const struct stat *lst, dfs_file *f, char 
 
 /* Report a failed copy (before any cleanup call overwrites dfs_errmsg()). */
 static void put_report(struct shell *sh, enum copy_end end, int err, const char *local,
-                       const char *target)
+                       const char *target, const char *tmp)
 {
     switch (end) {
-    case COPY_REMOTE: sh_fail_hiding(sh, target, err, COPYING_SUFFIX); break;
+    case COPY_REMOTE: sh_fail_as(sh, target, err, tmp); break;
     case COPY_LOCAL: sh_fail_errno(sh, local, err); break;
     case COPY_SHRANK: sh_failf(sh, local, "file shrank while being read"); break;
     case COPY_INTR: sh_failf(sh, target, "interrupted"); break;
@@ -196,14 +196,14 @@ static void put_file(struct shell *sh, const struct put_opts *po, int fd,
     rc = dfs_open_write(sh->fs, tmp, DFS_O_OVERWRITE, mode, po->replication,
                         po->block_size, &f);
     if (rc != DFS_OK) {
-        sh_fail_hiding(sh, target, rc, COPYING_SUFFIX);
+        sh_fail_as(sh, target, rc, tmp);
         goto out;
     }
     progress_start(&prog, target, S_ISREG(lst->st_mode) ? (uint64_t)lst->st_size : UINT64_MAX);
     end = put_copy(fd, lst, f, buf, &prog, &err);
     if (end != COPY_OK) {
         progress_end(&prog);
-        put_report(sh, end, err, local, target);
+        put_report(sh, end, err, local, target, tmp);
         dfs_close(f);           /* there is no abort: complete, then delete */
         goto out_delete;
     }
@@ -217,7 +217,7 @@ static void put_file(struct shell *sh, const struct put_opts *po, int fd,
         rc = dfs_rename(sh->fs, tmp, target, po->force);
     progress_end(&prog);
     if (rc != DFS_OK) {
-        sh_fail_hiding(sh, target, rc, COPYING_SUFFIX);
+        sh_fail_as(sh, target, rc, tmp);
         goto out_delete;
     }
     if (got < wanted && prog.done > 0)
@@ -325,7 +325,7 @@ int cmd_put(struct shell *sh, int argc, char **argv)
     isdir = remote_is_dir(sh, remote);
     if (isdir < 0)
         return sh_status(sh);
-    if (!isdir && (nlocal > 1 || remote[strlen(remote) - 1] == '/')) {
+    if (!isdir && (nlocal > 1 || path_ends_in_slash(remote))) {
         sh_failf(sh, remote, "Not a directory");
         return sh_status(sh);
     }
@@ -371,10 +371,7 @@ static void get_report(struct shell *sh, enum copy_end end, int err, const char 
     if (end == COPY_REMOTE) {
         sh_fail(sh, remote, err);
     } else if (end == COPY_LOCAL && !local) {
-        if (err == EPIPE)
-            sh->stdout_broken = 1;   /* the reader went away: stop quietly */
-        else
-            sh_failf(sh, NULL, "write error: %s", strerror(err));
+        sh_stdout_error(sh, err);
     } else if (end == COPY_LOCAL) {
         sh_fail_errno(sh, local, err);
     } else if (end == COPY_INTR) {
@@ -492,7 +489,7 @@ int cmd_get(struct shell *sh, int argc, char **argv)
     to_stdout = strcmp(local, "-") == 0;
     if (!to_stdout) {
         local_is_dir = stat(local, &lst) == 0 && S_ISDIR(lst.st_mode);
-        if (!local_is_dir && (argc - optind > 2 || local[strlen(local) - 1] == '/')) {
+        if (!local_is_dir && (argc - optind > 2 || path_ends_in_slash(local))) {
             sh_failf(sh, local, "Not a directory");
             return sh_status(sh);
         }

@@ -105,8 +105,7 @@ static void ls_emit(struct shell *sh, struct ls_opts *o, const struct ls_entry *
     } else {
         puts(e->path);
     }
-    if (ferror(stdout))
-        sh->stdout_broken = 1;
+    sh_stdout_ok(sh);
 }
 
 static void ls_dir(struct shell *sh, struct ls_opts *o, const char *path);
@@ -133,6 +132,7 @@ static void ls_batch(struct shell *sh, struct ls_opts *o, struct ls_entry *batch
 static void ls_dir(struct shell *sh, struct ls_opts *o, const char *path)
 {
     struct ls_entry *batch;
+    char *msg = NULL;
     dfs_dir *dir;
     size_t n;
     int rc;
@@ -149,15 +149,21 @@ static void ls_dir(struct shell *sh, struct ls_opts *o, const char *path)
             batch[n].path = path_join(path, batch[n].st.name);
             n++;
         }
+        /* The entries read before a failure are printed first; the calls
+         * of -R would overwrite the failure's message: keep it. */
+        if (rc < 0)
+            msg = xstrdup(*dfs_errmsg() ? dfs_errmsg() : dfs_strerror(-rc));
         ls_batch(sh, o, batch, n);
     } while (rc == 1 && !sh->stdout_broken);
-    if (rc < 0)
-        sh_fail(sh, path, rc);
+    if (msg)
+        sh_failf(sh, path, "%s", msg);
+    free(msg);
     free(batch);
     dfs_closedir(dir);
 }
 
-/* One operand: a file (or, with -d, a directory) is listed itself. */
+/* One operand: a file (or, with -d, a directory) is listed itself.  Paths
+ * are printed in their canonical form. */
 static void ls_operand(struct shell *sh, struct ls_opts *o, const char *path)
 {
     struct ls_entry e;
@@ -168,11 +174,12 @@ static void ls_operand(struct shell *sh, struct ls_opts *o, const char *path)
         sh_fail(sh, path, rc);
         return;
     }
+    e.path = path_normalize(path);
     if (e.st.type == DFS_TYPE_DIR && !o->dirself) {
-        ls_dir(sh, o, path);
+        ls_dir(sh, o, e.path);
+        free(e.path);
         return;
     }
-    e.path = xstrdup(path);
     ls_batch(sh, o, &e, 1);
 }
 
@@ -232,6 +239,7 @@ int cmd_stat(struct shell *sh, int argc, char **argv)
 {
     struct dfs_stat st;
     int json = 0, c, i, rc;
+    char *path;
 
     sh_opt_reset();
     while ((c = sh_getopt(sh, argc, argv, "", json_longopts)) != -1) {
@@ -250,12 +258,14 @@ int cmd_stat(struct shell *sh, int argc, char **argv)
             sh_fail(sh, argv[i], rc);
             continue;
         }
+        path = path_normalize(argv[i]);
         if (json) {
-            json_stat(stdout, argv[i], &st);
+            json_stat(stdout, path, &st);
             putchar('\n');
         } else {
-            stat_human(argv[i], &st);
+            stat_human(path, &st);
         }
+        free(path);
     }
     return sh_status(sh);
 }
@@ -275,7 +285,9 @@ int cmd_touch(struct shell *sh, int argc, char **argv)
         return EXIT_FAIL;
     for (i = optind; i < argc; i++) {
         rc = dfs_create(sh->fs, argv[i], 0644);
-        if (rc == DFS_ERR_EXIST)
+        /* An existing file or directory (the namenode may answer either
+         * code for a directory): only its modification time changes. */
+        if (rc == DFS_ERR_EXIST || rc == DFS_ERR_ISDIR)
             rc = dfs_set_mtime(sh->fs, argv[i], now_ms());
         if (rc != DFS_OK)
             sh_fail(sh, argv[i], rc);

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,20 +86,35 @@ static void report(struct shell *sh, const char *path, const char *msg)
     sh->failed = 1;
 }
 
-void sh_fail_hiding(struct shell *sh, const char *path, int rc, const char *hidden)
+void sh_fail_as(struct shell *sh, const char *path, int rc, const char *tmp)
 {
-    const char *msg = dfs_errmsg();
+    const char *msg = dfs_errmsg(), *p, *hit;
+    size_t tlen = tmp ? strlen(tmp) : 0;
+    char *buf, *out;
 
     if (rc < 0)
         rc = -rc;
-    if (!msg || !*msg || (hidden && strstr(msg, hidden)))
+    if (!msg || !*msg)
         msg = dfs_strerror(rc);
-    report(sh, path, msg);
+    if (!tlen || !strstr(msg, tmp)) {
+        report(sh, path, msg);
+        return;
+    }
+    /* Name the path the user gave where the library named the temporary. */
+    buf = out = xmalloc(strlen(msg) / tlen * strlen(path) + strlen(msg) + 1);
+    for (p = msg; (hit = strstr(p, tmp)) != NULL; p = hit + tlen) {
+        memcpy(out, p, (size_t)(hit - p));
+        out += hit - p;
+        out = stpcpy(out, path);
+    }
+    strcpy(out, p);
+    report(sh, path, buf);
+    free(buf);
 }
 
 void sh_fail(struct shell *sh, const char *path, int rc)
 {
-    sh_fail_hiding(sh, path, rc, NULL);
+    sh_fail_as(sh, path, rc, NULL);
 }
 
 void sh_fail_errno(struct shell *sh, const char *path, int err)
@@ -132,15 +148,32 @@ int sh_usage(struct shell *sh, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+/* Record a write error on stdout (err: its errno value). */
+static void stdout_failed(struct shell *sh, int err)
+{
+    sh->stdout_broken = 1;
+    sh->failed = 1;
+    if (err != EPIPE)
+        fprintf(stderr, "dfs: %s: write error: %s\n", sh->cmd, strerror(err));
+}
+
+int sh_stdout_ok(struct shell *sh)
+{
+    if (!sh->stdout_broken && ferror(stdout))
+        stdout_failed(sh, errno);
+    return !sh->stdout_broken;
+}
+
+void sh_stdout_error(struct shell *sh, int err)
+{
+    if (!sh->stdout_broken)
+        stdout_failed(sh, err);
+}
+
 int sh_status(struct shell *sh)
 {
-    if (!sh->stdout_broken && (fflush(stdout) != 0 || ferror(stdout))) {
-        if (errno != EPIPE)
-            fprintf(stderr, "dfs: %s: write error: %s\n", sh->cmd, strerror(errno));
-        sh->failed = 1;
-    }
-    if (sh->stdout_broken)
-        sh->failed = 1;
+    if (sh_stdout_ok(sh) && fflush(stdout) != 0)
+        stdout_failed(sh, errno);
     if (sh_interrupted)
         return 128 + (int)sh_interrupted;
     return sh->failed ? EXIT_FAIL : EXIT_OK;
@@ -258,11 +291,11 @@ int parse_mode(const char *s, unsigned *out)
     size_t i;
 
     for (i = 0; s[i]; i++) {
-        if (i >= 4 || s[i] < '0' || s[i] > '7')
+        if (i >= 5 || s[i] < '0' || s[i] > '7')
             return -1;
         v = v * 8 + (unsigned)(s[i] - '0');
     }
-    if (i == 0)
+    if (i == 0 || v > 07777)
         return -1;
     *out = v;
     return 0;
@@ -404,9 +437,52 @@ char *path_dir(const char *path)
     return xasprintf("%.*s", (int)n, path);
 }
 
+char *path_normalize(const char *path)
+{
+    char *out = xmalloc(strlen(path) + 2);
+    size_t len = 0, n;
+    const char *p = path;
+
+    if (path[0] != '/') {
+        free(out);
+        return xstrdup(path);
+    }
+    while (*p) {
+        while (*p == '/')
+            p++;
+        n = strcspn(p, "/");
+        if (n == 0 || (n == 1 && p[0] == '.')) {
+            /* nothing to add */
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (len == 0) {
+                free(out);
+                return xstrdup(path);
+            }
+            while (out[--len] != '/')
+                ;               /* drop the last component */
+        } else {
+            out[len++] = '/';
+            memcpy(out + len, p, n);
+            len += n;
+        }
+        p += n;
+    }
+    if (len == 0)
+        out[len++] = '/';
+    out[len] = '\0';
+    return out;
+}
+
 int path_is_root(const char *path)
 {
     return path[0] == '/' && trimmed_len(path) == 0;
+}
+
+int path_ends_in_slash(const char *path)
+{
+    size_t n = strlen(path);
+
+    return n > 0 && path[n - 1] == '/';
 }
 
 /* ----------------------------------------------------------- tree walk */
@@ -459,11 +535,17 @@ int write_all(int fd, const void *buf, size_t len)
 
 ssize_t read_full(int fd, void *buf, size_t len)
 {
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
     char *p = buf;
     size_t got = 0;
     ssize_t n;
 
     while (got < len) {
+        /* poll() is never restarted after a signal, read() is (SA_RESTART):
+         * waiting in poll() lets an interruption stop a read from a pipe or
+         * a terminal that stays silent. */
+        if (poll(&pfd, 1, -1) < 0 && errno == EINTR && sh_interrupted)
+            break;
         n = read(fd, p + got, len - got);
         if (n < 0) {
             if (errno == EINTR) {
@@ -518,4 +600,5 @@ void sh_trap_signals(int on)
     }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }

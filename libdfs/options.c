@@ -37,9 +37,9 @@ dfs_options *dfs_options_create(void)
     dfs_conf_free(&c);
 
     const char *user = getenv("DFS_USER");
+    struct passwd pw, *res = NULL;
+    char buf[1024];          /* holds pw's strings: must outlive `user` */
     if (!user || !*user) {
-        struct passwd pw, *res = NULL;
-        char buf[1024];
         if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
             user = res->pw_name;
     }
