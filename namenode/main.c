@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <event2/thread.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "nn.h"
+#include "nn_dnserv.h"
 #include "xmalloc.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "Usage: dfs-namenode [-c FILE] [-o SECTION.KEY=VALUE]... [--print-config]\n"
-            "  -c, --config FILE     configuration file (default: $DFS_CONF, else built-in)\n"
-            "  -o SECTION.KEY=VALUE  override one configuration key (repeatable)\n"
-            "      --print-config    print the effective configuration and exit\n"
-            "  -h, --help            this help\n");
-}
 
 /* mkdir -p with mode 0700 for the last component. */
 static int make_dirs(const char *path)
@@ -121,6 +112,9 @@ static const struct module {
     { "metastore", init_store, shutdown_store },          /* LevelDB */
     { "namespace", init_namespace, shutdown_namespace },  /* tree, counters */
     { "commit", init_commit, shutdown_commit },           /* group commit thread */
+    { "placement", nn_placement_init, nn_placement_shutdown },  /* topology file */
+    { "dnmanager", nn_dnmanager_init, nn_dnmanager_shutdown },  /* datanodes, stale/dead timer */
+    { "blockmap", nn_blockmap_init, nn_blockmap_shutdown },     /* blocks from the namespace */
     { "clientserv", nn_clientserv_init, nn_clientserv_shutdown }, /* RPC port */
 };
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))
@@ -133,68 +127,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(nn->base);
 }
 
-/* Parse the command line and load the configuration; exits 2 on errors. */
-static void load_config(struct nn *nn, int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "print-config", no_argument, NULL, 'P' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *file = getenv("DFS_CONF");
-    char **overrides = xcalloc((size_t)argc, sizeof(char *));
-    int noverrides = 0, print = 0, ch;
-    char err[512];
-
-    while ((ch = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'c': file = optarg; break;
-        case 'o': overrides[noverrides++] = optarg; break;
-        case 'P': print = 1; break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "dfs-namenode: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        exit(2);
-    }
-    if (dfs_conf_init(&nn->conf) != 0) {
-        fprintf(stderr, "dfs-namenode: out of memory\n");
-        exit(1);
-    }
-    if (file && *file && dfs_conf_load_file(&nn->conf, file, err, sizeof(err)) != 0) {
-        fprintf(stderr, "dfs-namenode: %s\n", err);
-        exit(2);
-    }
-    for (int i = 0; i < noverrides; i++) {
-        if (dfs_conf_set(&nn->conf, overrides[i], err, sizeof(err)) != 0) {
-            fprintf(stderr, "dfs-namenode: -o %s: %s\n", overrides[i], err);
-            exit(2);
-        }
-    }
-    free(overrides);
-    if (dfs_conf_check(&nn->conf, err, sizeof(err)) != 0) {
-        fprintf(stderr, "dfs-namenode: %s\n", err);
-        exit(2);
-    }
-    if (print) {
-        dfs_conf_dump(&nn->conf, 1);
-        exit(0);
-    }
-}
-
 int main(int argc, char **argv)
 {
     struct nn nn;
     memset(&nn, 0, sizeof(nn));
-    load_config(&nn, argc, argv);
-
-    dfs_log_set_component("namenode");
-    dfs_log_set_sink(dfs_log_stderr_sink, NULL);
-    dfs_log_set_level((enum dfs_log_level)dfs_log_level_parse(nn.conf.nn_log_level));
+    dfs_daemon_load_config("dfs-namenode", argc, argv, &nn.conf);
+    dfs_daemon_log_init("namenode", nn.conf.nn_log_level);
     signal(SIGPIPE, SIG_IGN);
 
     evthread_use_pthreads();

@@ -7,9 +7,14 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include "commit.h"
+#include "dfs.pb-c.h"
 #include "config.h"
 #include "metastore.h"
 #include "namespace.h"
+
+struct dnmanager;
+struct blockmap;
+struct placement;
 
 /* Event priorities: I/O runs at the default (NN_PRIO_IO); the group commit
  * kick runs after every I/O callback of the same loop turn. */
@@ -23,6 +28,9 @@ struct nn {
     struct metastore *ms;
     struct ns *ns;
     struct commit *commit;
+    struct placement *pl;        /* topology, pipeline choice (placement.h) */
+    struct dnmanager *dm;        /* datanode table (dnmanager.h) */
+    struct blockmap *bm;         /* blocks and replicas (blockmap.h) */
     struct evconnlistener *listener;
     char listen_addr[300];       /* "HOST:PORT" actually bound */
     uint64_t start_ms;
@@ -33,6 +41,16 @@ struct nn {
  * message logged (address named). */
 int nn_clientserv_init(struct nn *nn);
 void nn_clientserv_shutdown(struct nn *nn);
+
+/* Answer request h on c: through the group commit, so the answer waits
+ * for the writes it may reveal.  nn_reply_status() sends only status and
+ * error (every response message starts with those two fields). */
+void nn_reply_msg(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
+                  const ProtobufCMessage *m);
+void nn_reply_status(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
+                     int status, const char *error);
+/* Fill a wire FileStatus from s; its strings point into s. */
+void nn_stat_to_wire(const struct ns_stat *s, Dfs__FileStatus *w);
 
 /* Milliseconds since the epoch (wall clock). */
 uint64_t nn_now_ms(void);

@@ -20,6 +20,7 @@
 #include "frame.h"
 #include "log.h"
 #include "nn.h"
+#include "nn_dnserv.h"
 #include "path.h"
 #include "xmalloc.h"
 
@@ -34,7 +35,7 @@ uint64_t nn_now_ms(void)
 
 /* Every response begins with status (1) and error (2), so one encoding of
  * those two fields answers any request with an error. */
-static void reply_status(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
+void nn_reply_status(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
                          int status, const char *error)
 {
     Dfs__MkdirResp r = DFS__MKDIR_RESP__INIT;
@@ -43,7 +44,7 @@ static void reply_status(struct nn *nn, struct dfs_conn *c, const struct dfs_fra
     commit_reply_msg(nn->commit, c, (uint16_t)(h->type | 1), h->reqid, &r.base);
 }
 
-static void reply_msg(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
+void nn_reply_msg(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
                       const ProtobufCMessage *m)
 {
     commit_reply_msg(nn->commit, c, (uint16_t)(h->type | 1), h->reqid, m);
@@ -56,7 +57,7 @@ static int req_path(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
     enum dfs_path_rc rc = dfs_path_normalize(in, out, DFS_PATH_MAX + 1);
     if (rc == DFS_PATH_OK)
         return 0;
-    reply_status(nn, c, h, DFS_ERR_INVAL, dfs_path_strerror(rc));
+    nn_reply_status(nn, c, h, DFS_ERR_INVAL, dfs_path_strerror(rc));
     return -1;
 }
 
@@ -66,7 +67,7 @@ static const char *req_user(const char *u)
     return u && *u ? u : "nobody";
 }
 
-static void stat_to_wire(const struct ns_stat *s, Dfs__FileStatus *w)
+void nn_stat_to_wire(const struct ns_stat *s, Dfs__FileStatus *w)
 {
     dfs__file_status__init(w);
     w->inode = s->inode;
@@ -101,9 +102,6 @@ static void after_mutation(struct nn *nn, int rc)
 
 /* ------------------------------------------------------------- handlers */
 
-typedef int (*handler_fn)(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
-                          ProtobufCMessage *req);
-
 static int h_mkdir(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
                    ProtobufCMessage *m)
 {
@@ -114,7 +112,7 @@ static int h_mkdir(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr
     int rc = ns_mkdir(nn->ns, path, req->mode, req->parents, req_user(req->user),
                       err, sizeof(err));
     after_mutation(nn, rc);
-    reply_status(nn, c, h, rc, err);
+    nn_reply_status(nn, c, h, rc, err);
     return 0;
 }
 
@@ -132,14 +130,14 @@ static int h_create(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
                        err, sizeof(err));
     after_mutation(nn, rc);
     if (rc != DFS_OK) {
-        reply_status(nn, c, h, rc, err);
+        nn_reply_status(nn, c, h, rc, err);
         return 0;
     }
     Dfs__CreateResp r = DFS__CREATE_RESP__INIT;
     Dfs__FileStatus w;
-    stat_to_wire(&st, &w);
+    nn_stat_to_wire(&st, &w);
     r.st = &w;
-    reply_msg(nn, c, h, &r.base);
+    nn_reply_msg(nn, c, h, &r.base);
     return 0;
 }
 
@@ -153,14 +151,14 @@ static int h_stat(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr 
         return 0;
     int rc = ns_stat(nn->ns, path, &st, err, sizeof(err));
     if (rc != DFS_OK) {
-        reply_status(nn, c, h, rc, err);
+        nn_reply_status(nn, c, h, rc, err);
         return 0;
     }
     Dfs__StatResp r = DFS__STAT_RESP__INIT;
     Dfs__FileStatus w;
-    stat_to_wire(&st, &w);
+    nn_stat_to_wire(&st, &w);
     r.st = &w;
-    reply_msg(nn, c, h, &r.base);
+    nn_reply_msg(nn, c, h, &r.base);
     return 0;
 }
 
@@ -180,21 +178,21 @@ static int h_list(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr 
     int rc = ns_list(nn->ns, path, req->start_after ? req->start_after : "", limit,
                      &ents, &n, &more, err, sizeof(err));
     if (rc != DFS_OK) {
-        reply_status(nn, c, h, rc, err);
+        nn_reply_status(nn, c, h, rc, err);
         return 0;
     }
     Dfs__ListResp r = DFS__LIST_RESP__INIT;
     Dfs__FileStatus *w = xcalloc(n, sizeof(*w));
     Dfs__FileStatus **wp = xcalloc(n, sizeof(*wp));
     for (size_t i = 0; i < n; i++) {
-        stat_to_wire(&ents[i], &w[i]);
+        nn_stat_to_wire(&ents[i], &w[i]);
         wp[i] = &w[i];
     }
     r.n_entries = n;
     r.entries = wp;
     r.has_has_more = 1;
     r.has_more = more != 0;
-    reply_msg(nn, c, h, &r.base);
+    nn_reply_msg(nn, c, h, &r.base);
     free(wp);
     free(w);
     free(ents);
@@ -208,9 +206,10 @@ static int h_delete(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
     char path[DFS_PATH_MAX + 1], err[ERRLEN] = "";
     if (req_path(nn, c, h, req->path, path))
         return 0;
-    int rc = ns_delete(nn->ns, path, req->recursive, NULL, NULL, err, sizeof(err));
+    int rc = ns_delete(nn->ns, path, req->recursive, nn_dnserv_block_removed, nn, err,
+                       sizeof(err));
     after_mutation(nn, rc);
-    reply_status(nn, c, h, rc, err);
+    nn_reply_status(nn, c, h, rc, err);
     return 0;
 }
 
@@ -221,9 +220,10 @@ static int h_rename(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
     char src[DFS_PATH_MAX + 1], dst[DFS_PATH_MAX + 1], err[ERRLEN] = "";
     if (req_path(nn, c, h, req->src, src) || req_path(nn, c, h, req->dst, dst))
         return 0;
-    int rc = ns_rename(nn->ns, src, dst, req->overwrite, NULL, NULL, err, sizeof(err));
+    int rc = ns_rename(nn->ns, src, dst, req->overwrite, nn_dnserv_block_removed, nn, err,
+                       sizeof(err));
     after_mutation(nn, rc);
-    reply_status(nn, c, h, rc, err);
+    nn_reply_status(nn, c, h, rc, err);
     return 0;
 }
 
@@ -238,13 +238,15 @@ static int h_setattr(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_h
                     (req->group ? NS_SET_GROUP : 0) | (req->has_replication ? NS_SET_REPL : 0) |
                     (req->has_mtime_ms ? NS_SET_MTIME : 0);
     if (what == 0) {
-        reply_status(nn, c, h, DFS_ERR_INVAL, "nothing to change");
+        nn_reply_status(nn, c, h, DFS_ERR_INVAL, "nothing to change");
         return 0;
     }
     int rc = ns_setattr(nn->ns, path, what, req->mode, req->owner, req->group,
                         req->replication, req->mtime_ms, err, sizeof(err));
     after_mutation(nn, rc);
-    reply_status(nn, c, h, rc, err);
+    if (rc == DFS_OK && (what & NS_SET_REPL))
+        nn_dnserv_replication_changed(nn, path);
+    nn_reply_status(nn, c, h, rc, err);
     return 0;
 }
 
@@ -259,26 +261,11 @@ static int h_summary(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_h
     int rc = ns_summary(nn->ns, path, &r.length, &r.files, &r.dirs, &r.space_consumed,
                         err, sizeof(err));
     if (rc != DFS_OK) {
-        reply_status(nn, c, h, rc, err);
+        nn_reply_status(nn, c, h, rc, err);
         return 0;
     }
     r.has_length = r.has_files = r.has_dirs = r.has_space_consumed = 1;
-    reply_msg(nn, c, h, &r.base);
-    return 0;
-}
-
-static int h_report(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
-                    ProtobufCMessage *m)
-{
-    (void)m;
-    Dfs__ClusterReportResp r = DFS__CLUSTER_REPORT_RESP__INIT;
-    uint64_t files, dirs;
-    ns_counts(nn->ns, &files, &dirs);
-    r.has_files = 1;
-    r.files = files;
-    r.has_capacity = r.has_used = r.has_remaining = r.has_blocks = 1;
-    r.has_safemode = 1;
-    reply_msg(nn, c, h, &r.base);
+    nn_reply_msg(nn, c, h, &r.base);
     return 0;
 }
 
@@ -296,7 +283,16 @@ static const struct handler handlers[DFS_MSG_MAX] = {
     [DFS_MSG_RENAME_REQ]  = { &dfs__rename_req__descriptor, h_rename },
     [DFS_MSG_SETATTR_REQ] = { &dfs__set_attr_req__descriptor, h_setattr },
     [DFS_MSG_SUMMARY_REQ] = { &dfs__content_summary_req__descriptor, h_summary },
-    [DFS_MSG_REPORT_REQ]  = { &dfs__cluster_report_req__descriptor, h_report },
+    [DFS_MSG_ADDBLOCK_REQ]  = { &dfs__add_block_req__descriptor, nn_dnserv_addblock },
+    [DFS_MSG_ABANDON_REQ]   = { &dfs__abandon_block_req__descriptor, nn_dnserv_abandon },
+    [DFS_MSG_COMPLETE_REQ]  = { &dfs__complete_req__descriptor, nn_dnserv_complete },
+    [DFS_MSG_LOCATIONS_REQ] = { &dfs__get_block_locations_req__descriptor, nn_dnserv_locations },
+    [DFS_MSG_BADBLOCK_REQ]  = { &dfs__report_bad_block_req__descriptor, nn_dnserv_badblock },
+    [DFS_MSG_REPORT_REQ]    = { &dfs__cluster_report_req__descriptor, nn_dnserv_report },
+    /* datanode -> namenode */
+    [DFS_MSG_REGISTER_REQ]    = { &dfs__register_req__descriptor, nn_dnserv_register },
+    [DFS_MSG_HEARTBEAT_REQ]   = { &dfs__heartbeat_req__descriptor, nn_dnserv_heartbeat },
+    [DFS_MSG_BLOCKREPORT_REQ] = { &dfs__block_report_req__descriptor, nn_dnserv_blockreport },
 };
 
 /* ------------------------------------------------------------ transport */

@@ -1,0 +1,468 @@
+/*
+ * blockmap.c - blocks, their replicas and the per-datanode block sets.
+ *
+ * Both the block table (id -> entry) and each datanode's set (id ->
+ * entry) are open-addressing hash tables keyed by block id (0 is never a
+ * block id, so it marks an empty slot), with linear probing and
+ * backward-shift deletion, so there are no tombstones to clean.
+ *
+ * Counters (under-replicated blocks, corrupt replicas) are kept exact by
+ * one rule: every change to an entry is bracketed by unaccount() and
+ * account().
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "blockmap.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* ------------------------------------------------------ u64 -> pointer */
+
+struct u64map {
+    uint64_t *keys;         /* 0: empty */
+    void **vals;
+    size_t cap;             /* power of two; 0 before the first insert */
+    size_t count;
+};
+
+static size_t hash64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return (size_t)k;
+}
+
+static void map_free(struct u64map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Index of k's slot, or of the empty slot where it would go. */
+static size_t map_slot(const struct u64map *m, uint64_t k)
+{
+    size_t mask = m->cap - 1, i = hash64(k) & mask;
+    while (m->keys[i] != 0 && m->keys[i] != k)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static void *map_get(const struct u64map *m, uint64_t k)
+{
+    if (m->count == 0 || k == 0)
+        return NULL;
+    size_t i = map_slot(m, k);
+    return m->keys[i] == k ? m->vals[i] : NULL;
+}
+
+static void map_put(struct u64map *m, uint64_t k, void *v);
+
+static void map_grow(struct u64map *m)
+{
+    struct u64map old = *m;
+    m->cap = old.cap ? 2 * old.cap : 16;
+    m->keys = xcalloc(m->cap, sizeof(*m->keys));
+    m->vals = xcalloc(m->cap, sizeof(*m->vals));
+    m->count = 0;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.keys[i] != 0)
+            map_put(m, old.keys[i], old.vals[i]);
+    map_free(&old);
+}
+
+/* Insert or replace k. */
+static void map_put(struct u64map *m, uint64_t k, void *v)
+{
+    if ((m->count + 1) * 10 > m->cap * 7)
+        map_grow(m);
+    size_t i = map_slot(m, k);
+    if (m->keys[i] == 0) {
+        m->keys[i] = k;
+        m->count++;
+    }
+    m->vals[i] = v;
+}
+
+/* Remove k; its value, or NULL when absent. */
+static void *map_del(struct u64map *m, uint64_t k)
+{
+    if (m->count == 0 || k == 0)
+        return NULL;
+    size_t mask = m->cap - 1, i = map_slot(m, k), j = i;
+    if (m->keys[i] != k)
+        return NULL;
+    void *v = m->vals[i];
+    m->keys[i] = 0;
+    m->count--;
+    /* Shift back the entries of the run that would no longer be found. */
+    for (;;) {
+        j = (j + 1) & mask;
+        if (m->keys[j] == 0)
+            break;
+        size_t h = hash64(m->keys[j]) & mask;
+        /* The entry at j stays when its home h lies cyclically in (i, j]. */
+        int stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+        if (stays)
+            continue;
+        m->keys[i] = m->keys[j];
+        m->vals[i] = m->vals[j];
+        m->keys[j] = 0;
+        i = j;
+    }
+    return v;
+}
+
+/* ----------------------------------------------------------- the map */
+
+struct bm_dn {
+    struct u64map set;      /* blocks of which this datanode holds a replica */
+    uint32_t nblocks;       /* replicas held (== entries listing it) */
+};
+
+struct blockmap {
+    struct u64map blocks;
+    struct bm_dn *dns;
+    size_t ndns;
+    uint64_t under, corrupt;
+    /* Full report in progress: dn's previous set, minus what was listed. */
+    int reporting;
+    uint32_t report_dn;
+    struct u64map report_old;
+};
+
+struct blockmap *bm_new(void)
+{
+    return xcalloc(1, sizeof(struct blockmap));
+}
+
+void bm_free(struct blockmap *bm)
+{
+    if (!bm)
+        return;
+    for (size_t i = 0; i < bm->blocks.cap; i++) {
+        if (bm->blocks.keys[i] != 0) {
+            struct bm_block *b = bm->blocks.vals[i];
+            free(b->reps);
+            free(b);
+        }
+    }
+    map_free(&bm->blocks);
+    for (size_t i = 0; i < bm->ndns; i++)
+        map_free(&bm->dns[i].set);
+    free(bm->dns);
+    map_free(&bm->report_old);
+    free(bm);
+}
+
+static struct bm_dn *dn_state(struct blockmap *bm, uint32_t dn)
+{
+    if (dn >= bm->ndns) {
+        size_t n = bm->ndns ? bm->ndns : 8;
+        while (n <= dn)
+            n *= 2;
+        bm->dns = xrealloc(bm->dns, n * sizeof(*bm->dns));
+        memset(bm->dns + bm->ndns, 0, (n - bm->ndns) * sizeof(*bm->dns));
+        bm->ndns = n;
+    }
+    return &bm->dns[dn];
+}
+
+unsigned bm_good_replicas(const struct bm_block *b)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < b->nreps; i++)
+        k += !b->reps[i].corrupt;
+    return k;
+}
+
+static unsigned corrupt_replicas(const struct bm_block *b)
+{
+    return b->nreps - bm_good_replicas(b);
+}
+
+static int is_under(const struct bm_block *b)
+{
+    return b->complete && bm_good_replicas(b) < b->expected;
+}
+
+static void unaccount(struct blockmap *bm, const struct bm_block *b)
+{
+    bm->under -= (uint64_t)is_under(b);
+    bm->corrupt -= corrupt_replicas(b);
+}
+
+static void account(struct blockmap *bm, const struct bm_block *b)
+{
+    bm->under += (uint64_t)is_under(b);
+    bm->corrupt += corrupt_replicas(b);
+}
+
+static struct bm_replica *find_rep(const struct bm_block *b, uint32_t dn)
+{
+    for (unsigned i = 0; i < b->nreps; i++)
+        if (b->reps[i].dn == dn)
+            return &b->reps[i];
+    return NULL;
+}
+
+/* Remove dn's replica from b's list (not from dn's set).  0 or -1. */
+static int drop_rep(struct blockmap *bm, struct bm_block *b, uint32_t dn)
+{
+    struct bm_replica *r = find_rep(b, dn);
+    if (!r)
+        return -1;
+    unaccount(bm, b);
+    *r = b->reps[--b->nreps];
+    account(bm, b);
+    dn_state(bm, dn)->nblocks--;
+    return 0;
+}
+
+struct bm_block *bm_add_block(struct blockmap *bm, uint64_t id, uint64_t inode,
+                              uint64_t genstamp, uint32_t expected)
+{
+    struct bm_block *b = map_get(&bm->blocks, id);
+    if (b || id == 0)
+        return b;
+    b = xcalloc(1, sizeof(*b));
+    b->id = id;
+    b->inode = inode;
+    b->genstamp = genstamp;
+    b->expected = expected;
+    map_put(&bm->blocks, id, b);
+    account(bm, b);
+    return b;
+}
+
+struct bm_block *bm_get(const struct blockmap *bm, uint64_t id)
+{
+    return map_get(&bm->blocks, id);
+}
+
+void bm_complete_block(struct blockmap *bm, struct bm_block *b, uint64_t length)
+{
+    unaccount(bm, b);
+    b->length = length;
+    b->complete = 1;
+    for (unsigned i = 0; i < b->nreps; i++)
+        if (b->reps[i].length != length)
+            b->reps[i].corrupt = 1;
+    account(bm, b);
+}
+
+void bm_set_expected(struct blockmap *bm, struct bm_block *b, uint32_t expected)
+{
+    unaccount(bm, b);
+    b->expected = expected;
+    account(bm, b);
+}
+
+int bm_remove_block(struct blockmap *bm, uint64_t id,
+                    void (*on_replica)(const struct bm_block *b, uint32_t dn, void *arg),
+                    void *arg)
+{
+    struct bm_block *b = map_del(&bm->blocks, id);
+    if (!b)
+        return -1;
+    unaccount(bm, b);
+    for (unsigned i = 0; i < b->nreps; i++) {
+        uint32_t dn = b->reps[i].dn;
+        if (on_replica)
+            on_replica(b, dn, arg);
+        map_del(&dn_state(bm, dn)->set, id);
+        if (bm->reporting && bm->report_dn == dn)
+            map_del(&bm->report_old, id);
+        dn_state(bm, dn)->nblocks--;
+    }
+    free(b->reps);
+    free(b);
+    return 0;
+}
+
+enum bm_report_rc bm_add_replica(struct blockmap *bm, uint32_t dn, uint64_t id,
+                                 uint64_t genstamp, uint64_t length)
+{
+    struct bm_block *b = map_get(&bm->blocks, id);
+    enum bm_report_rc rc = BM_ADDED;
+
+    if (!b)
+        return BM_UNKNOWN;
+    if (genstamp != b->genstamp)
+        return BM_STALE;
+    unaccount(bm, b);
+    struct bm_replica *r = find_rep(b, dn);
+    if (!r) {
+        if (b->nreps == b->capreps) {
+            b->capreps = b->capreps ? (uint16_t)(2 * b->capreps) : 4;
+            b->reps = xrealloc(b->reps, b->capreps * sizeof(*b->reps));
+        }
+        r = &b->reps[b->nreps++];
+        r->dn = dn;
+        r->corrupt = 0;
+        dn_state(bm, dn)->nblocks++;
+    }
+    r->length = length;
+    if (b->complete && length != b->length) {
+        r->corrupt = 1;
+        rc = BM_BAD_LENGTH;
+    }
+    account(bm, b);
+    map_put(&dn_state(bm, dn)->set, id, b);
+    if (bm->reporting && bm->report_dn == dn)
+        map_del(&bm->report_old, id);
+    return rc;
+}
+
+int bm_remove_replica(struct blockmap *bm, uint32_t dn, uint64_t id)
+{
+    struct bm_block *b = map_get(&bm->blocks, id);
+    if (!b || drop_rep(bm, b, dn) != 0)
+        return -1;
+    map_del(&dn_state(bm, dn)->set, id);
+    if (bm->reporting && bm->report_dn == dn)
+        map_del(&bm->report_old, id);
+    return 0;
+}
+
+void bm_report_begin(struct blockmap *bm, uint32_t dn)
+{
+    struct bm_dn *d = dn_state(bm, dn);
+    if (bm->reporting)
+        bm_report_end(bm, bm->report_dn);
+    bm->reporting = 1;
+    bm->report_dn = dn;
+    bm->report_old = d->set;
+    memset(&d->set, 0, sizeof(d->set));
+}
+
+/* Drop dn's replica of every block in set, then free the set. */
+static size_t drop_set(struct blockmap *bm, struct u64map *set, uint32_t dn)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < set->cap; i++)
+        if (set->keys[i] != 0 && drop_rep(bm, set->vals[i], dn) == 0)
+            k++;
+    map_free(set);
+    return k;
+}
+
+size_t bm_report_end(struct blockmap *bm, uint32_t dn)
+{
+    if (!bm->reporting || bm->report_dn != dn)
+        return 0;
+    struct u64map old = bm->report_old;
+    memset(&bm->report_old, 0, sizeof(bm->report_old));
+    bm->reporting = 0;
+    return drop_set(bm, &old, dn);
+}
+
+size_t bm_drop_datanode(struct blockmap *bm, uint32_t dn)
+{
+    struct bm_dn *d = dn_state(bm, dn);
+    struct u64map set = d->set;
+    size_t k;
+
+    memset(&d->set, 0, sizeof(d->set));
+    k = drop_set(bm, &set, dn);
+    if (bm->reporting && bm->report_dn == dn)
+        k += bm_report_end(bm, dn);
+    return k;
+}
+
+enum bm_report_rc bm_mark_corrupt(struct blockmap *bm, uint64_t id, uint64_t genstamp,
+                                  uint32_t dn)
+{
+    struct bm_block *b = map_get(&bm->blocks, id);
+    struct bm_replica *r = b ? find_rep(b, dn) : NULL;
+
+    if (!r)
+        return BM_UNKNOWN;
+    if (genstamp != b->genstamp)
+        return BM_STALE;
+    unaccount(bm, b);
+    r->corrupt = 1;
+    account(bm, b);
+    return BM_ADDED;
+}
+
+uint32_t bm_dn_blocks(const struct blockmap *bm, uint32_t dn)
+{
+    return dn < bm->ndns ? bm->dns[dn].nblocks : 0;
+}
+
+void bm_counts(const struct blockmap *bm, uint64_t *blocks, uint64_t *under_replicated,
+               uint64_t *corrupt)
+{
+    if (blocks)
+        *blocks = bm->blocks.count;
+    if (under_replicated)
+        *under_replicated = bm->under;
+    if (corrupt)
+        *corrupt = bm->corrupt;
+}
+
+int bm_foreach(const struct blockmap *bm, int (*cb)(const struct bm_block *b, void *arg),
+               void *arg)
+{
+    for (size_t i = 0; i < bm->blocks.cap; i++) {
+        if (bm->blocks.keys[i] != 0) {
+            int rc = cb(bm->blocks.vals[i], arg);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ loading */
+
+struct load_ctx {
+    struct blockmap *bm;
+    struct ns *ns;
+    uint64_t inode;         /* last file looked up (blocks of a file are often adjacent) */
+    int have;               /* its stat is valid */
+    struct ns_stat st;
+    uint64_t orphans;
+};
+
+static int load_one(uint64_t id, uint64_t gs, uint64_t len, uint64_t inode, void *arg)
+{
+    struct load_ctx *lc = arg;
+    char err[256];
+    int complete = 1;
+
+    if (inode != lc->inode || !lc->have) {
+        lc->inode = inode;
+        lc->have = ns_stat_inode(lc->ns, inode, &lc->st, err, sizeof(err)) == 0;
+    }
+    if (!lc->have) {
+        if (lc->orphans++ < 10)
+            LOG_WARN("blk_%llu belongs to inode %llu, which does not exist: ignored",
+                     (unsigned long long)id, (unsigned long long)inode);
+        return 0;
+    }
+    if (!lc->st.complete && ns_block_lookup(lc->ns, id, NULL, NULL, NULL, &complete) != 0)
+        complete = 0;
+    struct bm_block *b = bm_add_block(lc->bm, id, inode, gs, lc->st.replication);
+    if (b && complete)
+        bm_complete_block(lc->bm, b, len);
+    return 0;
+}
+
+int bm_load(struct blockmap *bm, struct ns *ns, char *err, size_t errsz)
+{
+    struct load_ctx lc = { .bm = bm, .ns = ns };
+    if (ns_foreach_block(ns, load_one, &lc) != 0) {
+        snprintf(err, errsz, "unreadable block record");
+        return -1;
+    }
+    if (lc.orphans)
+        LOG_WARN("%llu block records without their file were ignored",
+                 (unsigned long long)lc.orphans);
+    return 0;
+}

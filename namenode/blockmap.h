@@ -1,0 +1,124 @@
+/*
+ * blockmap.h - the namenode's in-memory map of blocks and their replicas.
+ *
+ * Every block of the namespace has an entry: its file (inode), generation
+ * stamp, length, whether it is complete, the replication its file asks
+ * for, and its replicas.  The entries come from the namespace at start
+ * (bm_load) and follow it afterwards (bm_add_block, bm_complete_block,
+ * bm_remove_block, called by the RPC handlers after the namespace
+ * changed).  Replica locations are soft state: they come only from the
+ * datanodes' block reports and are lost on restart.
+ *
+ * A replica is named by the slot of its datanode (dnmanager.h); the map
+ * keeps, per datanode, the set of blocks it holds, so a full report can
+ * replace that set and a dead datanode can be dropped without a scan.
+ *
+ * Reported replicas are checked against the entry: an unknown block or a
+ * generation stamp other than the block's is ignored (the caller logs it);
+ * a complete block reported with another length is kept but flagged
+ * corrupt, as is a replica a client reports bad (bm_mark_corrupt).  A
+ * corrupt replica stays listed but no longer counts as a good one.
+ *
+ * Counters for the cluster report are kept as the map changes: blocks,
+ * under-replicated blocks (complete blocks with fewer good replicas than
+ * their file's replication) and corrupt replicas.
+ *
+ * Runs on the namenode's event loop thread only.
+ */
+#ifndef NN_BLOCKMAP_H
+#define NN_BLOCKMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "namespace.h"
+
+struct bm_replica {
+    uint32_t dn;            /* datanode slot */
+    uint8_t corrupt;
+    uint64_t length;        /* as last reported */
+};
+
+/* One block.  Owned by the map; read freely, change only through bm_*. */
+struct bm_block {
+    uint64_t id;
+    uint64_t inode;
+    uint64_t genstamp;
+    uint64_t length;        /* recorded length (0 while being written) */
+    uint32_t expected;      /* replication of its file */
+    uint8_t complete;
+    uint16_t nreps, capreps;
+    struct bm_replica *reps;
+};
+
+/* What became of a reported replica. */
+enum bm_report_rc {
+    BM_ADDED = 0,           /* added or refreshed */
+    BM_UNKNOWN,             /* no such block: ignored */
+    BM_STALE,               /* other generation stamp: ignored */
+    BM_BAD_LENGTH           /* complete block, other length: kept, corrupt */
+};
+
+struct blockmap;
+
+/* An empty map. */
+struct blockmap *bm_new(void);
+/* Free the map and every entry (NULL is fine). */
+void bm_free(struct blockmap *bm);
+/* Add an entry for every block record of ns (start-up; reads the whole
+ * block table, so it blocks on LevelDB).  0, or -1 with a message in err
+ * when a record is unreadable. */
+int bm_load(struct blockmap *bm, struct ns *ns, char *err, size_t errsz);
+
+/* A block just allocated: under construction, length 0, no replica.  When
+ * id is already in the map (a retried allocation) the entry is returned
+ * unchanged.  id 0 is not a block id. */
+struct bm_block *bm_add_block(struct blockmap *bm, uint64_t id, uint64_t inode,
+                              uint64_t genstamp, uint32_t expected);
+/* The entry of block id, or NULL. */
+struct bm_block *bm_get(const struct blockmap *bm, uint64_t id);
+/* The block's final length is recorded: it is complete; replicas that
+ * reported another length are flagged corrupt. */
+void bm_complete_block(struct blockmap *bm, struct bm_block *b, uint64_t length);
+/* The file's replication changed. */
+void bm_set_expected(struct blockmap *bm, struct bm_block *b, uint32_t expected);
+/* Drop block id (file deleted, block abandoned).  Before the entry is
+ * freed, on_replica (may be NULL) runs for each of its replicas (to queue
+ * their deletion).  0, or -1 when id is not in the map. */
+int bm_remove_block(struct blockmap *bm, uint64_t id,
+                    void (*on_replica)(const struct bm_block *b, uint32_t dn, void *arg),
+                    void *arg);
+
+/* Datanode dn holds replica (id, genstamp, length).  See enum
+ * bm_report_rc.  A replica already known keeps its corrupt flag. */
+enum bm_report_rc bm_add_replica(struct blockmap *bm, uint32_t dn, uint64_t id,
+                                 uint64_t genstamp, uint64_t length);
+/* Datanode dn no longer holds block id.  0, or -1 when it was not listed. */
+int bm_remove_replica(struct blockmap *bm, uint32_t dn, uint64_t id);
+/* A full report of dn: bm_report_begin(), bm_add_replica() for every
+ * replica it lists, bm_report_end(), which drops the replicas of dn that
+ * the report did not list and returns their number.  One report at a
+ * time. */
+void bm_report_begin(struct blockmap *bm, uint32_t dn);
+size_t bm_report_end(struct blockmap *bm, uint32_t dn);
+/* Drop every replica of dn (dead datanode); returns their number. */
+size_t bm_drop_datanode(struct blockmap *bm, uint32_t dn);
+/* A client found dn's replica of block id bad.  BM_ADDED when flagged,
+ * BM_UNKNOWN when there is no such block or dn holds no replica of it,
+ * BM_STALE when genstamp is not the block's. */
+enum bm_report_rc bm_mark_corrupt(struct blockmap *bm, uint64_t id, uint64_t genstamp,
+                                  uint32_t dn);
+
+/* Replicas of b not flagged corrupt. */
+unsigned bm_good_replicas(const struct bm_block *b);
+/* Replicas (corrupt too) held by datanode dn. */
+uint32_t bm_dn_blocks(const struct blockmap *bm, uint32_t dn);
+/* Totals: blocks in the map, under-replicated blocks, corrupt replicas.
+ * Any pointer may be NULL. */
+void bm_counts(const struct blockmap *bm, uint64_t *blocks, uint64_t *under_replicated,
+               uint64_t *corrupt);
+/* Call cb for every entry, in no particular order, until it returns
+ * nonzero (returned).  cb must not change the map. */
+int bm_foreach(const struct blockmap *bm, int (*cb)(const struct bm_block *b, void *arg),
+               void *arg);
+
+#endif

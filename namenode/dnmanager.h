@@ -1,0 +1,119 @@
+/*
+ * dnmanager.h - the namenode's table of datanodes.
+ *
+ * A datanode is known by its storage id (kept in its data dir), not by its
+ * address: a datanode restarted at another port registers with the same
+ * storage id and its entry takes the new address.  Each entry has a slot
+ * number, its index in the table, that never changes: other modules (the
+ * block map) name datanodes by slot.  Entries are never removed; a dead
+ * datanode stays listed (cluster report) until it registers again.
+ *
+ * States, from the time since the last heartbeat (checked by a timer every
+ * heartbeat_recheck_ms, or dm_check()):
+ *   LIVE   heard from within stale_ms;
+ *   STALE  silent for stale_ms or more: kept, but not chosen for new
+ *          pipelines and sorted after live replicas for readers;
+ *   DEAD   silent for dead_ms or more: the on_dead callback runs once (the
+ *          block map drops its replicas); its heartbeats are answered with
+ *          "register again" until it does.
+ *
+ * Each datanode also has a queue of replicas to delete, handed out in
+ * heartbeat answers.
+ *
+ * Times are milliseconds of CLOCK_MONOTONIC (dm_now()); every call that
+ * depends on time takes `now` so tests can drive it.  Runs on the
+ * namenode's event loop thread only.
+ */
+#ifndef NN_DNMANAGER_H
+#define NN_DNMANAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+
+#define DM_ID_MAX   128     /* storage id, with its NUL */
+#define DM_HOST_MAX 256     /* transfer host, with its NUL */
+#define DM_RACK_MAX 128     /* rack name, with its NUL */
+
+enum dm_state { DM_LIVE, DM_STALE, DM_DEAD };
+
+/* A replica to delete, as the heartbeat answer names it. */
+struct dm_block {
+    uint64_t id;
+    uint64_t genstamp;
+    uint64_t length;
+};
+
+/* One datanode.  Owned by the dnmanager; read freely, change only through
+ * dm_* calls. */
+struct dm_node {
+    uint32_t slot;                  /* index in the table, fixed */
+    char storage_id[DM_ID_MAX];
+    char host[DM_HOST_MAX];         /* transfer address */
+    unsigned port;
+    unsigned http_port;
+    char rack[DM_RACK_MAX];
+    enum dm_state state;
+    uint64_t capacity, used, remaining;
+    uint32_t load;                  /* active transfers */
+    uint64_t last_heartbeat;        /* dm_now() of the last heartbeat or registration */
+    uint64_t registered;            /* dm_now() of the last registration */
+    struct dm_block *deletes;       /* queued deletions, oldest first */
+    size_t ndeletes, capdeletes;
+};
+
+struct dnmanager;
+
+/* Called once when a datanode turns dead (from dm_check() or when a new
+ * registration takes its address). */
+typedef void (*dm_dead_fn)(struct dm_node *dn, void *arg);
+
+/* An empty table.  stale_ms < dead_ms.  on_dead may be NULL. */
+struct dnmanager *dm_new(uint32_t stale_ms, uint32_t dead_ms, dm_dead_fn on_dead, void *arg);
+/* Stop the timer and free every entry (NULL is fine). */
+void dm_free(struct dnmanager *dm);
+/* Change the thresholds (configuration reload). */
+void dm_set_timeouts(struct dnmanager *dm, uint32_t stale_ms, uint32_t dead_ms);
+/* Run dm_check() every recheck_ms on base.  0, or -1 when libevent fails. */
+int dm_start_timer(struct dnmanager *dm, struct event_base *base, uint32_t recheck_ms);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t dm_now(void);
+
+/* Register (or re-register) datanode storage_id at host:port in `rack`
+ * (all strings must fit their DM_*_MAX; the caller checks): the entry
+ * becomes LIVE with these figures and now as its last heartbeat.  A
+ * datanode with another storage id that is not dead and has the same
+ * host:port is gone (its disk was replaced): it turns dead at once.
+ * Returns the entry, owned by dm. */
+struct dm_node *dm_register(struct dnmanager *dm, const char *storage_id, const char *host,
+                            unsigned port, unsigned http_port, const char *rack,
+                            uint64_t capacity, uint64_t used, uint64_t remaining, uint64_t now);
+/* A heartbeat: update the figures and make the entry LIVE.  NULL when the
+ * storage id is unknown or its entry is dead (the datanode must register
+ * again). */
+struct dm_node *dm_heartbeat(struct dnmanager *dm, const char *storage_id, uint64_t capacity,
+                             uint64_t used, uint64_t remaining, uint32_t load, uint64_t now);
+/* Apply the state rules at time now; on_dead runs for each datanode that
+ * turns dead. */
+void dm_check(struct dnmanager *dm, uint64_t now);
+
+/* The entry of storage_id (any state), or NULL. */
+struct dm_node *dm_find(const struct dnmanager *dm, const char *storage_id);
+/* Number of slots; dm_get(dm, slot) for slot < dm_count() is never NULL. */
+size_t dm_count(const struct dnmanager *dm);
+struct dm_node *dm_get(const struct dnmanager *dm, uint32_t slot);
+/* Number of entries in `state`. */
+size_t dm_count_state(const struct dnmanager *dm, enum dm_state state);
+/* "live", "stale" or "dead". */
+const char *dm_state_name(enum dm_state state);
+
+/* Queue the deletion of a replica on dn (sent with its next heartbeat
+ * answer). */
+void dm_queue_delete(struct dnmanager *dm, struct dm_node *dn, uint64_t id, uint64_t genstamp,
+                     uint64_t length);
+/* Take at most max queued deletions of dn, oldest first, into out[max].
+ * Returns how many were taken. */
+size_t dm_take_deletes(struct dnmanager *dm, struct dm_node *dn, struct dm_block *out, size_t max);
+
+#endif
