@@ -249,20 +249,24 @@ class Cluster:
 
     # teardown -------------------------------------------------------------
     def teardown(self):
-        """Stop everything (by PID as a last resort); return the sanitizer
-        report found in the logs, if any."""
+        """Stop everything (by PID as a last resort); return what went
+        wrong (a sanitizer report in a log, a daemon that ignored SIGTERM),
+        or None."""
         self._note_pids()
+        problem = None
         try:
-            self.tool("stop", "-d", self.dir, timeout=60 * SLOW)
+            rc, out, err = self.tool("stop", "-d", self.dir, timeout=60 * SLOW)
+            if rc != 0:
+                problem = "tools/cluster stop: %s" % (err.strip() or rc)
         except subprocess.TimeoutExpired:
-            pass
+            problem = "tools/cluster stop timed out"
         for pid, prog in self.pids.items():
             kill_pid(pid, prog)
         for name, text in self.logs().items():
             bad = sanitizer_report(text)
             if bad:
                 return "%s.log: %s" % (name, bad)
-        return None
+        return problem
 
 
 def _make_cluster(request, tmp_path_factory, name):
@@ -286,7 +290,7 @@ def cluster(request, tmp_path_factory):
     finally:
         bad = c.teardown()
     if bad:
-        pytest.fail("sanitizer report in daemon log: " + bad)
+        pytest.fail("cluster teardown: " + bad)
 
 
 @pytest.fixture(scope="module")
@@ -300,7 +304,7 @@ def module_cluster(request, tmp_path_factory):
     finally:
         bad = c.teardown()
     if bad:
-        pytest.fail("sanitizer report in daemon log: " + bad)
+        pytest.fail("cluster teardown: " + bad)
 
 
 @pytest.fixture

@@ -120,6 +120,7 @@ def test_path_component_limits(c, base):
 
 
 def test_path_normalisation(c, base):
+    c.ok("mkdir", base + "/a")
     c.ok("mkdir", base + "//a/./b/../c/")
     assert c.stat(base + "/a/c")["path"] == base + "/a/c"
     assert not c.exists(base + "/a/b")
@@ -426,7 +427,7 @@ def test_mv_into_dir_refuses_overwrite(c, base):
 
 def test_mv_dir_into_own_subtree(c, base):
     c.ok("mkdir", "-p", base + "/a/b/c")
-    for dst in ("/a/b/c/x", "/a/b", "/a"):
+    for dst in ("/a/b/c/x", "/a/b", "/a/b/c"):
         rc, _, err = c.dfs("mv", base + "/a", base + dst)
         assert rc == 1, (dst, rc, err)
         assert err.startswith("dfs: mv: "), err

@@ -1,0 +1,1587 @@
+/*
+ * dn_dataserv.c - the transfer server (see dn_dataserv.h, docs/protocol.md).
+ *
+ * Each accepted connection is a session, an explicit state machine:
+ *
+ *   IDLE       waiting for a request: WriteBlockReq, ReadBlockReq,
+ *              BlockChecksumReq (CopyBlockReq is refused for now); closed
+ *              after IDLE_TIMEOUT_MS without one;
+ *   W_SETUP    write: the rbw replica is being created (io pool) while the
+ *              downstream datanode, if any, is connected and sent the
+ *              WriteBlockReq with the remaining targets; when both have
+ *              answered, WriteBlockResp goes upstream;
+ *   W_STREAM   write: packets arrive in seq order; each is checked, sent
+ *              downstream first (by reference, no copy), then verified and
+ *              written by the io pool; when both its local write and the
+ *              downstream ack are done, PacketAck{seq, [own, downstream...]}
+ *              goes upstream, in seq order.  The LAST packet's job
+ *              finalizes the replica before it is acked;
+ *   W_FAILED   write: an error answer or ack went upstream; the replica
+ *              is aborted and downstream dropped.  The connection stays
+ *              open, discarding packets, until the upstream closes it (or
+ *              LINGER_MS pass): closing a socket with unread input makes
+ *              the kernel send a reset, which can destroy the error ack
+ *              before the upstream reads it.  A malformed stream is closed
+ *              at once instead;
+ *   R_OPEN     read: the replica is being opened (io pool);
+ *   R_STREAM   read: packets of whole chunks are read by the io pool (data
+ *              and stored checksums) and sent while the output is below the
+ *              high watermark; back to IDLE after the LAST one;
+ *   CSUM       checksum: the io pool computes the replica's SHA-256;
+ *   CLOSED     the upstream connection is gone; the session lives on only
+ *              until its disk jobs have completed.
+ *
+ * A session is reference-counted: one reference for the upstream
+ * connection, one for the downstream connection, one per io job, and one
+ * held across each callback.  A job's done callback acts only when the job
+ * belongs to the session's current request (s->gen) and state; otherwise it
+ * only releases what it holds (the bgjobs rule).
+ *
+ * Backpressure (write): reading upstream pauses while the downstream
+ * output, the bytes queued to disk or the unsent acks exceed max_buffer,
+ * and resumes once all are below half of it (on downstream drain, disk
+ * completion or ack).
+ */
+#include "dn_dataserv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "blockstore.h"
+#include "checksum.h"
+#include "config.h"
+#include "conn.h"
+#include "dfs.h"
+#include "dfs.pb-c.h"
+#include "error_i.h"
+#include "frame.h"
+#include "iopool.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define MAX_TARGETS      15             /* downstream datanodes of one pipeline */
+#define ACKQ_MAX         8192           /* unacked packets of one stream */
+#define DOWN_MAX_BODY    (1u << 20)     /* acks and set-up answers */
+#define READ_PKT_DATA    (512u << 10)   /* data bytes per read packet */
+#define READ_MAX_JOBS    8              /* read-ahead packets per stream */
+#define SETUP_TIMEOUT_MS 10000          /* + SETUP/ACK_STEP_MS per downstream node */
+#define ACK_TIMEOUT_MS   15000
+#define STEP_MS          5000
+#define LINGER_MS        30000          /* W_FAILED: wait for the upstream to close */
+#define IDLE_TIMEOUT_MS  600000         /* IDLE: close a connection unused this long */
+#define CSUM_BUF         (1u << 20)
+#define ERRLEN           256
+
+enum sess_state {
+    S_IDLE, S_W_SETUP, S_W_STREAM, S_W_FAILED, S_R_OPEN, S_R_STREAM, S_CSUM, S_CLOSED
+};
+
+struct sess;
+
+struct dn_dataserv {
+    struct event_base *base;
+    struct bs *bs;
+    struct iop *iop;
+    struct evconnlistener *listener;
+    char host[256];
+    unsigned port;
+    size_t max_buffer;
+    struct sess *sessions;          /* sessions whose upstream is open */
+    unsigned load;                  /* atomic: active transfers */
+    dn_block_added_fn report;
+    void *report_arg;
+};
+
+/* One received packet body, shared by the downstream output (by reference)
+ * and the disk job.  Loop thread only (refs). */
+struct pkt {
+    int refs;
+    uint32_t len;
+    uint8_t body[];
+};
+
+/* A packet waiting for its ack. */
+struct ackent {
+    uint64_t seq;
+    uint32_t reqid;
+    uint32_t flags;
+    uint8_t local_done, down_done;
+    uint8_t ndown;                  /* downstream statuses known */
+    uint8_t own;
+    uint8_t down[MAX_TARGETS];
+};
+
+struct sess {
+    struct dn_dataserv *ds;
+    struct dfs_conn *up;
+    struct dfs_conn *down;
+    struct iop_strand *strand;
+    struct event *timer;
+    enum sess_state state;
+    int refs;
+    uint64_t gen;                   /* current request; older jobs are stale */
+    int paused;                     /* we paused reading upstream */
+    struct sess *prev, *next;
+    char peer[64];
+
+    /* current request */
+    uint32_t reqid;
+    uint64_t blk_id, blk_gs;
+
+    /* write */
+    uint32_t chunk;
+    unsigned ntargets;
+    struct bs_writer *w;            /* until handed to the LAST or abort job */
+    int local_done, local_status;
+    int down_done, down_status, down_bad;
+    int down_connected;
+    char local_err[ERRLEN], down_err[ERRLEN];
+    int down_dead;                  /* downstream lost while streaming */
+    uint64_t next_seq, recv_len, disk_len;
+    int last_seen;
+    size_t disk_queued;             /* data bytes queued to the io pool */
+    struct ackent *aq;              /* ring of unacked packets */
+    size_t aq_cap, aq_head, aq_count;
+    size_t aq_ndown;                /* prefix of aq whose downstream ack is in */
+    uint64_t down_progress_ms;      /* last downstream ack (ack timeout) */
+    uint32_t ack_timeout_ms;
+    int wk_err;                     /* io threads only: first failure of this replica */
+    int fail_logged;
+
+    /* read */
+    struct bs_replica rep;
+    int rep_open;
+    uint64_t r_off, r_len;          /* as requested */
+    uint64_t r_next, r_end, r_seq;
+    size_t r_inflight;
+    unsigned r_jobs;
+    int r_last_submitted;
+
+    /* a request that arrived while a read or checksum was running */
+    struct dfs_frame_hdr stash_h;
+    uint8_t *stash_body;
+};
+
+enum job_kind { J_CREATE, J_WRITE, J_ABORT, J_RD_OPEN, J_RD_FILL, J_CSUM };
+
+struct djob {
+    struct iop_job ij;              /* first: the pool hands this back */
+    struct sess *s;
+    uint64_t gen;
+    uint64_t blk_id, blk_gs;        /* the request's block */
+    enum job_kind kind;
+    int status;                     /* DFS_OK or DFS_ERR_* */
+    char err[ERRLEN];
+    struct bs_writer *w;
+    struct pkt *pkt;
+    uint64_t off, seq, final_len;
+    uint32_t len, flags, chunk, nsums;
+    /* read */
+    struct bs_replica rep;
+    uint8_t *buf;
+    size_t buflen;
+    /* checksum */
+    uint64_t c_len, c_gs;
+    int c_finalized, c_have_digest;
+    uint8_t digest[32];
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* --------------------------------------------------------- the session */
+
+static const char *state_name(enum sess_state st)
+{
+    switch (st) {
+    case S_IDLE:     return "idle";
+    case S_W_SETUP:  return "w_setup";
+    case S_W_STREAM: return "w_stream";
+    case S_W_FAILED: return "w_failed";
+    case S_R_OPEN:   return "r_open";
+    case S_R_STREAM: return "r_stream";
+    case S_CSUM:     return "csum";
+    case S_CLOSED:   return "closed";
+    }
+    return "?";
+}
+
+static int state_active(enum sess_state st)
+{
+    return st == S_W_SETUP || st == S_W_STREAM || st == S_R_OPEN || st == S_R_STREAM ||
+           st == S_CSUM;
+}
+
+/* The one place a session changes state: traces it and keeps `load`. */
+static void set_state(struct sess *s, enum sess_state st)
+{
+    if (s->state == st)
+        return;
+    LOG_DEBUG("session %s: %s -> %s", s->peer, state_name(s->state), state_name(st));
+    int was = state_active(s->state), is = state_active(st);
+    if (!was && is)
+        __atomic_add_fetch(&s->ds->load, 1, __ATOMIC_RELAXED);
+    else if (was && !is)
+        __atomic_sub_fetch(&s->ds->load, 1, __ATOMIC_RELAXED);
+    s->state = st;
+}
+
+static void sess_ref(struct sess *s)
+{
+    s->refs++;
+}
+
+static void sess_unref(struct sess *s)
+{
+    if (--s->refs > 0)
+        return;
+    iop_strand_free(s->strand);
+    event_free(s->timer);
+    if (s->rep_open)
+        bs_close_replica(&s->rep);
+    free(s->aq);
+    free(s->stash_body);
+    free(s);
+}
+
+static int is_write_state(enum sess_state st)
+{
+    return st == S_W_SETUP || st == S_W_STREAM;
+}
+
+static struct djob *job_new(struct sess *s, enum job_kind kind,
+                            void (*run)(struct iop_job *), void (*done)(struct iop_job *))
+{
+    struct djob *j = xcalloc(1, sizeof(*j));
+    j->ij.run = run;
+    j->ij.done = done;
+    j->s = s;
+    j->gen = s->gen;
+    j->blk_id = s->blk_id;
+    j->blk_gs = s->blk_gs;
+    j->kind = kind;
+    j->rep.data_fd = j->rep.meta_fd = -1;
+    sess_ref(s);
+    return j;
+}
+
+static void job_submit(struct sess *s, struct djob *j)
+{
+    iop_submit(s->strand, &j->ij);
+}
+
+/* Release a finished job and its session reference. */
+static void job_free(struct djob *j)
+{
+    struct sess *s = j->s;
+    free(j->buf);
+    free(j);
+    sess_unref(s);
+}
+
+/* The job belongs to the session's current request and `st` is current. */
+static int job_live(const struct djob *j, enum sess_state st)
+{
+    return j->gen == j->s->gen && j->s->state == st;
+}
+
+static void pkt_unref(struct pkt *p)
+{
+    if (--p->refs == 0)
+        free(p);
+}
+
+static void pkt_cleanup(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    pkt_unref(arg);
+}
+
+static void buf_cleanup(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+/* Answer any request with a status: every response starts with status (1)
+ * and error (2), so one message type encodes them all. */
+static void reply_status(struct sess *s, uint16_t type, uint32_t reqid, int status,
+                         const char *error)
+{
+    Dfs__CopyBlockResp r = DFS__COPY_BLOCK_RESP__INIT;
+    r.status = (Dfs__Status)status;
+    r.error = status != DFS_OK && error && *error ? (char *)error : NULL;
+    if (s->up)
+        dfs_conn_send_msg(s->up, (uint16_t)(type | 1), reqid, &r.base);
+}
+
+static void pause_up(struct sess *s)
+{
+    if (!s->paused && s->up) {
+        dfs_conn_pause(s->up);
+        s->paused = 1;
+    }
+}
+
+static void resume_up(struct sess *s)
+{
+    if (s->paused && s->up) {
+        dfs_conn_resume(s->up);
+        s->paused = 0;
+    }
+}
+
+static int dispatch_request(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+
+/* Back to IDLE; run a request that arrived meanwhile. */
+static void arm_timer(struct sess *s, uint32_t ms);
+
+static void go_idle(struct sess *s)
+{
+    set_state(s, S_IDLE);
+    arm_timer(s, IDLE_TIMEOUT_MS);
+    if (s->stash_body) {
+        struct dfs_frame_hdr h = s->stash_h;
+        uint8_t *body = s->stash_body;
+        s->stash_body = NULL;
+        int rc = dispatch_request(s, &h, body);
+        free(body);
+        if (rc < 0 && s->up) {
+            dfs_conn_close(s->up);
+            return;
+        }
+    }
+    if (s->state == S_IDLE || s->state == S_R_OPEN || s->state == S_CSUM)
+        resume_up(s);
+}
+
+/* ============================================================ writing */
+
+static void w_try_acks(struct sess *s);
+static void w_fail(struct sess *s, int linger);
+
+static void w_reset(struct sess *s)
+{
+    s->w = NULL;
+    s->local_done = s->down_done = 0;
+    s->local_status = s->down_status = DFS_OK;
+    s->down_bad = 0;
+    s->down_connected = 0;
+    s->fail_logged = 0;
+    s->local_err[0] = s->down_err[0] = '\0';
+    s->down_dead = 0;
+    s->next_seq = s->recv_len = s->disk_len = 0;
+    s->last_seen = 0;
+    s->disk_queued = 0;
+    s->aq_head = s->aq_count = s->aq_ndown = 0;
+    s->wk_err = 0;
+}
+
+static struct ackent *aq_at(struct sess *s, size_t i)
+{
+    return &s->aq[(s->aq_head + i) & (s->aq_cap - 1)];
+}
+
+static struct ackent *aq_push(struct sess *s)
+{
+    if (s->aq_count == s->aq_cap) {
+        size_t ncap = s->aq_cap ? s->aq_cap * 2 : 64;
+        struct ackent *n = xmalloc(ncap * sizeof(*n));
+        for (size_t i = 0; i < s->aq_count; i++)
+            n[i] = *aq_at(s, i);
+        free(s->aq);
+        s->aq = n;
+        s->aq_cap = ncap;
+        s->aq_head = 0;
+    }
+    struct ackent *e = aq_at(s, s->aq_count++);
+    memset(e, 0, sizeof(*e));
+    return e;
+}
+
+/* Pause reading upstream while any buffer is over max_buffer; resume when
+ * every one is at most half of it. */
+static void w_flow(struct sess *s)
+{
+    if (s->state != S_W_STREAM || !s->up)
+        return;
+    size_t max = s->ds->max_buffer;
+    size_t down_out = s->down ? dfs_conn_output_len(s->down) : 0;
+    size_t up_out = dfs_conn_output_len(s->up);
+    if (!s->paused) {
+        if (s->disk_queued > max || down_out > max || up_out > max || s->aq_count >= ACKQ_MAX)
+            pause_up(s);
+    } else if (s->disk_queued <= max / 2 && down_out <= max / 2 && up_out <= max / 2 &&
+               s->aq_count < ACKQ_MAX / 2 && !s->last_seen) {
+        resume_up(s);
+    }
+}
+
+/* ---- io jobs of a write */
+
+static void run_create(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    struct sess *s = j->s;
+    j->w = bs_writer_create(s->ds->bs, j->off /* id */, j->seq /* gs */, j->chunk,
+                            j->err, sizeof(j->err));
+    j->status = j->w ? DFS_OK : dfs_err_from_errno(errno);
+    if (!j->w && j->status == DFS_OK)
+        j->status = DFS_ERR_IO;
+}
+
+static void run_abort(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    bs_writer_abort(j->w);
+    j->w = NULL;
+}
+
+static void done_abort(struct iop_job *ij)
+{
+    job_free((struct djob *)ij);
+}
+
+/* Discard a writer on the io pool (unlinking is disk work). */
+static void w_abort_writer(struct sess *s, struct bs_writer *w)
+{
+    if (!w)
+        return;
+    struct djob *j = job_new(s, J_ABORT, run_abort, done_abort);
+    j->w = w;
+    job_submit(s, j);
+}
+
+static void setup_check(struct sess *s);
+
+static void done_create(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    struct sess *s = j->s;
+    if (!job_live(j, S_W_SETUP)) {
+        w_abort_writer(s, j->w);            /* the request is gone */
+    } else {
+        s->w = j->w;
+        s->local_done = 1;
+        s->local_status = j->status;
+        snprintf(s->local_err, sizeof(s->local_err), "%s", j->err);
+        setup_check(s);
+    }
+    job_free(j);
+}
+
+static void run_write(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    struct sess *s = j->s;            /* only s->wk_err: io threads, in strand order */
+    const uint8_t *sums = j->pkt->body + DFS_PKT_HDR_LEN;
+    const uint8_t *data = sums + 8u * j->nsums;
+    int rc;
+
+    if (s->wk_err) {
+        j->status = s->wk_err;               /* an earlier packet failed: err stays "" */
+    } else {
+        long bad = dfs_checksum_verify_be(data, j->len, j->chunk, sums);
+        if (bad >= 0) {
+            j->status = DFS_ERR_CORRUPT;
+            snprintf(j->err, sizeof(j->err), "checksum mismatch in chunk at offset %llu",
+                     (unsigned long long)(j->off + (uint64_t)bad * j->chunk));
+        } else if ((rc = bs_writer_write(j->w, j->off, data, j->len, sums, j->nsums)) < 0) {
+            j->status = dfs_err_from_errno(-rc);
+            snprintf(j->err, sizeof(j->err), "write at offset %llu: %s",
+                     (unsigned long long)j->off, strerror(-rc));
+        } else if ((j->flags & DFS_PKT_SYNC) && (rc = bs_writer_sync(j->w)) < 0) {
+            j->status = dfs_err_from_errno(-rc);
+            snprintf(j->err, sizeof(j->err), "sync: %s", strerror(-rc));
+        }
+        if (j->status != DFS_OK)
+            s->wk_err = j->status;
+    }
+    if (j->flags & DFS_PKT_LAST) {
+        /* The LAST job owns the writer: finalize it, or discard it. */
+        if (s->wk_err) {
+            bs_writer_abort(j->w);
+        } else if ((rc = bs_writer_finalize(j->w, j->final_len)) < 0) {
+            j->status = dfs_err_from_errno(-rc);
+            snprintf(j->err, sizeof(j->err), "finalize: %s", strerror(-rc));
+            s->wk_err = j->status;
+        }
+        j->w = NULL;
+    }
+}
+
+static void done_write(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    struct sess *s = j->s;
+    struct dn_dataserv *ds = s->ds;
+
+    if (j->gen == s->gen)
+        s->disk_queued -= j->len;
+    pkt_unref(j->pkt);
+    j->pkt = NULL;
+    if ((j->flags & DFS_PKT_LAST) && j->status == DFS_OK) {
+        /* Finalized: the replica exists whatever happens to the stream. */
+        LOG_INFO("received blk_%llu_%llu (%llu bytes) from %s", (unsigned long long)j->blk_id,
+                 (unsigned long long)j->blk_gs, (unsigned long long)j->final_len, s->peer);
+        if (ds->report)
+            ds->report(ds->report_arg, j->blk_id, j->blk_gs, j->final_len);
+    }
+    if (job_live(j, S_W_STREAM)) {
+        if (j->status != DFS_OK && j->err[0] && !s->fail_logged) {
+            LOG_WARN("blk_%llu from %s: packet %llu: %s", (unsigned long long)s->blk_id,
+                     s->peer, (unsigned long long)j->seq, j->err);
+            s->fail_logged = 1;
+        } else if (j->off + j->len > s->disk_len)
+            s->disk_len = j->off + j->len;
+        uint64_t head = s->aq_count ? aq_at(s, 0)->seq : 0;
+        struct ackent *e = s->aq_count && j->seq >= head && j->seq - head < s->aq_count
+                           ? aq_at(s, (size_t)(j->seq - head)) : NULL;
+        if (e && e->seq == j->seq) {
+            e->local_done = 1;
+            e->own = (uint8_t)j->status;
+        }
+        w_try_acks(s);
+        w_flow(s);
+    }
+    job_free(j);
+}
+
+/* ---- pipeline set-up */
+
+static void reply_write(struct sess *s, int status, int bad_index, const char *error)
+{
+    Dfs__WriteBlockResp r = DFS__WRITE_BLOCK_RESP__INIT;
+    r.status = (Dfs__Status)status;
+    r.error = status != DFS_OK && error && *error ? (char *)error : NULL;
+    r.has_bad_index = 1;
+    r.bad_index = status == DFS_OK ? -1 : bad_index;
+    if (s->up)
+        dfs_conn_send_msg(s->up, DFS_MSG_WRITEBLOCK_RESP, s->reqid, &r.base);
+}
+
+static void arm_timer(struct sess *s, uint32_t ms)
+{
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    evtimer_add(s->timer, &tv);
+}
+
+/* Answer upstream once the local replica and the downstream have both
+ * answered (a local failure answers at once). */
+static void setup_check(struct sess *s)
+{
+    if (s->state != S_W_SETUP || !s->local_done)
+        return;
+    if (s->local_status != DFS_OK) {
+        LOG_WARN("cannot receive blk_%llu from %s: %s", (unsigned long long)s->blk_id, s->peer,
+                 s->local_err);
+        reply_write(s, s->local_status, 0, s->local_err);
+        w_fail(s, 1);
+        return;
+    }
+    if (!s->down_done)
+        return;
+    if (s->down_status != DFS_OK) {
+        char msg[ERRLEN + 64];
+        snprintf(msg, sizeof(msg), "downstream: %s", s->down_err);
+        LOG_WARN("pipeline for blk_%llu from %s: %s", (unsigned long long)s->blk_id, s->peer, msg);
+        reply_write(s, s->down_status, s->down_bad + 1, msg);
+        w_fail(s, 1);
+        return;
+    }
+    reply_write(s, DFS_OK, -1, NULL);
+    set_state(s, S_W_STREAM);
+    evtimer_del(s->timer);
+    if (s->down)
+        arm_timer(s, 1000);              /* ack timeout check */
+    LOG_DEBUG("receiving blk_%llu from %s (%u downstream)", (unsigned long long)s->blk_id,
+              s->peer, s->ntargets);
+}
+
+/* The downstream link failed with `status` (ERR_CONN, ERR_TIMEOUT,
+ * ERR_PROTO): drop it and make every ack still waiting for it say so. */
+static void down_lost(struct sess *s, int status, const char *why)
+{
+    if (s->down) {
+        struct dfs_conn *d = s->down;
+        s->down = NULL;                  /* its on_close only unrefs now */
+        dfs_conn_abort(d);
+    }
+    if (s->state == S_W_SETUP && !s->down_done) {
+        s->down_done = 1;
+        s->down_status = status;
+        s->down_bad = 0;
+        snprintf(s->down_err, sizeof(s->down_err), "%s", why);
+        setup_check(s);
+    } else if (s->state == S_W_STREAM && !s->down_dead) {
+        LOG_WARN("pipeline for blk_%llu from %s: downstream: %s", (unsigned long long)s->blk_id,
+                 s->peer, why);
+        s->down_dead = 1;
+        for (size_t i = s->aq_ndown; i < s->aq_count; i++) {
+            struct ackent *e = aq_at(s, i);
+            e->down_done = 1;
+            e->ndown = 1;
+            e->down[0] = (uint8_t)status;
+        }
+        s->aq_ndown = s->aq_count;
+        w_try_acks(s);
+    }
+}
+
+static int down_on_frame(struct dfs_conn *c, const struct dfs_frame_hdr *h, const uint8_t *body)
+{
+    struct sess *s = dfs_conn_arg(c);
+    if (c != s->down)
+        return -1;
+    sess_ref(s);
+    if (s->state == S_W_SETUP && h->type == DFS_MSG_WRITEBLOCK_RESP && !s->down_done) {
+        Dfs__WriteBlockResp *r = dfs__write_block_resp__unpack(NULL, h->len, body);
+        if (!r) {
+            down_lost(s, DFS_ERR_PROTO, "malformed WriteBlockResp");
+        } else {
+            s->down_done = 1;
+            s->down_status = (int)r->status;
+            if (s->down_status < 0 || s->down_status > 255)
+                s->down_status = DFS_ERR_PROTO;
+            s->down_bad = r->has_bad_index && r->bad_index > 0 ? r->bad_index : 0;
+            snprintf(s->down_err, sizeof(s->down_err), "%s: %s",
+                     dfs_conn_peer(c), r->error ? r->error : dfs_strerror(s->down_status));
+            dfs__write_block_resp__free_unpacked(r, NULL);
+            setup_check(s);
+        }
+    } else if (s->state == S_W_STREAM && h->type == DFS_MSG_PACKET_ACK) {
+        Dfs__PacketAck *a = dfs__packet_ack__unpack(NULL, h->len, body);
+        struct ackent *e = s->aq_ndown < s->aq_count ? aq_at(s, s->aq_ndown) : NULL;
+        if (!a || !e || e->seq != a->seq) {
+            LOG_WARN("pipeline for blk_%llu: downstream %s acked %s", (unsigned long long)s->blk_id,
+                     dfs_conn_peer(c), !a ? "with a malformed message" : "an unexpected packet");
+            down_lost(s, DFS_ERR_PROTO, "unexpected ack");
+        } else {
+            size_t n = a->n_statuses < s->ntargets ? a->n_statuses : s->ntargets;
+            for (size_t i = 0; i < n; i++) {
+                int st = (int)a->statuses[i];
+                e->down[i] = (uint8_t)(st >= 0 && st < 256 ? st : DFS_ERR_PROTO);
+            }
+            e->ndown = (uint8_t)(n ? n : 1);
+            if (n == 0)
+                e->down[0] = DFS_ERR_PROTO;
+            e->down_done = 1;
+            s->aq_ndown++;
+            s->down_progress_ms = now_ms();
+            w_try_acks(s);
+        }
+        if (a)
+            dfs__packet_ack__free_unpacked(a, NULL);
+    } else if (s->state == S_W_SETUP || s->state == S_W_STREAM) {
+        LOG_WARN("pipeline for blk_%llu: unexpected message 0x%x from downstream %s",
+                 (unsigned long long)s->blk_id, h->type, dfs_conn_peer(c));
+        down_lost(s, DFS_ERR_PROTO, "unexpected message");
+    }
+    sess_unref(s);
+    return 0;
+}
+
+static void down_on_connect(struct dfs_conn *c, int ok)
+{
+    struct sess *s = dfs_conn_arg(c);
+    if (c == s->down && ok)
+        s->down_connected = 1;
+}
+
+static void down_on_drained(struct dfs_conn *c)
+{
+    struct sess *s = dfs_conn_arg(c);
+    if (c == s->down)
+        w_flow(s);
+}
+
+static void down_on_close(struct dfs_conn *c)
+{
+    struct sess *s = dfs_conn_arg(c);
+    if (c == s->down) {
+        s->down = NULL;
+        sess_ref(s);
+        char why[300];
+        snprintf(why, sizeof(why), s->down_connected ? "connection to %s lost"
+                 : "cannot connect to %s", dfs_conn_peer(c));
+        down_lost(s, DFS_ERR_CONN, why);
+        sess_unref(s);
+    }
+    sess_unref(s);                      /* the downstream's reference */
+}
+
+static const struct dfs_conn_ops down_ops = {
+    .on_frame = down_on_frame,
+    .on_connect = down_on_connect,
+    .on_drained = down_on_drained,
+    .on_close = down_on_close,
+};
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sess *s = arg;
+    sess_ref(s);
+    if (s->state == S_W_SETUP && !s->down_done) {
+        down_lost(s, DFS_ERR_TIMEOUT, "no answer from downstream in time");
+    } else if (s->state == S_W_STREAM && s->down) {
+        if (s->aq_ndown < s->aq_count && now_ms() - s->down_progress_ms > s->ack_timeout_ms) {
+            char why[300];
+            snprintf(why, sizeof(why), "no ack from %s for %u ms", dfs_conn_peer(s->down),
+                     s->ack_timeout_ms);
+            down_lost(s, DFS_ERR_TIMEOUT, why);
+        }
+        if (s->state == S_W_STREAM && s->down)
+            arm_timer(s, 1000);
+    } else if (s->state == S_IDLE && s->up) {
+        LOG_DEBUG("closing connection from %s: idle for %u ms", s->peer, IDLE_TIMEOUT_MS);
+        dfs_conn_close(s->up);
+    } else if (s->state == S_W_FAILED && s->up) {
+        LOG_DEBUG("closing connection from %s: it did not close after the failure", s->peer);
+        dfs_conn_close(s->up);
+    }
+    sess_unref(s);
+}
+
+/* Send the acks that are complete, in seq order.  An ack with any failure
+ * ends the stream (the client rebuilds the pipeline); the LAST one ends
+ * the block. */
+static void w_try_acks(struct sess *s)
+{
+    while (s->state == S_W_STREAM && s->aq_count) {
+        struct ackent *e = aq_at(s, 0);
+        if (!e->local_done || !e->down_done)
+            break;
+        Dfs__Status st[1 + MAX_TARGETS];
+        size_t n = 1;
+        int bad = e->own != DFS_OK;
+        st[0] = (Dfs__Status)e->own;
+        if (s->ntargets) {
+            for (size_t i = 0; i < e->ndown; i++) {
+                st[n++] = (Dfs__Status)e->down[i];
+                bad |= e->down[i] != DFS_OK;
+            }
+        }
+        Dfs__PacketAck a = DFS__PACKET_ACK__INIT;
+        a.seq = e->seq;
+        a.n_statuses = n;
+        a.statuses = st;
+        dfs_conn_send_msg(s->up, DFS_MSG_PACKET_ACK, e->reqid, &a.base);
+        uint32_t flags = e->flags;
+        uint64_t seq = e->seq;
+        s->aq_head = (s->aq_head + 1) & (s->aq_cap - 1);
+        s->aq_count--;
+        s->aq_ndown--;
+        if (bad) {
+            size_t at = 0;
+            while (at < n && st[at] == DFS__STATUS__OK)
+                at++;
+            LOG_WARN("blk_%llu from %s: packet %llu failed at pipeline index %zu (%s); "
+                     "ending the stream", (unsigned long long)s->blk_id, s->peer,
+                     (unsigned long long)seq, at, dfs_strerror((int)st[at]));
+            w_fail(s, 1);
+            return;
+        }
+        if (flags & DFS_PKT_LAST) {
+            if (s->down) {
+                struct dfs_conn *d = s->down;
+                s->down = NULL;
+                dfs_conn_close(d);
+            }
+            go_idle(s);
+            return;
+        }
+    }
+}
+
+/* End the write: drop downstream and abort the replica.  With linger,
+ * keep reading (and discarding) until the upstream closes, so that the
+ * error it was just sent reaches it; else close once output is flushed. */
+static void w_fail(struct sess *s, int linger)
+{
+    set_state(s, S_W_FAILED);
+    evtimer_del(s->timer);
+    if (s->down) {
+        struct dfs_conn *d = s->down;
+        s->down = NULL;
+        dfs_conn_abort(d);
+    }
+    w_abort_writer(s, s->w);
+    s->w = NULL;
+    if (!s->up)
+        return;
+    if (linger) {
+        resume_up(s);
+        arm_timer(s, LINGER_MS);
+    } else {
+        dfs_conn_close(s->up);
+    }
+}
+
+static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
+{
+    struct dn_dataserv *ds = s->ds;
+    Dfs__WriteBlockReq *req = dfs__write_block_req__unpack(NULL, h->len, body);
+    if (!req) {
+        LOG_WARN("closing connection from %s: malformed WriteBlockReq", s->peer);
+        return -1;
+    }
+    const char *bad = NULL;
+    if (!dfs_chunk_size_valid(req->chunk_size))
+        bad = "invalid chunk size";
+    else if ((uint64_t)req->chunk_size + DFS_PKT_HDR_LEN + 8 > DFS_FRAME_MAX_PACKET)
+        bad = "chunk size too large for a packet";
+    else if (req->n_targets > MAX_TARGETS)
+        bad = "too many targets";
+    if (bad) {
+        s->reqid = h->reqid;
+        reply_write(s, DFS_ERR_INVAL, 0, bad);
+        dfs__write_block_req__free_unpacked(req, NULL);
+        return 0;
+    }
+
+    s->gen++;
+    w_reset(s);
+    s->reqid = h->reqid;
+    s->blk_id = req->block->id;
+    s->blk_gs = req->block->genstamp;
+    s->chunk = req->chunk_size;
+    s->ntargets = (unsigned)req->n_targets;
+    s->ack_timeout_ms = ACK_TIMEOUT_MS + STEP_MS * s->ntargets;
+    set_state(s, S_W_SETUP);
+
+    struct djob *j = job_new(s, J_CREATE, run_create, done_create);
+    j->off = s->blk_id;
+    j->seq = s->blk_gs;
+    j->chunk = s->chunk;
+    job_submit(s, j);
+
+    if (s->ntargets == 0) {
+        s->down_done = 1;
+    } else {
+        const Dfs__DatanodeId *t = req->targets[0];
+        s->down = dfs_conn_connect(ds->base, t->host, t->port, &down_ops, s, DOWN_MAX_BODY);
+        if (!s->down) {
+            s->down_done = 1;
+            s->down_status = DFS_ERR_CONN;
+            snprintf(s->down_err, sizeof(s->down_err), "cannot connect to %s:%u", t->host,
+                     t->port);
+        } else {
+            sess_ref(s);                     /* the downstream's reference */
+            dfs_conn_set_drain_watermark(s->down, ds->max_buffer / 2);
+            Dfs__WriteBlockReq fwd = *req;
+            fwd.n_targets = req->n_targets - 1;
+            fwd.targets = req->targets + 1;
+            dfs_conn_send_msg(s->down, DFS_MSG_WRITEBLOCK_REQ, h->reqid, &fwd.base);
+            arm_timer(s, SETUP_TIMEOUT_MS + STEP_MS * (s->ntargets - 1));
+        }
+    }
+    dfs__write_block_req__free_unpacked(req, NULL);
+    setup_check(s);
+    return 0;
+}
+
+/* One data packet of the write stream. */
+static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
+{
+    struct dfs_pkt_hdr ph;
+    const char *bad = NULL;
+    uint64_t partial = s->recv_len % s->chunk, base = s->recv_len - partial;
+
+    if (s->last_seen)
+        bad = "packet after the last one";
+    else if (dfs_pkt_decode_hdr(body, h->len, &ph) != 0)
+        bad = "malformed packet";
+    else if (ph.seq != s->next_seq)
+        bad = "packet out of sequence";
+    else if (ph.chunk_size != s->chunk)
+        bad = "packet chunk size differs from the stream's";
+    else if (ph.offset != s->recv_len && ph.offset != base)
+        bad = "packet offset is not the replica's length";
+    else if (ph.data_len > 0 && ph.offset + ph.data_len < s->recv_len)
+        bad = "packet rewrites less than the partial chunk";
+    if (bad) {
+        LOG_WARN("closing connection from %s: blk_%llu: %s", s->peer,
+                 (unsigned long long)s->blk_id, bad);
+        w_fail(s, 0);
+        return 0;
+    }
+
+    struct pkt *p = xmalloc(sizeof(*p) + h->len);
+    p->refs = 1;                             /* the disk job's */
+    p->len = h->len;
+    memcpy(p->body, body, h->len);
+
+    /* Downstream first, by reference. */
+    if (s->down && !s->down_dead) {
+        p->refs++;
+        dfs_conn_send_ref(s->down, DFS_MSG_PACKET, h->reqid, NULL, 0, p->body, p->len,
+                          pkt_cleanup, p);
+    }
+
+    if (s->aq_count == s->aq_ndown)
+        s->down_progress_ms = now_ms();
+    struct ackent *e = aq_push(s);
+    e->seq = ph.seq;
+    e->reqid = h->reqid;
+    e->flags = ph.flags;
+    if (s->ntargets == 0) {
+        e->down_done = 1;
+        s->aq_ndown++;
+    } else if (s->down_dead) {
+        e->down_done = 1;
+        e->ndown = 1;
+        e->down[0] = DFS_ERR_CONN;
+        s->aq_ndown++;
+    }
+
+    uint64_t end = ph.offset + ph.data_len;
+    struct djob *j = job_new(s, J_WRITE, run_write, done_write);
+    j->pkt = p;
+    j->w = s->w;
+    j->off = ph.offset;
+    j->len = ph.data_len;
+    j->seq = ph.seq;
+    j->flags = ph.flags;
+    j->chunk = s->chunk;
+    j->nsums = ph.nsums;
+    if (ph.data_len > 0)
+        s->recv_len = end;
+    j->final_len = s->recv_len;
+    s->next_seq++;
+    s->disk_queued += ph.data_len;
+    if (ph.flags & DFS_PKT_LAST) {
+        s->last_seen = 1;
+        s->w = NULL;                         /* the LAST job owns it now */
+        pause_up(s);                         /* nothing more may come */
+    }
+    job_submit(s, j);
+    w_flow(s);
+    return 0;
+}
+
+/* ============================================================ reading */
+
+static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+static int status_from_open(int rc)
+{
+    if (rc == -ENOENT)
+        return DFS_ERR_NOENT;
+    if (rc == -ESTALE)
+        return DFS_ERR_STALE;
+    return dfs_err_from_errno(-rc);
+}
+
+static void run_rd_open(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    int rc = bs_open_replica(j->s->ds->bs, j->off /* id */, j->seq /* gs */, &j->rep,
+                             j->err, sizeof(j->err));
+    j->status = rc == 0 ? DFS_OK : status_from_open(rc);
+}
+
+static void r_pump(struct sess *s);
+
+static void reply_read(struct sess *s, int status, const char *error, uint64_t first)
+{
+    Dfs__ReadBlockResp r = DFS__READ_BLOCK_RESP__INIT;
+    r.status = (Dfs__Status)status;
+    r.error = status != DFS_OK && error && *error ? (char *)error : NULL;
+    if (status == DFS_OK) {
+        r.has_chunk_size = r.has_block_length = r.has_first_offset = 1;
+        r.chunk_size = s->rep.chunk_size;
+        r.block_length = s->rep.length;
+        r.first_offset = first;
+    }
+    dfs_conn_send_msg(s->up, DFS_MSG_READBLOCK_RESP, s->reqid, &r.base);
+}
+
+static void done_rd_open(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    struct sess *s = j->s;
+    if (!job_live(j, S_R_OPEN)) {
+        bs_close_replica(&j->rep);
+        job_free(j);
+        return;
+    }
+    if (j->status != DFS_OK) {
+        LOG_DEBUG("read of blk_%llu from %s: %s", (unsigned long long)s->blk_id, s->peer, j->err);
+        reply_read(s, j->status, j->err, 0);
+        go_idle(s);
+        job_free(j);                         /* last: its reference guards s */
+        return;
+    }
+    s->rep = j->rep;
+    s->rep_open = 1;
+    j->rep.data_fd = j->rep.meta_fd = -1;
+
+    uint32_t chunk = s->rep.chunk_size;
+    uint64_t blen = s->rep.length;
+    char msg[ERRLEN];
+    if (s->r_off > blen) {
+        snprintf(msg, sizeof(msg), "offset %llu is past the end of blk_%llu (%llu bytes)",
+                 (unsigned long long)s->r_off, (unsigned long long)s->blk_id,
+                 (unsigned long long)blen);
+        reply_read(s, DFS_ERR_INVAL, msg, 0);
+    } else if ((uint64_t)chunk + DFS_PKT_HDR_LEN + 8 > DFS_FRAME_MAX_PACKET) {
+        snprintf(msg, sizeof(msg), "chunk size %u too large to send", chunk);
+        reply_read(s, DFS_ERR_INVAL, msg, 0);
+    } else {
+        uint64_t first = s->r_off - s->r_off % chunk;
+        uint64_t end = s->r_len > blen - s->r_off ? blen : s->r_off + s->r_len;
+        uint64_t end_al = end % chunk ? end - end % chunk + chunk : end;
+        if (end_al > blen)
+            end_al = blen;
+        reply_read(s, DFS_OK, NULL, first);
+        s->r_next = first;
+        s->r_end = end_al;
+        s->r_seq = 0;
+        s->r_inflight = 0;
+        s->r_jobs = 0;
+        s->r_last_submitted = 0;
+        set_state(s, S_R_STREAM);
+        r_pump(s);
+        job_free(j);
+        return;
+    }
+    bs_close_replica(&s->rep);
+    s->rep_open = 0;
+    go_idle(s);
+    job_free(j);
+}
+
+static void run_rd_fill(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    const struct bs_replica *rep = &j->s->rep;   /* stable while fills run */
+    size_t hl = DFS_PKT_HDR_LEN + 8u * j->nsums;
+    j->buflen = hl + j->len;
+    j->buf = xmalloc(j->buflen);
+    int rc = bs_read_sums(rep, j->off / j->chunk, j->nsums, j->buf + DFS_PKT_HDR_LEN);
+    if (rc < 0) {
+        j->status = dfs_err_from_errno(-rc);
+        snprintf(j->err, sizeof(j->err), "reading checksums: %s", strerror(-rc));
+        return;
+    }
+    ssize_t n = pread_full(rep->data_fd, j->buf + hl, j->len, j->off);
+    if (n < 0 || (size_t)n != j->len) {
+        j->status = DFS_ERR_IO;
+        snprintf(j->err, sizeof(j->err), "reading data at %llu: %s", (unsigned long long)j->off,
+                 n < 0 ? strerror((int)-n) : "file is short");
+        return;
+    }
+    struct dfs_pkt_hdr ph = {
+        .seq = j->seq, .offset = j->off, .data_len = j->len, .flags = j->flags,
+        .chunk_size = j->chunk, .nsums = j->nsums,
+    };
+    dfs_pkt_encode_hdr(j->buf, &ph);
+}
+
+static void done_rd_fill(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    struct sess *s = j->s;
+    if (j->gen == s->gen) {
+        s->r_jobs--;
+        s->r_inflight -= j->len;
+    }
+    if (!job_live(j, S_R_STREAM)) {
+        job_free(j);
+        return;
+    }
+    if (j->status != DFS_OK) {
+        LOG_WARN("read of blk_%llu for %s: %s; closing the connection",
+                 (unsigned long long)s->blk_id, s->peer, j->err);
+        dfs_conn_abort(s->up);
+        job_free(j);
+        return;
+    }
+    uint8_t *buf = j->buf;
+    j->buf = NULL;
+    dfs_conn_send_ref(s->up, DFS_MSG_PACKET, s->reqid, NULL, 0, buf, j->buflen,
+                      buf_cleanup, NULL);
+    if (j->flags & DFS_PKT_LAST) {
+        bs_close_replica(&s->rep);
+        s->rep_open = 0;
+        go_idle(s);
+    } else {
+        r_pump(s);
+    }
+    job_free(j);
+}
+
+/* Queue read jobs while the output and the read-ahead are below the high
+ * watermark. */
+static void r_pump(struct sess *s)
+{
+    uint32_t chunk = s->rep.chunk_size;
+    uint64_t pkt_max = chunk >= READ_PKT_DATA ? chunk : READ_PKT_DATA / chunk * chunk;
+    while (s->state == S_R_STREAM && !s->r_last_submitted && s->r_jobs < READ_MAX_JOBS &&
+           dfs_conn_output_len(s->up) + s->r_inflight < s->ds->max_buffer) {
+        uint64_t n = s->r_end - s->r_next;
+        if (n > pkt_max)
+            n = pkt_max;
+        int last = s->r_next + n == s->r_end;
+        struct djob *j = job_new(s, J_RD_FILL, run_rd_fill, done_rd_fill);
+        j->off = s->r_next;
+        j->len = (uint32_t)n;
+        j->seq = s->r_seq++;
+        j->flags = last ? DFS_PKT_LAST : 0;
+        j->chunk = chunk;
+        j->nsums = (uint32_t)dfs_nchunks(n, chunk);
+        s->r_next += n;
+        s->r_inflight += n;
+        s->r_jobs++;
+        s->r_last_submitted = last;
+        job_submit(s, j);
+    }
+}
+
+static int h_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
+{
+    Dfs__ReadBlockReq *req = dfs__read_block_req__unpack(NULL, h->len, body);
+    if (!req) {
+        LOG_WARN("closing connection from %s: malformed ReadBlockReq", s->peer);
+        return -1;
+    }
+    s->gen++;
+    s->reqid = h->reqid;
+    s->blk_id = req->block->id;
+    s->blk_gs = req->block->genstamp;
+    s->r_off = req->offset;
+    s->r_len = req->length;
+    dfs__read_block_req__free_unpacked(req, NULL);
+    set_state(s, S_R_OPEN);
+    struct djob *j = job_new(s, J_RD_OPEN, run_rd_open, done_rd_open);
+    j->off = s->blk_id;
+    j->seq = s->blk_gs;
+    job_submit(s, j);
+    return 0;
+}
+
+/* ============================================================ checksum */
+
+struct rbw_find {
+    uint64_t id, gs, len;
+    int found;
+};
+
+static int rbw_find_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
+{
+    struct rbw_find *f = arg;
+    if (id != f->id)
+        return 0;
+    f->gs = gs;
+    f->len = len;
+    f->found = 1;
+    return 1;
+}
+
+static void run_csum(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    struct bs *bs = j->s->ds->bs;
+    uint64_t gs, len;
+
+    if (!bs_lookup(bs, j->off, &gs, &len)) {
+        struct rbw_find f = { .id = j->off };
+        bs_foreach_rbw(bs, rbw_find_cb, &f);
+        if (!f.found) {
+            j->status = DFS_ERR_NOENT;
+            snprintf(j->err, sizeof(j->err), "replica blk_%llu not found",
+                     (unsigned long long)j->off);
+            return;
+        }
+        j->c_len = f.len;
+        j->c_gs = f.gs;
+        return;                              /* rbw leftover: no digest */
+    }
+    struct bs_replica rep;
+    int rc = bs_open_replica(bs, j->off, gs, &rep, j->err, sizeof(j->err));
+    if (rc < 0) {
+        j->status = status_from_open(rc);
+        return;
+    }
+    j->c_len = rep.length;
+    j->c_gs = rep.genstamp;
+    j->c_finalized = 1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t *buf = xmalloc(CSUM_BUF);
+    unsigned dlen = 0;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    for (uint64_t off = 0; ok && off < rep.length;) {
+        size_t want = rep.length - off < CSUM_BUF ? (size_t)(rep.length - off) : CSUM_BUF;
+        ssize_t n = pread_full(rep.data_fd, buf, want, off);
+        if (n <= 0) {
+            j->status = DFS_ERR_IO;
+            snprintf(j->err, sizeof(j->err), "reading blk_%llu at %llu: %s",
+                     (unsigned long long)j->off, (unsigned long long)off,
+                     n < 0 ? strerror((int)-n) : "file is short");
+            ok = 0;
+            break;
+        }
+        ok = EVP_DigestUpdate(md, buf, (size_t)n) == 1;
+        off += (uint64_t)n;
+    }
+    if (ok && EVP_DigestFinal_ex(md, j->digest, &dlen) == 1 && dlen == sizeof(j->digest))
+        j->c_have_digest = 1;
+    else if (j->status == DFS_OK) {
+        j->status = DFS_ERR_IO;
+        snprintf(j->err, sizeof(j->err), "SHA-256 failed");
+    }
+    EVP_MD_CTX_free(md);
+    free(buf);
+    bs_close_replica(&rep);
+}
+
+static void reply_csum(struct sess *s, int status, const char *err, uint64_t len, uint64_t gs,
+                       int finalized, const uint8_t *digest)
+{
+    Dfs__BlockChecksumResp r = DFS__BLOCK_CHECKSUM_RESP__INIT;
+    r.status = (Dfs__Status)status;
+    r.error = status != DFS_OK && err && *err ? (char *)err : NULL;
+    if (status == DFS_OK) {
+        r.has_length = r.has_genstamp = r.has_finalized = 1;
+        r.length = len;
+        r.genstamp = gs;
+        r.finalized = finalized != 0;
+        if (digest) {
+            r.has_digest = 1;
+            r.digest.data = (uint8_t *)digest;
+            r.digest.len = 32;
+        }
+    }
+    dfs_conn_send_msg(s->up, DFS_MSG_CHECKSUM_RESP, s->reqid, &r.base);
+}
+
+static void done_csum(struct iop_job *ij)
+{
+    struct djob *j = (struct djob *)ij;
+    struct sess *s = j->s;
+    if (job_live(j, S_CSUM)) {
+        reply_csum(s, j->status, j->err, j->c_len, j->c_gs, j->c_finalized,
+                   j->c_have_digest ? j->digest : NULL);
+        go_idle(s);
+    }
+    job_free(j);
+}
+
+static int h_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
+{
+    Dfs__BlockChecksumReq *req = dfs__block_checksum_req__unpack(NULL, h->len, body);
+    if (!req) {
+        LOG_WARN("closing connection from %s: malformed BlockChecksumReq", s->peer);
+        return -1;
+    }
+    uint64_t id = req->block->id;
+    dfs__block_checksum_req__free_unpacked(req, NULL);
+    s->gen++;
+    s->reqid = h->reqid;
+    s->blk_id = id;
+    /* A replica being written here: its length so far, not final. */
+    for (struct sess *o = s->ds->sessions; o; o = o->next) {
+        if (o != s && (o->state == S_W_SETUP || o->state == S_W_STREAM) && o->blk_id == id) {
+            reply_csum(s, DFS_OK, NULL, o->disk_len, o->blk_gs, 0, NULL);
+            return 0;
+        }
+    }
+    set_state(s, S_CSUM);
+    struct djob *j = job_new(s, J_CSUM, run_csum, done_csum);
+    j->off = id;
+    job_submit(s, j);
+    return 0;
+}
+
+/* ============================================================ upstream */
+
+/* A request on an idle connection.  0, or -1 to close it. */
+static int dispatch_request(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
+{
+    switch (h->type) {
+    case DFS_MSG_WRITEBLOCK_REQ:
+        return h_write(s, h, body);
+    case DFS_MSG_READBLOCK_REQ:
+        return h_read(s, h, body);
+    case DFS_MSG_CHECKSUM_REQ:
+        return h_checksum(s, h, body);
+    case DFS_MSG_COPYBLOCK_REQ:
+        reply_status(s, h->type, h->reqid, DFS_ERR_INVAL, "block copy is not supported yet");
+        return 0;
+    default:
+        LOG_WARN("closing connection from %s: unexpected message type 0x%x", s->peer, h->type);
+        return -1;
+    }
+}
+
+static int is_request(uint16_t type)
+{
+    return type == DFS_MSG_WRITEBLOCK_REQ || type == DFS_MSG_READBLOCK_REQ ||
+           type == DFS_MSG_CHECKSUM_REQ || type == DFS_MSG_COPYBLOCK_REQ;
+}
+
+static int up_on_frame(struct dfs_conn *c, const struct dfs_frame_hdr *h, const uint8_t *body)
+{
+    struct sess *s = dfs_conn_arg(c);
+    int rc = 0;
+    sess_ref(s);
+    switch (s->state) {
+    case S_IDLE:
+        rc = dispatch_request(s, h, body);
+        if (s->state == S_IDLE)
+            arm_timer(s, IDLE_TIMEOUT_MS);       /* answered at once: idle again */
+        break;
+    case S_W_STREAM:
+        if (h->type == DFS_MSG_PACKET) {
+            rc = on_packet(s, h, body);
+        } else {
+            LOG_WARN("closing connection from %s: message 0x%x in a write stream", s->peer,
+                     h->type);
+            w_fail(s, 0);
+        }
+        break;
+    case S_R_OPEN:
+    case S_R_STREAM:
+    case S_CSUM:
+        /* The next request, sent early: keep it for when this one ends. */
+        if (!s->stash_body && is_request(h->type)) {
+            s->stash_h = *h;
+            s->stash_body = xmalloc(h->len ? h->len : 1);
+            memcpy(s->stash_body, body, h->len);
+            pause_up(s);
+        } else {
+            LOG_WARN("closing connection from %s: unexpected message 0x%x during a %s",
+                     s->peer, h->type, s->state == S_CSUM ? "checksum" : "read");
+            rc = -1;
+        }
+        break;
+    case S_W_SETUP:
+        LOG_WARN("closing connection from %s: message 0x%x before the pipeline is ready",
+                 s->peer, h->type);
+        w_fail(s, 0);
+        break;
+    case S_W_FAILED:
+        rc = h->type == DFS_MSG_PACKET ? 0 : -1;   /* discard the rest of the stream */
+        break;
+    case S_CLOSED:
+        rc = -1;
+        break;
+    }
+    sess_unref(s);
+    return rc;
+}
+
+static void up_on_drained(struct dfs_conn *c)
+{
+    struct sess *s = dfs_conn_arg(c);
+    sess_ref(s);
+    if (s->state == S_R_STREAM)
+        r_pump(s);
+    else if (s->state == S_W_STREAM)
+        w_flow(s);
+    sess_unref(s);
+}
+
+static void up_on_close(struct dfs_conn *c)
+{
+    struct sess *s = dfs_conn_arg(c);
+    struct dn_dataserv *ds = s->ds;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ds->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+
+    if (is_write_state(s->state) && !s->last_seen)
+        LOG_WARN("connection from %s lost while writing blk_%llu; discarding the replica",
+                 s->peer, (unsigned long long)s->blk_id);
+    set_state(s, S_CLOSED);
+    s->up = NULL;
+    evtimer_del(s->timer);
+    if (s->down) {
+        struct dfs_conn *d = s->down;
+        s->down = NULL;
+        dfs_conn_abort(d);
+    }
+    w_abort_writer(s, s->w);
+    s->w = NULL;
+    sess_unref(s);                      /* the upstream's reference */
+}
+
+static const struct dfs_conn_ops up_ops = {
+    .on_frame = up_on_frame,
+    .on_drained = up_on_drained,
+    .on_close = up_on_close,
+};
+
+/* ============================================================ listener */
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    (void)l;
+    (void)sa;
+    (void)salen;
+    struct dn_dataserv *ds = arg;
+    struct sess *s = xcalloc(1, sizeof(*s));
+    s->ds = ds;
+    s->refs = 1;
+    s->state = S_IDLE;
+    s->rep.data_fd = s->rep.meta_fd = -1;
+    s->up = dfs_conn_accept(ds->base, fd, &up_ops, s, DFS_FRAME_MAX_PACKET);
+    if (!s->up) {
+        LOG_ERROR("cannot set up a connection: out of memory");
+        free(s);
+        return;
+    }
+    s->strand = iop_strand_new(ds->iop);
+    s->timer = evtimer_new(ds->base, timer_cb, s);
+    if (!s->timer)
+        xmalloc_oom();
+    snprintf(s->peer, sizeof(s->peer), "%s", dfs_conn_peer(s->up));
+    dfs_conn_set_drain_watermark(s->up, ds->max_buffer / 2);
+    arm_timer(s, IDLE_TIMEOUT_MS);
+    s->next = ds->sessions;
+    if (ds->sessions)
+        ds->sessions->prev = s;
+    ds->sessions = s;
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    LOG_WARN("accept: %s", evutil_socket_error_to_string(e));
+}
+
+struct dn_dataserv *dn_dataserv_new(struct event_base *base, const struct dn_dataserv_cfg *cfg,
+                                    char *err, size_t errsz)
+{
+    char host[256], addr[300];
+    unsigned port;
+    if (dfs_parse_hostport(cfg->address, host, sizeof(host), &port) != 0) {
+        snprintf(err, errsz, "datanode.address: invalid address '%s'", cfg->address);
+        return NULL;
+    }
+    /* Numeric host; port 0 is allowed (any free port), which
+     * evutil_parse_sockaddr_port refuses. */
+    struct sockaddr_storage ss;
+    int sl;
+    memset(&ss, 0, sizeof(ss));
+    snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+    if (strchr(host, ':')) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        sl = sizeof(*sin6);
+        if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+            sl = 0;
+    } else {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        sl = sizeof(*sin);
+        if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+            sl = 0;
+    }
+    if (sl == 0) {
+        snprintf(err, errsz, "datanode.address: '%s' is not a numeric address", cfg->address);
+        return NULL;
+    }
+    struct dn_dataserv *ds = xcalloc(1, sizeof(*ds));
+    ds->base = base;
+    ds->bs = cfg->bs;
+    ds->iop = cfg->iop;
+    ds->max_buffer = cfg->max_buffer;
+    ds->listener = evconnlistener_new_bind(base, accept_cb, ds,
+                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                           LEV_OPT_CLOSE_ON_EXEC, 1024,
+                                           (struct sockaddr *)&ss, sl);
+    if (!ds->listener) {
+        snprintf(err, errsz, "cannot listen on %s: %s", addr, strerror(errno));
+        free(ds);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(ds->listener, accept_error_cb);
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof(bound);
+    ds->port = port;
+    if (getsockname(evconnlistener_get_fd(ds->listener), (struct sockaddr *)&bound, &bl) == 0) {
+        if (bound.ss_family == AF_INET)
+            ds->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+        else if (bound.ss_family == AF_INET6)
+            ds->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    }
+    snprintf(ds->host, sizeof(ds->host), "%s", host);
+    return ds;
+}
+
+void dn_dataserv_free(struct dn_dataserv *ds)
+{
+    if (!ds)
+        return;
+    if (ds->listener)
+        evconnlistener_free(ds->listener);
+    ds->report = NULL;
+    while (ds->sessions)
+        dfs_conn_abort(ds->sessions->up);    /* on_close unlinks it */
+    iop_drain(ds->iop);                      /* sessions go with their last job */
+    free(ds);
+}
+
+const char *dn_dataserv_host(const struct dn_dataserv *ds)
+{
+    return ds->host;
+}
+
+unsigned dn_dataserv_port(const struct dn_dataserv *ds)
+{
+    return ds->port;
+}
+
+void dn_dataserv_set_reporter(struct dn_dataserv *ds, dn_block_added_fn fn, void *arg)
+{
+    ds->report = fn;
+    ds->report_arg = arg;
+}
+
+unsigned dn_dataserv_load(const struct dn_dataserv *ds)
+{
+    return __atomic_load_n(&ds->load, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,520 @@
+/*
+ * dn_nnconn.c - the datanode's link to the namenode (see dn_nnconn.h).
+ *
+ * One thread, one dfs_rpc client.  The event loop only touches the report
+ * queue (under the mutex) and signals the condition variable; everything
+ * else belongs to the thread.
+ */
+#include "dn_nnconn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blockstore.h"
+#include "dfs.h"
+#include "dfs.pb-c.h"
+#include "frame.h"
+#include "log.h"
+#include "rpc.h"
+#include "xmalloc.h"
+
+#define RPC_TIMEOUT_MS   10000
+#define RETRY_MS         1000
+
+struct binfo {
+    uint64_t id, gs, len;
+};
+
+struct blist {
+    struct binfo *v;
+    size_t n, cap;
+};
+
+struct dn_nnconn {
+    char nn_host[256];
+    unsigned nn_port;
+    char dn_host[256];
+    unsigned dn_port;
+    unsigned http_port;
+    uint32_t interval_ms;          /* heartbeat interval in use */
+    struct bs *bs;
+    unsigned (*load)(void *arg);
+    void *load_arg;
+
+    struct dfs_rpc *rpc;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;             /* reports queued / stop */
+    int stop;                      /* under mu */
+    struct blist added, removed;   /* under mu: incremental report queue */
+    int registered;                /* atomic: for dn_nnconn_registered */
+
+    /* Thread-only state. */
+    int link_state;                /* -1 unknown, 0 failing (logged), 1 ok */
+    char advertised[256];          /* host sent in DatanodeId */
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void blist_push(struct blist *l, uint64_t id, uint64_t gs, uint64_t len)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = (struct binfo){ id, gs, len };
+}
+
+/* Append src to dst (dst first keeps the order of events). */
+static void blist_prepend(struct blist *dst, struct blist *src)
+{
+    if (src->n == 0)
+        return;
+    size_t n = dst->n + src->n;
+    struct binfo *v = xmalloc(n * sizeof(*v));
+    memcpy(v, src->v, src->n * sizeof(*v));
+    if (dst->n)
+        memcpy(v + src->n, dst->v, dst->n * sizeof(*v));
+    free(dst->v);
+    dst->v = v;
+    dst->n = dst->cap = n;
+    src->n = 0;
+}
+
+/* The link is up again / down: log the change, not every attempt. */
+static void link_ok(struct dn_nnconn *nc)
+{
+    if (nc->link_state == 0)
+        LOG_INFO("namenode %s:%u reachable again", nc->nn_host, nc->nn_port);
+    nc->link_state = 1;
+}
+
+static void link_failed(struct dn_nnconn *nc, const char *what)
+{
+    if (nc->link_state != 0)
+        LOG_WARN("%s namenode %s:%u failed: %s; retrying", what, nc->nn_host, nc->nn_port,
+                 dfs_errmsg());
+    else
+        LOG_DEBUG("%s namenode %s:%u failed: %s", what, nc->nn_host, nc->nn_port, dfs_errmsg());
+    nc->link_state = 0;
+}
+
+static int is_wildcard(const char *host)
+{
+    return !*host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+           strcmp(host, "*") == 0;
+}
+
+/* The address of this host on the route to the namenode (a connected UDP
+ * socket sends nothing).  0, or -1 when it cannot be found. */
+static int route_host(const char *nn_host, unsigned nn_port, char *out, size_t outsz)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
+    struct addrinfo *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%u", nn_port);
+    if (getaddrinfo(nn_host, port, &hints, &ai) != 0 || !ai)
+        return -1;
+    int rc = -1;
+    int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+            getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)outsz, NULL, 0,
+                        NI_NUMERICHOST) == 0)
+            rc = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return rc;
+}
+
+/* ------------------------------------------------------------ messages */
+
+struct report {
+    Dfs__BlockInfo *infos;
+    Dfs__BlockInfo **ptrs;
+    size_t n, cap;
+};
+
+static void report_add(struct report *r, uint64_t id, uint64_t gs, uint64_t len)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 1024;
+        r->infos = xrealloc(r->infos, r->cap * sizeof(*r->infos));
+    }
+    Dfs__BlockInfo *b = &r->infos[r->n++];
+    dfs__block_info__init(b);
+    b->id = id;
+    b->genstamp = gs;
+    b->length = len;
+}
+
+/* Fix the pointer array once the infos no longer move. */
+static Dfs__BlockInfo **report_ptrs(struct report *r)
+{
+    r->ptrs = xcalloc(r->n, sizeof(*r->ptrs));
+    for (size_t i = 0; i < r->n; i++)
+        r->ptrs[i] = &r->infos[i];
+    return r->ptrs;
+}
+
+static void report_free(struct report *r)
+{
+    free(r->infos);
+    free(r->ptrs);
+    memset(r, 0, sizeof(*r));
+}
+
+static int collect_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
+{
+    report_add(arg, id, gs, len);
+    return 0;
+}
+
+/* RegisterReq with a full report.  0 when the namenode accepted it. */
+static int do_register(struct dn_nnconn *nc)
+{
+    if (is_wildcard(nc->dn_host)) {
+        if (route_host(nc->nn_host, nc->nn_port, nc->advertised, sizeof(nc->advertised)) != 0)
+            snprintf(nc->advertised, sizeof(nc->advertised), "127.0.0.1");
+    } else {
+        snprintf(nc->advertised, sizeof(nc->advertised), "%s", nc->dn_host);
+    }
+
+    /* The full report replaces whatever was queued before it. */
+    pthread_mutex_lock(&nc->mu);
+    nc->added.n = nc->removed.n = 0;
+    pthread_mutex_unlock(&nc->mu);
+
+    struct report rep = { 0 };
+    bs_foreach(nc->bs, collect_cb, &rep);
+
+    Dfs__RegisterReq req = DFS__REGISTER_REQ__INIT;
+    Dfs__DatanodeId id = DFS__DATANODE_ID__INIT;
+    id.storage_id = (char *)bs_storage_id(nc->bs);
+    id.host = nc->advertised;
+    id.port = nc->dn_port;
+    if (nc->http_port) {
+        id.has_http_port = 1;
+        id.http_port = nc->http_port;
+    }
+    req.id = &id;
+    bs_space(nc->bs, &req.capacity, &req.used, &req.remaining);
+    req.has_remaining = 1;
+    req.n_blocks = rep.n;
+    req.blocks = report_ptrs(&rep);
+
+    ProtobufCMessage *m = NULL;
+    int rc = dfs_rpc_call(nc->rpc, DFS_MSG_REGISTER_REQ, &req.base,
+                          &dfs__register_resp__descriptor, &m);
+    if (rc == DFS_OK) {
+        Dfs__RegisterResp *r = (Dfs__RegisterResp *)m;
+        if (r->has_heartbeat_interval_ms && r->heartbeat_interval_ms >= 100)
+            nc->interval_ms = r->heartbeat_interval_ms;
+        LOG_INFO("registered with namenode %s:%u as %s (%s:%u, %zu blocks%s%s)", nc->nn_host,
+                 nc->nn_port, id.storage_id, nc->advertised, nc->dn_port, rep.n,
+                 r->cluster_id ? ", cluster " : "", r->cluster_id ? r->cluster_id : "");
+        nc->link_state = 1;
+        __atomic_store_n(&nc->registered, 1, __ATOMIC_RELAXED);
+    } else {
+        link_failed(nc, "registering with");
+    }
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    report_free(&rep);
+    return rc == DFS_OK ? 0 : -1;
+}
+
+/* Send the queued incremental reports.  0 sent (or nothing to send), -1
+ * transport failure (queue kept), -2 refused by the namenode: register
+ * again (its full report covers the queue). */
+static int send_incremental(struct dn_nnconn *nc)
+{
+    struct blist added = { 0 }, removed = { 0 };
+    pthread_mutex_lock(&nc->mu);
+    added = nc->added;
+    removed = nc->removed;
+    memset(&nc->added, 0, sizeof(nc->added));
+    memset(&nc->removed, 0, sizeof(nc->removed));
+    pthread_mutex_unlock(&nc->mu);
+    if (added.n == 0 && removed.n == 0) {
+        free(added.v);
+        free(removed.v);
+        return 0;
+    }
+
+    struct report ra = { 0 }, rr = { 0 };
+    for (size_t i = 0; i < added.n; i++)
+        report_add(&ra, added.v[i].id, added.v[i].gs, added.v[i].len);
+    for (size_t i = 0; i < removed.n; i++)
+        report_add(&rr, removed.v[i].id, removed.v[i].gs, removed.v[i].len);
+    Dfs__BlockReportReq req = DFS__BLOCK_REPORT_REQ__INIT;
+    req.storage_id = (char *)bs_storage_id(nc->bs);
+    req.has_full = 1;
+    req.full = 0;
+    req.n_added = ra.n;
+    req.added = report_ptrs(&ra);
+    req.n_removed = rr.n;
+    req.removed = report_ptrs(&rr);
+
+    ProtobufCMessage *m = NULL;
+    int rc = dfs_rpc_call(nc->rpc, DFS_MSG_BLOCKREPORT_REQ, &req.base,
+                          &dfs__block_report_resp__descriptor, &m);
+    int ret = 0;
+    if (rc == DFS_OK) {
+        LOG_DEBUG("reported %zu added, %zu removed replicas", added.n, removed.n);
+        link_ok(nc);
+    } else if (m) {
+        LOG_WARN("namenode %s:%u refused a block report: %s; registering again",
+                 nc->nn_host, nc->nn_port, dfs_errmsg());
+        ret = -2;
+    } else {
+        link_failed(nc, "reporting blocks to");
+        pthread_mutex_lock(&nc->mu);
+        blist_prepend(&nc->added, &added);
+        blist_prepend(&nc->removed, &removed);
+        pthread_mutex_unlock(&nc->mu);
+        ret = -1;
+    }
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    report_free(&ra);
+    report_free(&rr);
+    free(added.v);
+    free(removed.v);
+    return ret;
+}
+
+/* CMD_DELETE: drop each replica the namenode no longer wants (unless ours
+ * is newer) and report it removed. */
+static void cmd_delete(struct dn_nnconn *nc, const Dfs__DatanodeCommand *cmd)
+{
+    for (size_t i = 0; i < cmd->n_blocks; i++) {
+        const Dfs__BlockInfo *b = cmd->blocks[i];
+        uint64_t gs = 0, len = 0;
+        if (bs_lookup(nc->bs, b->id, &gs, &len) && gs > b->genstamp) {
+            LOG_INFO("not deleting blk_%llu: ours has genstamp %llu, newer than %llu",
+                     (unsigned long long)b->id, (unsigned long long)gs,
+                     (unsigned long long)b->genstamp);
+            continue;
+        }
+        int rc = bs_delete(nc->bs, b->id);
+        if (rc == 0 || rc == -ENOENT) {
+            if (rc == 0)
+                LOG_INFO("deleted blk_%llu (namenode command)", (unsigned long long)b->id);
+            dn_nnconn_block_removed(nc, b->id, b->genstamp, len);
+        } else if (rc == -EBUSY) {
+            LOG_INFO("not deleting blk_%llu: it is being written", (unsigned long long)b->id);
+        } else {
+            LOG_WARN("deleting blk_%llu: %s", (unsigned long long)b->id, strerror(-rc));
+            dn_nnconn_block_removed(nc, b->id, b->genstamp, len);
+        }
+    }
+}
+
+/* HeartbeatReq and its commands.  0 ok, -1 transport failure, -2 register
+ * again. */
+static int do_heartbeat(struct dn_nnconn *nc)
+{
+    Dfs__HeartbeatReq req = DFS__HEARTBEAT_REQ__INIT;
+    req.storage_id = (char *)bs_storage_id(nc->bs);
+    bs_space(nc->bs, &req.capacity, &req.used, &req.remaining);
+    req.has_remaining = 1;
+    req.has_load = 1;
+    req.load = nc->load ? nc->load(nc->load_arg) : 0;
+
+    ProtobufCMessage *m = NULL;
+    int rc = dfs_rpc_call(nc->rpc, DFS_MSG_HEARTBEAT_REQ, &req.base,
+                          &dfs__heartbeat_resp__descriptor, &m);
+    if (rc != DFS_OK && !m) {
+        link_failed(nc, "heartbeat to");
+        return -1;
+    }
+    if (rc != DFS_OK) {
+        LOG_WARN("namenode %s:%u refused a heartbeat: %s; registering again", nc->nn_host,
+                 nc->nn_port, dfs_errmsg());
+        protobuf_c_message_free_unpacked(m, NULL);
+        return -2;
+    }
+    link_ok(nc);
+    int ret = 0;
+    Dfs__HeartbeatResp *r = (Dfs__HeartbeatResp *)m;
+    for (size_t i = 0; i < r->n_commands; i++) {
+        const Dfs__DatanodeCommand *cmd = r->commands[i];
+        switch (cmd->type) {
+        case DFS__COMMAND_TYPE__CMD_REREGISTER:
+            LOG_INFO("namenode %s:%u asks this datanode to register again", nc->nn_host,
+                     nc->nn_port);
+            ret = -2;
+            break;
+        case DFS__COMMAND_TYPE__CMD_DELETE:
+            cmd_delete(nc, cmd);
+            break;
+        case DFS__COMMAND_TYPE__CMD_REPLICATE:
+            LOG_INFO("namenode command: replicate %zu blocks: not yet supported", cmd->n_blocks);
+            break;
+        default:
+            LOG_WARN("namenode command %d: unknown, ignored", (int)cmd->type);
+            break;
+        }
+    }
+    protobuf_c_message_free_unpacked(m, NULL);
+    return ret;
+}
+
+/* ------------------------------------------------------------ the thread */
+
+/* Sleep until deadline (monotonic ms), stop, or -- when wake_on_queue --
+ * a report is queued.  Called and returns with mu held. */
+static void wait_until(struct dn_nnconn *nc, uint64_t deadline, int wake_on_queue)
+{
+    while (!nc->stop && !(wake_on_queue && (nc->added.n || nc->removed.n))) {
+        uint64_t now = mono_ms();
+        if (now >= deadline)
+            return;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (deadline - now) * 1000000ull;
+        ts.tv_sec += (time_t)(ns / 1000000000ull);
+        ts.tv_nsec = (long)(ns % 1000000000ull);
+        pthread_cond_timedwait(&nc->cv, &nc->mu, &ts);
+    }
+}
+
+static void *link_main(void *arg)
+{
+    struct dn_nnconn *nc = arg;
+    int registered = 0;
+    uint64_t next_hb = 0, retry_at = 0;
+
+    pthread_mutex_lock(&nc->mu);
+    while (!nc->stop) {
+        pthread_mutex_unlock(&nc->mu);
+        uint64_t now = mono_ms();
+        if (!registered) {
+            if (do_register(nc) == 0) {
+                registered = 1;
+                next_hb = mono_ms() + nc->interval_ms;
+                retry_at = 0;
+            } else {
+                retry_at = mono_ms() + RETRY_MS;
+            }
+        } else {
+            if (now >= retry_at) {
+                int rc = send_incremental(nc);
+                if (rc == -1)
+                    retry_at = mono_ms() + RETRY_MS;
+                else if (rc == -2)
+                    registered = 0;
+            }
+            if (registered && mono_ms() >= next_hb) {
+                int rc = do_heartbeat(nc);
+                next_hb = mono_ms() + nc->interval_ms;
+                if (rc == -2)
+                    registered = 0;
+            }
+        }
+        if (!registered)
+            __atomic_store_n(&nc->registered, 0, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&nc->mu);
+        if (!registered)
+            wait_until(nc, retry_at ? retry_at : mono_ms(), 0);
+        else if (retry_at > mono_ms())
+            wait_until(nc, retry_at < next_hb ? retry_at : next_hb, 0);
+        else
+            wait_until(nc, next_hb, 1);
+    }
+    pthread_mutex_unlock(&nc->mu);
+    return NULL;
+}
+
+struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, size_t errsz)
+{
+    struct dn_nnconn *nc = xcalloc(1, sizeof(*nc));
+    snprintf(nc->nn_host, sizeof(nc->nn_host), "%s", cfg->nn_host);
+    nc->nn_port = cfg->nn_port;
+    snprintf(nc->dn_host, sizeof(nc->dn_host), "%s", cfg->dn_host);
+    nc->dn_port = cfg->dn_port;
+    nc->http_port = cfg->http_port;
+    nc->interval_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 3000;
+    nc->bs = cfg->bs;
+    nc->load = cfg->load;
+    nc->load_arg = cfg->load_arg;
+    nc->link_state = -1;
+    nc->rpc = dfs_rpc_new(nc->nn_host, nc->nn_port, RPC_TIMEOUT_MS);
+    if (!nc->rpc)
+        xmalloc_oom();
+    pthread_mutex_init(&nc->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&nc->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = pthread_create(&nc->thread, NULL, link_main, nc);
+    if (rc != 0) {
+        snprintf(err, errsz, "cannot start the namenode link thread: %s", strerror(rc));
+        dfs_rpc_free(nc->rpc);
+        pthread_cond_destroy(&nc->cv);
+        pthread_mutex_destroy(&nc->mu);
+        free(nc);
+        return NULL;
+    }
+    return nc;
+}
+
+void dn_nnconn_stop(struct dn_nnconn *nc)
+{
+    if (!nc)
+        return;
+    pthread_mutex_lock(&nc->mu);
+    nc->stop = 1;
+    pthread_cond_signal(&nc->cv);
+    pthread_mutex_unlock(&nc->mu);
+    pthread_join(nc->thread, NULL);
+    dfs_rpc_free(nc->rpc);
+    pthread_cond_destroy(&nc->cv);
+    pthread_mutex_destroy(&nc->mu);
+    free(nc->added.v);
+    free(nc->removed.v);
+    free(nc);
+}
+
+static void queue_report(struct dn_nnconn *nc, struct blist *l, uint64_t id, uint64_t gs,
+                         uint64_t len)
+{
+    pthread_mutex_lock(&nc->mu);
+    blist_push(l, id, gs, len);
+    pthread_cond_signal(&nc->cv);
+    pthread_mutex_unlock(&nc->mu);
+}
+
+void dn_nnconn_block_added(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len)
+{
+    queue_report(nc, &nc->added, id, gs, len);
+}
+
+void dn_nnconn_block_removed(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len)
+{
+    queue_report(nc, &nc->removed, id, gs, len);
+}
+
+int dn_nnconn_registered(struct dn_nnconn *nc)
+{
+    return __atomic_load_n(&nc->registered, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,59 @@
+/*
+ * dn_nnconn.h - datanode -> namenode: registration, heartbeats, block
+ * reports and the commands that come back, on a thread of their own.
+ *
+ * The link thread talks to the namenode with synchronous RPCs (rpc.h):
+ *
+ *   UNREGISTERED  RegisterReq {DatanodeId, space, full block report},
+ *                 retried every second until the namenode answers OK;
+ *   REGISTERED    HeartbeatReq every heartbeat_ms (or the interval the
+ *                 namenode asked for); BlockReportReq {added, removed} as
+ *                 soon as the event loop queues a replica change; the
+ *                 commands of heartbeat answers are carried out here:
+ *                 CMD_REREGISTER (back to UNREGISTERED), CMD_DELETE
+ *                 (bs_delete, then report the removals), CMD_REPLICATE
+ *                 (not yet supported: logged).
+ *
+ * A namenode that cannot be reached is logged once per change of state,
+ * never once per attempt; the datanode keeps serving data meanwhile.
+ */
+#ifndef DN_NNCONN_H
+#define DN_NNCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct bs;
+struct dn_nnconn;
+
+struct dn_nnconn_cfg {
+    const char *nn_host;          /* namenode RPC address */
+    unsigned nn_port;
+    const char *dn_host;          /* advertised transfer address; a wildcard */
+    unsigned dn_port;             /* host is replaced by our address as the
+                                   * namenode sees it */
+    unsigned http_port;           /* 0: none */
+    uint32_t heartbeat_ms;
+    struct bs *bs;
+    /* Active transfers, for heartbeats; called on the link thread. */
+    unsigned (*load)(void *arg);
+    void *load_arg;
+};
+
+/* Copy cfg and start the link thread.  NULL with a message in err when the
+ * thread cannot be started. */
+struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, size_t errsz);
+/* Stop the thread (waits for an RPC in flight, at most its timeout) and
+ * free the link.  Queued reports not yet sent are dropped: the next
+ * registration's full report carries them.  NULL is a no-op. */
+void dn_nnconn_stop(struct dn_nnconn *nc);
+
+/* Queue an incremental report of a replica added (finalized) or removed;
+ * the link thread sends it at once.  Thread-safe, never blocks on I/O. */
+void dn_nnconn_block_added(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len);
+void dn_nnconn_block_removed(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len);
+
+/* 1 while registered with the namenode (for status pages and tests). */
+int dn_nnconn_registered(struct dn_nnconn *nc);
+
+#endif
