@@ -160,7 +160,13 @@ struct bs_writer {
     int data_fd, meta_fd;
     int rbw_synced;
     uint64_t bytes;         /* atomic: read by bs_writer_bytes */
+    uint64_t flushed;       /* data up to here handed to writeback */
 };
+
+/* Start writeback every BS_SYNC_BEHIND bytes of a replica being written
+ * ("sync behind writes"), so the fsync at finalize has little left to do
+ * and dirty pages do not pile up. */
+#define BS_SYNC_BEHIND (8u << 20)
 
 static void seterr(char *err, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -1043,6 +1049,12 @@ int bs_writer_write(struct bs_writer *w, uint64_t offset, const void *data, size
         return rc;
     if (offset + len > bytes)
         __atomic_store_n(&w->bytes, offset + len, __ATOMIC_RELAXED);
+    if (offset + len >= w->flushed + BS_SYNC_BEHIND) {
+        /* Only starts the writes; errors surface at the final fsync. */
+        sync_file_range(w->data_fd, (off64_t)w->flushed, (off64_t)(offset + len - w->flushed),
+                        SYNC_FILE_RANGE_WRITE);
+        w->flushed = offset + len;
+    }
     return 0;
 }
 

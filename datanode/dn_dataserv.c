@@ -54,6 +54,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #include <event2/listener.h>
 
@@ -87,6 +88,22 @@ enum sess_state {
 };
 
 struct sess;
+
+/* An open replica shared by the read stream and the file segments queued
+ * on its connection (sendfile). */
+struct rrep {
+    int refs;
+    struct bs_replica rep;
+};
+
+static void rrep_unref(void *arg)
+{
+    struct rrep *r = arg;
+    if (--r->refs == 0) {
+        bs_close_replica(&r->rep);
+        free(r);
+    }
+}
 
 struct dn_dataserv {
     struct event_base *base;
@@ -161,6 +178,7 @@ struct sess {
     /* read */
     struct bs_replica rep;
     int rep_open;
+    struct rrep *rr;                /* rep, shared with file segments in flight */
     uint64_t r_off, r_len;          /* as requested */
     uint64_t r_next, r_end, r_seq;
     size_t r_inflight;
@@ -252,7 +270,7 @@ static void sess_unref(struct sess *s)
     iop_strand_free(s->strand);
     event_free(s->timer);
     if (s->rep_open)
-        bs_close_replica(&s->rep);
+        rrep_unref(s->rr);
     free(s->aq);
     free(s->stash_body);
     free(s);
@@ -312,12 +330,6 @@ static void pkt_cleanup(const void *data, size_t len, void *arg)
     pkt_unref(arg);
 }
 
-static void buf_cleanup(const void *data, size_t len, void *arg)
-{
-    (void)len;
-    (void)arg;
-    free((void *)data);
-}
 
 /* Answer any request with a status: every response starts with status (1)
  * and error (2), so one message type encodes them all. */
@@ -349,9 +361,9 @@ static void resume_up(struct sess *s)
 
 static int dispatch_request(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
 
-/* Back to IDLE; run a request that arrived meanwhile. */
 static void arm_timer(struct sess *s, uint32_t ms);
 
+/* Back to IDLE; run a request that arrived meanwhile. */
 static void go_idle(struct sess *s)
 {
     set_state(s, S_IDLE);
@@ -1046,6 +1058,9 @@ static void done_rd_open(struct iop_job *ij)
         return;
     }
     s->rep = j->rep;
+    s->rr = xmalloc(sizeof(*s->rr));
+    s->rr->refs = 1;
+    s->rr->rep = j->rep;
     s->rep_open = 1;
     j->rep.data_fd = j->rep.meta_fd = -1;
 
@@ -1078,7 +1093,7 @@ static void done_rd_open(struct iop_job *ij)
         job_free(j);
         return;
     }
-    bs_close_replica(&s->rep);
+    rrep_unref(s->rr);
     s->rep_open = 0;
     go_idle(s);
     job_free(j);
@@ -1089,7 +1104,7 @@ static void run_rd_fill(struct iop_job *ij)
     struct djob *j = (struct djob *)ij;
     const struct bs_replica *rep = &j->s->rep;   /* stable while fills run */
     size_t hl = DFS_PKT_HDR_LEN + 8u * j->nsums;
-    j->buflen = hl + j->len;
+    j->buflen = hl;
     j->buf = xmalloc(j->buflen);
     int rc = bs_read_sums(rep, j->off / j->chunk, j->nsums, j->buf + DFS_PKT_HDR_LEN);
     if (rc < 0) {
@@ -1097,13 +1112,9 @@ static void run_rd_fill(struct iop_job *ij)
         snprintf(j->err, sizeof(j->err), "reading checksums: %s", strerror(-rc));
         return;
     }
-    ssize_t n = pread_full(rep->data_fd, j->buf + hl, j->len, j->off);
-    if (n < 0 || (size_t)n != j->len) {
-        j->status = DFS_ERR_IO;
-        snprintf(j->err, sizeof(j->err), "reading data at %llu: %s", (unsigned long long)j->off,
-                 n < 0 ? strerror((int)-n) : "file is short");
-        return;
-    }
+    /* Bring the data into the page cache here, so that sendfile on the
+     * loop does not wait for the disk. */
+    readahead(rep->data_fd, (off64_t)j->off, j->len);
     struct dfs_pkt_hdr ph = {
         .seq = j->seq, .offset = j->off, .data_len = j->len, .flags = j->flags,
         .chunk_size = j->chunk, .nsums = j->nsums,
@@ -1132,10 +1143,12 @@ static void done_rd_fill(struct iop_job *ij)
     }
     uint8_t *buf = j->buf;
     j->buf = NULL;
-    dfs_conn_send_ref(s->up, DFS_MSG_PACKET, s->reqid, NULL, 0, buf, j->buflen,
-                      buf_cleanup, NULL);
+    s->rr->refs++;
+    dfs_conn_send_file(s->up, DFS_MSG_PACKET, s->reqid, buf, j->buflen, s->rr->rep.data_fd,
+                       j->off, j->len, rrep_unref, s->rr);
+    free(buf);
     if (j->flags & DFS_PKT_LAST) {
-        bs_close_replica(&s->rep);
+        rrep_unref(s->rr);
         s->rep_open = 0;
         go_idle(s);
     } else {

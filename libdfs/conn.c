@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 
 #include "log.h"
 
 #define CONN_BUDGET 64            /* frames handled per wake-up */
+#define CONN_READ_MAX (1u << 20)  /* bytes read per wake-up (plain sockets) */
+#define CONN_READ_STEP (256u << 10)
 
 struct dfs_conn {
     struct bufferevent *bev;
@@ -101,12 +104,8 @@ static void conn_drive(struct dfs_conn *c)
             conn_teardown(c);
             break;
         }
-        if (have < DFS_FRAME_HDR_LEN + (size_t)h.len) {
-            /* Wait for the whole body, and no longer than needed. */
-            bufferevent_setwatermark(c->bev, EV_READ, DFS_FRAME_HDR_LEN + (size_t)h.len, 0);
-            break;
-        }
-        bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+        if (have < DFS_FRAME_HDR_LEN + (size_t)h.len)
+            break;                /* conn_read_more fetches the rest */
         evbuffer_drain(in, DFS_FRAME_HDR_LEN);
         const uint8_t *body = h.len ? evbuffer_pullup(in, h.len) : (const uint8_t *)"";
         int keep = body ? c->ops->on_frame(c, &h, body) : -1;
@@ -121,10 +120,55 @@ static void conn_drive(struct dfs_conn *c)
     conn_free_if_done(c);
 }
 
+/* libevent 2.1 reads at most 4 KiB per callback (EVBUFFER_MAX_READ, fixed
+ * until 2.2): read what the socket holds ourselves, in large pieces, up to
+ * CONN_READ_MAX per wake-up.  EOF and errors are left for the bufferevent
+ * to notice on its next read. */
+static void conn_read_more(struct dfs_conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t budget = CONN_READ_MAX;
+    /* bufferevent_socket keeps the input's end frozen outside its reads. */
+    evbuffer_unfreeze(in, 0);
+    while (budget > 0) {
+        struct evbuffer_iovec v[2];
+        size_t want = budget < CONN_READ_STEP ? budget : CONN_READ_STEP;
+        int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+        if (n <= 0)
+            break;
+        struct iovec iov[2];
+        for (int i = 0; i < n; i++) {
+            iov[i].iov_base = v[i].iov_base;
+            iov[i].iov_len = v[i].iov_len;
+        }
+        ssize_t r = readv(fd, iov, n);
+        if (r <= 0) {
+            evbuffer_commit_space(in, v, 0);
+            break;
+        }
+        size_t left = (size_t)r;
+        int used = 0;
+        for (; used < n && left > 0; used++) {
+            if (v[used].iov_len > left)
+                v[used].iov_len = left;
+            left -= v[used].iov_len;
+        }
+        evbuffer_commit_space(in, v, used);
+        budget -= (size_t)r;
+        if ((size_t)r < want)
+            break;                /* the socket is drained */
+    }
+    evbuffer_freeze(in, 0);
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
-    conn_drive(arg);
+    struct dfs_conn *c = arg;
+    if (c->state == CONN_READING)
+        conn_read_more(c);
+    conn_drive(c);
 }
 
 static void conn_resume_cb(evutil_socket_t fd, short what, void *arg)
@@ -207,6 +251,8 @@ static struct dfs_conn *conn_new(struct event_base *base, evutil_socket_t fd,
     c->state = CONN_READING;
     snprintf(c->peer, sizeof(c->peer), "?");
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    /* Default 16 KiB per write turn is far too little for data streams. */
+    bufferevent_set_max_single_write(c->bev, 1u << 20);
     return c;
 }
 
@@ -327,6 +373,54 @@ int dfs_conn_send_ref(struct dfs_conn *c, uint16_t type, uint32_t reqid,
         return 0;
     }
     return evbuffer_add_reference(out, data, dlen, cleanup, arg) == 0 ? 0 : -1;
+}
+
+struct file_ref {
+    void (*cleanup)(void *arg);
+    void *arg;
+};
+
+static void file_seg_cleanup(struct evbuffer_file_segment const *seg, int flags, void *arg)
+{
+    (void)seg;
+    (void)flags;
+    struct file_ref *r = arg;
+    if (r->cleanup)
+        r->cleanup(r->arg);
+    free(r);
+}
+
+int dfs_conn_send_file(struct dfs_conn *c, uint16_t type, uint32_t reqid,
+                       const void *hdr, size_t hlen, int fd, uint64_t off, size_t len,
+                       void (*cleanup)(void *arg), void *arg)
+{
+    struct file_ref *r = malloc(sizeof(*r));
+    struct evbuffer_file_segment *seg = NULL;
+    uint8_t fh[DFS_FRAME_HDR_LEN];
+    if (!r || c->state == CONN_CLOSED || c->state == CONN_DRAINING)
+        goto fail;
+    r->cleanup = cleanup;
+    r->arg = arg;
+    if (len > 0) {
+        seg = evbuffer_file_segment_new(fd, (ev_off_t)off, (ev_off_t)len, 0);
+        if (!seg)
+            goto fail;
+        evbuffer_file_segment_add_cleanup_cb(seg, file_seg_cleanup, r);
+    }
+    dfs_frame_encode_hdr(fh, type, reqid, (uint32_t)(hlen + len));
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    int rc = evbuffer_add(out, fh, sizeof(fh)) == 0 && (!hlen || evbuffer_add(out, hdr, hlen) == 0) &&
+             (!seg || evbuffer_add_file_segment(out, seg, 0, (ev_off_t)len) == 0) ? 0 : -1;
+    if (seg)
+        evbuffer_file_segment_free(seg);      /* the chain holds its own reference */
+    else
+        file_seg_cleanup(NULL, 0, r);
+    return rc;
+fail:
+    free(r);
+    if (cleanup)
+        cleanup(arg);
+    return -1;
 }
 
 size_t dfs_conn_output_len(const struct dfs_conn *c)

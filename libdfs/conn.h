@@ -68,6 +68,12 @@ int dfs_conn_send_msg(struct dfs_conn *c, uint16_t type, uint32_t reqid, const P
 int dfs_conn_send_ref(struct dfs_conn *c, uint16_t type, uint32_t reqid,
                       const void *hdr, size_t hlen, const void *data, size_t dlen,
                       void (*cleanup)(const void *data, size_t len, void *arg), void *arg);
+/* Queue a frame whose body is hdr[hlen] (copied) followed by len bytes of
+ * file fd at off, sent with sendfile(2) when the transport allows.  fd must
+ * stay open until cleanup(arg) runs. */
+int dfs_conn_send_file(struct dfs_conn *c, uint16_t type, uint32_t reqid,
+                       const void *hdr, size_t hlen, int fd, uint64_t off, size_t len,
+                       void (*cleanup)(void *arg), void *arg);
 /* Bytes queued for output. */
 size_t dfs_conn_output_len(const struct dfs_conn *c);
 /* Call on_drained once output falls to `low` bytes (0 disables). */
