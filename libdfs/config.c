@@ -127,7 +127,10 @@ static const struct conf_def conf_table[] = {
         check_hostport, "HOST:PORT", 0,
         "RPC address of the namenode, HOST:PORT."),
     NUM("client", "chunk_size", CT_SIZE32, cl_chunk_size, "16K", 512, 16 * MiB,
-        CF_POW2, "Bytes per checksum in new blocks: a power of two, 512 to 16M."),
+        CF_POW2, "Bytes per checksum in new blocks: a power of two, 512 to 16M.\n"
+        "# 16K: the .meta file costs 0.05% of the data, one XXH3 call per chunk\n"
+        "# runs near memory speed, and a small random read verifies at most\n"
+        "# 16K extra (HDFS's 512 B with CRC32C costs 1.6% and a call per 512 B)."),
     NUM("client", "packet_size", CT_SIZE32, cl_packet_size, "64K", 4 * KiB,
         8 * MiB, 0, "Data bytes per packet written; a multiple of chunk_size."),
     NUM("client", "window", CT_U32, cl_window, "64", 1, 4096, 0,

@@ -145,17 +145,6 @@ static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off)
     char err[512];
     int rc;
 
-    /* Reuse the connection of a finished stream to the same datanode. */
-    char peer[sizeof(f->rs_peer)];
-    snprintf(peer, sizeof(peer), "%s:%u", l->host, l->port);
-    if (!dfs_sock_is_open(&f->rs) || strcmp(peer, f->rs_peer) != 0) {
-        dfs_sock_close(&f->rs);
-        rc = dfs_sock_connect(&f->rs, l->host, l->port, (int)f->fs->opts.timeout_ms,
-                              err, sizeof(err));
-        if (rc)
-            return dfs_set_error(DFS_ERR_CONN, "cannot connect to datanode %s", err);
-        snprintf(f->rs_peer, sizeof(f->rs_peer), "%s", peer);
-    }
     Dfs__ReadBlockReq req = DFS__READ_BLOCK_REQ__INIT;
     Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
     eb.id = b->id;
@@ -164,12 +153,31 @@ static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off)
     req.offset = off;
     req.length = b->length - off;
     struct dfs_frame_hdr h;
-    rc = dfs_sock_send_msg(&f->rs, DFS_MSG_READBLOCK_REQ, 1, &req.base);
-    if (rc == 0)
-        rc = dfs_sock_recv_frame(&f->rs, &h, &f->rpkt, &f->rpkt_cap, DFS_FRAME_MAX_CONTROL);
-    if (rc) {
+
+    /* Reuse the connection of a finished stream to the same datanode; if
+     * the datanode closed it meanwhile (idle timeout), connect afresh. */
+    char peer[sizeof(f->rs_peer)];
+    snprintf(peer, sizeof(peer), "%s:%u", l->host, l->port);
+    int reused = dfs_sock_is_open(&f->rs) && strcmp(peer, f->rs_peer) == 0;
+    for (;;) {
+        if (!reused) {
+            dfs_sock_close(&f->rs);
+            rc = dfs_sock_connect(&f->rs, l->host, l->port, (int)f->fs->opts.timeout_ms,
+                                  err, sizeof(err));
+            if (rc)
+                return dfs_set_error(DFS_ERR_CONN, "cannot connect to datanode %s", err);
+            snprintf(f->rs_peer, sizeof(f->rs_peer), "%s", peer);
+        }
+        rc = dfs_sock_send_msg(&f->rs, DFS_MSG_READBLOCK_REQ, 1, &req.base);
+        if (rc == 0)
+            rc = dfs_sock_recv_frame(&f->rs, &h, &f->rpkt, &f->rpkt_cap, DFS_FRAME_MAX_CONTROL);
+        if (rc == 0)
+            break;
         dfs_sock_close(&f->rs);
-        return dfs_set_error(DFS_ERR_CONN, "datanode %s:%u: %s", l->host, l->port, strerror(-rc));
+        if (!reused || rc == -ETIMEDOUT)
+            return dfs_set_error(DFS_ERR_CONN, "datanode %s:%u: %s", l->host, l->port,
+                                 strerror(-rc));
+        reused = 0;
     }
     Dfs__ReadBlockResp *resp = h.type == DFS_MSG_READBLOCK_RESP
                                ? dfs__read_block_resp__unpack(NULL, h.len, f->rpkt) : NULL;
