@@ -207,9 +207,7 @@ static void put_file(struct shell *sh, const struct put_opts *po, int fd,
         dfs_close(f);           /* there is no abort: complete, then delete */
         goto out_delete;
     }
-    /* Must be asked before dfs_close(), which frees the handle. */
-    dfs_write_replicas(f, &wanted, &got);
-    rc = dfs_close(f);
+    rc = dfs_close_replicas(f, &wanted, &got);
     if (rc == DFS_OK && po->preserve)
         rc = dfs_set_mtime(sh->fs, tmp, (uint64_t)lst->st_mtim.tv_sec * 1000 +
                            (uint64_t)lst->st_mtim.tv_nsec / 1000000);

@@ -333,10 +333,12 @@ int dfs_conn_send(struct dfs_conn *c, uint16_t type, uint32_t reqid, const void 
     dfs_frame_encode_hdr(hdr, type, reqid, (uint32_t)len);
     struct evbuffer *out = bufferevent_get_output(c->bev);
     size_t sent = 0;
-    if (evbuffer_get_length(out) == 0) {
+    if (evbuffer_get_length(out) == 0 && c->drain_low == 0) {
         /* Nothing queued: write at once, sparing the loop a turn and two
          * epoll_ctl calls per reply; only what does not fit is queued.
-         * An error is left for the bufferevent to find on its own write. */
+         * An error is left for the bufferevent to find on its own write.
+         * Not for an owner that waits for on_drained: a frame written at
+         * once never drains. */
         struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)body, len } };
         ssize_t n = writev(bufferevent_getfd(c->bev), iov, len ? 2 : 1);
         if (n > 0)

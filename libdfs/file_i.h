@@ -61,6 +61,7 @@ struct dfs_file {
     long rs_block;               /* block index of the open stream, -1 none */
     uint64_t rs_pos;             /* block offset of the next unconsumed byte */
     uint64_t rs_end;             /* block offset where the stream ends */
+    uint64_t seq_next;           /* file offset right after the last read */
     int rs_done;                 /* LAST packet seen */
     uint8_t *rpkt;               /* current packet body */
     size_t rpkt_cap;

@@ -136,9 +136,10 @@ static void report_bad(dfs_file *f, const struct rd_block *b, const struct rd_lo
         protobuf_c_message_free_unpacked(m, NULL);
 }
 
-/* Open a stream on location li of block bi from block offset `off`.
+/* Open a stream on location li of block bi for len bytes from block
+ * offset `off`.
  * DFS_OK, or an error with the reason in dfs_errmsg(). */
-static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off)
+static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off, uint64_t len)
 {
     struct rd_block *b = &f->blocks[bi];
     struct rd_loc *l = &b->locs[li];
@@ -151,7 +152,7 @@ static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off)
     eb.genstamp = b->genstamp;
     req.block = &eb;
     req.offset = off;
-    req.length = b->length - off;
+    req.length = len;
     struct dfs_frame_hdr h;
 
     /* Reuse the connection of a finished stream to the same datanode; if
@@ -197,8 +198,8 @@ static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off)
     if (rc == DFS_OK) {
         f->rs_block = (long)bi;
         f->rs_loc = li;
-        f->rs_pos = resp->first_offset;
-        f->rs_end = b->length;
+        f->rs_pos = off;          /* stream_next skips the chunk head before off */
+        f->rs_end = off + len;
         f->rs_done = 0;
         f->rdata_len = 0;
     }
@@ -248,8 +249,11 @@ static int stream_next(dfs_file *f)
 }
 
 /* Read up to len bytes at block offset off of block bi from one replica,
- * failing over between replicas.  Returns bytes read (> 0) or -err. */
-static int64_t read_block(dfs_file *f, size_t bi, uint8_t *buf, size_t len, uint64_t off)
+ * failing over between replicas.  A sequential reader streams to the end
+ * of the block; a random one asks for just its range.  Returns bytes read
+ * (> 0) or -err. */
+static int64_t read_block(dfs_file *f, size_t bi, uint8_t *buf, size_t len, uint64_t off,
+                          int sequential)
 {
     struct rd_block *b = &f->blocks[bi];
     char reasons[1024] = "";
@@ -310,7 +314,7 @@ static int64_t read_block(dfs_file *f, size_t bi, uint8_t *buf, size_t len, uint
                                   (unsigned long long)b->offset,
                                   reasons[0] ? ": " : "", reasons);
         }
-        int rc = stream_open(f, bi, li, off);
+        int rc = stream_open(f, bi, li, off, sequential ? b->length - off : len);
         if (rc != DFS_OK) {
             b->locs[li].bad = 1;
             size_t used = strlen(reasons);
@@ -342,11 +346,12 @@ int64_t dfs_pread(dfs_file *f, void *buf, size_t len, uint64_t offset)
         size_t want = len - done;
         if (want > b->length - in_block)
             want = (size_t)(b->length - in_block);
-        int64_t n = read_block(f, bi, p + done, want, in_block);
+        int64_t n = read_block(f, bi, p + done, want, in_block, offset == f->seq_next);
         if (n < 0)
             return done > 0 ? (int64_t)done : n;
         done += (size_t)n;
     }
+    f->seq_next = offset + done;
     return (int64_t)done;
 }
 

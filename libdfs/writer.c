@@ -403,6 +403,8 @@ void dfs_write_replicas(const dfs_file *f, unsigned *wanted, unsigned *got)
         *got = f->min_got;
 }
 
+static int dfs_writer_close_ex(dfs_file *f, unsigned *wanted, unsigned *got);
+
 /* Ask the namenode to complete the file until it has the replicas. */
 static int complete_file(dfs_file *f)
 {
@@ -445,7 +447,19 @@ static int complete_file(dfs_file *f)
     }
 }
 
+int dfs_close_replicas(dfs_file *f, unsigned *wanted, unsigned *got)
+{
+    if (!f->writing)
+        return dfs_set_error(DFS_ERR_INVAL, "%s: not open for writing", f->path);
+    return dfs_writer_close_ex(f, wanted, got);
+}
+
 int dfs_writer_close(dfs_file *f)
+{
+    return dfs_writer_close_ex(f, NULL, NULL);
+}
+
+static int dfs_writer_close_ex(dfs_file *f, unsigned *wanted, unsigned *got)
 {
     int rc = f->failed ? dfs_set_error(DFS_ERR_IO, "%s: an earlier write failed", f->path) : DFS_OK;
     if (rc == DFS_OK) {
@@ -454,6 +468,7 @@ int dfs_writer_close(dfs_file *f)
     }
     if (rc == DFS_OK)
         rc = complete_file(f);
+    dfs_write_replicas(f, wanted, got);
     dfs_sock_close(&f->dn);
     if (f->blk)
         dfs__located_block__free_unpacked(f->blk, NULL);

@@ -1,8 +1,11 @@
 /*
- * dfs-bench - namespace (metadata) benchmark of a dfs cluster.
+ * dfs-bench - namespace (metadata) and data throughput benchmark of a dfs
+ * cluster.
  *
  *   dfs-bench [-n HOST:PORT] OP [-c CLIENTS] [-N OPS_PER_CLIENT] [-d DIR]
  *             [-r LISTS] [--shared] [--keep] [--json]
+ *   dfs-bench [-n HOST:PORT] io -s SIZE [-r REPL] [-b BLOCKSIZE] [-c CLIENTS]
+ *             [-d DIR] [--shared] [--keep] [--json]
  *
  * Each client is a thread with its own dfs_fs handle.  In the default
  * ("unique dir") mode client k works on DIR/c<k>/f<i>; with --shared every
@@ -16,6 +19,18 @@
  * and the timed loop.  "meta" is the sequence mkdir, create, stat, list,
  * delete on the same names; between mkdir and create the directories made by
  * mkdir are removed (untimed) so that create can reuse their names.
+ *
+ * "io" is two phases on one file of SIZE bytes per client (DIR/c<k>/f0):
+ * "write" (dfs_open_write, dfs_write of 4 MiB pieces of a buffer filled with
+ * pseudo-random bytes once before the run, dfs_close: the close waits for
+ * the last acks and completes the file) and "read" (dfs_open_read, dfs_read
+ * of 4 MiB into memory, dfs_close).  Every byte read is compared with the
+ * written ones, untimed: by default the reads reuse one 4 MiB buffer, as a
+ * streaming reader does, each piece is compared right after its dfs_read and
+ * the time of the comparisons is taken out of the client's time; with
+ * --read-whole the file is read into one buffer of SIZE per client and
+ * compared after the timed phase.  Rates are MB/s (10^6 bytes), all
+ * clients' bytes over the phase's time; latencies are per 4 MiB call.
  *
  * Output: one line per phase, or with --json one JSON object per line.
  * Exit status: 0 success, 1 any call failed, 2 usage error.
@@ -41,6 +56,8 @@
 #define BENCH_MAX_FAILS   10           /* per client and phase: then it gives up */
 #define BENCH_MAX_MSGS    20           /* failure messages printed per phase */
 #define BENCH_DIR_MAX     3800         /* longest DIR, room left for names */
+#define BENCH_IO_CALL     (4u << 20)   /* bytes per dfs_write / dfs_read */
+#define BENCH_IO_MAX      (1ull << 40) /* largest -s */
 
 /* What a phase's untimed setup must provide, as bits. */
 enum bench_setup {
@@ -53,13 +70,17 @@ struct bench;
 struct client;
 
 /* One benchmark operation: its name, its unit, and the timed loop run by
- * each client.  run returns the number of operations it counted (names, or
- * directory entries for list). */
+ * each client.  run returns the number of operations it counted (names,
+ * directory entries for list, bytes for the io phases); the rate is that
+ * count per second divided by scale (1, or 10^6 for MB/s).  after, when set,
+ * runs in each client once its timed loop is over (untimed: verification). */
 struct bench_op {
     const char *name;
     const char *unit;
     unsigned setup;
     uint64_t (*run)(struct client *c);
+    double scale;
+    void (*after)(struct client *c);
 };
 
 /* The run's configuration, shared read-only by the clients. */
@@ -70,6 +91,14 @@ struct bench {
     unsigned long nops;         /* per client */
     unsigned lists;             /* listings per client for "list" */
     int shared, keep, json;
+
+    /* io */
+    int io;                     /* the io phases are planned */
+    uint64_t io_size;           /* bytes per client's file */
+    unsigned io_repl;           /* 0: the namenode's default */
+    uint64_t io_block;          /* 0: the namenode's default */
+    int io_whole;               /* read the whole file into memory */
+    uint8_t *io_data;           /* io_size pseudo-random bytes */
 
     const struct bench_op **phases;
     unsigned nphases;
@@ -97,6 +126,15 @@ struct client {
     uint64_t calls;             /* timed calls (listings for list) */
     unsigned long fails;        /* failed calls of this phase */
     unsigned long total_fails;  /* over the whole run, setup included */
+
+    /* io */
+    uint8_t *rbuf;              /* read buffer: one call, or io_size (whole) */
+    uint64_t verify_ns;         /* time of the comparisons in the read loop */
+    uint64_t got;               /* bytes read into rbuf by the read phase */
+    unsigned replicas;          /* fewest datanodes a block was written to */
+    unsigned file_repl;         /* the file's replication, from dfs_stat */
+    uint64_t file_block;        /* the file's block size, from dfs_stat */
+    int verified;               /* 1 the read bytes match, -1 they do not */
 };
 
 static const char *prog = "dfs-bench";
@@ -266,18 +304,203 @@ static uint64_t run_list(struct client *c)
     return entries;
 }
 
-/*
- * The operations.  "io" (data throughput: write and read of large files,
- * MB/s) is the next entry to come; it will need its own setup bits (a file
- * size, datanodes) and a run loop over dfs_open_write / dfs_pread.
- */
+/* "write" of io: the client's file, SIZE bytes in BENCH_IO_CALL pieces of
+ * b->io_data, timed from the open to the end of the close.  Counts bytes;
+ * a failed write counts none. */
+static uint64_t run_iowrite(struct client *c)
+{
+    struct bench *b = c->b;
+    const char *path = client_name(c, 0);
+    unsigned wanted = 0, got = 0;
+    uint64_t off = 0;
+    dfs_file *f;
+    int rc;
+
+    c->replicas = 0;
+    rc = dfs_open_write(c->fs, path, DFS_O_OVERWRITE, 0644, b->io_repl,
+                        b->io_block, &f);
+    if (rc != DFS_OK) {
+        client_fail(c, "write", path, dfs_errmsg());
+        return 0;
+    }
+    while (off < b->io_size) {
+        size_t n = b->io_size - off < BENCH_IO_CALL ? (size_t)(b->io_size - off)
+                                                    : BENCH_IO_CALL;
+        uint64_t t = now_ns();
+
+        rc = dfs_write(f, b->io_data + off, n);
+        t = now_ns() - t;
+        if (rc != DFS_OK) {
+            client_fail(c, "write", path, dfs_errmsg());
+            break;
+        }
+        client_sample(c, t);
+        c->calls++;
+        off += n;
+    }
+    dfs_write_replicas(f, &wanted, &got);
+    c->replicas = got;
+    if (dfs_close(f) != DFS_OK) {
+        if (rc == DFS_OK)
+            client_fail(c, "write", path, dfs_errmsg());
+        return 0;
+    }
+    return rc == DFS_OK ? off : 0;
+}
+
+/* After the write: the file's replication and block size (untimed). */
+static void after_iowrite(struct client *c)
+{
+    struct dfs_stat st;
+    const char *path = client_name(c, 0);
+
+    if (c->count != c->b->io_size)
+        return;
+    if (dfs_stat(c->fs, path, &st) != DFS_OK) {
+        client_fail(c, "write", path, dfs_errmsg());
+        return;
+    }
+    if (st.length != c->b->io_size) {
+        char msg[128];
+
+        snprintf(msg, sizeof msg, "length %" PRIu64 " after close, wrote %"
+                 PRIu64, st.length, c->b->io_size);
+        client_fail(c, "write", path, msg);
+    }
+    c->file_repl = st.replication;
+    c->file_block = st.block_size;
+}
+
+/* "read" of io: the client's file from start to end in BENCH_IO_CALL
+ * reads into c->rbuf, each piece compared with the written bytes at once
+ * (the comparisons' time in c->verify_ns, taken out by after_ioread), or
+ * with io_whole at its file offset, compared afterwards by after_ioread.
+ * Counts bytes read. */
+static uint64_t run_ioread(struct client *c)
+{
+    struct bench *b = c->b;
+    const char *path = client_name(c, 0);
+    uint64_t off = 0;
+    dfs_file *f;
+    int rc;
+
+    c->got = 0;
+    c->verified = 0;
+    c->verify_ns = 0;
+    rc = dfs_open_read(c->fs, path, &f);
+    if (rc != DFS_OK) {
+        client_fail(c, "read", path, dfs_errmsg());
+        return 0;
+    }
+    if (dfs_file_length(f) != b->io_size) {
+        char msg[128];
+
+        snprintf(msg, sizeof msg, "length %" PRIu64 ", expected %" PRIu64,
+                 dfs_file_length(f), b->io_size);
+        client_fail(c, "read", path, msg);
+        dfs_close(f);
+        return 0;
+    }
+    for (;;) {
+        uint64_t left = b->io_size - off;
+        size_t n = BENCH_IO_CALL;
+        uint8_t *dst = c->rbuf;
+        uint64_t t;
+        int64_t r;
+
+        if (b->io_whole) {
+            if (left == 0)
+                break;
+            if (left < n)
+                n = (size_t)left;
+            dst = c->rbuf + off;
+        }
+        t = now_ns();
+        r = dfs_read(f, dst, n);
+        t = now_ns() - t;
+        if (r < 0) {
+            client_fail(c, "read", path, dfs_errmsg());
+            break;
+        }
+        if (r == 0)
+            break;
+        if ((uint64_t)r > left) {
+            client_fail(c, "read", path, "more bytes than the file's length");
+            break;
+        }
+        client_sample(c, t);
+        c->calls++;
+        if (!b->io_whole && c->verified == 0) {
+            t = now_ns();
+            if (memcmp(dst, b->io_data + off, (size_t)r) != 0) {
+                char msg[128];
+
+                snprintf(msg, sizeof msg, "bytes differ from the written ones "
+                         "in [%" PRIu64 ", %" PRIu64 ")", off, off + (uint64_t)r);
+                client_fail(c, "read", path, msg);
+                c->verified = -1;
+            }
+            c->verify_ns += now_ns() - t;
+        }
+        off += (uint64_t)r;
+    }
+    dfs_close(f);
+    c->got = off;
+    if (off != b->io_size) {
+        char msg[128];
+
+        snprintf(msg, sizeof msg, "read %" PRIu64 " bytes, expected %" PRIu64,
+                 off, b->io_size);
+        client_fail(c, "read", path, msg);
+        c->verified = -1;
+    } else if (!b->io_whole && c->verified == 0) {
+        c->verified = 1;
+    }
+    return off;
+}
+
+/* After the read: take the comparisons' time out of the client's time, or
+ * with io_whole compare the bytes read with the written ones (untimed). */
+static void after_ioread(struct client *c)
+{
+    struct bench *b = c->b;
+    char msg[128];
+    uint64_t off;
+
+    if (!b->io_whole) {
+        c->t1 -= c->verify_ns < c->t1 - c->t0 ? c->verify_ns : 0;
+        return;
+    }
+    if (c->got != b->io_size)
+        return;
+    if (memcmp(c->rbuf, b->io_data, b->io_size) == 0) {
+        c->verified = 1;
+        return;
+    }
+    for (off = 0; off < b->io_size && c->rbuf[off] == b->io_data[off]; off++)
+        ;
+    snprintf(msg, sizeof msg, "bytes differ from the written ones from offset %"
+             PRIu64, off);
+    client_fail(c, "read", client_name(c, 0), msg);
+    c->verified = -1;
+}
+
+/* The operations; the io phases are not operations of their own on the
+ * command line (see io_ops). */
 static const struct bench_op bench_ops[] = {
-    { "mkdir",  "ops/s",     SETUP_DIRS,               run_mkdir },
-    { "create", "ops/s",     SETUP_DIRS,               run_create },
-    { "stat",   "ops/s",     SETUP_DIRS | SETUP_FILES, run_stat },
-    { "list",   "entries/s", SETUP_DIRS | SETUP_FILES, run_list },
-    { "delete", "ops/s",     SETUP_DIRS | SETUP_FILES, run_delete },
+    { "mkdir",  "ops/s",     SETUP_DIRS,               run_mkdir,  1.0, NULL },
+    { "create", "ops/s",     SETUP_DIRS,               run_create, 1.0, NULL },
+    { "stat",   "ops/s",     SETUP_DIRS | SETUP_FILES, run_stat,   1.0, NULL },
+    { "list",   "entries/s", SETUP_DIRS | SETUP_FILES, run_list,   1.0, NULL },
+    { "delete", "ops/s",     SETUP_DIRS | SETUP_FILES, run_delete, 1.0, NULL },
 };
+
+/* "io": write the files, then read them back. */
+static const struct bench_op io_ops[] = {
+    { "write", "MB/s", SETUP_DIRS, run_iowrite, 1e6, after_iowrite },
+    { "read",  "MB/s", 0,          run_ioread,  1e6, after_ioread },
+};
+#define IO_NPHASES (sizeof io_ops / sizeof io_ops[0])
 #define BENCH_NOPS (sizeof bench_ops / sizeof bench_ops[0])
 
 /* "meta": every operation above on the same names, with what each phase's
@@ -362,6 +585,8 @@ static void *client_main(void *arg)
         c->t0 = now_ns();
         c->count = b->phases[p]->run(c);
         c->t1 = now_ns();
+        if (b->phases[p]->after)
+            b->phases[p]->after(c);
         pthread_barrier_wait(&b->done);
     }
     return NULL;
@@ -391,6 +616,46 @@ static double percentile_us(const uint64_t *v, size_t n, double p)
     return (double)v[k - 1] / 1000.0;
 }
 
+/* The io-specific part of an io phase's report line. */
+static void report_io(const struct bench *b, const struct bench_op *op,
+                      const struct client *cl, uint64_t count, uint64_t calls)
+{
+    unsigned replicas = UINT_MAX, repl = 0;
+    uint64_t block = 0, verify_ns = 0;
+    int ok = 1, bad = 0;
+
+    for (unsigned i = 0; i < b->clients; i++) {
+        if (cl[i].replicas < replicas)
+            replicas = cl[i].replicas;
+        if (cl[i].file_repl)
+            repl = cl[i].file_repl;
+        if (cl[i].file_block)
+            block = cl[i].file_block;
+        ok &= cl[i].verified == 1;
+        verify_ns += cl[i].verify_ns;
+        bad |= cl[i].verified == -1;
+    }
+    if (b->json) {
+        printf(",\"bytes\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"size\":%" PRIu64
+               ",\"call_size\":%u", count, calls, b->io_size, BENCH_IO_CALL);
+        if (op->run == run_iowrite)
+            printf(",\"replication\":%u,\"replicas\":%u,\"block_size\":%" PRIu64,
+                   repl, replicas, block);
+        else
+            printf(",\"verify\":\"%s\",\"verified\":%s"
+                   ",\"verify_seconds_excluded\":%.6f",
+                   b->io_whole ? "whole" : "piecewise",
+                   ok ? "true" : "false", (double)verify_ns / 1e9);
+    } else {
+        printf("bytes=%" PRIu64, count);
+        if (op->run == run_iowrite)
+            printf(" replication=%u replicas=%u block_size=%" PRIu64,
+                   repl, replicas, block);
+        else
+            printf(" verify=%s", ok ? "ok" : bad ? "FAILED" : "none");
+    }
+}
+
 /* Print phase p's results from the clients' records.  Returns 0, or -1 when
  * out of memory for the merged samples. */
 static int bench_report(struct bench *b, unsigned p, struct client *cl)
@@ -401,6 +666,7 @@ static int bench_report(struct bench *b, unsigned p, struct client *cl)
     size_t nlat = 0, k = 0;
     uint64_t *all;
     double secs, rate, p50, p99;
+    int io = op->run == run_iowrite || op->run == run_ioread;
 
     for (unsigned i = 0; i < b->clients; i++) {
         if (cl[i].t0 < t0)
@@ -427,13 +693,15 @@ static int bench_report(struct bench *b, unsigned p, struct client *cl)
     secs = (double)(t1 - t0) / 1e9;
     if (secs <= 0.0)
         secs = 1e-9;
-    rate = (double)count / secs;
+    rate = (double)count / secs / op->scale;
 
     if (b->json) {
         printf("{\"op\":\"%s\",\"clients\":%u,\"shared\":%s,\"ops\":%" PRIu64
                ",\"errors\":%lu,\"seconds\":%.6f,\"rate\":%.1f,\"unit\":\"%s\"",
-               op->name, b->clients, b->shared ? "true" : "false", count,
-               fails, secs, rate, op->unit);
+               op->name, b->clients, b->shared ? "true" : "false",
+               io ? calls : count, fails, secs, rate, op->unit);
+        if (io)
+            report_io(b, op, cl, count, calls);
         if (op->run == run_list)
             printf(",\"lists\":%" PRIu64 ",\"lists_per_s\":%.1f", calls,
                    (double)calls / secs);
@@ -442,11 +710,13 @@ static int bench_report(struct bench *b, unsigned p, struct client *cl)
         printf("%-6s clients=%u ", op->name, b->clients);
         if (op->run == run_list)
             printf("lists=%" PRIu64 " entries=%" PRIu64, calls, count);
+        else if (io)
+            report_io(b, op, cl, count, calls);
         else
             printf("ops=%" PRIu64, count);
         if (fails)
             printf(" errors=%lu", fails);
-        printf(" seconds=%.3f rate=%.0f %s", secs, rate, op->unit);
+        printf(" seconds=%.3f rate=%.*f %s", secs, io ? 1 : 0, rate, op->unit);
         if (op->run == run_list)
             printf(" (%.1f lists/s)", (double)calls / secs);
         printf(" p50=%.0fus p99=%.0fus\n", p50, p99);
@@ -462,17 +732,25 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: %s [-n HOST:PORT] OP [-c CLIENTS] [-N OPS_PER_CLIENT] [-d DIR]\n"
         "                 [-r LISTS] [--shared] [--keep] [--json]\n"
-        "OP: mkdir | create | stat | list | delete | meta\n"
+        "       %s [-n HOST:PORT] io -s SIZE [-r REPL] [-b BLOCKSIZE] [-c CLIENTS]\n"
+        "                 [-d DIR] [--read-whole] [--shared] [--keep] [--json]\n"
+        "OP: mkdir | create | stat | list | delete | meta | io\n"
         "  meta          mkdir, create, stat, list, delete on the same names\n"
+        "  io            write then read one file of SIZE bytes per client (MB/s)\n"
         "  -n HOST:PORT  namenode (default: $DFS_NAMENODE, $DFS_CONF, 127.0.0.1:8020)\n"
         "  -c CLIENTS    client threads, each with its own connection (default 1)\n"
         "  -N OPS        operations per client (default 1000)\n"
         "  -d DIR        working directory (default /dfs-bench.<pid>)\n"
         "  -r LISTS      full listings per client for list (default 10)\n"
+        "  -s SIZE       io: bytes per client's file; K, M, G, T suffixes (1024-based)\n"
+        "  -r REPL       io: replication of the files (default: the namenode's)\n"
+        "  -b BLOCKSIZE  io: block size of the files (default: the namenode's)\n"
+        "  --read-whole  io: read each file into one buffer of SIZE (default: reuse\n"
+        "                one 4 MiB buffer); either way the bytes are compared untimed\n"
         "  --shared      all clients in DIR (names c<k>-<i>) instead of DIR/c<k>/f<i>\n"
         "  --keep        do not remove DIR at the end\n"
         "  --json        one JSON object per operation\n",
-        prog);
+        prog, prog);
 }
 
 static int parse_ulong(const char *s, unsigned long min, unsigned long max,
@@ -489,6 +767,35 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max,
     return 0;
 }
 
+/* SIZE with an optional K, M, G or T suffix (1024-based; "KiB", "MiB"... and
+ * a trailing "B" are accepted too). */
+static int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    unsigned long long v;
+    uint64_t mult = 1;
+    char *end;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-')
+        return -1;
+    switch (*end) {
+    case 'k': case 'K': mult = 1ull << 10; end++; break;
+    case 'm': case 'M': mult = 1ull << 20; end++; break;
+    case 'g': case 'G': mult = 1ull << 30; end++; break;
+    case 't': case 'T': mult = 1ull << 40; end++; break;
+    default: break;
+    }
+    if (mult > 1 && *end == 'i')
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end || v > max / mult || v * mult < min)
+        return -1;
+    *out = v * mult;
+    return 0;
+}
+
 /* Fill b from the command line; the namenode address into *namenode.
  * Returns 0, or 2 after a usage message. */
 static int bench_parse(struct bench *b, int argc, char **argv,
@@ -498,18 +805,21 @@ static int bench_parse(struct bench *b, int argc, char **argv,
         { "shared", no_argument, NULL, 'S' },
         { "keep",   no_argument, NULL, 'K' },
         { "json",   no_argument, NULL, 'J' },
+        { "read-whole", no_argument, NULL, 'W' },
         { "help",   no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     unsigned long v;
-    const char *dir = NULL;
+    uint64_t size;
+    const char *dir = NULL, *r_arg = NULL, *s_arg = NULL, *b_arg = NULL;
+    int nops_set = 0;
     size_t len;
     int ch;
 
     b->clients = 1;
     b->nops = 1000;
     b->lists = 10;
-    while ((ch = getopt_long(argc, argv, "n:c:N:d:r:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:c:N:d:r:s:b:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'n':
             *namenode = optarg;
@@ -523,11 +833,16 @@ static int bench_parse(struct bench *b, int argc, char **argv,
             if (parse_ulong(optarg, 1, BENCH_MAX_OPS, &v) != 0)
                 goto bad_value;
             b->nops = v;
+            nops_set = 1;
             break;
-        case 'r':
-            if (parse_ulong(optarg, 1, 1000000, &v) != 0)
-                goto bad_value;
-            b->lists = (unsigned)v;
+        case 'r':   /* LISTS or REPL: known once OP is */
+            r_arg = optarg;
+            break;
+        case 's':
+            s_arg = optarg;
+            break;
+        case 'b':
+            b_arg = optarg;
             break;
         case 'd':
             dir = optarg;
@@ -535,6 +850,7 @@ static int bench_parse(struct bench *b, int argc, char **argv,
         case 'S': b->shared = 1; break;
         case 'K': b->keep = 1; break;
         case 'J': b->json = 1; break;
+        case 'W': b->io_whole = 1; break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -548,6 +864,50 @@ static int bench_parse(struct bench *b, int argc, char **argv,
         return 2;
     }
     b->opname = argv[optind];
+    b->io = strcmp(b->opname, "io") == 0;
+
+    if (b->io) {
+        if (nops_set) {
+            fprintf(stderr, "%s: io: -N does not apply (use -s SIZE)\n", prog);
+            return 2;
+        }
+        if (!s_arg) {
+            fprintf(stderr, "%s: io: -s SIZE is required\n", prog);
+            usage(stderr);
+            return 2;
+        }
+        if (parse_size(s_arg, 1, BENCH_IO_MAX, &b->io_size) != 0) {
+            fprintf(stderr, "%s: -s %s: bad size\n", prog, s_arg);
+            return 2;
+        }
+        if (r_arg) {
+            if (parse_ulong(r_arg, 1, 10, &v) != 0) {
+                fprintf(stderr, "%s: -r %s: bad replication (1..10)\n", prog, r_arg);
+                return 2;
+            }
+            b->io_repl = (unsigned)v;
+        }
+        if (b_arg) {
+            if (parse_size(b_arg, 1, BENCH_IO_MAX, &size) != 0) {
+                fprintf(stderr, "%s: -b %s: bad block size\n", prog, b_arg);
+                return 2;
+            }
+            b->io_block = size;
+        }
+    } else {
+        if (s_arg || b_arg) {
+            fprintf(stderr, "%s: %s: -%c applies to io only\n", prog,
+                    b->opname, s_arg ? 's' : 'b');
+            return 2;
+        }
+        if (r_arg) {
+            if (parse_ulong(r_arg, 1, 1000000, &v) != 0) {
+                fprintf(stderr, "%s: -r %s: bad value\n", prog, r_arg);
+                return 2;
+            }
+            b->lists = (unsigned)v;
+        }
+    }
 
     if (dir && strlen(dir) >= sizeof b->dir) {
         fprintf(stderr, "%s: -d: directory name too long\n", prog);
@@ -583,6 +943,12 @@ static int bench_plan(struct bench *b)
             b->phase_setup[i] = meta_seq[i].setup;
         }
         b->nphases = META_NPHASES;
+    } else if (b->io) {
+        for (size_t i = 0; i < IO_NPHASES; i++) {
+            phases[i] = &io_ops[i];
+            b->phase_setup[i] = io_ops[i].setup;
+        }
+        b->nphases = IO_NPHASES;
     } else {
         phases[0] = bench_find_op(b->opname);
         if (!phases[0]) {
@@ -639,6 +1005,84 @@ fail:
     return 1;
 }
 
+/* Bytes of memory available (MemAvailable of /proc/meminfo), or 0 when
+ * not known. */
+static uint64_t mem_available(void)
+{
+    unsigned long long kb = 0;
+    char line[256];
+    FILE *f = fopen("/proc/meminfo", "r");
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* The io buffers (untimed): b->io_data, io_size pseudo-random bytes
+ * (xorshift64*, not compressible, different for every run), and each
+ * client's read buffer: one call's worth, or with io_whole io_size bytes
+ * (when every client's fits in half of the available memory; else an
+ * error).  The read buffers are touched once so that page faults are not
+ * timed.  Returns 0, or 1 after a message. */
+static int io_prepare(struct bench *b, struct client *cl)
+{
+    uint64_t avail = mem_available(), x, need;
+    size_t rsize;
+
+    if (b->io_size > SIZE_MAX) {
+        fprintf(stderr, "%s: io: -s %" PRIu64 ": too large\n", prog, b->io_size);
+        return 1;
+    }
+    if (avail && b->io_size > avail / 10 * 8) {
+        fprintf(stderr, "%s: io: -s %" PRIu64 ": larger than the available "
+                "memory (%" PRIu64 " bytes): the data is written from memory\n",
+                prog, b->io_size, avail);
+        return 1;
+    }
+    b->io_data = malloc((size_t)b->io_size);
+    if (!b->io_data) {
+        fprintf(stderr, "%s: io: out of memory (%" PRIu64 " bytes)\n", prog,
+                b->io_size);
+        return 1;
+    }
+    x = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
+    for (uint64_t off = 0; off < b->io_size; off += 8) {
+        uint64_t r;
+
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r = x * 0x2545F4914F6CDD1Dull;
+        if (b->io_size - off >= 8)
+            memcpy(b->io_data + off, &r, 8);
+        else
+            memcpy(b->io_data + off, &r, (size_t)(b->io_size - off));
+    }
+
+    need = b->io_size * (uint64_t)b->clients;
+    if (b->io_whole && b->io_size > BENCH_IO_CALL &&
+        (need / b->clients != b->io_size ||
+         (avail && need > (avail - b->io_size) / 2))) {
+        fprintf(stderr, "%s: io: --read-whole: %u x %" PRIu64 " bytes do not "
+                "fit in memory\n", prog, b->clients, b->io_size);
+        return 1;
+    }
+    rsize = b->io_whole ? (size_t)b->io_size : BENCH_IO_CALL;
+    for (unsigned i = 0; i < b->clients; i++) {
+        cl[i].rbuf = malloc(rsize);
+        if (!cl[i].rbuf) {
+            fprintf(stderr, "%s: io: out of memory\n", prog);
+            return 1;
+        }
+        memset(cl[i].rbuf, 0, rsize);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct bench b;
@@ -662,6 +1106,8 @@ int main(int argc, char **argv)
         return 1;
     }
     cap = b.nops > b.lists ? b.nops : b.lists;
+    if (b.io)
+        cap = (size_t)((b.io_size + BENCH_IO_CALL - 1) / BENCH_IO_CALL) + 1;
     for (unsigned i = 0; i < b.clients; i++) {
         cl[i].b = &b;
         cl[i].id = i;
@@ -673,6 +1119,10 @@ int main(int argc, char **argv)
             status = 1;
             goto out_free;
         }
+    }
+    if (b.io && io_prepare(&b, cl) != 0) {
+        status = 1;
+        goto out_free;
     }
 
     if (bench_connect(namenode, cl, b.clients, &mainfs) != 0) {
@@ -728,8 +1178,11 @@ out_disconnect:
     if (mainfs)
         dfs_disconnect(mainfs);
 out_free:
-    for (unsigned i = 0; i < b.clients; i++)
+    for (unsigned i = 0; i < b.clients; i++) {
         free(cl[i].lat);
+        free(cl[i].rbuf);
+    }
     free(cl);
+    free(b.io_data);
     return status;
 }

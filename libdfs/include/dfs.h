@@ -181,7 +181,9 @@ int dfs_write(dfs_file *f, const void *buf, size_t len);
 int dfs_hflush(dfs_file *f);
 int dfs_hsync(dfs_file *f);
 /* Replication the writer asked for and the fewest datanodes any block of
- * this file was written to so far (fewer live datanodes than asked). */
+ * this file was written to so far (fewer live datanodes than asked).
+ * Bytes still buffered are not counted: dfs_close_replicas() tells the
+ * final figures. */
 void dfs_write_replicas(const dfs_file *f, unsigned *wanted, unsigned *got);
 
 /* Open an existing file for reading. */
@@ -197,6 +199,10 @@ uint64_t dfs_file_length(const dfs_file *f);
 /* Close a file.  For a writer: flush, wait for the last acks and complete
  * the file on the namenode; an error means the file is not complete. */
 int dfs_close(dfs_file *f);
+/* dfs_close() of a writer that also reports, whatever the outcome, the
+ * replication asked for and the fewest datanodes any block went to (a file
+ * written to fewer datanodes than asked gets re-replicated later). */
+int dfs_close_replicas(dfs_file *f, unsigned *wanted, unsigned *got);
 
 /* ------------------------------------------------------------- locality */
 

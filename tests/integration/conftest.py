@@ -12,8 +12,10 @@ $DFS_BUILD (default <repo>/build).
     def test_y(cluster): ...
 """
 
+import hashlib
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -62,15 +64,17 @@ def sanitizer_report(text):
     return None
 
 
-def run(cmd, input=None, timeout=None, env=None, cwd=None):
-    """Run cmd; return (rc, stdout, stderr) as text.  input: str or bytes."""
+def run(cmd, input=None, timeout=None, env=None, cwd=None, binary=False):
+    """Run cmd; return (rc, stdout, stderr) as text (stdout as bytes with
+    binary).  input: str or bytes."""
     if isinstance(input, str):
         input = input.encode()
     r = subprocess.run([str(c) for c in cmd], input=input,
                        stdin=None if input is not None else subprocess.DEVNULL,
                        capture_output=True, env=env, cwd=cwd,
                        timeout=timeout or CMD_TIMEOUT)
-    return r.returncode, _text(r.stdout), _text(r.stderr)
+    return (r.returncode, r.stdout if binary else _text(r.stdout),
+            _text(r.stderr))
 
 
 def free_port():
@@ -121,20 +125,37 @@ def kill_pid(pid, program):
             time.sleep(0.02)
 
 
-def dfs_at(addr, *args, input=None, timeout=None, env=None):
-    """Run `dfs -n addr args...`; return (rc, stdout, stderr).  Fails the
-    test when the shell printed a sanitizer report."""
+def dfs_env(env=None):
+    """The environment a test runs `dfs` in: env as given, else ours
+    without DFS_NAMENODE and DFS_CONF."""
     e = dict(os.environ if env is None else env)
     if env is None:
         e.pop("DFS_NAMENODE", None)
         e.pop("DFS_CONF", None)
+    return e
+
+
+def dfs_at(addr, *args, input=None, timeout=None, env=None, binary=False):
+    """Run `dfs -n addr args...`; return (rc, stdout, stderr), stdout as
+    bytes with binary.  Fails the test when the shell printed a sanitizer
+    report."""
     rc, out, err = run([DFS, "-n", addr] + list(args), input=input,
-                       timeout=timeout, env=e)
+                       timeout=timeout, env=dfs_env(env), binary=binary)
     bad = sanitizer_report(err)
     if bad:
         pytest.fail("dfs %s: sanitizer report: %s\n%s"
                     % (" ".join(map(str, args)), bad, err))
     return rc, out, err
+
+
+def blob(size, seed=0):
+    """size reproducible pseudo-random bytes (the same for the same
+    size and seed)."""
+    return random.Random("%d/%d" % (size, seed)).randbytes(size)
+
+
+def sha256(b):
+    return hashlib.sha256(b).hexdigest()
 
 
 def stat_json(addr, path):
@@ -153,6 +174,7 @@ class Cluster:
         self.datanodes = datanodes
         self.overrides = list(overrides)
         self.pids = {}          # every (pid -> program) ever started
+        self.spawned = []       # shells started by spawn()
         self.addr = None
 
     # tools/cluster -----------------------------------------------------
@@ -227,17 +249,70 @@ class Cluster:
         return {f.stem: f.read_text(errors="replace")
                 for f in self.dir.glob("*.log")}
 
-    # shell ----------------------------------------------------------------
-    def dfs(self, *args, input=None, timeout=None):
-        """Run the shell against this cluster: (rc, stdout, stderr)."""
-        return dfs_at(self.addr, *args, input=input, timeout=timeout)
+    def datanode_names(self):
+        """["datanode-1", ...] as configured in the cluster dir."""
+        nums = sorted(int(m.group(1)) for m in
+                      (re.fullmatch(r"datanode-(\d+)\.conf", f.name)
+                       for f in self.dir.glob("datanode-*.conf")) if m)
+        return ["datanode-%d" % n for n in nums]
 
-    def ok(self, *args, input=None, timeout=None):
+    def datanode_port(self, name):
+        """The transfer port in datanode `name`'s conf."""
+        return int(self.conf_value(name + ".conf", "datanode",
+                                   "address").rsplit(":", 1)[1])
+
+    def datanode_by_port(self):
+        """{transfer port: "datanode-N"} from the datanodes' confs."""
+        return {self.datanode_port(n): n for n in self.datanode_names()}
+
+    def data_dirs(self, name):
+        """The data dirs (Paths) in datanode `name`'s conf."""
+        v = self.conf_value(name + ".conf", "datanode", "data_dirs")
+        return [Path(d.strip()) for d in v.split(",") if d.strip()]
+
+    def replica_files(self, name, block_id):
+        """The data files (Paths) of block block_id in datanode `name`'s
+        data dirs: finalized/subdir*/subdir*/blk_<id> and rbw/blk_<id>."""
+        found = []
+        for d in self.data_dirs(name):
+            found += sorted(d.glob("finalized/subdir*/subdir*/blk_%d"
+                                   % block_id))
+            found += sorted(d.glob("rbw/blk_%d" % block_id))
+        return found
+
+    # shell ----------------------------------------------------------------
+    def dfs(self, *args, input=None, timeout=None, env=None, binary=False):
+        """Run the shell against this cluster: (rc, stdout, stderr)."""
+        return dfs_at(self.addr, *args, input=input, timeout=timeout,
+                      env=env, binary=binary)
+
+    def ok(self, *args, input=None, timeout=None, env=None, binary=False):
         """Run the shell, assert exit 0, return stdout."""
-        rc, out, err = self.dfs(*args, input=input, timeout=timeout)
+        rc, out, err = self.dfs(*args, input=input, timeout=timeout,
+                                env=env, binary=binary)
         assert rc == 0, "dfs %s -> %d\n%s%s" % (" ".join(map(str, args)),
                                                 rc, out, err)
         return out
+
+    def spawn(self, *args, env=None, **popen_kw):
+        """Start `dfs -n ADDR args...` in the background and return its
+        Popen; the caller waits for it (teardown kills what still runs)."""
+        popen_kw.setdefault("stdin", subprocess.DEVNULL)
+        popen_kw.setdefault("stdout", subprocess.PIPE)
+        popen_kw.setdefault("stderr", subprocess.PIPE)
+        p = subprocess.Popen([str(DFS), "-n", self.addr] +
+                             [str(a) for a in args], env=dfs_env(env),
+                             **popen_kw)
+        self.spawned.append(p)
+        return p
+
+    def locate(self, path):
+        """`dfs locate --json path`, parsed."""
+        return json.loads(self.ok("locate", "--json", path))
+
+    def report(self):
+        """`dfs report --json`, parsed."""
+        return json.loads(self.ok("report", "--json"))
 
     def stat(self, path):
         return stat_json(self.addr, path)
@@ -254,6 +329,10 @@ class Cluster:
         or None."""
         self._note_pids()
         problem = None
+        for p in self.spawned:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
         try:
             rc, out, err = self.tool("stop", "-d", self.dir, timeout=60 * SLOW)
             if rc != 0:
@@ -305,6 +384,15 @@ def module_cluster(request, tmp_path_factory):
         bad = c.teardown()
     if bad:
         pytest.fail("cluster teardown: " + bad)
+
+
+@pytest.fixture
+def base(module_cluster, request):
+    """A fresh directory in module_cluster for this test, named after it
+    (e.g. /test_round_trip_1_)."""
+    name = "/" + re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)
+    module_cluster.ok("mkdir", name)
+    return name
 
 
 @pytest.fixture
