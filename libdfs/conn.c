@@ -69,6 +69,7 @@ static void conn_teardown(struct dfs_conn *c)
 {
     if (c->state == CONN_CLOSED)
         return;
+    c->in_callback++;             /* on_close may drop the last reference */
     set_state(c, CONN_CLOSED);
     if (c->resume_ev) {
         event_free(c->resume_ev);
@@ -80,6 +81,7 @@ static void conn_teardown(struct dfs_conn *c)
     }
     if (c->ops->on_close)
         c->ops->on_close(c);
+    c->in_callback--;
 }
 
 /* Hand complete frames to on_frame, within the budget. */
@@ -167,7 +169,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     struct dfs_conn *c = arg;
     /* libevent read at most 4 KiB: only when it filled that can more be
      * waiting (a small request then costs no extra read that fails). */
-    if (c->state == CONN_READING && evbuffer_get_length(bufferevent_get_input(bev)) >= 4096)
+    size_t have = evbuffer_get_length(bufferevent_get_input(bev));
+    if (c->state == CONN_READING && have >= 4096 && have < 2 * (size_t)c->max_body + CONN_READ_MAX)
         conn_read_more(c);
     conn_drive(c);
 }
@@ -252,6 +255,10 @@ static struct dfs_conn *conn_new(struct event_base *base, evutil_socket_t fd,
     c->state = CONN_READING;
     snprintf(c->peer, sizeof(c->peer), "?");
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    /* A peer that sends faster than its frames are handled (the budget)
+     * stops being read once this much waits: memory per connection stays
+     * bounded, and a whole frame of max_body always fits. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * (size_t)max_body + CONN_READ_MAX);
     /* Default 16 KiB per write turn is far too little for data streams. */
     bufferevent_set_max_single_write(c->bev, 1u << 20);
     return c;

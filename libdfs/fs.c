@@ -69,7 +69,7 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
         dfs_disconnect(fs);
         return dfs_set_error(rc, "%s", msg);
     }
-    snprintf(fs->client_host, sizeof(fs->client_host), "%s", dfs_rpc_local_host(fs->nn));
+    dfs_rpc_local_host(fs->nn, fs->client_host, sizeof(fs->client_host));
     *out = fs;
     return DFS_OK;
 }

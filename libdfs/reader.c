@@ -65,6 +65,10 @@ static int fetch_locations(dfs_file *f)
     for (size_t i = 0; i < r->n_blocks; i++) {
         const Dfs__LocatedBlock *lb = r->blocks[i];
         struct rd_block *b = &f->blocks[i];
+        if (!lb->block) {
+            protobuf_c_message_free_unpacked(m, NULL);
+            return dfs_set_error(DFS_ERR_PROTO, "namenode sent a block without its id");
+        }
         b->id = lb->block->id;
         b->genstamp = lb->block->genstamp;
         b->length = lb->block->length;
@@ -239,6 +243,14 @@ static int stream_next(dfs_file *f)
         f->rs_done = 1;
     /* Skip the head of the chunk that precedes rs_pos (first packet). */
     uint64_t skip = f->rs_pos - ph.offset;
+    if (skip > ph.data_len || (skip == ph.data_len && !(ph.flags & DFS_PKT_LAST)))
+        return dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: data packet before the read offset",
+                             l->host, l->port);
+    if ((ph.flags & DFS_PKT_LAST) && ph.offset + ph.data_len < f->rs_end)
+        return dfs_set_error(DFS_ERR_IO, "datanode %s:%u: replica of block blk_%llu is short "
+                             "(%llu of %llu bytes)", l->host, l->port, (unsigned long long)b->id,
+                             (unsigned long long)(ph.offset + ph.data_len),
+                             (unsigned long long)f->rs_end);
     f->rdata = data + skip;
     f->rdata_off = f->rs_pos;
     f->rdata_len = ph.data_len - skip;

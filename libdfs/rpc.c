@@ -58,9 +58,11 @@ const char *dfs_rpc_peer(const struct dfs_rpc *r)
     return r->peer;
 }
 
-const char *dfs_rpc_local_host(const struct dfs_rpc *r)
+void dfs_rpc_local_host(struct dfs_rpc *r, char *out, size_t outsz)
 {
-    return r->local_host[0] ? r->local_host : "127.0.0.1";
+    pthread_mutex_lock(&r->lock);
+    snprintf(out, outsz, "%s", r->local_host[0] ? r->local_host : "127.0.0.1");
+    pthread_mutex_unlock(&r->lock);
 }
 
 /* Remember the local address of a fresh connection (for locality). */
@@ -147,6 +149,12 @@ int dfs_rpc_call(struct dfs_rpc *r, uint16_t req_type, const ProtobufCMessage *r
     *resp = NULL;
     for (int attempt = 0;; attempt++) {
         int pooled = pool_get(r, &s, &reqid);
+        if (pooled && dfs_sock_is_stale(&s)) {
+            /* The server closed it (restart, idle): the others too, likely. */
+            dfs_sock_close(&s);
+            pool_drain(r);
+            pooled = 0;
+        }
         if (!pooled) {
             char err[512];
             rc = dfs_sock_connect(&s, r->host, r->port, r->timeout_ms, err, sizeof(err));
@@ -158,6 +166,7 @@ int dfs_rpc_call(struct dfs_rpc *r, uint16_t req_type, const ProtobufCMessage *r
             note_local_host(r, s.fd);
         }
         rc = dfs_sock_send_msg(&s, req_type, reqid, req);
+        int sent = rc == 0;
         struct dfs_frame_hdr h;
         if (rc == 0)
             rc = dfs_sock_recv_frame(&s, &h, &buf, &cap, DFS_FRAME_MAX_CONTROL);
@@ -184,8 +193,9 @@ int dfs_rpc_call(struct dfs_rpc *r, uint16_t req_type, const ProtobufCMessage *r
         dfs_sock_close(&s);
         /* A pooled connection may have been closed by a restarted server:
          * then the others are stale too; drop them and try once more on a
-         * fresh connection. */
-        if (pooled && attempt == 0 && rc != -ETIMEDOUT && rc != -ENOMEM && rc != -EPROTO) {
+         * fresh connection.  Only when the request was not sent: a request
+         * the server may have applied is never sent twice. */
+        if (pooled && !sent && attempt == 0 && rc != -ETIMEDOUT && rc != -ENOMEM) {
             pool_drain(r);
             continue;
         }

@@ -22,9 +22,9 @@ void dfs_rpc_free(struct dfs_rpc *r);
 /* "HOST:PORT" this client talks to. */
 const char *dfs_rpc_peer(const struct dfs_rpc *r);
 
-/* Numeric address of this host as the server sees it (from the last
- * connection made; "127.0.0.1" before any).  Used for data locality. */
-const char *dfs_rpc_local_host(const struct dfs_rpc *r);
+/* Copy into out the numeric address of this host as the server sees it
+ * (from the last connection made; "127.0.0.1" before any), for locality. */
+void dfs_rpc_local_host(struct dfs_rpc *r, char *out, size_t outsz);
 
 /* Send req as a frame of req_type and wait for the answer (type req_type|1,
  * same request id), decoded with resp_desc into *resp (free it with

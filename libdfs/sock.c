@@ -116,10 +116,20 @@ int dfs_sock_is_open(const struct dfs_sock *s)
     return s->fd >= 0;
 }
 
+int dfs_sock_is_stale(const struct dfs_sock *s)
+{
+    struct pollfd p = { .fd = s->fd, .events = POLLIN | POLLRDHUP };
+    int n = poll(&p, 1, 0);
+    return n != 0;     /* readable (EOF, reset or stray bytes) or error */
+}
+
 int dfs_sock_writev_all(struct dfs_sock *s, struct iovec *iov, int iovcnt)
 {
     while (iovcnt > 0) {
-        ssize_t n = writev(s->fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+        /* sendmsg with MSG_NOSIGNAL: a peer gone must be an error, never a
+         * SIGPIPE killing the application that uses the library. */
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)(iovcnt > IOV_MAX ? IOV_MAX : iovcnt) };
+        ssize_t n = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

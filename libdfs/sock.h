@@ -33,6 +33,9 @@ int dfs_sock_connect(struct dfs_sock *s, const char *host, unsigned port,
 void dfs_sock_adopt(struct dfs_sock *s, int fd, int timeout_ms);
 void dfs_sock_close(struct dfs_sock *s);
 int dfs_sock_is_open(const struct dfs_sock *s);
+/* 1 when an idle connection cannot be used any more: the peer closed or
+ * reset it, or sent something unasked.  Does not block. */
+int dfs_sock_is_stale(const struct dfs_sock *s);
 
 int dfs_sock_write_all(struct dfs_sock *s, const void *buf, size_t len);
 /* Write every byte of iov[0..iovcnt) (iov is modified). */

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "nn.h"
@@ -67,6 +68,7 @@ static void *sync_thread(void *arg)
         pthread_mutex_lock(&cm->lock);
         cm->sync_rc = rc;
         cm->work = 0;
+        pthread_cond_broadcast(&cm->cond);   /* commit_free may be waiting */
         event_active(cm->done_ev, EV_READ, 0);
     }
     pthread_mutex_unlock(&cm->lock);
@@ -99,7 +101,7 @@ static void start_sync(struct commit *cm)
     cm->syncing = 1;
     pthread_mutex_lock(&cm->lock);
     cm->work = 1;
-    pthread_cond_signal(&cm->cond);
+    pthread_cond_broadcast(&cm->cond);
     pthread_mutex_unlock(&cm->lock);
 }
 
@@ -121,9 +123,14 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&cm->lock);
     int rc = cm->sync_rc;
     pthread_mutex_unlock(&cm->lock);
-    if (rc != 0)
-        LOG_ERROR("metadata sync failed: replies of %llu writes withheld",
+    if (rc != 0) {
+        /* The writes are applied in memory but maybe not on disk: going on
+         * would let later answers reveal them.  Stop; a restart recovers
+         * from what the disk holds, and nothing unsynced was acknowledged. */
+        LOG_ERROR("metadata sync failed: stopping without acknowledging %llu writes",
                   (unsigned long long)cm->flying.writes);
+        _exit(1);
+    }
     cm->nsyncs++;
     cm->nwrites += cm->flying.writes;
     cm->syncing = 0;
@@ -155,15 +162,16 @@ void commit_free(struct commit *cm)
 {
     if (!cm)
         return;
-    /* Make everything applied durable, then release what was held. */
-    int rc = ms_sync(cm->ms);
+    /* Let a running sync finish, stop the thread, then make everything
+     * applied durable and release what was held. */
     pthread_mutex_lock(&cm->lock);
     while (cm->work)
         pthread_cond_wait(&cm->cond, &cm->lock);
     cm->stop = 1;
-    pthread_cond_signal(&cm->cond);
+    pthread_cond_broadcast(&cm->cond);
     pthread_mutex_unlock(&cm->lock);
     pthread_join(cm->thread, NULL);
+    int rc = ms_sync(cm->ms);
     epoch_send(&cm->flying, rc == 0);
     epoch_send(&cm->open, rc == 0);
     event_free(cm->kick_ev);
