@@ -5,7 +5,7 @@
  *   dfs-bench [-n HOST:PORT] OP [-c CLIENTS] [-N OPS_PER_CLIENT] [-d DIR]
  *             [-r LISTS] [--shared] [--keep] [--json]
  *   dfs-bench [-n HOST:PORT] io -s SIZE [-r REPL] [-b BLOCKSIZE] [-c CLIENTS]
- *             [-d DIR] [--shared] [--keep] [--json]
+ *             [-d DIR] [--read-whole] [--shared] [--keep] [--json]
  *
  * Each client is a thread with its own dfs_fs handle.  In the default
  * ("unique dir") mode client k works on DIR/c<k>/f<i>; with --shared every
