@@ -70,149 +70,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define MAX_TARGETS      15             /* downstream datanodes of one pipeline */
-#define ACKQ_MAX         8192           /* unacked packets of one stream */
-#define DOWN_MAX_BODY    (1u << 20)     /* acks and set-up answers */
-#define READ_PKT_DATA    (512u << 10)   /* data bytes per read packet */
-#define READ_MAX_JOBS    8              /* read-ahead packets per stream */
-#define SETUP_TIMEOUT_MS 10000          /* + SETUP/ACK_STEP_MS per downstream node */
-#define ACK_TIMEOUT_MS   15000
-#define STEP_MS          5000
-#define LINGER_MS        30000          /* W_FAILED: wait for the upstream to close */
-#define IDLE_TIMEOUT_MS  600000         /* IDLE: close a connection unused this long */
-#define CSUM_BUF         (1u << 20)
-#define ERRLEN           256
-
-enum sess_state {
-    S_IDLE, S_W_SETUP, S_W_STREAM, S_W_FAILED, S_R_OPEN, S_R_STREAM, S_CSUM, S_CLOSED
-};
-
-struct sess;
-
-/* An open replica shared by the read stream and the file segments queued
- * on its connection (sendfile). */
-struct rrep {
-    int refs;
-    struct bs_replica rep;
-};
-
-static void rrep_unref(void *arg)
-{
-    struct rrep *r = arg;
-    if (--r->refs == 0) {
-        bs_close_replica(&r->rep);
-        free(r);
-    }
-}
-
-struct dn_dataserv {
-    struct event_base *base;
-    struct bs *bs;
-    struct iop *iop;
-    struct evconnlistener *listener;
-    char host[256];
-    unsigned port;
-    size_t max_buffer;
-    struct sess *sessions;          /* sessions whose upstream is open */
-    unsigned load;                  /* atomic: active transfers */
-    dn_block_added_fn report;
-    void *report_arg;
-};
-
-/* One received packet body, shared by the downstream output (by reference)
- * and the disk job.  Loop thread only (refs). */
-struct pkt {
-    int refs;
-    uint32_t len;
-    uint8_t body[];
-};
-
-/* A packet waiting for its ack. */
-struct ackent {
-    uint64_t seq;
-    uint32_t reqid;
-    uint32_t flags;
-    uint8_t local_done, down_done;
-    uint8_t ndown;                  /* downstream statuses known */
-    uint8_t own;
-    uint8_t down[MAX_TARGETS];
-};
-
-struct sess {
-    struct dn_dataserv *ds;
-    struct dfs_conn *up;
-    struct dfs_conn *down;
-    struct iop_strand *strand;
-    struct event *timer;
-    enum sess_state state;
-    int refs;
-    uint64_t gen;                   /* current request; older jobs are stale */
-    int paused;                     /* we paused reading upstream */
-    struct sess *prev, *next;
-    char peer[64];
-
-    /* current request */
-    uint32_t reqid;
-    uint64_t blk_id, blk_gs;
-
-    /* write */
-    uint32_t chunk;
-    unsigned ntargets;
-    struct bs_writer *w;            /* until handed to the LAST or abort job */
-    int local_done, local_status;
-    int down_done, down_status, down_bad;
-    int down_connected;
-    char local_err[ERRLEN], down_err[ERRLEN];
-    int down_dead;                  /* downstream lost while streaming */
-    uint64_t next_seq, recv_len, disk_len;
-    int last_seen;
-    size_t disk_queued;             /* data bytes queued to the io pool */
-    struct ackent *aq;              /* ring of unacked packets */
-    size_t aq_cap, aq_head, aq_count;
-    size_t aq_ndown;                /* prefix of aq whose downstream ack is in */
-    uint64_t down_progress_ms;      /* last downstream ack (ack timeout) */
-    uint32_t ack_timeout_ms;
-    int wk_err;                     /* io threads only: first failure of this replica */
-    int fail_logged;
-
-    /* read */
-    struct bs_replica rep;
-    int rep_open;
-    struct rrep *rr;                /* rep, shared with file segments in flight */
-    uint64_t r_off, r_len;          /* as requested */
-    uint64_t r_next, r_end, r_seq;
-    size_t r_inflight;
-    unsigned r_jobs;
-    int r_last_submitted;
-
-    /* a request that arrived while a read or checksum was running */
-    struct dfs_frame_hdr stash_h;
-    uint8_t *stash_body;
-};
-
-enum job_kind { J_CREATE, J_WRITE, J_ABORT, J_RD_OPEN, J_RD_FILL, J_CSUM };
-
-struct djob {
-    struct iop_job ij;              /* first: the pool hands this back */
-    struct sess *s;
-    uint64_t gen;
-    uint64_t blk_id, blk_gs;        /* the request's block */
-    enum job_kind kind;
-    int status;                     /* DFS_OK or DFS_ERR_* */
-    char err[ERRLEN];
-    struct bs_writer *w;
-    struct pkt *pkt;
-    uint64_t off, seq, final_len;
-    uint32_t len, flags, chunk, nsums;
-    /* read */
-    struct bs_replica rep;
-    uint8_t *buf;
-    size_t buflen;
-    /* checksum */
-    uint64_t c_len, c_gs;
-    int c_finalized, c_have_digest;
-    uint8_t digest[32];
-};
+#include "dn_dataserv_i.h"
 
 static uint64_t now_ms(void)
 {
@@ -245,7 +103,7 @@ static int state_active(enum sess_state st)
 }
 
 /* The one place a session changes state: traces it and keeps `load`. */
-static void set_state(struct sess *s, enum sess_state st)
+void set_state(struct sess *s, enum sess_state st)
 {
     if (s->state == st)
         return;
@@ -281,8 +139,8 @@ static int is_write_state(enum sess_state st)
     return st == S_W_SETUP || st == S_W_STREAM;
 }
 
-static struct djob *job_new(struct sess *s, enum job_kind kind,
-                            void (*run)(struct iop_job *), void (*done)(struct iop_job *))
+struct djob *job_new(struct sess *s, enum job_kind kind,
+                     void (*run)(struct iop_job *), void (*done)(struct iop_job *))
 {
     struct djob *j = xcalloc(1, sizeof(*j));
     j->ij.run = run;
@@ -297,13 +155,13 @@ static struct djob *job_new(struct sess *s, enum job_kind kind,
     return j;
 }
 
-static void job_submit(struct sess *s, struct djob *j)
+void job_submit(struct sess *s, struct djob *j)
 {
     iop_submit(s->strand, &j->ij);
 }
 
 /* Release a finished job and its session reference. */
-static void job_free(struct djob *j)
+void job_free(struct djob *j)
 {
     struct sess *s = j->s;
     free(j->buf);
@@ -312,7 +170,7 @@ static void job_free(struct djob *j)
 }
 
 /* The job belongs to the session's current request and `st` is current. */
-static int job_live(const struct djob *j, enum sess_state st)
+int job_live(const struct djob *j, enum sess_state st)
 {
     return j->gen == j->s->gen && j->s->state == st;
 }
@@ -333,8 +191,8 @@ static void pkt_cleanup(const void *data, size_t len, void *arg)
 
 /* Answer any request with a status: every response starts with status (1)
  * and error (2), so one message type encodes them all. */
-static void reply_status(struct sess *s, uint16_t type, uint32_t reqid, int status,
-                         const char *error)
+void reply_status(struct sess *s, uint16_t type, uint32_t reqid, int status,
+                  const char *error)
 {
     Dfs__CopyBlockResp r = DFS__COPY_BLOCK_RESP__INIT;
     r.status = (Dfs__Status)status;
@@ -364,7 +222,7 @@ static int dispatch_request(struct sess *s, const struct dfs_frame_hdr *h, const
 static void arm_timer(struct sess *s, uint32_t ms);
 
 /* Back to IDLE; run a request that arrived meanwhile. */
-static void go_idle(struct sess *s)
+void go_idle(struct sess *s)
 {
     set_state(s, S_IDLE);
     arm_timer(s, IDLE_TIMEOUT_MS);
@@ -990,354 +848,6 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
 }
 
 /* ============================================================ reading */
-
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            break;
-        done += (size_t)n;
-    }
-    return (ssize_t)done;
-}
-
-static int status_from_open(int rc)
-{
-    if (rc == -ENOENT)
-        return DFS_ERR_NOENT;
-    if (rc == -ESTALE)
-        return DFS_ERR_STALE;
-    return dfs_err_from_errno(-rc);
-}
-
-static void run_rd_open(struct iop_job *ij)
-{
-    struct djob *j = (struct djob *)ij;
-    int rc = bs_open_replica(j->s->ds->bs, j->off /* id */, j->seq /* gs */, &j->rep,
-                             j->err, sizeof(j->err));
-    j->status = rc == 0 ? DFS_OK : status_from_open(rc);
-}
-
-static void r_pump(struct sess *s);
-
-static void reply_read(struct sess *s, int status, const char *error, uint64_t first)
-{
-    Dfs__ReadBlockResp r = DFS__READ_BLOCK_RESP__INIT;
-    r.status = (Dfs__Status)status;
-    r.error = status != DFS_OK && error && *error ? (char *)error : NULL;
-    if (status == DFS_OK) {
-        r.has_chunk_size = r.has_block_length = r.has_first_offset = 1;
-        r.chunk_size = s->rep.chunk_size;
-        r.block_length = s->rep.length;
-        r.first_offset = first;
-    }
-    dfs_conn_send_msg(s->up, DFS_MSG_READBLOCK_RESP, s->reqid, &r.base);
-}
-
-static void done_rd_open(struct iop_job *ij)
-{
-    struct djob *j = (struct djob *)ij;
-    struct sess *s = j->s;
-    if (!job_live(j, S_R_OPEN)) {
-        bs_close_replica(&j->rep);
-        job_free(j);
-        return;
-    }
-    if (j->status != DFS_OK) {
-        LOG_DEBUG("read of blk_%llu from %s: %s", (unsigned long long)s->blk_id, s->peer, j->err);
-        reply_read(s, j->status, j->err, 0);
-        go_idle(s);
-        job_free(j);                         /* last: its reference guards s */
-        return;
-    }
-    s->rep = j->rep;
-    s->rr = xmalloc(sizeof(*s->rr));
-    s->rr->refs = 1;
-    s->rr->rep = j->rep;
-    s->rep_open = 1;
-    j->rep.data_fd = j->rep.meta_fd = -1;
-
-    uint32_t chunk = s->rep.chunk_size;
-    uint64_t blen = s->rep.length;
-    char msg[ERRLEN];
-    if (s->r_off > blen) {
-        snprintf(msg, sizeof(msg), "offset %llu is past the end of blk_%llu (%llu bytes)",
-                 (unsigned long long)s->r_off, (unsigned long long)s->blk_id,
-                 (unsigned long long)blen);
-        reply_read(s, DFS_ERR_INVAL, msg, 0);
-    } else if ((uint64_t)chunk + DFS_PKT_HDR_LEN + 8 > DFS_FRAME_MAX_PACKET) {
-        snprintf(msg, sizeof(msg), "chunk size %u too large to send", chunk);
-        reply_read(s, DFS_ERR_INVAL, msg, 0);
-    } else {
-        uint64_t first = s->r_off - s->r_off % chunk;
-        uint64_t end = s->r_len > blen - s->r_off ? blen : s->r_off + s->r_len;
-        uint64_t end_al = end % chunk ? end - end % chunk + chunk : end;
-        if (end_al > blen)
-            end_al = blen;
-        reply_read(s, DFS_OK, NULL, first);
-        s->r_next = first;
-        s->r_end = end_al;
-        s->r_seq = 0;
-        s->r_inflight = 0;
-        s->r_jobs = 0;
-        s->r_last_submitted = 0;
-        set_state(s, S_R_STREAM);
-        r_pump(s);
-        job_free(j);
-        return;
-    }
-    rrep_unref(s->rr);
-    s->rep_open = 0;
-    go_idle(s);
-    job_free(j);
-}
-
-static void run_rd_fill(struct iop_job *ij)
-{
-    struct djob *j = (struct djob *)ij;
-    const struct bs_replica *rep = &j->s->rep;   /* stable while fills run */
-    size_t hl = DFS_PKT_HDR_LEN + 8u * j->nsums;
-    j->buflen = hl;
-    j->buf = xmalloc(j->buflen);
-    int rc = bs_read_sums(rep, j->off / j->chunk, j->nsums, j->buf + DFS_PKT_HDR_LEN);
-    if (rc < 0) {
-        j->status = dfs_err_from_errno(-rc);
-        snprintf(j->err, sizeof(j->err), "reading checksums: %s", strerror(-rc));
-        return;
-    }
-    /* Bring the data into the page cache here, so that sendfile on the
-     * loop does not wait for the disk. */
-    readahead(rep->data_fd, (off64_t)j->off, j->len);
-    struct dfs_pkt_hdr ph = {
-        .seq = j->seq, .offset = j->off, .data_len = j->len, .flags = j->flags,
-        .chunk_size = j->chunk, .nsums = j->nsums,
-    };
-    dfs_pkt_encode_hdr(j->buf, &ph);
-}
-
-static void done_rd_fill(struct iop_job *ij)
-{
-    struct djob *j = (struct djob *)ij;
-    struct sess *s = j->s;
-    if (j->gen == s->gen) {
-        s->r_jobs--;
-        s->r_inflight -= j->len;
-    }
-    if (!job_live(j, S_R_STREAM)) {
-        job_free(j);
-        return;
-    }
-    if (j->status != DFS_OK) {
-        LOG_WARN("read of blk_%llu for %s: %s; closing the connection",
-                 (unsigned long long)s->blk_id, s->peer, j->err);
-        dfs_conn_abort(s->up);
-        job_free(j);
-        return;
-    }
-    uint8_t *buf = j->buf;
-    j->buf = NULL;
-    s->rr->refs++;
-    dfs_conn_send_file(s->up, DFS_MSG_PACKET, s->reqid, buf, j->buflen, s->rr->rep.data_fd,
-                       j->off, j->len, rrep_unref, s->rr);
-    free(buf);
-    if (j->flags & DFS_PKT_LAST) {
-        rrep_unref(s->rr);
-        s->rep_open = 0;
-        go_idle(s);
-    } else {
-        r_pump(s);
-    }
-    job_free(j);
-}
-
-/* Queue read jobs while the output and the read-ahead are below the high
- * watermark. */
-static void r_pump(struct sess *s)
-{
-    uint32_t chunk = s->rep.chunk_size;
-    uint64_t pkt_max = chunk >= READ_PKT_DATA ? chunk : READ_PKT_DATA / chunk * chunk;
-    while (s->state == S_R_STREAM && !s->r_last_submitted && s->r_jobs < READ_MAX_JOBS &&
-           dfs_conn_output_len(s->up) + s->r_inflight < s->ds->max_buffer) {
-        uint64_t n = s->r_end - s->r_next;
-        if (n > pkt_max)
-            n = pkt_max;
-        int last = s->r_next + n == s->r_end;
-        struct djob *j = job_new(s, J_RD_FILL, run_rd_fill, done_rd_fill);
-        j->off = s->r_next;
-        j->len = (uint32_t)n;
-        j->seq = s->r_seq++;
-        j->flags = last ? DFS_PKT_LAST : 0;
-        j->chunk = chunk;
-        j->nsums = (uint32_t)dfs_nchunks(n, chunk);
-        s->r_next += n;
-        s->r_inflight += n;
-        s->r_jobs++;
-        s->r_last_submitted = last;
-        job_submit(s, j);
-    }
-}
-
-static int h_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
-{
-    Dfs__ReadBlockReq *req = dfs__read_block_req__unpack(NULL, h->len, body);
-    if (!req) {
-        LOG_WARN("closing connection from %s: malformed ReadBlockReq", s->peer);
-        return -1;
-    }
-    s->gen++;
-    s->reqid = h->reqid;
-    s->blk_id = req->block->id;
-    s->blk_gs = req->block->genstamp;
-    s->r_off = req->offset;
-    s->r_len = req->length;
-    dfs__read_block_req__free_unpacked(req, NULL);
-    set_state(s, S_R_OPEN);
-    struct djob *j = job_new(s, J_RD_OPEN, run_rd_open, done_rd_open);
-    j->off = s->blk_id;
-    j->seq = s->blk_gs;
-    job_submit(s, j);
-    return 0;
-}
-
-/* ============================================================ checksum */
-
-struct rbw_find {
-    uint64_t id, gs, len;
-    int found;
-};
-
-static int rbw_find_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
-{
-    struct rbw_find *f = arg;
-    if (id != f->id)
-        return 0;
-    f->gs = gs;
-    f->len = len;
-    f->found = 1;
-    return 1;
-}
-
-static void run_csum(struct iop_job *ij)
-{
-    struct djob *j = (struct djob *)ij;
-    struct bs *bs = j->s->ds->bs;
-    uint64_t gs, len;
-
-    if (!bs_lookup(bs, j->off, &gs, &len)) {
-        struct rbw_find f = { .id = j->off };
-        bs_foreach_rbw(bs, rbw_find_cb, &f);
-        if (!f.found) {
-            j->status = DFS_ERR_NOENT;
-            snprintf(j->err, sizeof(j->err), "replica blk_%llu not found",
-                     (unsigned long long)j->off);
-            return;
-        }
-        j->c_len = f.len;
-        j->c_gs = f.gs;
-        return;                              /* rbw leftover: no digest */
-    }
-    struct bs_replica rep;
-    int rc = bs_open_replica(bs, j->off, gs, &rep, j->err, sizeof(j->err));
-    if (rc < 0) {
-        j->status = status_from_open(rc);
-        return;
-    }
-    j->c_len = rep.length;
-    j->c_gs = rep.genstamp;
-    j->c_finalized = 1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t *buf = xmalloc(CSUM_BUF);
-    unsigned dlen = 0;
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-    for (uint64_t off = 0; ok && off < rep.length;) {
-        size_t want = rep.length - off < CSUM_BUF ? (size_t)(rep.length - off) : CSUM_BUF;
-        ssize_t n = pread_full(rep.data_fd, buf, want, off);
-        if (n <= 0) {
-            j->status = DFS_ERR_IO;
-            snprintf(j->err, sizeof(j->err), "reading blk_%llu at %llu: %s",
-                     (unsigned long long)j->off, (unsigned long long)off,
-                     n < 0 ? strerror((int)-n) : "file is short");
-            ok = 0;
-            break;
-        }
-        ok = EVP_DigestUpdate(md, buf, (size_t)n) == 1;
-        off += (uint64_t)n;
-    }
-    if (ok && EVP_DigestFinal_ex(md, j->digest, &dlen) == 1 && dlen == sizeof(j->digest))
-        j->c_have_digest = 1;
-    else if (j->status == DFS_OK) {
-        j->status = DFS_ERR_IO;
-        snprintf(j->err, sizeof(j->err), "SHA-256 failed");
-    }
-    EVP_MD_CTX_free(md);
-    free(buf);
-    bs_close_replica(&rep);
-}
-
-static void reply_csum(struct sess *s, int status, const char *err, uint64_t len, uint64_t gs,
-                       int finalized, const uint8_t *digest)
-{
-    Dfs__BlockChecksumResp r = DFS__BLOCK_CHECKSUM_RESP__INIT;
-    r.status = (Dfs__Status)status;
-    r.error = status != DFS_OK && err && *err ? (char *)err : NULL;
-    if (status == DFS_OK) {
-        r.has_length = r.has_genstamp = r.has_finalized = 1;
-        r.length = len;
-        r.genstamp = gs;
-        r.finalized = finalized != 0;
-        if (digest) {
-            r.has_digest = 1;
-            r.digest.data = (uint8_t *)digest;
-            r.digest.len = 32;
-        }
-    }
-    dfs_conn_send_msg(s->up, DFS_MSG_CHECKSUM_RESP, s->reqid, &r.base);
-}
-
-static void done_csum(struct iop_job *ij)
-{
-    struct djob *j = (struct djob *)ij;
-    struct sess *s = j->s;
-    if (job_live(j, S_CSUM)) {
-        reply_csum(s, j->status, j->err, j->c_len, j->c_gs, j->c_finalized,
-                   j->c_have_digest ? j->digest : NULL);
-        go_idle(s);
-    }
-    job_free(j);
-}
-
-static int h_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
-{
-    Dfs__BlockChecksumReq *req = dfs__block_checksum_req__unpack(NULL, h->len, body);
-    if (!req) {
-        LOG_WARN("closing connection from %s: malformed BlockChecksumReq", s->peer);
-        return -1;
-    }
-    uint64_t id = req->block->id;
-    dfs__block_checksum_req__free_unpacked(req, NULL);
-    s->gen++;
-    s->reqid = h->reqid;
-    s->blk_id = id;
-    /* A replica being written here: its length so far, not final. */
-    for (struct sess *o = s->ds->sessions; o; o = o->next) {
-        if (o != s && (o->state == S_W_SETUP || o->state == S_W_STREAM) && o->blk_id == id) {
-            reply_csum(s, DFS_OK, NULL, o->disk_len, o->blk_gs, 0, NULL);
-            return 0;
-        }
-    }
-    set_state(s, S_CSUM);
-    struct djob *j = job_new(s, J_CSUM, run_csum, done_csum);
-    j->off = id;
-    job_submit(s, j);
-    return 0;
-}
 
 /* ============================================================ upstream */
 

@@ -1,0 +1,180 @@
+/*
+ * dn_dataserv_i.h - private to the transfer server: the session (one
+ * connection's state machine), its disk jobs and the helpers that
+ * dn_dataserv.c (set-up, write pipeline, dispatch) and dn_readserv.c
+ * (READBLOCK, CHECKSUM) share.
+ */
+#ifndef DN_DATASERV_I_H
+#define DN_DATASERV_I_H
+
+#include <stdint.h>
+#include <event2/event.h>
+#include "blockstore.h"
+#include "conn.h"
+#include "dfs.pb-c.h"
+#include "dn_dataserv.h"
+#include "frame.h"
+#include "iopool.h"
+
+#define MAX_TARGETS      15             /* downstream datanodes of one pipeline */
+#define ACKQ_MAX         8192           /* unacked packets of one stream */
+#define DOWN_MAX_BODY    (1u << 20)     /* acks and set-up answers */
+#define READ_PKT_DATA    (512u << 10)   /* data bytes per read packet */
+#define READ_MAX_JOBS    8              /* read-ahead packets per stream */
+#define SETUP_TIMEOUT_MS 10000          /* + SETUP/ACK_STEP_MS per downstream node */
+#define ACK_TIMEOUT_MS   15000
+#define STEP_MS          5000
+#define LINGER_MS        30000          /* W_FAILED: wait for the upstream to close */
+#define IDLE_TIMEOUT_MS  600000         /* IDLE: close a connection unused this long */
+#define CSUM_BUF         (1u << 20)
+#define ERRLEN           256
+
+enum sess_state {
+    S_IDLE, S_W_SETUP, S_W_STREAM, S_W_FAILED, S_R_OPEN, S_R_STREAM, S_CSUM, S_CLOSED
+};
+
+struct sess;
+
+/* An open replica shared by the read stream and the file segments queued
+ * on its connection (sendfile). */
+struct rrep {
+    int refs;
+    struct bs_replica rep;
+};
+
+static void rrep_unref(void *arg)
+{
+    struct rrep *r = arg;
+    if (--r->refs == 0) {
+        bs_close_replica(&r->rep);
+        free(r);
+    }
+}
+
+struct dn_dataserv {
+    struct event_base *base;
+    struct bs *bs;
+    struct iop *iop;
+    struct evconnlistener *listener;
+    char host[256];
+    unsigned port;
+    size_t max_buffer;
+    struct sess *sessions;          /* sessions whose upstream is open */
+    unsigned load;                  /* atomic: active transfers */
+    dn_block_added_fn report;
+    void *report_arg;
+};
+
+/* One received packet body, shared by the downstream output (by reference)
+ * and the disk job.  Loop thread only (refs). */
+struct pkt {
+    int refs;
+    uint32_t len;
+    uint8_t body[];
+};
+
+/* A packet waiting for its ack. */
+struct ackent {
+    uint64_t seq;
+    uint32_t reqid;
+    uint32_t flags;
+    uint8_t local_done, down_done;
+    uint8_t ndown;                  /* downstream statuses known */
+    uint8_t own;
+    uint8_t down[MAX_TARGETS];
+};
+
+struct sess {
+    struct dn_dataserv *ds;
+    struct dfs_conn *up;
+    struct dfs_conn *down;
+    struct iop_strand *strand;
+    struct event *timer;
+    enum sess_state state;
+    int refs;
+    uint64_t gen;                   /* current request; older jobs are stale */
+    int paused;                     /* we paused reading upstream */
+    struct sess *prev, *next;
+    char peer[64];
+
+    /* current request */
+    uint32_t reqid;
+    uint64_t blk_id, blk_gs;
+
+    /* write */
+    uint32_t chunk;
+    unsigned ntargets;
+    struct bs_writer *w;            /* until handed to the LAST or abort job */
+    int local_done, local_status;
+    int down_done, down_status, down_bad;
+    int down_connected;
+    char local_err[ERRLEN], down_err[ERRLEN];
+    int down_dead;                  /* downstream lost while streaming */
+    uint64_t next_seq, recv_len, disk_len;
+    int last_seen;
+    size_t disk_queued;             /* data bytes queued to the io pool */
+    struct ackent *aq;              /* ring of unacked packets */
+    size_t aq_cap, aq_head, aq_count;
+    size_t aq_ndown;                /* prefix of aq whose downstream ack is in */
+    uint64_t down_progress_ms;      /* last downstream ack (ack timeout) */
+    uint32_t ack_timeout_ms;
+    int wk_err;                     /* io threads only: first failure of this replica */
+    int fail_logged;
+
+    /* read */
+    struct bs_replica rep;
+    int rep_open;
+    struct rrep *rr;                /* rep, shared with file segments in flight */
+    uint64_t r_off, r_len;          /* as requested */
+    uint64_t r_next, r_end, r_seq;
+    size_t r_inflight;
+    unsigned r_jobs;
+    int r_last_submitted;
+
+    /* a request that arrived while a read or checksum was running */
+    struct dfs_frame_hdr stash_h;
+    uint8_t *stash_body;
+};
+
+enum job_kind { J_CREATE, J_WRITE, J_ABORT, J_RD_OPEN, J_RD_FILL, J_CSUM };
+
+struct djob {
+    struct iop_job ij;              /* first: the pool hands this back */
+    struct sess *s;
+    uint64_t gen;
+    uint64_t blk_id, blk_gs;        /* the request's block */
+    enum job_kind kind;
+    int status;                     /* DFS_OK or DFS_ERR_* */
+    char err[ERRLEN];
+    struct bs_writer *w;
+    struct pkt *pkt;
+    uint64_t off, seq, final_len;
+    uint32_t len, flags, chunk, nsums;
+    /* read */
+    struct bs_replica rep;
+    uint8_t *buf;
+    size_t buflen;
+    /* checksum */
+    uint64_t c_len, c_gs;
+    int c_finalized, c_have_digest;
+    uint8_t digest[32];
+};
+
+
+/* Shared helpers of dn_dataserv.c (contracts there). */
+void set_state(struct sess *s, enum sess_state st);
+struct djob *job_new(struct sess *s, enum job_kind kind, void (*run)(struct iop_job *),
+                     void (*done)(struct iop_job *));
+void job_submit(struct sess *s, struct djob *j);
+void job_free(struct djob *j);
+int job_live(const struct djob *j, enum sess_state st);
+void go_idle(struct sess *s);
+void reply_status(struct sess *s, uint16_t type, uint32_t reqid, int status, const char *error);
+
+/* Request handlers of dn_readserv.c: 0, or -1 to close the connection. */
+int h_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+int h_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+/* Queue more read packets while the output is below its watermark. */
+void r_pump(struct sess *s);
+
+#endif
