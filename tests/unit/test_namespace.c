@@ -6,6 +6,7 @@
  */
 #include <ftw.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -938,7 +939,7 @@ static void *sync_thread(void *p)
     while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
         if (ms_sync(ms) != 0)
             a->failures++;
-        a->syncs++;
+        __atomic_add_fetch(&a->syncs, 1, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -947,10 +948,16 @@ static void test_concurrent_sync(void)
 {
     struct sync_arg a = { 0, 0, 0 };
     pthread_t t;
+    int s0;
     char path[64];
 
     OK(ns_mkdir(ns, "/sync", 0755, 0, NULL, err, sizeof(err)));
     CHECK_EQ_INT(pthread_create(&t, NULL, sync_thread, &a), 0);
+    /* Writes must overlap syncs: start only once the thread has synced once,
+     * however late the scheduler runs it. */
+    while (__atomic_load_n(&a.syncs, __ATOMIC_ACQUIRE) == 0)
+        sched_yield();
+    s0 = __atomic_load_n(&a.syncs, __ATOMIC_ACQUIRE);
     for (int i = 0; i < 2000; i++) {
         snprintf(path, sizeof(path), "/sync/f%d", i);
         if (touch(path) != 0)
@@ -958,9 +965,11 @@ static void test_concurrent_sync(void)
         if (i % 10 == 0)
             CHECK(exists(path));
     }
+    /* And at least one whole sync began after the writes did. */
+    while (__atomic_load_n(&a.syncs, __ATOMIC_ACQUIRE) < s0 + 2)
+        sched_yield();
     __atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
     pthread_join(t, NULL);
-    CHECK(a.syncs > 0);
     CHECK_EQ_INT(a.failures, 0);
     CHECK_EQ_INT(st_of("/sync").children, 2000);
     OK(ns_delete(ns, "/sync", 1, NULL, NULL, err, sizeof(err)));
