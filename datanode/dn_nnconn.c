@@ -1,9 +1,12 @@
 /*
  * dn_nnconn.c - the datanode's link to the namenode (see dn_nnconn.h).
  *
- * One thread, one dfs_rpc client.  The event loop only touches the report
- * queue (under the mutex) and signals the condition variable; everything
- * else belongs to the thread.
+ * Two threads.  The link thread owns the dfs_rpc client: it registers,
+ * heartbeats and sends reports.  The deleter thread unlinks the replicas
+ * that CMD_DELETE names, so a burst of deletes on a busy disk never holds
+ * up a heartbeat (HDFS runs them on its async disk service for the same
+ * reason).  The event loop only touches the report queue (under the mutex)
+ * and signals the condition variable.
  */
 #include "dn_nnconn.h"
 
@@ -55,6 +58,9 @@ struct dn_nnconn {
     pthread_cond_t cv;             /* reports queued / stop */
     int stop;                      /* under mu */
     struct blist added, removed;   /* under mu: incremental report queue */
+    struct blist doomed;           /* under mu: replicas to delete */
+    pthread_cond_t del_cv;         /* doomed non-empty / stop */
+    pthread_t deleter;
     int registered;                /* atomic: for dn_nnconn_registered */
 
     /* Thread-only state. */
@@ -301,31 +307,62 @@ static int send_incremental(struct dn_nnconn *nc)
     return ret;
 }
 
-/* CMD_DELETE: drop each replica the namenode no longer wants (unless ours
- * is newer) and report it removed. */
+/* Delete one replica the namenode no longer wants (unless ours is newer)
+ * and report it removed.  On the deleter thread. */
+static void delete_one(struct dn_nnconn *nc, const struct binfo *b)
+{
+    uint64_t gs = 0, len = 0;
+
+    if (bs_lookup(nc->bs, b->id, &gs, &len) && gs > b->gs) {
+        LOG_INFO("not deleting blk_%llu: ours has genstamp %llu, newer than %llu",
+                 (unsigned long long)b->id, (unsigned long long)gs, (unsigned long long)b->gs);
+        return;
+    }
+    int rc = bs_delete(nc->bs, b->id);
+    if (rc == -EBUSY) {
+        LOG_INFO("not deleting blk_%llu: it is being written", (unsigned long long)b->id);
+        return;
+    }
+    if (rc == 0)
+        LOG_INFO("deleted blk_%llu (namenode command)", (unsigned long long)b->id);
+    else if (rc != -ENOENT)
+        LOG_WARN("deleting blk_%llu: %s", (unsigned long long)b->id, strerror(-rc));
+    dn_nnconn_block_removed(nc, b->id, b->gs, len);
+}
+
+static void *deleter_main(void *arg)
+{
+    struct dn_nnconn *nc = arg;
+    struct blist batch = { NULL, 0, 0 };
+
+    pthread_mutex_lock(&nc->mu);
+    for (;;) {
+        while (!nc->stop && nc->doomed.n == 0)
+            pthread_cond_wait(&nc->del_cv, &nc->mu);
+        if (nc->stop)
+            break;
+        struct blist t = batch;
+        batch = nc->doomed;
+        nc->doomed = t;
+        nc->doomed.n = 0;
+        pthread_mutex_unlock(&nc->mu);
+        for (size_t i = 0; i < batch.n; i++)
+            delete_one(nc, &batch.v[i]);
+        pthread_mutex_lock(&nc->mu);
+    }
+    pthread_mutex_unlock(&nc->mu);
+    free(batch.v);
+    return NULL;
+}
+
+/* CMD_DELETE: hand the replicas to the deleter thread. */
 static void cmd_delete(struct dn_nnconn *nc, const Dfs__DatanodeCommand *cmd)
 {
-    for (size_t i = 0; i < cmd->n_blocks; i++) {
-        const Dfs__BlockInfo *b = cmd->blocks[i];
-        uint64_t gs = 0, len = 0;
-        if (bs_lookup(nc->bs, b->id, &gs, &len) && gs > b->genstamp) {
-            LOG_INFO("not deleting blk_%llu: ours has genstamp %llu, newer than %llu",
-                     (unsigned long long)b->id, (unsigned long long)gs,
-                     (unsigned long long)b->genstamp);
-            continue;
-        }
-        int rc = bs_delete(nc->bs, b->id);
-        if (rc == 0 || rc == -ENOENT) {
-            if (rc == 0)
-                LOG_INFO("deleted blk_%llu (namenode command)", (unsigned long long)b->id);
-            dn_nnconn_block_removed(nc, b->id, b->genstamp, len);
-        } else if (rc == -EBUSY) {
-            LOG_INFO("not deleting blk_%llu: it is being written", (unsigned long long)b->id);
-        } else {
-            LOG_WARN("deleting blk_%llu: %s", (unsigned long long)b->id, strerror(-rc));
-            dn_nnconn_block_removed(nc, b->id, b->genstamp, len);
-        }
-    }
+    pthread_mutex_lock(&nc->mu);
+    for (size_t i = 0; i < cmd->n_blocks; i++)
+        blist_push(&nc->doomed, cmd->blocks[i]->id, cmd->blocks[i]->genstamp, 0);
+    pthread_cond_signal(&nc->del_cv);
+    pthread_mutex_unlock(&nc->mu);
 }
 
 /* HeartbeatReq and its commands.  0 ok, -1 transport failure, -2 register
@@ -444,6 +481,15 @@ static void *link_main(void *arg)
     return NULL;
 }
 
+static void stop_deleter(struct dn_nnconn *nc)
+{
+    pthread_mutex_lock(&nc->mu);
+    nc->stop = 1;
+    pthread_cond_signal(&nc->del_cv);
+    pthread_mutex_unlock(&nc->mu);
+    pthread_join(nc->deleter, NULL);
+}
+
 struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, size_t errsz)
 {
     struct dn_nnconn *nc = xcalloc(1, sizeof(*nc));
@@ -466,16 +512,27 @@ struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, si
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&nc->cv, &ca);
     pthread_condattr_destroy(&ca);
-    int rc = pthread_create(&nc->thread, NULL, link_main, nc);
+    pthread_cond_init(&nc->del_cv, NULL);
+    int rc = pthread_create(&nc->deleter, NULL, deleter_main, nc);
+    if (rc != 0) {
+        snprintf(err, errsz, "cannot start the replica deleter thread: %s", strerror(rc));
+        goto fail;
+    }
+    rc = pthread_create(&nc->thread, NULL, link_main, nc);
     if (rc != 0) {
         snprintf(err, errsz, "cannot start the namenode link thread: %s", strerror(rc));
-        dfs_rpc_free(nc->rpc);
-        pthread_cond_destroy(&nc->cv);
-        pthread_mutex_destroy(&nc->mu);
-        free(nc);
-        return NULL;
+        stop_deleter(nc);
+        goto fail;
     }
     return nc;
+
+fail:
+    dfs_rpc_free(nc->rpc);
+    pthread_cond_destroy(&nc->del_cv);
+    pthread_cond_destroy(&nc->cv);
+    pthread_mutex_destroy(&nc->mu);
+    free(nc);
+    return NULL;
 }
 
 void dn_nnconn_stop(struct dn_nnconn *nc)
@@ -487,11 +544,14 @@ void dn_nnconn_stop(struct dn_nnconn *nc)
     pthread_cond_signal(&nc->cv);
     pthread_mutex_unlock(&nc->mu);
     pthread_join(nc->thread, NULL);
+    stop_deleter(nc);
     dfs_rpc_free(nc->rpc);
+    pthread_cond_destroy(&nc->del_cv);
     pthread_cond_destroy(&nc->cv);
     pthread_mutex_destroy(&nc->mu);
     free(nc->added.v);
     free(nc->removed.v);
+    free(nc->doomed.v);
     free(nc);
 }
 

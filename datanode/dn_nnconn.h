@@ -11,8 +11,9 @@
  *                 soon as the event loop queues a replica change; the
  *                 commands of heartbeat answers are carried out here:
  *                 CMD_REREGISTER (back to UNREGISTERED), CMD_DELETE
- *                 (bs_delete, then report the removals), CMD_REPLICATE
- *                 (not yet supported: logged).
+ *                 (queued for the deleter thread, which unlinks each
+ *                 replica and reports it removed), CMD_REPLICATE (not yet
+ *                 supported: logged).
  *
  * A namenode that cannot be reached is logged once per change of state,
  * never once per attempt; the datanode keeps serving data meanwhile.
@@ -43,9 +44,10 @@ struct dn_nnconn_cfg {
 /* Copy cfg and start the link thread.  NULL with a message in err when the
  * thread cannot be started. */
 struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, size_t errsz);
-/* Stop the thread (waits for an RPC in flight, at most its timeout) and
- * free the link.  Queued reports not yet sent are dropped: the next
- * registration's full report carries them.  NULL is a no-op. */
+/* Stop the threads (waits for an RPC in flight, at most its timeout, and
+ * for the replica being deleted) and free the link.  Queued reports and
+ * deletes not yet done are dropped: the next registration's full report
+ * carries the replicas, and the namenode asks again.  NULL is a no-op. */
 void dn_nnconn_stop(struct dn_nnconn *nc);
 
 /* Queue an incremental report of a replica added (finalized) or removed;
