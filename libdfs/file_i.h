@@ -39,6 +39,9 @@ struct dfs_file {
     uint32_t chunk_size, packet_size, window;
     uint8_t *pkt;                /* packet being filled: packet_size bytes */
     size_t pkt_len;
+    size_t resend;               /* leading bytes of pkt an hflush already sent:
+                                  * the block's partial last chunk, which the
+                                  * next packet rewrites whole */
     uint8_t *sums;               /* checksums of one packet */
     int have_block;              /* a block pipeline is open */
     uint64_t blk_id, blk_gs;     /* current (or last) block */

@@ -181,15 +181,17 @@ static int open_block(dfs_file *f)
     return rc;
 }
 
-/* Send one packet of len bytes at data (checksummed here). */
-static int send_packet(dfs_file *f, const uint8_t *data, size_t len, uint32_t flags)
+/* Send one packet of len bytes at data (checksummed here), the first
+ * `resend` of which the datanodes already have (see dfs_hflush). */
+static int send_packet(dfs_file *f, const uint8_t *data, size_t len, size_t resend,
+                       uint32_t flags)
 {
     int rc = collect_acks(f, f->window - 1);
     if (rc)
         return rc;
     struct dfs_pkt_hdr ph = {
         .seq = f->next_seq,
-        .offset = f->blk_bytes,
+        .offset = f->blk_bytes - resend,
         .data_len = (uint32_t)len,
         .flags = flags,
         .chunk_size = f->chunk_size,
@@ -207,14 +209,14 @@ static int send_packet(dfs_file *f, const uint8_t *data, size_t len, uint32_t fl
     if (rc)
         return dn_error(f, rc, "cannot send to");
     f->next_seq++;
-    f->blk_bytes += len;
+    f->blk_bytes = ph.offset + len;
     return DFS_OK;
 }
 
 /* Finish the current block: LAST packet, all acks, close the pipeline. */
-static int end_block(dfs_file *f, const uint8_t *data, size_t len)
+static int end_block(dfs_file *f, const uint8_t *data, size_t len, size_t resend)
 {
-    int rc = send_packet(f, data, len, DFS_PKT_LAST);
+    int rc = send_packet(f, data, len, resend, DFS_PKT_LAST);
     if (rc == DFS_OK)
         rc = collect_acks(f, 0);
     dfs_sock_close(&f->dn);
@@ -227,10 +229,14 @@ static int end_block(dfs_file *f, const uint8_t *data, size_t len)
     return rc;
 }
 
-/* Send `len` bytes (a whole packet or the tail of the block), opening and
- * ending blocks as their size requires. */
-static int emit(dfs_file *f, const uint8_t *data, size_t len, int final)
+/* Send `len` bytes at data, the first `resend` of which were sent before
+ * (an hflush's partial chunk), opening and ending blocks as their size
+ * requires.  flags: DFS_PKT_LAST ends the file (close), DFS_PKT_SYNC asks
+ * the datanodes to fsync with the packet that carries the last byte. */
+static int emit(dfs_file *f, const uint8_t *data, size_t len, size_t resend, uint32_t flags)
 {
+    int final = (flags & DFS_PKT_LAST) != 0;
+
     while (len > 0 || final) {
         if (!f->have_block) {
             if (len == 0)
@@ -239,15 +245,19 @@ static int emit(dfs_file *f, const uint8_t *data, size_t len, int final)
             if (rc)
                 return rc;
         }
-        uint64_t room = f->block_size - f->blk_bytes;
+        uint64_t room = f->block_size - (f->blk_bytes - resend);
         size_t n = len < room ? len : (size_t)room;
-        int last = n == room || (final && n == len);
-        int rc = last ? end_block(f, data, n) : send_packet(f, data, n, 0);
+        int rc;
+        if (n == room || (final && n == len))
+            rc = end_block(f, data, n, resend);
+        else
+            rc = send_packet(f, data, n, resend, n == len ? flags & DFS_PKT_SYNC : 0);
         if (rc)
             return rc;
         data += n;
         len -= n;
-        if (final && len == 0 && !f->have_block)
+        resend = 0;
+        if (len == 0 && (!final || !f->have_block))
             return DFS_OK;
     }
     return DFS_OK;
@@ -352,7 +362,7 @@ int dfs_write(dfs_file *f, const void *buf, size_t len)
     while (len > 0) {
         /* Whole packets straight from the caller's buffer. */
         if (f->pkt_len == 0 && len >= f->packet_size) {
-            int rc = emit(f, p, f->packet_size, 0);
+            int rc = emit(f, p, f->packet_size, 0, 0);
             if (rc)
                 return rc;
             p += f->packet_size;
@@ -369,8 +379,8 @@ int dfs_write(dfs_file *f, const void *buf, size_t len)
         len -= n;
         f->pos += n;
         if (f->pkt_len == f->packet_size) {
-            int rc = emit(f, f->pkt, f->pkt_len, 0);
-            f->pkt_len = 0;
+            int rc = emit(f, f->pkt, f->pkt_len, f->resend, 0);
+            f->pkt_len = f->resend = 0;
             if (rc)
                 return rc;
         }
@@ -378,21 +388,42 @@ int dfs_write(dfs_file *f, const void *buf, size_t len)
     return DFS_OK;
 }
 
-/* hflush/hsync: the buffered bytes are sent as one packet per call in this
- * version, on whole-packet boundaries only; a partial packet stays
- * buffered until close. */
-int dfs_hflush(dfs_file *f)
+/* Send what is buffered and wait for every ack.  A partial last chunk
+ * stays at the front of the buffer (f->resend): the datanodes keep a
+ * checksum per whole chunk, so the next packet starts at that chunk and
+ * rewrites it whole.  With DFS_PKT_SYNC every datanode fsyncs the replica
+ * before acking; with nothing new to send, a packet of the partial chunk
+ * alone (or an empty one) carries the flag. */
+static int flush_pipeline(dfs_file *f, uint32_t flags)
 {
+    int rc;
+
     if (!f->writing)
         return dfs_set_error(DFS_ERR_INVAL, "%s: not open for writing", f->path);
     if (f->failed)
         return dfs_set_error(DFS_ERR_IO, "%s: an earlier write failed", f->path);
+    if (f->pkt_len > f->resend)
+        rc = emit(f, f->pkt, f->pkt_len, f->resend, flags);
+    else if (f->have_block && flags)
+        rc = send_packet(f, f->pkt, f->pkt_len, f->resend, flags);
+    else
+        rc = DFS_OK;
+    if (rc)
+        return rc;
+    size_t keep = f->have_block ? (size_t)(f->blk_bytes % f->chunk_size) : 0;
+    memmove(f->pkt, f->pkt + f->pkt_len - keep, keep);
+    f->pkt_len = f->resend = keep;
     return f->have_block ? collect_acks(f, 0) : DFS_OK;
+}
+
+int dfs_hflush(dfs_file *f)
+{
+    return flush_pipeline(f, 0);
 }
 
 int dfs_hsync(dfs_file *f)
 {
-    return dfs_hflush(f);
+    return flush_pipeline(f, DFS_PKT_SYNC);
 }
 
 void dfs_write_replicas(const dfs_file *f, unsigned *wanted, unsigned *got)
@@ -463,8 +494,8 @@ static int dfs_writer_close_ex(dfs_file *f, unsigned *wanted, unsigned *got)
 {
     int rc = f->failed ? dfs_set_error(DFS_ERR_IO, "%s: an earlier write failed", f->path) : DFS_OK;
     if (rc == DFS_OK) {
-        rc = emit(f, f->pkt, f->pkt_len, 1);
-        f->pkt_len = 0;
+        rc = emit(f, f->pkt, f->pkt_len, f->resend, DFS_PKT_LAST);
+        f->pkt_len = f->resend = 0;
     }
     if (rc == DFS_OK)
         rc = complete_file(f);

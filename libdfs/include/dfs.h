@@ -171,13 +171,17 @@ typedef struct dfs_file dfs_file;
 #define DFS_O_PARENTS   0x2      /* create missing parent directories */
 
 /* Open a new file for writing.  replication / block_size 0: the options'
- * defaults, then the namenode's.  The file is invisible to readers beyond
- * what dfs_hflush() published until dfs_close(). */
+ * defaults, then the namenode's.  Readers see the file's bytes once
+ * dfs_close() returned (reading a file still being written is not
+ * supported yet). */
 int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
                    unsigned replication, uint64_t block_size, dfs_file **out);
 /* Append len bytes; returns DFS_OK once they are queued to the pipeline. */
 int dfs_write(dfs_file *f, const void *buf, size_t len);
-/* Make written bytes visible to new readers / also durable on disk. */
+/* hflush: return once every byte written so far is on every datanode of
+ * the current pipeline (acked; in their page cache).  hsync: and fsynced
+ * to their disks.  A partial chunk is sent too; the next packet rewrites
+ * it whole. */
 int dfs_hflush(dfs_file *f);
 int dfs_hsync(dfs_file *f);
 /* Replication the writer asked for and the fewest datanodes any block of

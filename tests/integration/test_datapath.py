@@ -36,6 +36,7 @@ BLOCK = MiB                 # put -b 1M
 META_HDR = 32
 META_MAGIC = 0x4446534d     # "DFSM"
 PREAD_CHECK = BUILD / "tests" / "dfs-pread-check"
+HFLUSH_CHECK = BUILD / "tests" / "dfs-hflush-check"
 
 
 @pytest.fixture
@@ -198,6 +199,28 @@ def test_no_replica_left_in_rbw(c, base, tmp_path):
                 assert not list(d.glob("rbw/blk_%d*" % b["id"])), (n, b)
 
 
+def test_rm_deletes_replicas_on_disks(c, base, tmp_path):
+    """rm of a file: the namenode tells each holder to delete, every replica
+    of its blocks leaves the datanodes' disks, and the datanodes stay live
+    meanwhile (deletes do not hold up heartbeats)."""
+    put_bytes(c, tmp_path, base + "/f", blob(5 * BLOCK + 3, 12))
+    blocks = c.locate(base + "/f")["blocks"]
+    ids = [b["id"] for b in blocks]
+    assert len(ids) == 6
+    by_port = c.datanode_by_port()
+    for b in blocks:
+        for l in b["locations"]:
+            assert c.replica_files(by_port[l["port"]], b["id"]), (l, b)
+    c.ok("rm", base + "/f")
+
+    def left():
+        return [(n, i) for n in c.datanode_names() for i in ids
+                if c.replica_files(n, i)]
+    wait_for(lambda: not left(), 15, "the replicas of a removed file to "
+             "leave the disks")
+    assert all(dn["state"] == "live" for dn in c.report()["datanodes"])
+
+
 # ----------------------------------------------------------- the C API
 
 def test_random_preads_through_c_api(c, base, tmp_path):
@@ -216,6 +239,70 @@ def test_random_preads_through_c_api(c, base, tmp_path):
 
 
 # ---------------------------------------------------------- concurrency
+
+def rbw_replicas(c):
+    """{datanode: (data bytes, meta bytes)} of every replica being written."""
+    found = {}
+    for n in c.datanode_names():
+        for d in c.data_dirs(n):
+            for data_file in d.glob("rbw/blk_*[0-9]"):
+                metas = list(data_file.parent.glob(data_file.name + "_*.meta"))
+                assert len(metas) == 1, metas
+                found.setdefault(n, []).append((data_file.read_bytes(),
+                                                metas[0].read_bytes()))
+    return found
+
+
+@pytest.mark.parametrize("flush", ["f", "s"], ids=["hflush", "hsync"])
+def test_hflush_puts_bytes_on_every_replica(c, base, tmp_path, flush):
+    """After dfs_hflush / dfs_hsync returns, every datanode of the pipeline
+    holds every byte written so far with its checksums, a partial chunk
+    included; the next packet rewrites that chunk whole, a flush across a
+    block end finalizes the block, and the closed file is byte-identical."""
+    assert XXH3 is not None, "libxxhash not found (a build dependency)"
+    payload = blob(BLOCK + BLOCK // 2 + 777, 13)
+    src = tmp_path / "src"
+    src.write_bytes(payload)
+    steps = ["w1000", flush, "w20000", flush, flush,
+             "w%d" % (BLOCK - 21000 + 300), flush, "w5", flush]
+    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", c.addr, "-b", str(BLOCK),
+                          base + "/f", str(src)] + steps,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    c.spawned.append(p)
+    flushes = 0
+    try:
+        for line in p.stdout:
+            if line == "closed\n":
+                break
+            m = re.fullmatch(r"flushed (\d+)\n", line)
+            assert m, line
+            off = int(m.group(1))
+            want = payload[off - off % BLOCK:off]    # the open block's bytes
+            reps = rbw_replicas(c)
+            assert len(reps) == 3, "after a flush at %d: rbw replicas on %s" % (
+                off, sorted(reps))
+            for n, lst in reps.items():
+                assert len(lst) == 1, (n, len(lst))
+                data, meta = lst[0]
+                assert len(data) == len(want), (n, off, len(data))
+                assert data == want, "%s: replica differs after a flush at %d" % (
+                    n, off)
+                check_meta(meta, data, CHUNK)
+            flushes += 1
+            p.stdin.write("\n")
+            p.stdin.flush()
+        assert p.wait(timeout=60) == 0, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert flushes == 5
+    assert not rbw_replicas(c)
+    assert sha(c.ok("cat", base + "/f", binary=True)) == sha(payload)
+    assert [b["length"] for b in c.locate(base + "/f")["blocks"]] == [
+        BLOCK, BLOCK // 2 + 777]
+
 
 def test_concurrent_puts_and_gets(c, base, tmp_path):
     """4 puts of new files run while 4 gets of older files run, then 4
