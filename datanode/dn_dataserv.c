@@ -56,7 +56,6 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include <event2/listener.h>
 
 #include "blockstore.h"
 #include "checksum.h"
@@ -955,6 +954,7 @@ static void up_on_close(struct dfs_conn *c)
                  s->peer, (unsigned long long)s->blk_id);
     set_state(s, S_CLOSED);
     s->up = NULL;
+    dfs_listener_closed(ds->listener);
     evtimer_del(s->timer);
     if (s->down) {
         struct dfs_conn *d = s->down;
@@ -974,12 +974,8 @@ static const struct dfs_conn_ops up_ops = {
 
 /* ============================================================ listener */
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void accept_cb(evutil_socket_t fd, void *arg)
 {
-    (void)l;
-    (void)sa;
-    (void)salen;
     struct dn_dataserv *ds = arg;
     struct sess *s = xcalloc(1, sizeof(*s));
     s->ds = ds;
@@ -989,6 +985,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     s->up = dfs_conn_accept(ds->base, fd, &up_ops, s, DFS_FRAME_MAX_PACKET);
     if (!s->up) {
         LOG_ERROR("cannot set up a connection: out of memory");
+        dfs_listener_closed(ds->listener);
         free(s);
         return;
     }
@@ -1005,73 +1002,28 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     ds->sessions = s;
 }
 
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-    (void)l;
-    (void)arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    LOG_WARN("accept: %s", evutil_socket_error_to_string(e));
-}
-
 struct dn_dataserv *dn_dataserv_new(struct event_base *base, const struct dn_dataserv_cfg *cfg,
                                     char *err, size_t errsz)
 {
-    char host[256], addr[300];
-    unsigned port;
-    if (dfs_parse_hostport(cfg->address, host, sizeof(host), &port) != 0) {
-        snprintf(err, errsz, "datanode.address: invalid address '%s'", cfg->address);
-        return NULL;
-    }
-    /* Numeric host; port 0 is allowed (any free port), which
-     * evutil_parse_sockaddr_port refuses. */
-    struct sockaddr_storage ss;
-    int sl;
-    memset(&ss, 0, sizeof(ss));
-    snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((uint16_t)port);
-        sl = sizeof(*sin6);
-        if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-            sl = 0;
-    } else {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)port);
-        sl = sizeof(*sin);
-        if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-            sl = 0;
-    }
-    if (sl == 0) {
-        snprintf(err, errsz, "datanode.address: '%s' is not a numeric address", cfg->address);
-        return NULL;
-    }
     struct dn_dataserv *ds = xcalloc(1, sizeof(*ds));
     ds->base = base;
     ds->bs = cfg->bs;
     ds->iop = cfg->iop;
     ds->max_buffer = cfg->max_buffer;
-    ds->listener = evconnlistener_new_bind(base, accept_cb, ds,
-                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                           LEV_OPT_CLOSE_ON_EXEC, 1024,
-                                           (struct sockaddr *)&ss, sl);
+    const struct dfs_listener_cfg lc = {
+        .key = "datanode.address",
+        .address = cfg->address,
+        .max_conns = cfg->max_conns,
+        .fds_per_conn = 4,            /* itself, downstream, data, meta */
+        .reserve = DN_FD_RESERVE,
+        .on_accept = accept_cb,
+        .arg = ds,
+    };
+    ds->listener = dfs_listener_new(base, &lc, err, errsz);
     if (!ds->listener) {
-        snprintf(err, errsz, "cannot listen on %s: %s", addr, strerror(errno));
         free(ds);
         return NULL;
     }
-    evconnlistener_set_error_cb(ds->listener, accept_error_cb);
-    struct sockaddr_storage bound;
-    socklen_t bl = sizeof(bound);
-    ds->port = port;
-    if (getsockname(evconnlistener_get_fd(ds->listener), (struct sockaddr *)&bound, &bl) == 0) {
-        if (bound.ss_family == AF_INET)
-            ds->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-        else if (bound.ss_family == AF_INET6)
-            ds->port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
-    }
-    snprintf(ds->host, sizeof(ds->host), "%s", host);
     return ds;
 }
 
@@ -1079,23 +1031,23 @@ void dn_dataserv_free(struct dn_dataserv *ds)
 {
     if (!ds)
         return;
-    if (ds->listener)
-        evconnlistener_free(ds->listener);
     ds->report = NULL;
     while (ds->sessions)
         dfs_conn_abort(ds->sessions->up);    /* on_close unlinks it */
+    dfs_listener_free(ds->listener);
+    ds->listener = NULL;
     iop_drain(ds->iop);                      /* sessions go with their last job */
     free(ds);
 }
 
 const char *dn_dataserv_host(const struct dn_dataserv *ds)
 {
-    return ds->host;
+    return dfs_listener_host(ds->listener);
 }
 
 unsigned dn_dataserv_port(const struct dn_dataserv *ds)
 {
-    return ds->port;
+    return dfs_listener_port(ds->listener);
 }
 
 void dn_dataserv_set_reporter(struct dn_dataserv *ds, dn_block_added_fn fn, void *arg)

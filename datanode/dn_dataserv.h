@@ -20,12 +20,14 @@ struct dn_dataserv;
 struct dn_dataserv_cfg {
     const char *address;          /* "HOST:PORT" to listen on (numeric host; port 0: any) */
     size_t max_buffer;            /* per connection: downstream output / queued disk bytes */
+    unsigned max_conns;           /* connections served at once (listener.h) */
     struct bs *bs;
     struct iop *iop;
 };
 
-/* Listen on cfg->address.  NULL with a message in err when the address is
- * invalid or cannot be bound. */
+/* Listen on cfg->address (listener.h: the connection cap and accept
+ * pauses).  NULL with a message in err when the address is invalid or
+ * cannot be bound. */
 struct dn_dataserv *dn_dataserv_new(struct event_base *base, const struct dn_dataserv_cfg *cfg,
                                     char *err, size_t errsz);
 /* Stop listening, close every connection (replicas being written are

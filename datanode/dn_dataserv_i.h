@@ -15,6 +15,7 @@
 #include "dn_dataserv.h"
 #include "frame.h"
 #include "iopool.h"
+#include "listener.h"
 
 #define MAX_TARGETS      15             /* downstream datanodes of one pipeline */
 #define ACKQ_MAX         8192           /* unacked packets of one stream */
@@ -25,6 +26,7 @@
 #define ACK_TIMEOUT_MS   15000
 #define STEP_MS          5000
 #define LINGER_MS        30000          /* W_FAILED: wait for the upstream to close */
+#define DN_FD_RESERVE    256            /* descriptors kept beside connections */
 #define IDLE_TIMEOUT_MS  600000         /* IDLE: close a connection unused this long */
 #define CSUM_BUF         (1u << 20)
 #define ERRLEN           256
@@ -55,9 +57,7 @@ struct dn_dataserv {
     struct event_base *base;
     struct bs *bs;
     struct iop *iop;
-    struct evconnlistener *listener;
-    char host[256];
-    unsigned port;
+    struct dfs_listener *listener;
     size_t max_buffer;
     struct sess *sessions;          /* sessions whose upstream is open */
     unsigned load;                  /* atomic: active transfers */

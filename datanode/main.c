@@ -105,6 +105,7 @@ static int init_dataserv(struct dn *dn)
     struct dn_dataserv_cfg cfg = {
         .address = dn->conf.dn_address,
         .max_buffer = dn->conf.dn_max_buffer,
+        .max_conns = dn->conf.dn_max_connections,
         .bs = dn->bs,
         .iop = dn->iop,
     };

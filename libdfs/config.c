@@ -98,6 +98,13 @@ static const struct conf_def conf_table[] = {
         "Log level: error, warn, info or debug."),
     NUM("namenode", "leveldb_cache_mb", CT_U32, nn_leveldb_cache_mb, "64", 1, 65536,
         0, "LevelDB block cache, in MiB."),
+    NUM("namenode", "max_connections", CT_U32, nn_max_connections, "4096", 16, 1000000,
+        0, "RPC connections (clients and datanodes) served at once; one more is\n"
+        "# closed as soon as it is accepted.  Lowered at start when the descriptor\n"
+        "# limit cannot hold it beside LevelDB's files."),
+    NUM("namenode", "idle_timeout_ms", CT_U32, nn_idle_timeout_ms, "300000", 1000,
+        86400000, 0, "An RPC connection that sends nothing for this long is closed, in ms\n"
+        "# (clients drop pooled connections idle for 30 s: keep it above that)."),
 
     STR("datanode", "address", dn_address, "127.0.0.1:9866",
         check_hostport, "HOST:PORT", 0,
@@ -119,6 +126,10 @@ static const struct conf_def conf_table[] = {
         CF_RELOAD, "Space kept free on the disk of each data directory (10G)."),
     NUM("datanode", "max_buffer", CT_SIZE32, dn_max_buffer, "4M", 64 * KiB, GiB,
         0, "Bytes a transfer connection buffers before it stops reading."),
+    NUM("datanode", "max_connections", CT_U32, dn_max_connections, "4096", 16, 1000000,
+        0, "Transfer connections served at once; one more is closed as soon as it\n"
+        "# is accepted.  Lowered at start when the descriptor limit cannot hold\n"
+        "# it (a connection may hold 4: itself, downstream, data and meta file)."),
     STR("datanode", "log_level", dn_log_level, "info",
         check_log_level, "one of error, warn, info, debug", CF_RELOAD,
         "Log level: error, warn, info or debug."),

@@ -39,6 +39,8 @@ struct dfs_conf {
     char *nn_topology_file;       /* "ADDR RACK" lines, "" = one rack */
     char *nn_log_level;
     uint32_t nn_leveldb_cache_mb;
+    uint32_t nn_max_connections;  /* RPC connections open at once */
+    uint32_t nn_idle_timeout_ms;  /* close a connection silent this long */
     /* [datanode] */
     char *dn_address;             /* transfer listen "HOST:PORT" */
     char *dn_http_address;
@@ -48,6 +50,7 @@ struct dfs_conf {
     uint32_t dn_io_threads;       /* disk worker threads */
     uint64_t dn_reserved;         /* bytes per dir kept free */
     uint32_t dn_max_buffer;       /* per-connection buffer high watermark */
+    uint32_t dn_max_connections;  /* transfer connections open at once */
     char *dn_log_level;
     /* [client] */
     char *cl_namenode;            /* "HOST:PORT" */

@@ -215,6 +215,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     }
     if (what & BEV_EVENT_ERROR)
         LOG_DEBUG("connection %s: %s", c->peer, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    if (what & BEV_EVENT_TIMEOUT)
+        LOG_DEBUG("closing connection from %s: idle", c->peer);
     int connecting = c->ops->on_connect && c->state != CONN_CLOSED &&
                      (what & BEV_EVENT_ERROR) && !(what & BEV_EVENT_READING) &&
                      !(what & BEV_EVENT_WRITING);
@@ -456,6 +458,14 @@ void dfs_conn_set_drain_watermark(struct dfs_conn *c, size_t low)
     c->drain_low = low;
     if (c->bev)
         bufferevent_setwatermark(c->bev, EV_WRITE, low, 0);
+}
+
+void dfs_conn_set_idle_timeout(struct dfs_conn *c, uint32_t ms)
+{
+    if (!c->bev)
+        return;
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    bufferevent_set_timeouts(c->bev, ms ? &tv : NULL, NULL);
 }
 
 void dfs_conn_pause(struct dfs_conn *c)

@@ -14,7 +14,9 @@
  *             (dfs_conn_ref) remain, and sends on it are dropped.
  *
  * A frame with a bad header or a body above the connection's limit closes
- * that connection only.  The transport is created in one place
+ * that connection only.  The peer's EOF closes at once, as in Redis and
+ * memcached: frames it sent but not yet handled and replies not yet written
+ * are dropped, for a peer that closed has nobody left to read them.  The transport is created in one place
  * (conn_new_bev) so TLS (bufferevent_openssl) is a setting, not a second
  * code path.  Everything runs on the loop's thread.
  */
@@ -78,6 +80,11 @@ int dfs_conn_send_file(struct dfs_conn *c, uint16_t type, uint32_t reqid,
 size_t dfs_conn_output_len(const struct dfs_conn *c);
 /* Call on_drained once output falls to `low` bytes (0 disables). */
 void dfs_conn_set_drain_watermark(struct dfs_conn *c, size_t low);
+
+/* Close the connection (ops->on_close) when nothing arrives for ms while
+ * it is reading; 0 turns the timeout off.  A paused connection is never
+ * timed out: its silence is ours. */
+void dfs_conn_set_idle_timeout(struct dfs_conn *c, uint32_t ms);
 
 /* Backpressure: stop / resume reading frames. */
 void dfs_conn_pause(struct dfs_conn *c);

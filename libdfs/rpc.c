@@ -10,12 +10,17 @@
 #include <string.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "dfs.h"
 #include "error_i.h"
 #include "sock.h"
 
 #define RPC_POOL_MAX 32
+/* A pooled connection idle this long is closed rather than reused: well
+ * under the namenode's idle timeout (namenode.idle_timeout_ms, 5 min by
+ * default), so a request never meets a connection the server is closing. */
+#define RPC_POOL_IDLE_MS 30000
 
 struct dfs_rpc {
     char host[256];
@@ -26,8 +31,16 @@ struct dfs_rpc {
     pthread_mutex_t lock;
     uint32_t next_reqid;
     int nidle;
-    struct dfs_sock idle[RPC_POOL_MAX];
+    struct dfs_sock idle[RPC_POOL_MAX];     /* oldest first */
+    uint64_t idle_since[RPC_POOL_MAX];      /* monotonic ms it was pooled */
 };
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct dfs_rpc *dfs_rpc_new(const char *host, unsigned port, int timeout_ms)
 {
@@ -85,6 +98,15 @@ static int pool_get(struct dfs_rpc *r, struct dfs_sock *s, uint32_t *reqid)
     int pooled = 0;
     pthread_mutex_lock(&r->lock);
     *reqid = r->next_reqid++;
+    uint64_t now = mono_ms();
+    int old = 0;
+    while (old < r->nidle && now - r->idle_since[old] >= RPC_POOL_IDLE_MS)
+        dfs_sock_close(&r->idle[old++]);
+    if (old > 0) {
+        r->nidle -= old;
+        memmove(r->idle, r->idle + old, (size_t)r->nidle * sizeof(r->idle[0]));
+        memmove(r->idle_since, r->idle_since + old, (size_t)r->nidle * sizeof(r->idle_since[0]));
+    }
     if (r->nidle > 0) {
         *s = r->idle[--r->nidle];
         pooled = 1;
@@ -97,6 +119,7 @@ static void pool_put(struct dfs_rpc *r, struct dfs_sock *s)
 {
     pthread_mutex_lock(&r->lock);
     if (r->nidle < RPC_POOL_MAX) {
+        r->idle_since[r->nidle] = mono_ms();
         r->idle[r->nidle++] = *s;
         s->fd = -1;
     }

@@ -5,7 +5,6 @@
 #define NN_NN_H
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include "commit.h"
 #include "dfs.pb-c.h"
 #include "config.h"
@@ -15,6 +14,7 @@
 struct dnmanager;
 struct blockmap;
 struct placement;
+struct dfs_listener;
 
 /* Event priorities: I/O runs at the default (NN_PRIO_IO); the group commit
  * kick runs after every I/O callback of the same loop turn. */
@@ -31,8 +31,8 @@ struct nn {
     struct placement *pl;        /* topology, pipeline choice (placement.h) */
     struct dnmanager *dm;        /* datanode table (dnmanager.h) */
     struct blockmap *bm;         /* blocks and replicas (blockmap.h) */
-    struct evconnlistener *listener;
-    char listen_addr[300];       /* "HOST:PORT" actually bound */
+    struct dfs_listener *listener;
+    const char *listen_addr;     /* "HOST:PORT" actually bound (the listener's) */
     uint64_t start_ms;
     uint64_t nrequests;
 };

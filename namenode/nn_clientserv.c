@@ -18,6 +18,7 @@
 
 #include "dfs.pb-c.h"
 #include "frame.h"
+#include "listener.h"
 #include "log.h"
 #include "nn.h"
 #include "nn_dnserv.h"
@@ -25,6 +26,10 @@
 #include "xmalloc.h"
 
 #define ERRLEN 512
+/* Descriptors kept for other things than connections: LevelDB keeps up to
+ * 1,000 table files open (its max_open_files default), then its logs, lock
+ * and manifest, our log and stdio. */
+#define NN_FD_RESERVE 1100
 
 uint64_t nn_now_ms(void)
 {
@@ -336,6 +341,7 @@ static void on_close(struct dfs_conn *c)
         clients = cl->next;
     if (cl->next)
         cl->next->prev = cl->prev;
+    dfs_listener_closed(cl->nn->listener);
     free(cl);
 }
 
@@ -344,69 +350,53 @@ static const struct dfs_conn_ops client_ops = {
     .on_close = on_close,
 };
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void accept_cb(evutil_socket_t fd, void *arg)
 {
-    (void)l;
-    (void)sa;
-    (void)salen;
+    struct nn *nn = arg;
     struct client *cl = xcalloc(1, sizeof(*cl));
-    cl->nn = arg;
-    cl->conn = dfs_conn_accept(cl->nn->base, fd, &client_ops, cl, DFS_FRAME_MAX_CONTROL);
+    cl->nn = nn;
+    cl->conn = dfs_conn_accept(nn->base, fd, &client_ops, cl, DFS_FRAME_MAX_CONTROL);
     if (!cl->conn) {
         LOG_ERROR("cannot set up a connection: out of memory");
+        dfs_listener_closed(nn->listener);
         free(cl);
         return;
     }
+    dfs_conn_set_idle_timeout(cl->conn, nn->conf.nn_idle_timeout_ms);
     cl->next = clients;
     if (clients)
         clients->prev = cl;
     clients = cl;
 }
 
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-    (void)l;
-    (void)arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    LOG_WARN("accept: %s", evutil_socket_error_to_string(e));
-}
-
 int nn_clientserv_init(struct nn *nn)
 {
-    char host[256];
-    unsigned port;
-    if (dfs_parse_hostport(nn->conf.nn_address, host, sizeof(host), &port) != 0) {
-        LOG_ERROR("namenode.address: invalid address '%s'", nn->conf.nn_address);
-        return -1;
-    }
-    struct sockaddr_storage ss;
-    int sl = sizeof(ss);
-    char addr[300];
-    snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sl) != 0) {
-        LOG_ERROR("namenode.address: '%s' is not a numeric address", nn->conf.nn_address);
-        return -1;
-    }
-    nn->listener = evconnlistener_new_bind(nn->base, accept_cb, nn,
-                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                           LEV_OPT_CLOSE_ON_EXEC, 1024,
-                                           (struct sockaddr *)&ss, sl);
+    char err[512];
+    const struct dfs_listener_cfg cfg = {
+        .key = "namenode.address",
+        .address = nn->conf.nn_address,
+        .max_conns = nn->conf.nn_max_connections,
+        .fds_per_conn = 1,
+        .reserve = NN_FD_RESERVE,
+        .on_accept = accept_cb,
+        .arg = nn,
+    };
+    nn->listener = dfs_listener_new(nn->base, &cfg, err, sizeof(err));
     if (!nn->listener) {
-        LOG_ERROR("cannot listen on %s: %s", addr, strerror(errno));
+        LOG_ERROR("%s", err);
         return -1;
     }
-    evconnlistener_set_error_cb(nn->listener, accept_error_cb);
-    snprintf(nn->listen_addr, sizeof(nn->listen_addr), "%s", addr);
-    LOG_INFO("serving RPC on %s", addr);
+    nn->listen_addr = dfs_listener_addr(nn->listener);
+    LOG_INFO("serving RPC on %s (at most %u connections)", nn->listen_addr,
+             dfs_listener_max_conns(nn->listener));
     return 0;
 }
 
 void nn_clientserv_shutdown(struct nn *nn)
 {
-    if (nn->listener)
-        evconnlistener_free(nn->listener);
-    nn->listener = NULL;
     while (clients)
         dfs_conn_abort(clients->conn);   /* on_close unlinks it */
+    dfs_listener_free(nn->listener);
+    nn->listener = NULL;
+    nn->listen_addr = NULL;
 }

@@ -395,3 +395,97 @@ def test_fuzz_mutated_frames(cluster):
         finally:
             s.close()
     assert_serving(cluster, pid)
+
+
+# ------------------------------------------------- idle and surplus sockets
+
+def stat_ok(s, reqid):
+    """A StatReq{"/"} on raw socket s is answered OK with its request id."""
+    s.sendall(frame(STAT_REQ, reqid, pb_string(1, "/")))
+    type_, got, body = read_frame(s)
+    assert (type_, got, body[:2]) == (STAT_RESP, reqid, b"\x08\x00")
+
+
+def test_idle_connection_is_closed(daemon):
+    """namenode.idle_timeout_ms: a connection that sends nothing for that
+    long is closed; one that keeps sending requests is kept."""
+    nn = daemon(extra=["-o", "namenode.idle_timeout_ms=1000"])
+    t0 = time.monotonic()             # before the server can start its timer
+    idle, busy = connect(nn.addr), connect(nn.addr)
+    try:
+        idle.settimeout(0.2)
+        reqid, closed = 1, False
+        deadline = t0 + 15 * SLOW
+        while not closed and time.monotonic() < deadline:
+            stat_ok(busy, reqid)
+            reqid += 1
+            try:
+                closed = idle.recv(1) == b""
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed = True
+        assert closed, "an idle connection was still open after 15 s"
+        # libevent starts the timer from its cached loop time, which may
+        # precede the accept by a loop turn: a few ms early is on time.
+        assert time.monotonic() - t0 >= 0.9, "closed before the idle timeout"
+        stat_ok(busy, reqid)          # requests every 0.2 s kept it open
+    finally:
+        idle.close()
+        busy.close()
+
+
+def hold_connections(addr, n, probe):
+    """Open n connections to addr and check each is served by probe(s, i)."""
+    held = []
+    for i in range(n):
+        held.append(connect(addr))
+        probe(held[-1], i + 1)
+    return held
+
+
+def test_namenode_refuses_connections_over_max(daemon):
+    """namenode.max_connections: one connection more is closed at once and
+    logged; the daemon keeps serving those it has, and new ones once the
+    others closed."""
+    nn = daemon(extra=["-o", "namenode.max_connections=16"])
+    held = hold_connections(nn.addr, 16, stat_ok)
+    try:
+        extra = connect(nn.addr)
+        assert closed_by_server(extra), "a 17th connection was kept"
+        extra.close()
+        stat_ok(held[0], 100)
+        assert "16 connections open, the most allowed: refused 1 more" in nn.log()
+    finally:
+        for s in held:
+            s.close()
+    wait_for(lambda: dfs_at(nn.addr, "stat", "/")[0] == 0, 10,
+             "the namenode to serve new connections again")
+
+
+@pytest.mark.cluster(datanodes=1, overrides=["datanode.max_connections=16",
+                                             "namenode.replication=1"])
+def test_datanode_refuses_connections_over_max(cluster, tmp_path):
+    """datanode.max_connections: the same cap on the transfer port."""
+    addr = "127.0.0.1:%d" % cluster.datanode_port("datanode-1")
+    held = hold_connections(addr, 16, lambda s, i: None)
+    try:
+        extra = connect(addr)
+        assert closed_by_server(extra), "a 17th connection was kept"
+        extra.close()
+        for s in held:                 # accepted and still open
+            s.settimeout(0.05)
+            with pytest.raises(socket.timeout):
+                s.recv(1)
+        assert "16 connections open, the most allowed" in \
+            cluster.log("datanode-1")
+    finally:
+        for s in held:
+            s.close()
+    src = tmp_path / "f"
+    src.write_bytes(b"x" * 5000)
+
+    def put_ok():
+        return cluster.dfs("put", "-f", src, "/f")[0] == 0
+    wait_for(put_ok, 15, "a put through the datanode once the others closed")
+    assert cluster.ok("cat", "/f", binary=True) == b"x" * 5000
