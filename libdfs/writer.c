@@ -490,6 +490,18 @@ int dfs_writer_close(dfs_file *f)
     return dfs_writer_close_ex(f, NULL, NULL);
 }
 
+/* Free a writer's handle and everything it holds (its pipeline dropped). */
+static void writer_free(dfs_file *f)
+{
+    dfs_sock_close(&f->dn);
+    if (f->blk)
+        dfs__located_block__free_unpacked(f->blk, NULL);
+    free(f->pkt);
+    free(f->sums);
+    free(f->rbuf);
+    free(f);
+}
+
 static int dfs_writer_close_ex(dfs_file *f, unsigned *wanted, unsigned *got)
 {
     int rc = f->failed ? dfs_set_error(DFS_ERR_IO, "%s: an earlier write failed", f->path) : DFS_OK;
@@ -500,14 +512,21 @@ static int dfs_writer_close_ex(dfs_file *f, unsigned *wanted, unsigned *got)
     if (rc == DFS_OK)
         rc = complete_file(f);
     dfs_write_replicas(f, wanted, got);
-    dfs_sock_close(&f->dn);
-    if (f->blk)
-        dfs__located_block__free_unpacked(f->blk, NULL);
-    free(f->pkt);
-    free(f->sums);
-    free(f->rbuf);
-    free(f);
+    writer_free(f);
     return rc;
+}
+
+int dfs_abort(dfs_file *f)
+{
+    if (!f)
+        return DFS_OK;
+    if (!f->writing)
+        return dfs_reader_close(f);
+    dfs_fs *fs = f->fs;
+    char path[sizeof(f->path)];
+    memcpy(path, f->path, sizeof(path));
+    writer_free(f);
+    return dfs_delete(fs, path, 0);
 }
 
 int dfs_close(dfs_file *f)

@@ -207,6 +207,11 @@ int dfs_close(dfs_file *f);
  * replication asked for and the fewest datanodes any block went to (a file
  * written to fewer datanodes than asked gets re-replicated later). */
 int dfs_close_replicas(dfs_file *f, unsigned *wanted, unsigned *got);
+/* Give up a file being written: its pipeline is dropped unfinished (the
+ * datanodes discard the replica being written), the handle is freed, and
+ * the file is deleted from the namespace.  Returns the result of that
+ * delete (DFS_OK when the file is gone).  For a reader, dfs_close(). */
+int dfs_abort(dfs_file *f);
 
 /* ------------------------------------------------------------- locality */
 

@@ -304,6 +304,46 @@ def test_hflush_puts_bytes_on_every_replica(c, base, tmp_path, flush):
         BLOCK, BLOCK // 2 + 777]
 
 
+def all_replica_files(c):
+    """Every replica data file (finalized or rbw) on every datanode."""
+    found = set()
+    for n in c.datanode_names():
+        for d in c.data_dirs(n):
+            found |= set(d.glob("finalized/subdir*/subdir*/blk_*[0-9]"))
+            found |= set(d.glob("rbw/blk_*[0-9]"))
+    return found
+
+
+def test_abort_drops_file_and_replicas(c, base, tmp_path):
+    """dfs_abort of a file 1.5 blocks into its write: the file is gone from
+    the namespace, and every replica it had -- the finalized first block and
+    the one being written -- leaves the datanodes' disks."""
+    before = all_replica_files(c)
+    src = tmp_path / "src"
+    src.write_bytes(blob(BLOCK + BLOCK // 2, 14))
+    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", c.addr, "-b", str(BLOCK),
+                          base + "/f", str(src), "w%d" % (BLOCK + BLOCK // 2),
+                          "f", "a"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    c.spawned.append(p)
+    try:
+        assert p.stdout.readline() == "flushed %d\n" % (BLOCK + BLOCK // 2)
+        written = all_replica_files(c) - before
+        assert len(written) == 6, sorted(written)     # 2 blocks x 3 replicas
+        p.stdin.write("\n")
+        p.stdin.flush()
+        assert p.stdout.readline() == "aborted\n", p.stderr.read()
+        assert p.wait(timeout=60) == 0, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert not c.exists(base + "/f")
+    wait_for(lambda: not (all_replica_files(c) & written), 15,
+             "the aborted file's replicas to leave the disks")
+
+
 def test_concurrent_puts_and_gets(c, base, tmp_path):
     """4 puts of new files run while 4 gets of older files run, then 4
     gets of the new ones at once: every byte right."""

@@ -5,11 +5,11 @@
  *
  *   dfs-hflush-check -n HOST:PORT [-b BLOCKSIZE] REMOTE LOCAL STEP...
  *
- * STEP is `wN` (write the next N bytes of LOCAL), `f` (dfs_hflush) or `s`
- * (dfs_hsync).  After each flush it prints "flushed OFFSET" (bytes of
- * LOCAL written so far) and waits for a line on stdin before going on.
- * At the end it writes what is left of LOCAL, closes the file and prints
- * "closed".  Exit 0; 1 when a call fails (named on stderr); 2 on usage
+ * STEP is `wN` (write the next N bytes of LOCAL), `f` (dfs_hflush), `s`
+ * (dfs_hsync) or `a` (dfs_abort, then print "aborted" and stop).  After
+ * each flush it prints "flushed OFFSET" (bytes of LOCAL written so far)
+ * and waits for a line on stdin before going on.  At the end it writes
+ * what is left of LOCAL, closes the file and prints "closed".  Exit 0; 1 when a call fails (named on stderr); 2 on usage
  * errors.
  */
 #include <fcntl.h>
@@ -30,7 +30,7 @@ static int fail(const char *what)
 static int usage(void)
 {
     fprintf(stderr, "usage: dfs-hflush-check -n HOST:PORT [-b BLOCKSIZE] REMOTE LOCAL "
-                    "wN|f|s...\n");
+                    "wN|f|s|a...\n");
     return 2;
 }
 
@@ -92,6 +92,13 @@ int main(int argc, char **argv)
             fflush(stdout);
             if (!fgets(line, sizeof(line), stdin))
                 return 1;
+        } else if (!strcmp(step, "a")) {
+            if (dfs_abort(f) != DFS_OK)
+                return fail("abort");
+            dfs_disconnect(fs);
+            free(data);
+            printf("aborted\n");
+            return 0;
         } else {
             return usage();
         }
