@@ -2,9 +2,12 @@
  * metastore.c - the namenode's LevelDB store (see metastore.h).
  *
  * The only file that calls leveldb_*.  Plain writes go to LevelDB's log
- * without sync (they reach the OS at once, so they survive kill -9);
- * ms_sync() writes one small synced batch, which makes the log - and with
- * it every write applied before - durable.
+ * without sync: LevelDB hands every record to the OS before the write
+ * returns, so they survive kill -9.  ms_sync() then makes them durable by
+ * an fdatasync of the log files themselves, from the sync thread, rather
+ * than by a synced LevelDB write: such a write would hold LevelDB's writer
+ * queue for the whole fsync and stall every ms_write() of the event loop
+ * behind it, and it cost a second log record and fsync per commit.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,15 +17,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "metastore.h"
 #include "log.h"
 #include "xmalloc.h"
-
-/* Key of the commit marker ms_sync() writes: 'm' then a NUL keeps it apart
- * from every counter name of the namespace. */
-static const char sync_key[] = { 'm', '\0', 's', 'y', 'n', 'c' };
 
 struct metastore {
     leveldb_t *db;
@@ -31,9 +31,12 @@ struct metastore {
     leveldb_filterpolicy_t *filter;
     leveldb_readoptions_t *ropts;
     leveldb_writeoptions_t *wopts;       /* applied, not synced */
-    leveldb_writeoptions_t *sync_wopts;  /* ms_sync() */
-    uint64_t sync_count;                 /* marker value, atomic */
     char *dir;
+
+    /* ms_sync()'s state, under sync_lock. */
+    pthread_mutex_t sync_lock;
+    uint64_t closed_synced;     /* logs numbered up to this are final and synced */
+    uint64_t newest_log;        /* highest log number seen (its entry synced) */
 };
 
 struct ms_batch {
@@ -66,8 +69,7 @@ static void ms_free_parts(struct metastore *ms)
         leveldb_readoptions_destroy(ms->ropts);
     if (ms->wopts != NULL)
         leveldb_writeoptions_destroy(ms->wopts);
-    if (ms->sync_wopts != NULL)
-        leveldb_writeoptions_destroy(ms->sync_wopts);
+    pthread_mutex_destroy(&ms->sync_lock);
     free(ms->dir);
     free(ms);
 }
@@ -78,6 +80,7 @@ struct metastore *ms_open(const char *dir, size_t cache_mb, char *err, size_t er
     char *lverr = NULL;
 
     ms->dir = xstrdup(dir);
+    pthread_mutex_init(&ms->sync_lock, NULL);
 
     /* LevelDB's constructors never return NULL (they abort on OOM). */
     ms->opts = leveldb_options_create();
@@ -85,13 +88,11 @@ struct metastore *ms_open(const char *dir, size_t cache_mb, char *err, size_t er
     ms->filter = leveldb_filterpolicy_create_bloom(10);
     ms->ropts = leveldb_readoptions_create();
     ms->wopts = leveldb_writeoptions_create();
-    ms->sync_wopts = leveldb_writeoptions_create();
     leveldb_options_set_create_if_missing(ms->opts, 1);
     leveldb_options_set_paranoid_checks(ms->opts, 0);
     leveldb_options_set_cache(ms->opts, ms->cache);
     leveldb_options_set_filter_policy(ms->opts, ms->filter);
     leveldb_writeoptions_set_sync(ms->wopts, 0);
-    leveldb_writeoptions_set_sync(ms->sync_wopts, 1);
 
     ms->db = leveldb_open(ms->opts, dir, &lverr);
     if (lverr != NULL || ms->db == NULL) {
@@ -178,56 +179,110 @@ int ms_write(struct metastore *ms, struct ms_batch *b)
     return 0;
 }
 
-/* When LevelDB switches to a new log file it closes the old one without
- * an fsync, so a synced write to the new log does not cover the unsynced
- * tail of the old one until the memtable compaction has finished.  Sync
- * every log file left in the directory too (a clean one costs little; one
- * that vanished meanwhile was compacted into a synced table). */
-static int sync_old_logs(struct metastore *ms)
+/* The number of LevelDB log file `name` ("000063.log" -> 63), or 0 when
+ * it is not a log file. */
+static uint64_t log_number(const char *name)
 {
-    DIR *d = opendir(ms->dir);
-    if (d == NULL) {
-        LOG_ERROR("metastore: %s: %s", ms->dir, strerror(errno));
+    size_t n = strlen(name);
+    uint64_t v = 0;
+
+    if (n < 5 || strcmp(name + n - 4, ".log") != 0)
+        return 0;
+    for (size_t i = 0; i < n - 4; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(name[i] - '0');
+    }
+    return v;
+}
+
+/* fdatasync file `name` of directory d (a log that vanished meanwhile was
+ * compacted into a synced table: fine).  0 or -1 (logged). */
+static int sync_file_at(struct metastore *ms, DIR *d, const char *name)
+{
+    int fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0) {
+        LOG_ERROR("metastore: open %s/%s: %s", ms->dir, name, strerror(errno));
         return -1;
     }
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 5 || strcmp(e->d_name + n - 4, ".log") != 0)
-            continue;
-        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        if (fdatasync(fd) != 0) {
-            LOG_ERROR("metastore: fdatasync %s/%s: %s", ms->dir, e->d_name, strerror(errno));
-            rc = -1;
-        }
-        close(fd);
+    if (fdatasync(fd) != 0) {
+        LOG_ERROR("metastore: fdatasync %s/%s: %s", ms->dir, name, strerror(errno));
+        rc = -1;
     }
-    closedir(d);
+    close(fd);
+    return rc;
+}
+
+/* The highest log number in directory d. */
+static uint64_t newest_log(DIR *d)
+{
+    uint64_t newest = 0;
+    struct dirent *e;
+
+    rewinddir(d);
+    while ((e = readdir(d)) != NULL) {
+        uint64_t n = log_number(e->d_name);
+
+        if (n > newest)
+            newest = n;
+    }
+    return newest;
+}
+
+/* Sync every log file that may hold an unsynced write.  LevelDB writes
+ * only to its newest log; when it switches to a new one it closes the old
+ * one without an fsync.  So a log older than the newest one seen here is
+ * final once synced (skipped from then on), and the newest one is synced
+ * every time.  A new newest log also gets its directory entry synced. */
+static int sync_logs(struct metastore *ms, DIR *d)
+{
+    uint64_t newest = newest_log(d), closed = ms->closed_synced;
+    struct dirent *e;
+    int rc = 0;
+
+    rewinddir(d);
+    while ((e = readdir(d)) != NULL) {
+        uint64_t n = log_number(e->d_name);
+
+        if (n == 0 || n <= ms->closed_synced)
+            continue;
+        if (sync_file_at(ms, d, e->d_name) != 0)
+            rc = -1;
+        else if (n < newest && n > closed)
+            closed = n;
+    }
+    if (rc == 0 && newest > ms->newest_log) {
+        if (fsync(dirfd(d)) != 0) {
+            LOG_ERROR("metastore: fsync %s: %s", ms->dir, strerror(errno));
+            return -1;
+        }
+        ms->newest_log = newest;
+    }
+    if (rc == 0)
+        ms->closed_synced = closed;
     return rc;
 }
 
 int ms_sync(struct metastore *ms)
 {
-    uint64_t n = __atomic_add_fetch(&ms->sync_count, 1, __ATOMIC_RELAXED);
-    unsigned char val[8];
-    leveldb_writebatch_t *wb;
-    char *lverr = NULL;
+    DIR *d;
+    int rc;
 
-    for (int i = 0; i < 8; i++)
-        val[i] = (unsigned char)(n >> (56 - 8 * i));
-    wb = leveldb_writebatch_create();
-    leveldb_writebatch_put(wb, sync_key, sizeof(sync_key), (const char *)val, sizeof(val));
-    leveldb_write(ms->db, ms->sync_wopts, wb, &lverr);
-    leveldb_writebatch_destroy(wb);
-    if (lverr != NULL) {
-        LOG_ERROR("metastore: synced write failed: %s", lverr);
-        leveldb_free(lverr);
+    pthread_mutex_lock(&ms->sync_lock);
+    d = opendir(ms->dir);
+    if (d == NULL) {
+        LOG_ERROR("metastore: %s: %s", ms->dir, strerror(errno));
+        pthread_mutex_unlock(&ms->sync_lock);
         return -1;
     }
-    return sync_old_logs(ms);
+    rc = sync_logs(ms, d);
+    closedir(d);
+    pthread_mutex_unlock(&ms->sync_lock);
+    return rc;
 }
 
 struct ms_iter *ms_iter_new(struct metastore *ms)

@@ -37,8 +37,10 @@ void ms_batch_destroy(struct ms_batch *b);
 
 /* Apply a batch atomically without syncing.  0 or -1 (logged). */
 int ms_write(struct metastore *ms, struct ms_batch *b);
-/* Make every write applied so far durable (a synced write of a commit
- * marker).  Blocks for an fsync: never call from the event loop. */
+/* Make every write applied before the call durable: an fdatasync of each
+ * LevelDB log file that may hold an unsynced record (not a LevelDB write,
+ * so ms_write() callers never wait for it).  Blocks for an fsync: never
+ * call from the event loop.  Calls from several threads are serialised. */
 int ms_sync(struct metastore *ms);
 
 /* Iterators see a consistent snapshot of the store. */

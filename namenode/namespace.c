@@ -1,11 +1,13 @@
 /*
  * namespace.c - the file system tree in the metastore (see namespace.h).
  *
- * Every operation reads what it needs with ms_get() / iterators, builds one
- * batch in ns->batch holding every change (inodes, directory entries, block
- * records, counters) and applies it with one ms_write().  The in-memory
- * counters change only once that write succeeded, so a failed operation
- * leaves both the store and the counters as they were.
+ * Every operation reads what it needs through the record layer (inodes and
+ * directory entries from the record cache or ms_get(), scans with
+ * iterators), builds one batch in ns->batch holding every change (inodes,
+ * directory entries, block records, counters) and applies it with one
+ * ms_write().  The in-memory counters and the cache change only once that
+ * write succeeded, so a failed operation leaves the store, the counters and
+ * the cache as they were.
  *
  * The records themselves (keys, codecs, directory entries, counters, path
  * resolution) are ns_records.c's, through ns_records_i.h; this file holds
@@ -21,6 +23,7 @@
 
 #include "namespace.h"
 #include "ns_records_i.h"
+#include "ns_cache.h"
 #include "dfs.pb-c.h"
 #include "xmalloc.h"
 
@@ -117,7 +120,7 @@ static int ns_format(struct ns *ns, char *err, size_t errsz)
     if (random_hex(hex, 32) < 0)
         return nsr_fail(err, errsz, DFS_ERR_IO, "cannot read /dev/urandom: %s", strerror(errno));
     snprintf(ns->cluster_id, sizeof(ns->cluster_id), "CID-%s", hex);
-    ms_batch_clear(ns->batch);
+    nsr_batch_reset(ns);
     nsr_inode_new(&root, NS_ROOT_INODE, DFS_TYPE_DIR, 0755, "root", "supergroup", 0, now_ms());
     nsr_inode_put(ns, &root);
     nsr_put_counters(ns, &c, 1);
@@ -161,6 +164,7 @@ struct ns *ns_open(struct metastore *ms, const struct ns_limits *lim, char *err,
     int rc;
 
     ns->batch = ms_batch_new();
+    ns->cache = nsc_new(NS_CACHE_DEFAULT_BYTES);
     ns->ms = ms;
     ns->lim = *lim;
     if (ns->lim.default_replication == 0 || ns->lim.max_replication == 0 ||
@@ -183,6 +187,7 @@ struct ns *ns_open(struct metastore *ms, const struct ns_limits *lim, char *err,
     return ns;
 fail:
     ms_batch_destroy(ns->batch);
+    nsc_free(ns->cache);
     free(ns);
     return NULL;
 }
@@ -192,7 +197,30 @@ void ns_close(struct ns *ns)
     if (ns == NULL)
         return;
     ms_batch_destroy(ns->batch);
+    nsc_free(ns->cache);
     free(ns);
+}
+
+void ns_set_cache_limit(struct ns *ns, size_t bytes)
+{
+    nsc_set_limit(ns->cache, bytes);
+}
+
+void ns_cache_stats(const struct ns *ns, uint64_t *hits, uint64_t *misses,
+                    uint64_t *entries, uint64_t *bytes)
+{
+    struct nsc_stats st;
+
+    nsc_stats(ns->cache, &st);
+    *hits = st.hits;
+    *misses = st.misses;
+    *entries = st.entries;
+    *bytes = st.bytes;
+}
+
+int ns_cache_check(struct ns *ns, char *err, size_t errsz)
+{
+    return nsr_cache_check(ns, err, errsz);
 }
 
 const char *ns_cluster_id(const struct ns *ns)
@@ -544,7 +572,7 @@ static int walk_tree(struct ns *ns, uint64_t top, walk_fn fn, void *arg,
              ms_iter_next(it)) {
             struct nsr_inode in;
 
-            if ((rc = nsr_inode_load(ns, child, &in, err, errsz)) != 0)
+            if ((rc = nsr_inode_load_scan(ns, child, &in, err, errsz)) != 0)
                 break;
             if (in.type == DFS_TYPE_DIR)
                 idvec_push(&todo, in.id);
@@ -633,7 +661,7 @@ int ns_delete(struct ns *ns, const char *path, int recursive,
     if (rc == 0)
         report_removed(&removed, on_block_removed, arg);
 out:
-    ms_batch_clear(ns->batch);
+    nsr_batch_reset(ns);
     idvec_free(&removed);
     nsr_inode_free(&in);
     nsr_inode_free(&dir);
@@ -800,7 +828,7 @@ int ns_rename(struct ns *ns, const char *src, const char *dst, int overwrite,
     if (rc == 0)
         report_removed(&removed, on_block_removed, arg);
 out:
-    ms_batch_clear(ns->batch);
+    nsr_batch_reset(ns);
     idvec_free(&removed);
     target_free(&tg);
     nsr_inode_free(&s);
@@ -858,7 +886,7 @@ int ns_setattr(struct ns *ns, const char *path, unsigned what, uint32_t mode,
     nsr_inode_put(ns, &in);
     rc = nsr_commit(ns, &c, err, errsz);
 out:
-    ms_batch_clear(ns->batch);
+    nsr_batch_reset(ns);
     nsr_inode_free(&in);
     return rc;
 }
@@ -1015,7 +1043,7 @@ int ns_add_block(struct ns *ns, uint64_t inode, const char *client, uint64_t pre
     if (st != NULL)
         nsr_fill_stat(&f, "", 0, st);
 out:
-    ms_batch_clear(ns->batch);
+    nsr_batch_reset(ns);
     nsr_inode_free(&f);
     return rc;
 }
@@ -1047,7 +1075,7 @@ int ns_complete(struct ns *ns, uint64_t inode, const char *client, uint64_t last
     nsr_inode_put(ns, &f);
     rc = nsr_commit(ns, &c, err, errsz);
 out:
-    ms_batch_clear(ns->batch);
+    nsr_batch_reset(ns);
     nsr_inode_free(&f);
     return rc;
 }
@@ -1075,7 +1103,7 @@ int ns_abandon_block(struct ns *ns, uint64_t inode, const char *client, uint64_t
     nsr_inode_put(ns, &f);
     rc = nsr_commit(ns, &c, err, errsz);
 out:
-    ms_batch_clear(ns->batch);
+    nsr_batch_reset(ns);
     nsr_inode_free(&f);
     return rc;
 }
@@ -1107,7 +1135,7 @@ int ns_bump_genstamp(struct ns *ns, uint64_t inode, const char *client, uint64_t
     if ((rc = nsr_commit(ns, &c, err, errsz)) == 0)
         *genstamp = b.genstamp;
 out:
-    ms_batch_clear(ns->batch);
+    nsr_batch_reset(ns);
     nsr_inode_free(&f);
     return rc;
 }

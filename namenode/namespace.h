@@ -7,8 +7,9 @@
  *   'b' be64(block)             -> BlockRec
  *   'm' name                    -> counters: "next_inode", "next_block",
  *                                  "genstamp", "files", "dirs" (be64),
- *                                  "cluster_id" (text); "m\0sync" is
- *                                  metastore.c's commit marker
+ *                                  "cluster_id" (text); "m\0sync" was
+ *                                  an older metastore.c's commit marker
+ *                                  (may remain in old stores, unused)
  * The root directory is inode 1, created when the store is empty.  A
  * directory's InodeRec keeps its number of entries (children); every
  * inode but the root keeps its parent's id.
@@ -144,6 +145,28 @@ int ns_summary(struct ns *ns, const char *path, uint64_t *length, uint64_t *file
 /* Attributes of an inode by id (the RPC layer of the block calls, which
  * name files by inode).  out->name is "".  ERR_NOENT when no such inode. */
 int ns_stat_inode(struct ns *ns, uint64_t inode, struct ns_stat *out, char *err, size_t errsz);
+
+/* ------------------------------------------------------ record cache
+ *
+ * Inodes and directory entries used recently are kept decoded in memory
+ * (ns_cache.h), exactly as the store has them applied, so that resolving a
+ * path does not read LevelDB.  The store stays the truth: the cache takes
+ * a mutation's changes only after its batch is applied. */
+
+/* The cache's default budget (bytes of entries). */
+#define NS_CACHE_DEFAULT_BYTES (128u << 20)
+
+/* Change the cache's budget, evicting at once what no longer fits; 0
+ * empties and disables it.  Not from inside another ns_* call. */
+void ns_set_cache_limit(struct ns *ns, size_t bytes);
+/* Lookups the cache answered and missed since ns_open(), its entries and
+ * their bytes. */
+void ns_cache_stats(const struct ns *ns, uint64_t *hits, uint64_t *misses,
+                    uint64_t *entries, uint64_t *bytes);
+/* Compare every cached record with the store (tests, debugging): 0 when
+ * all agree, else DFS_ERR_IO with the first difference in err.  Reads the
+ * store once per cached record. */
+int ns_cache_check(struct ns *ns, char *err, size_t errsz);
 
 /* Callback for the blocks that ns_create(overwrite) removes with the file
  * it replaces (ns_create has no callback argument).  NULL: none. */

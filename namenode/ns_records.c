@@ -4,8 +4,9 @@
  * counters and path resolution.  The operations of namespace.h are built
  * on these in namespace.c.
  *
- * Reads go to the metastore directly; writes only go into ns->batch, which
- * nsr_commit() applies in one ms_write().
+ * Inode and directory entry reads try the record cache (ns_cache.h) first
+ * and fill it from the metastore; writes only go into ns->batch (each one
+ * noted for the cache), which nsr_commit() applies in one ms_write().
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "ns_records_i.h"
+#include "ns_cache.h"
 #include "dfs.pb-c.h"
 #include "xmalloc.h"
 
@@ -37,7 +39,17 @@ int nsr_fail_io(char *err, size_t errsz)
 
 void nsr_copy_str(char *dst, size_t dstsz, const char *src)
 {
-    snprintf(dst, dstsz, "%s", src != NULL ? src : "");
+    size_t n;
+
+    /* Not snprintf: this runs several times per request, and the format
+     * machinery cost more than the copy. */
+    if (dstsz == 0)
+        return;
+    if (src == NULL)
+        src = "";
+    n = strnlen(src, dstsz - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 /* ------------------------------------------------------- key encoding */
@@ -208,6 +220,7 @@ void nsr_inode_put(struct ns *ns, const struct nsr_inode *in)
     nsr_key_id(key, 'i', in->id);
     ms_batch_put(ns->batch, key, sizeof(key), buf, len);
     free(buf);
+    nsc_pend_inode_put(ns->cache, in);
 }
 
 void nsr_inode_del(struct ns *ns, uint64_t id)
@@ -216,49 +229,110 @@ void nsr_inode_del(struct ns *ns, uint64_t id)
 
     nsr_key_id(key, 'i', id);
     ms_batch_delete(ns->batch, key, sizeof(key));
+    nsc_pend_inode_del(ns->cache, id);
 }
 
-int nsr_inode_load(struct ns *ns, uint64_t id, struct nsr_inode *in, char *err, size_t errsz)
+/* Read inode id from the store (past the cache) into *in: 1 found, 0 no
+ * such record, -1 read error, -2 unreadable record.  *in is zeroed unless
+ * found. */
+static int inode_read_store(struct ns *ns, uint64_t id, struct nsr_inode *in)
 {
     unsigned char key[NSR_ID_KEY_LEN];
     char *val;
     size_t len;
     int rc;
 
+    memset(in, 0, sizeof(*in));
     nsr_key_id(key, 'i', id);
     rc = ms_get(ns->ms, key, sizeof(key), &val, &len);
-    if (rc <= 0) {
-        memset(in, 0, sizeof(*in));
-        if (rc == 0)
-            return nsr_fail(err, errsz, DFS_ERR_IO, "metadata corrupt: inode %llu missing",
-                            (unsigned long long)id);
-        return nsr_fail_io(err, errsz);
-    }
+    if (rc <= 0)
+        return rc;
     rc = inode_decode(in, id, val, len);
     free(val);
-    if (rc < 0)
+    return rc < 0 ? -2 : 1;
+}
+
+/* inode_read_store(), adding what it found to the cache. */
+static int inode_read(struct ns *ns, uint64_t id, struct nsr_inode *in)
+{
+    int rc = inode_read_store(ns, id, in);
+
+    if (rc == 1)
+        nsc_inode_fill(ns->cache, in);
+    return rc;
+}
+
+/* inode_read() answered from the cache when it can. */
+static int inode_fetch(struct ns *ns, uint64_t id, struct nsr_inode *in)
+{
+    const struct nsc_inode *ci = nsc_inode_get(ns->cache, id);
+
+    if (ci == NULL)
+        return inode_read(ns, id, in);
+    nsc_inode_copy(ci, in);
+    return 1;
+}
+
+/* The status of nsr_inode_load() for an inode_read() result (not 1). */
+static int inode_fail(int rc, uint64_t id, char *err, size_t errsz)
+{
+    if (rc == 0)
+        return nsr_fail(err, errsz, DFS_ERR_IO, "metadata corrupt: inode %llu missing",
+                        (unsigned long long)id);
+    if (rc == -2)
         return nsr_fail(err, errsz, DFS_ERR_IO, "metadata corrupt: inode %llu unreadable",
                         (unsigned long long)id);
-    return 0;
+    return nsr_fail_io(err, errsz);
+}
+
+int nsr_inode_load(struct ns *ns, uint64_t id, struct nsr_inode *in, char *err, size_t errsz)
+{
+    int rc = inode_fetch(ns, id, in);
+
+    return rc == 1 ? 0 : inode_fail(rc, id, err, errsz);
 }
 
 int nsr_inode_load_client(struct ns *ns, uint64_t id, struct nsr_inode *in,
                           char *err, size_t errsz)
 {
-    unsigned char key[NSR_ID_KEY_LEN];
-    char *val;
-    size_t len;
-    int rc;
+    int rc = inode_fetch(ns, id, in);
 
-    nsr_key_id(key, 'i', id);
-    rc = ms_get(ns->ms, key, sizeof(key), &val, &len);
-    memset(in, 0, sizeof(*in));
-    if (rc < 0)
-        return nsr_fail_io(err, errsz);
     if (rc == 0)
         return nsr_fail(err, errsz, DFS_ERR_NOENT, "No such file or directory");
-    free(val);
-    return nsr_inode_load(ns, id, in, err, errsz);
+    return rc == 1 ? 0 : inode_fail(rc, id, err, errsz);
+}
+
+int nsr_inode_load_scan(struct ns *ns, uint64_t id, struct nsr_inode *in,
+                        char *err, size_t errsz)
+{
+    const struct nsc_inode *ci = nsc_inode_get(ns->cache, id);
+    int rc;
+
+    if (ci != NULL) {
+        nsc_inode_copy(ci, in);
+        return 0;
+    }
+    rc = inode_read_store(ns, id, in);
+    return rc == 1 ? 0 : inode_fail(rc, id, err, errsz);
+}
+
+/* The type of inode id into *type, without copying a cached record.  0 or
+ * nsr_inode_load()'s errors. */
+static int inode_type(struct ns *ns, uint64_t id, enum dfs_file_type *type,
+                      char *err, size_t errsz)
+{
+    const struct nsc_inode *ci = nsc_inode_get(ns->cache, id);
+    struct nsr_inode in;
+    int rc;
+
+    if (ci != NULL) {
+        *type = ci->type;
+        return 0;
+    }
+    rc = inode_read(ns, id, &in);
+    *type = in.type;
+    nsr_inode_free(&in);
+    return rc == 1 ? 0 : inode_fail(rc, id, err, errsz);
 }
 
 void nsr_inode_new(struct nsr_inode *in, uint64_t id, enum dfs_file_type type, uint32_t mode,
@@ -349,8 +423,9 @@ void nsr_block_del(struct ns *ns, uint64_t id)
 
 /* ----------------------------------------------------- directory entries */
 
-int nsr_dentry_get(struct ns *ns, uint64_t parent, const char *name, size_t nlen,
-                   uint64_t *child)
+/* nsr_dentry_get() from the store, past the cache. */
+static int dentry_read_store(struct ns *ns, uint64_t parent, const char *name, size_t nlen,
+                             uint64_t *child)
 {
     unsigned char key[NSR_DENTRY_KEY_MAX];
     size_t klen = nsr_key_dentry(key, parent, name, nlen);
@@ -369,6 +444,19 @@ int nsr_dentry_get(struct ns *ns, uint64_t parent, const char *name, size_t nlen
     return 1;
 }
 
+int nsr_dentry_get(struct ns *ns, uint64_t parent, const char *name, size_t nlen,
+                   uint64_t *child)
+{
+    int rc;
+
+    if (nsc_dentry_get(ns->cache, parent, name, nlen, child))
+        return 1;
+    rc = dentry_read_store(ns, parent, name, nlen, child);
+    if (rc == 1)
+        nsc_dentry_fill(ns->cache, parent, name, nlen, *child);
+    return rc;
+}
+
 void nsr_dentry_put(struct ns *ns, uint64_t parent, const char *name, size_t nlen,
                     uint64_t child)
 {
@@ -377,6 +465,7 @@ void nsr_dentry_put(struct ns *ns, uint64_t parent, const char *name, size_t nle
 
     nsr_put_be64(val, child);
     ms_batch_put(ns->batch, key, klen, val, sizeof(val));
+    nsc_pend_dentry_put(ns->cache, parent, name, nlen, child);
 }
 
 void nsr_dentry_del(struct ns *ns, uint64_t parent, const char *name, size_t nlen)
@@ -385,6 +474,7 @@ void nsr_dentry_del(struct ns *ns, uint64_t parent, const char *name, size_t nle
     size_t klen = nsr_key_dentry(key, parent, name, nlen);
 
     ms_batch_delete(ns->batch, key, klen);
+    nsc_pend_dentry_del(ns->cache, parent, name, nlen);
 }
 
 int nsr_dentry_at(const struct ms_iter *it, uint64_t dir, const char **name,
@@ -435,9 +525,15 @@ void nsr_put_counters(struct ns *ns, const struct nsr_counters *c, int all)
         put_counter(ns, "dirs", c->dirs);
 }
 
-void nsr_begin(struct ns *ns, struct nsr_counters *c)
+void nsr_batch_reset(struct ns *ns)
 {
     ms_batch_clear(ns->batch);
+    nsc_pend_drop(ns->cache);
+}
+
+void nsr_begin(struct ns *ns, struct nsr_counters *c)
+{
+    nsr_batch_reset(ns);
     *c = ns->c;
 }
 
@@ -446,9 +542,11 @@ int nsr_commit(struct ns *ns, const struct nsr_counters *c, char *err, size_t er
     nsr_put_counters(ns, c, 0);
     if (ms_write(ns->ms, ns->batch) < 0) {
         ms_batch_clear(ns->batch);
+        nsc_pend_abort(ns->cache);
         return nsr_fail(err, errsz, DFS_ERR_IO, "metadata write failed");
     }
     ms_batch_clear(ns->batch);
+    nsc_pend_apply(ns->cache);
     ns->c = *c;
     return 0;
 }
@@ -471,31 +569,97 @@ int nsr_load_counter(struct ns *ns, const char *name, uint64_t *v, char *err, si
     return 0;
 }
 
+/* -------------------------------------------------------------- cache */
+
+/* What nsr_cache_check() walks with: the ns and the message buffer. */
+struct cache_check {
+    struct ns *ns;
+    char *err;
+    size_t errsz;
+};
+
+/* 1 when the cached inode ci holds exactly the record in. */
+static int inode_same(const struct nsc_inode *ci, const struct nsr_inode *in)
+{
+    return ci->id == in->id && ci->type == in->type && ci->mode == in->mode &&
+           strcmp(ci->owner, in->owner) == 0 && strcmp(ci->group, in->group) == 0 &&
+           ci->mtime_ms == in->mtime_ms && ci->atime_ms == in->atime_ms &&
+           ci->parent == in->parent && ci->length == in->length &&
+           ci->replication == in->replication && ci->block_size == in->block_size &&
+           ci->complete == in->complete && strcmp(ci->client, in->client) == 0 &&
+           ci->children == in->children && ci->nblocks == in->nblocks &&
+           (in->nblocks == 0 ||
+            memcmp(ci->blocks, in->blocks, in->nblocks * sizeof(uint64_t)) == 0);
+}
+
+static int check_inode(const struct nsc_inode *ci, void *arg)
+{
+    struct cache_check *cc = arg;
+    struct nsr_inode in;
+    int rc = inode_read_store(cc->ns, ci->id, &in);
+    int same = rc == 1 && inode_same(ci, &in);
+
+    nsr_inode_free(&in);
+    if (same)
+        return 0;
+    return nsr_fail(cc->err, cc->errsz, DFS_ERR_IO, "cache: inode %llu %s",
+                    (unsigned long long)ci->id, rc == 1 ? "differs" : "not in the store");
+}
+
+static int check_dentry(uint64_t parent, const char *name, size_t nlen, uint64_t child,
+                        void *arg)
+{
+    struct cache_check *cc = arg;
+    uint64_t stored = 0;
+    int rc = dentry_read_store(cc->ns, parent, name, nlen, &stored);
+
+    if (rc == 1 && stored == child)
+        return 0;
+    return nsr_fail(cc->err, cc->errsz, DFS_ERR_IO,
+                    "cache: entry %llu/%.*s -> %llu, store %s %llu",
+                    (unsigned long long)parent, (int)nlen, name, (unsigned long long)child,
+                    rc == 1 ? "has" : "lacks it:", (unsigned long long)stored);
+}
+
+int nsr_cache_check(struct ns *ns, char *err, size_t errsz)
+{
+    struct cache_check cc = { ns, err, errsz };
+
+    return nsc_foreach(ns->cache, check_inode, check_dentry, &cc);
+}
+
 /* --------------------------------------------------------- resolution */
 
-/* Resolve the first len bytes of a valid path ("" or "/" = root). */
+/* Resolve the first len bytes of a valid path ("" or "/" = root).  The
+ * directories on the way are only looked at (their type), not copied:
+ * with a warm cache a lookup costs two hash probes per component. */
 static int resolve_n(struct ns *ns, const char *path, size_t len, struct nsr_inode *out,
                      char *err, size_t errsz)
 {
+    uint64_t id = NS_ROOT_INODE;
     size_t i = 0;
-    int rc = nsr_inode_load(ns, NS_ROOT_INODE, out, err, errsz);
 
-    while (rc == 0 && i < len) {
+    memset(out, 0, sizeof(*out));
+    while (i < len) {
         size_t s = ++i;     /* skip '/' */
+        enum dfs_file_type type;
         uint64_t child;
+        int rc;
 
         while (i < len && path[i] != '/')
             i++;
-        if (out->type != DFS_TYPE_DIR)
+        if ((rc = inode_type(ns, id, &type, err, errsz)) != 0)
+            return rc;
+        if (type != DFS_TYPE_DIR)
             return nsr_fail(err, errsz, DFS_ERR_NOTDIR, "Not a directory");
-        rc = nsr_dentry_get(ns, out->id, path + s, i - s, &child);
+        rc = nsr_dentry_get(ns, id, path + s, i - s, &child);
         if (rc < 0)
             return nsr_fail_io(err, errsz);
         if (rc == 0)
             return nsr_fail(err, errsz, DFS_ERR_NOENT, "No such file or directory");
-        rc = nsr_inode_load(ns, child, out, err, errsz);
+        id = child;
     }
-    return rc;
+    return nsr_inode_load(ns, id, out, err, errsz);
 }
 
 int nsr_resolve(struct ns *ns, const char *path, struct nsr_inode *out, char *err, size_t errsz)

@@ -4,9 +4,11 @@
  *
  * What namespace.h's key layout looks like in code: key encoding, the
  * InodeRec and BlockRec codecs, directory entries, the 'm' counters and
- * path resolution.  Reads go straight to the metastore (ms_get /
- * iterators); every write goes into ns->batch, which nothing applies until
- * nsr_commit().  A mutation is therefore:
+ * path resolution.  Inode and directory entry reads go through the record
+ * cache (ns_cache.h) and to the metastore (ms_get) when it misses; scans
+ * use iterators.  Every write goes into ns->batch (and is noted for the
+ * cache), which nothing applies until nsr_commit().  A mutation is
+ * therefore:
  *
  *     struct nsr_counters c;
  *     nsr_begin(ns, &c);               empty batch, working copy of counters
@@ -44,8 +46,11 @@ struct nsr_counters {
     uint64_t dirs;
 };
 
+struct ns_cache;
+
 struct ns {
     struct metastore *ms;
+    struct ns_cache *cache;     /* records as applied (ns_cache.h) */
     struct ns_limits lim;
     struct ms_batch *batch;     /* reused by every mutation */
     struct nsr_counters c;
@@ -146,6 +151,11 @@ void nsr_inode_del(struct ns *ns, uint64_t id);
  * a missing one (the ids given come from the store, so that is
  * corruption).  *in is zeroed on failure. */
 int nsr_inode_load(struct ns *ns, uint64_t id, struct nsr_inode *in, char *err, size_t errsz);
+/* nsr_inode_load() for walks over whole trees: what is not cached is read
+ * without being added, so that a `du` or a `delete -r` of a big tree does
+ * not evict the records in use. */
+int nsr_inode_load_scan(struct ns *ns, uint64_t id, struct nsr_inode *in,
+                        char *err, size_t errsz);
 /* nsr_inode_load() for an id that a client sent: a missing inode is
  * DFS_ERR_NOENT "No such file or directory". */
 int nsr_inode_load_client(struct ns *ns, uint64_t id, struct nsr_inode *in,
@@ -192,17 +202,28 @@ int nsr_dentry_at(const struct ms_iter *it, uint64_t dir, const char **name,
 /* Put the counters of *c into ns->batch: all of them when `all`, else
  * only those that differ from the applied ones (ns->c). */
 void nsr_put_counters(struct ns *ns, const struct nsr_counters *c, int all);
-/* Start a mutation: clear ns->batch and copy the applied counters into
+/* Clear ns->batch and drop the cache notes of its changes: what a
+ * mutation that gives up leaves must never be applied. */
+void nsr_batch_reset(struct ns *ns);
+/* Start a mutation: reset ns->batch and copy the applied counters into
  * *c, the working copy the mutation changes. */
 void nsr_begin(struct ns *ns, struct nsr_counters *c);
 /* Finish a mutation: add the counters of *c that changed, apply ns->batch
- * with one ms_write() and clear it.  On success *c becomes ns->c and 0 is
- * returned; on failure DFS_ERR_IO and ns->c stays as it was.  Not durable
- * yet: the caller syncs (group commit) before it replies. */
+ * with one ms_write() and clear it; the cache takes the batch's changes
+ * once it is applied.  On success *c becomes ns->c and 0 is returned; on
+ * failure DFS_ERR_IO and ns->c stays as it was.  Not durable yet: the
+ * caller syncs (group commit) before it replies. */
 int nsr_commit(struct ns *ns, const struct nsr_counters *c, char *err, size_t errsz);
 /* Read counter `name` from the store into *v.  0, or DFS_ERR_IO when it
  * cannot be read, is missing or is not 8 bytes. */
 int nsr_load_counter(struct ns *ns, const char *name, uint64_t *v, char *err, size_t errsz);
+
+/* ------------------------------------------------------------- cache */
+
+/* Compare every cached inode and directory entry with the store (read
+ * past the cache).  0 when all agree, else DFS_ERR_IO naming the first
+ * difference in err. */
+int nsr_cache_check(struct ns *ns, char *err, size_t errsz);
 
 /* -------------------------------------------------------- resolution */
 

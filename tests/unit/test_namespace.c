@@ -926,6 +926,44 @@ static void test_blocks(void)
     CHECK_EQ_INT(ns_block_lookup(ns, 0, NULL, NULL, NULL, NULL), DFS_ERR_NOENT);
 }
 
+/* ms_sync across LevelDB log switches (its 4 MiB memtable fills several
+ * times): every sync succeeds, also when an old log has been compacted
+ * away meanwhile, and every value is there after a reopen. */
+static void test_sync_log_switch(void)
+{
+    enum { VAL = 100 * 1024, N = 160 };
+    struct ms_batch *b = ms_batch_new();
+    char *val = malloc(VAL), *got, key[16];
+    size_t vlen;
+    int fails = 0, missing = 0;
+
+    memset(val, 'v', VAL);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "y%05d", i);
+        ms_batch_clear(b);
+        ms_batch_put(b, key, strlen(key), val, VAL);
+        if (ms_write(ms, b) != 0 || (i % 7 == 0 && ms_sync(ms) != 0))
+            fails++;
+    }
+    CHECK_EQ_INT(ms_sync(ms), 0);
+    CHECK_EQ_INT(fails, 0);
+    close_store();
+    open_store();
+    ms_batch_clear(b);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "y%05d", i);
+        if (ms_get(ms, key, strlen(key), &got, &vlen) != 1 || vlen != VAL)
+            missing++;
+        free(got);
+        ms_batch_delete(b, key, strlen(key));
+    }
+    CHECK_EQ_INT(missing, 0);
+    CHECK_EQ_INT(ms_write(ms, b), 0);
+    CHECK_EQ_INT(ms_sync(ms), 0);
+    ms_batch_destroy(b);
+    free(val);
+}
+
 /* ms_sync from another thread while the loop thread writes. */
 struct sync_arg {
     int stop;
@@ -1045,6 +1083,287 @@ static void test_fresh_reopen(void)
     CHECK_EQ_INT(gs, 1001);
 }
 
+/* ------------------------------------------------------- record cache */
+
+/* The cache agrees with the store on every record it holds. */
+static void check_cache(void)
+{
+    char cerr[512] = "";
+    int rc = ns_cache_check(ns, cerr, sizeof(cerr));
+
+    CHECK_EQ_INT(rc, 0);
+    if (rc != 0)
+        fprintf(stderr, "    (cache: %s)\n", cerr);
+}
+
+static uint64_t cache_hits(void)
+{
+    uint64_t hits, misses, entries, bytes;
+
+    ns_cache_stats(ns, &hits, &misses, &entries, &bytes);
+    return hits;
+}
+
+/* Every kind of mutation, each followed by reads through paths the cache
+ * already holds: no read may see a record a mutation replaced. */
+static void test_cache_mutations(void)
+{
+    struct removed rm = { .n = 0 };
+    struct ns_stat st, st2;
+    struct ns_stat *ents;
+    size_t n;
+    int more;
+    uint64_t ino, b, gs, hits;
+
+    OK(ns_mkdir(ns, "/cc/a/b", 0755, 1, "alice", err, sizeof(err)));
+    OK(touch("/cc/a/b/f"));
+    hits = cache_hits();
+    ino = st_of("/cc/a/b/f").inode;
+    CHECK(ino != 0);
+    CHECK(cache_hits() > hits);         /* resolved from the cache */
+    check_cache();
+
+    /* setattr: the cached inode changes with it. */
+    OK(ns_setattr(ns, "/cc/a/b/f", NS_SET_MODE | NS_SET_OWNER, 0600, "bob", NULL, 0, 0,
+                  err, sizeof(err)));
+    CHECK_EQ_INT(st_of("/cc/a/b/f").mode, 0600);
+    CHECK_EQ_STR(st_of("/cc/a/b/f").owner, "bob");
+    check_cache();
+
+    /* create overwrite: a new inode behind the same cached entry name. */
+    OK(ns_create(ns, "/cc/a/b/f", 0644, 0, 0, 1, 0, 1, "w1", "carol", &st, err, sizeof(err)));
+    CHECK(st.inode != ino);
+    CHECK_EQ_INT(st_of("/cc/a/b/f").inode, st.inode);
+    CHECK_EQ_INT(st_of("/cc/a/b/f").complete, 0);
+    EXPECT(ns_stat_inode(ns, ino, &st2, err, sizeof(err)), DFS_ERR_NOENT, NOENT);
+    check_cache();
+
+    /* Blocks: every change of the file is seen through the cache. */
+    OK(ns_add_block(ns, st.inode, "w1", 0, 0, &b, &gs, NULL, err, sizeof(err)));
+    OK(ns_bump_genstamp(ns, st.inode, "w1", b, &gs, err, sizeof(err)));
+    OK(ns_abandon_block(ns, st.inode, "w1", b, err, sizeof(err)));
+    OK(ns_add_block(ns, st.inode, "w1", 0, 0, &b, &gs, NULL, err, sizeof(err)));
+    OK(ns_complete(ns, st.inode, "w1", b, 777, err, sizeof(err)));
+    st2 = st_of("/cc/a/b/f");
+    CHECK_EQ_INT(st2.length, 777);
+    CHECK_EQ_INT(st2.complete, 1);
+    check_cache();
+
+    /* rename of a directory: the old path is gone, the new one resolves
+     * (the cached entries of the subtree stay valid: ids do not change). */
+    OK(ns_rename(ns, "/cc/a", "/cc/m", 0, NULL, NULL, err, sizeof(err)));
+    EXPECT(ns_stat(ns, "/cc/a/b/f", &st2, err, sizeof(err)), DFS_ERR_NOENT, NOENT);
+    CHECK_EQ_INT(st_of("/cc/m/b/f").inode, st.inode);
+    check_cache();
+
+    /* rename over a file: the replaced inode is gone. */
+    OK(touch("/cc/g"));
+    ino = st_of("/cc/g").inode;
+    OK(ns_rename(ns, "/cc/m/b/f", "/cc/g", 1, on_removed, &rm, err, sizeof(err)));
+    CHECK_EQ_INT(st_of("/cc/g").inode, st.inode);
+    CHECK(!exists("/cc/m/b/f"));
+    EXPECT(ns_stat_inode(ns, ino, &st2, err, sizeof(err)), DFS_ERR_NOENT, NOENT);
+    CHECK_EQ_INT(st_of("/cc/m/b").children, 0);
+    check_cache();
+
+    /* delete -r: nothing of the tree resolves, and a new tree of the same
+     * names gets new inodes. */
+    OK(touch("/cc/m/b/x"));
+    ino = st_of("/cc/m/b").inode;
+    OK(ns_delete(ns, "/cc/m", 1, NULL, NULL, err, sizeof(err)));
+    CHECK(!exists("/cc/m"));
+    CHECK(!exists("/cc/m/b"));
+    CHECK(!exists("/cc/m/b/x"));
+    check_cache();
+    OK(ns_create(ns, "/cc/m/b", 0644, 0, 0, 0, 1, 0, NULL, "alice", &st2, err, sizeof(err)));
+    CHECK(st2.inode != ino);
+    CHECK_EQ_INT(st_of("/cc/m/b").type, DFS_TYPE_FILE);
+    EXPECT(ns_stat(ns, "/cc/m/b/x", &st2, err, sizeof(err)), DFS_ERR_NOTDIR, NOTDIR);
+    check_cache();
+
+    /* Failed mutations leave nothing behind. */
+    EXPECT(ns_mkdir(ns, "/cc/m/b/c", 0755, 1, NULL, err, sizeof(err)), DFS_ERR_NOTDIR, NOTDIR);
+    EXPECT(touch("/cc/g"), DFS_ERR_EXIST, EXIST);
+    EXPECT(ns_delete(ns, "/cc", 0, NULL, NULL, err, sizeof(err)),
+           DFS_ERR_NOTEMPTY, no_msg);
+    EXPECT(ns_rename(ns, "/cc", "/cc/m/z", 0, NULL, NULL, err, sizeof(err)),
+           DFS_ERR_XDEV, no_msg);
+    EXPECT(ns_rename(ns, "/cc/g", "/cc/m/b/z", 0, NULL, NULL, err, sizeof(err)),
+           DFS_ERR_NOTDIR, NOTDIR);
+    check_cache();
+
+    /* list answers from the cached inodes too. */
+    OK(ns_list(ns, "/cc", "", 100, &ents, &n, &more, err, sizeof(err)));
+    CHECK_EQ_INT(n, 2);
+    if (n == 2) {
+        CHECK_EQ_STR(ents[0].name, "g");
+        CHECK_EQ_INT(ents[0].length, 777);
+        CHECK_EQ_STR(ents[1].name, "m");
+    }
+    free(ents);
+    OK(ns_delete(ns, "/cc", 1, NULL, NULL, err, sizeof(err)));
+    check_cache();
+}
+
+/* A cache too small for the tree evicts and stays exact; a disabled one
+ * (0) holds nothing and changes no answer. */
+static void test_cache_limit(void)
+{
+    uint64_t hits, misses, entries, bytes;
+    char path[64];
+    int ok = 1;
+
+    ns_set_cache_limit(ns, 4096);
+    OK(ns_mkdir(ns, "/cl", 0755, 0, NULL, err, sizeof(err)));
+    for (int i = 0; i < 200; i++) {
+        snprintf(path, sizeof(path), "/cl/d%d/f", i);
+        if (ns_create(ns, path, 0644, 0, 0, 0, 1, 0, NULL, "alice", NULL, err,
+                      sizeof(err)) != 0)
+            ok = 0;
+    }
+    CHECK(ok);
+    for (int i = 0; i < 200; i++) {
+        snprintf(path, sizeof(path), "/cl/d%d/f", i);
+        if (st_of(path).type != DFS_TYPE_FILE)
+            ok = 0;
+    }
+    CHECK(ok);
+    ns_cache_stats(ns, &hits, &misses, &entries, &bytes);
+    CHECK(bytes <= 4096);
+    CHECK(entries > 0);
+    check_cache();
+
+    ns_set_cache_limit(ns, 0);
+    ns_cache_stats(ns, &hits, &misses, &entries, &bytes);
+    CHECK_EQ_INT(entries, 0);
+    CHECK_EQ_INT(bytes, 0);
+    OK(ns_rename(ns, "/cl/d7", "/cl/e7", 0, NULL, NULL, err, sizeof(err)));
+    CHECK(exists("/cl/e7/f"));
+    CHECK(!exists("/cl/d7/f"));
+    ns_cache_stats(ns, &hits, &misses, &entries, &bytes);
+    CHECK_EQ_INT(entries, 0);
+
+    ns_set_cache_limit(ns, NS_CACHE_DEFAULT_BYTES);
+    OK(ns_delete(ns, "/cl", 1, NULL, NULL, err, sizeof(err)));
+    CHECK(!exists("/cl/e7/f"));
+    check_cache();
+}
+
+/* xorshift64*: the random test's operations, the same on every run. */
+static uint64_t rnd_state = 88172645463325252ull;
+
+static unsigned rnd(unsigned n)
+{
+    rnd_state ^= rnd_state >> 12;
+    rnd_state ^= rnd_state << 25;
+    rnd_state ^= rnd_state >> 27;
+    return (unsigned)((rnd_state * 2685821657736338717ull) >> 33) % n;
+}
+
+/* A random path of 1-3 components of a tiny alphabet under /rt, so that
+ * operations keep hitting the same names. */
+static void rnd_path(char *buf, size_t sz)
+{
+    static const char *const names[] = { "a", "b", "c" };
+    int depth = 1 + (int)rnd(3), off = snprintf(buf, sz, "/rt");
+
+    for (int i = 0; i < depth && off > 0 && (size_t)off < sz; i++)
+        off += snprintf(buf + off, sz - (size_t)off, "/%s", names[rnd(3)]);
+}
+
+/* One random mutation through ns (results do not matter: the state
+ * does). */
+static void rnd_mutation(void)
+{
+    char p[64], q[64];
+    struct ns_stat st;
+    uint64_t b, gs;
+
+    rnd_path(p, sizeof(p));
+    rnd_path(q, sizeof(q));
+    switch (rnd(8)) {
+    case 0:
+        ns_mkdir(ns, p, 0755, (int)rnd(2), "alice", err, sizeof(err));
+        break;
+    case 1:
+        ns_create(ns, p, 0644, 0, 0, (int)rnd(2), (int)rnd(2), 0, NULL, "bob", NULL, err,
+                  sizeof(err));
+        break;
+    case 2:
+        ns_delete(ns, p, (int)rnd(2), NULL, NULL, err, sizeof(err));
+        break;
+    case 3:
+    case 4:
+        ns_rename(ns, p, q, (int)rnd(2), NULL, NULL, err, sizeof(err));
+        break;
+    case 5:
+        ns_setattr(ns, p, NS_SET_MODE | NS_SET_MTIME, rnd(0777), NULL, NULL, 0, rnd(1000),
+                   err, sizeof(err));
+        break;
+    default:
+        if (ns_create(ns, p, 0644, 0, 0, 1, 1, 1, "w", "carol", &st, err, sizeof(err)) == 0 &&
+            ns_add_block(ns, st.inode, "w", 0, 0, &b, &gs, NULL, err, sizeof(err)) == 0)
+            ns_complete(ns, st.inode, "w", b, rnd(1000), err, sizeof(err));
+        break;
+    }
+}
+
+/* Answers of path p through ns and through ref (no cache) are the same. */
+static int same_answer(struct ns *ref, const char *p)
+{
+    struct ns_stat a, b;
+    int ra, rb;
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    ra = ns_stat(ns, p, &a, err, sizeof(err));
+    rb = ns_stat(ref, p, &b, err, sizeof(err));
+    return ra == rb && memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* Random mutations; after each, every path of the alphabet answers the
+ * same through the cached namespace as through a second namespace on the
+ * same store that has no cache, and the cache agrees with the store. */
+static void test_cache_random(void)
+{
+    static const char *const names[] = { "a", "b", "c" };
+    struct ns *ref = ns_open(ms, &limits, err, sizeof(err));
+    int diffs = 0, bad_cache = 0;
+    char p[64], cerr[256];
+
+    CHECK(ref != NULL);
+    if (ref == NULL)
+        return;
+    ns_set_cache_limit(ref, 0);
+    OK(ns_mkdir(ns, "/rt", 0755, 0, NULL, err, sizeof(err)));
+    for (int i = 0; i < 3000; i++) {
+        if (i == 1500)
+            ns_set_cache_limit(ns, 2048);      /* the second half evicts */
+        rnd_mutation();
+        for (int x = 0; x < 3; x++) {
+            for (int y = -1; y < 3; y++) {
+                for (int z = -1; z < 3 && (y >= 0 || z < 0); z++) {
+                    int off = snprintf(p, sizeof(p), "/rt/%s", names[x]);
+
+                    if (y >= 0)
+                        off += snprintf(p + off, sizeof(p) - (size_t)off, "/%s", names[y]);
+                    if (z >= 0)
+                        snprintf(p + off, sizeof(p) - (size_t)off, "/%s", names[z]);
+                    if (!same_answer(ref, p))
+                        diffs++;
+                }
+            }
+        }
+        if (ns_cache_check(ns, cerr, sizeof(cerr)) != 0 && bad_cache++ == 0)
+            fprintf(stderr, "    (step %d: %s)\n", i, cerr);
+    }
+    CHECK_EQ_INT(diffs, 0);
+    CHECK_EQ_INT(bad_cache, 0);
+    ns_set_cache_limit(ns, NS_CACHE_DEFAULT_BYTES);
+    OK(ns_delete(ns, "/rt", 1, NULL, NULL, err, sizeof(err)));
+    ns_close(ref);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/dfs-test-ns-XXXXXX");
@@ -1058,16 +1377,30 @@ int main(void)
     test_metastore();
     test_format();
     test_mkdir();
+    check_cache();
     test_create();
+    check_cache();
     test_stat_list();
+    check_cache();
     test_delete();
+    check_cache();
     test_rename();
+    check_cache();
     test_setattr();
+    check_cache();
     test_summary();
     test_blocks();
+    check_cache();
     test_concurrent_sync();
+    test_sync_log_switch();
+    check_cache();
     test_big_listing();
+    check_cache();
+    test_cache_mutations();
+    test_cache_limit();
+    test_cache_random();
     test_reopen();
+    check_cache();
 
     close_store();
 
