@@ -98,6 +98,9 @@ static const struct conf_def conf_table[] = {
         "Log level: error, warn, info or debug."),
     NUM("namenode", "leveldb_cache_mb", CT_U32, nn_leveldb_cache_mb, "64", 1, 65536,
         0, "LevelDB block cache, in MiB."),
+    NUM("namenode", "cache_mb", CT_U32, nn_cache_mb, "128", 0, 1048576, 0,
+        "Inodes and directory entries kept decoded in memory, in MiB; 0: off\n"
+        "# (every path lookup then reads LevelDB)."),
     NUM("namenode", "max_connections", CT_U32, nn_max_connections, "4096", 16, 1000000,
         0, "RPC connections (clients and datanodes) served at once; one more is\n"
         "# closed as soon as it is accepted.  Lowered at start when the descriptor\n"

@@ -39,6 +39,7 @@ struct dfs_conf {
     char *nn_topology_file;       /* "ADDR RACK" lines, "" = one rack */
     char *nn_log_level;
     uint32_t nn_leveldb_cache_mb;
+    uint32_t nn_cache_mb;         /* decoded inode/entry cache, 0 = off */
     uint32_t nn_max_connections;  /* RPC connections open at once */
     uint32_t nn_idle_timeout_ms;  /* close a connection silent this long */
     /* [datanode] */

@@ -79,6 +79,7 @@ static int init_namespace(struct nn *nn)
         LOG_ERROR("cannot load the namespace: %s", err);
         return -1;
     }
+    ns_set_cache_limit(nn->ns, (size_t)nn->conf.nn_cache_mb << 20);
     uint64_t files, dirs;
     ns_counts(nn->ns, &files, &dirs);
     LOG_INFO("namespace %s: %llu files, %llu directories", ns_cluster_id(nn->ns),
