@@ -8,6 +8,8 @@
  *   shell_ns.c     namespace commands: mkdir ls stat touch rm mv setrep
  *                  chmod chown
  *   shell_data.c   data commands: put get cat (and the progress line)
+ *   xfer.c         a ring of buffers and a thread that writes them, so get
+ *                  and cat read from dfs while the local write goes on
  *   shell_admin.c  cluster and locality commands: locate report df du
  *
  * Conventions: a command is a function cmd_NAME(sh, argc, argv) where
