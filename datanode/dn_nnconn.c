@@ -56,7 +56,7 @@ struct dn_nnconn {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;             /* reports queued / stop */
-    int stop;                      /* under mu */
+    int stop;                      /* set under mu (atomic: the deleter polls it) */
     struct blist added, removed;   /* under mu: incremental report queue */
     struct blist doomed;           /* under mu: replicas to delete */
     pthread_cond_t del_cv;         /* doomed non-empty / stop */
@@ -346,7 +346,7 @@ static void *deleter_main(void *arg)
         nc->doomed = t;
         nc->doomed.n = 0;
         pthread_mutex_unlock(&nc->mu);
-        for (size_t i = 0; i < batch.n; i++)
+        for (size_t i = 0; i < batch.n && !__atomic_load_n(&nc->stop, __ATOMIC_RELAXED); i++)
             delete_one(nc, &batch.v[i]);
         pthread_mutex_lock(&nc->mu);
     }
@@ -484,7 +484,7 @@ static void *link_main(void *arg)
 static void stop_deleter(struct dn_nnconn *nc)
 {
     pthread_mutex_lock(&nc->mu);
-    nc->stop = 1;
+    __atomic_store_n(&nc->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_signal(&nc->del_cv);
     pthread_mutex_unlock(&nc->mu);
     pthread_join(nc->deleter, NULL);
@@ -540,7 +540,7 @@ void dn_nnconn_stop(struct dn_nnconn *nc)
     if (!nc)
         return;
     pthread_mutex_lock(&nc->mu);
-    nc->stop = 1;
+    __atomic_store_n(&nc->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_signal(&nc->cv);
     pthread_mutex_unlock(&nc->mu);
     pthread_join(nc->thread, NULL);

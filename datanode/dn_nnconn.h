@@ -47,7 +47,8 @@ struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, si
 /* Stop the threads (waits for an RPC in flight, at most its timeout, and
  * for the replica being deleted) and free the link.  Queued reports and
  * deletes not yet done are dropped: the next registration's full report
- * carries the replicas, and the namenode asks again.  NULL is a no-op. */
+ * lists the replicas, and the namenode orders the deletion again of every
+ * one whose block no file has (nn_dnserv.c, orphans).  NULL is a no-op. */
 void dn_nnconn_stop(struct dn_nnconn *nc);
 
 /* Queue an incremental report of a replica added (finalized) or removed;

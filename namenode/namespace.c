@@ -228,6 +228,11 @@ const char *ns_cluster_id(const struct ns *ns)
     return ns->cluster_id;
 }
 
+uint64_t ns_next_block_id(const struct ns *ns)
+{
+    return ns->c.next_block;
+}
+
 void ns_set_block_removed(struct ns *ns, void (*cb)(uint64_t block_id, void *arg), void *arg)
 {
     ns->on_block_removed = cb;

@@ -73,6 +73,9 @@ struct ns *ns_open(struct metastore *ms, const struct ns_limits *lim, char *err,
 void ns_close(struct ns *ns);
 /* "CID-..." of this namespace, owned by ns. */
 const char *ns_cluster_id(const struct ns *ns);
+/* The next block id to hand out: every id below it was allocated once, so
+ * a replica of such an id that no file has is an orphan. */
+uint64_t ns_next_block_id(const struct ns *ns);
 /* Number of files and directories (kept as counters; the root counts as a
  * directory, so an empty namespace has 0 files and 1 directory). */
 void ns_counts(const struct ns *ns, uint64_t *files, uint64_t *dirs);

@@ -157,7 +157,7 @@ static void complete_block(struct nn *nn, struct bm_block *b, uint64_t length)
 
 /* Counts of what became of the replicas of one report. */
 struct report_tally {
-    size_t added, unknown, stale, bad_length;
+    size_t added, unknown, orphans, stale, bad_length;
 };
 
 static void add_replica(struct nn *nn, const struct dm_node *dn, const Dfs__BlockInfo *bi,
@@ -170,6 +170,15 @@ static void add_replica(struct nn *nn, const struct dm_node *dn, const Dfs__Bloc
         return;
     case BM_UNKNOWN:
         t->unknown++;
+        /* An id this namespace handed out and no file has any more: the
+         * file was deleted (or its write abandoned) before this replica
+         * was reported, or while the datanode was away.  Have it deleted,
+         * as HDFS invalidates such replicas; an id never handed out is
+         * kept (it is no evidence of anything here). */
+        if (bi->id < ns_next_block_id(nn->ns)) {
+            t->orphans++;
+            dm_queue_delete(nn->dm, dm_get(nn->dm, dn->slot), bi->id, bi->genstamp, bi->length);
+        }
         break;
     case BM_STALE:
         t->stale++;
@@ -182,8 +191,9 @@ static void add_replica(struct nn *nn, const struct dm_node *dn, const Dfs__Bloc
         const struct bm_block *b = bm_get(nn->bm, bi->id);
         enum dfs_log_level lvl = verbose ? DFS_LOG_INFO : DFS_LOG_DEBUG;
         if (rc == BM_UNKNOWN)
-            DFS_LOG(lvl, "datanode %s reports blk_%" PRIu64 " which no file has: ignored",
-                    dn->storage_id, bi->id);
+            DFS_LOG(lvl, "datanode %s reports blk_%" PRIu64 " which no file has: %s",
+                    dn->storage_id, bi->id,
+                    bi->id < ns_next_block_id(nn->ns) ? "deleting it" : "ignored");
         else if (rc == BM_STALE)
             DFS_LOG(lvl, "datanode %s reports blk_%" PRIu64 " with generation stamp %" PRIu64
                     ", the block's is %" PRIu64 ": ignored", dn->storage_id, bi->id,
@@ -199,15 +209,15 @@ static void add_replica(struct nn *nn, const struct dm_node *dn, const Dfs__Bloc
 static void full_report(struct nn *nn, const struct dm_node *dn, Dfs__BlockInfo **blocks,
                         size_t n, const char *what)
 {
-    struct report_tally t = { 0, 0, 0, 0 };
+    struct report_tally t = { 0 };
     bm_report_begin(nn->bm, dn->slot);
     for (size_t i = 0; i < n; i++)
         add_replica(nn, dn, blocks[i], &t, 0);
     size_t dropped = bm_report_end(nn->bm, dn->slot);
-    LOG_INFO("datanode %s at %s:%u (%s): %s of %zu replicas: %zu known, %zu unknown, "
-             "%zu stale, %zu with a wrong length; %zu no longer listed", dn->storage_id,
-             dn->host, dn->port, dn->rack, what, n, t.added + t.bad_length, t.unknown, t.stale,
-             t.bad_length, dropped);
+    LOG_INFO("datanode %s at %s:%u (%s): %s of %zu replicas: %zu known, %zu unknown "
+             "(%zu orphans to delete), %zu stale, %zu with a wrong length; %zu no longer listed",
+             dn->storage_id, dn->host, dn->port, dn->rack, what, n, t.added + t.bad_length,
+             t.unknown, t.orphans, t.stale, t.bad_length, dropped);
 }
 
 int nn_dnserv_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
@@ -307,7 +317,7 @@ int nn_dnserv_blockreport(struct nn *nn, struct dfs_conn *c, const struct dfs_fr
     if (req->full) {
         full_report(nn, dn, req->added, req->n_added, "full report");
     } else {
-        struct report_tally t = { 0, 0, 0, 0 };
+        struct report_tally t = { 0 };
         for (size_t i = 0; i < req->n_added; i++)
             add_replica(nn, dn, req->added[i], &t, 1);
         for (size_t i = 0; i < req->n_removed; i++)

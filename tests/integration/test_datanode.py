@@ -285,3 +285,30 @@ def test_replicas_in_every_data_dir_are_found_and_served(cluster, tmp_path):
     cluster.kill("datanode-2")
     cluster.kill("datanode-3")
     get_ok(cluster, tmp_path, "/f", payload)
+
+
+# ------------------------------------------------------------- orphans
+
+@pytest.mark.cluster(datanodes=1, overrides=[FAST_HB, "namenode.replication=1"])
+def test_orphan_replica_reported_at_registration_is_deleted(cluster, tmp_path):
+    """A replica of a block no file has any more -- here the replica of a
+    removed file put back on the disk while its datanode was down, as a
+    datanode that missed the delete would hold it -- is listed in the full
+    report at registration, and the namenode orders its deletion."""
+    put(cluster, tmp_path, "/f", blob(100000, 21))
+    bid = cluster.locate("/f")["blocks"][0]["id"]
+    files = cluster.replica_files("datanode-1", bid)
+    assert len(files) == 1
+    saved = {p: p.read_bytes() for p in files[0].parent.glob("blk_%d*" % bid)}
+    assert len(saved) == 2, sorted(saved)          # data and .meta
+    cluster.ok("rm", "/f")
+    wait_for(lambda: not cluster.replica_files("datanode-1", bid), 15,
+             "the removed file's replica to be deleted")
+
+    cluster.stop("datanode-1")
+    for p, data in saved.items():
+        p.write_bytes(data)
+    cluster.start()
+    wait_for(lambda: not cluster.replica_files("datanode-1", bid), 15,
+             "the orphan replica to be deleted after registration")
+    assert "1 unknown (1 orphans to delete)" in cluster.log("namenode")
