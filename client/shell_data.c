@@ -211,7 +211,9 @@ static void put_file(struct shell *sh, const struct put_opts *po, int fd,
     if (end != COPY_OK) {
         progress_end(&prog);
         put_report(sh, end, err, local, target, tmp);
-        dfs_abort(f);           /* drops the pipeline and deletes tmp */
+        if (dfs_abort(f) != DFS_OK)         /* drops the pipeline, deletes tmp */
+            fprintf(stderr, "dfs: put: warning: %s: cannot remove %s: %s\n", target, tmp,
+                    dfs_errmsg());
         goto out;
     }
     rc = dfs_close_replicas(f, &wanted, &got);

@@ -172,12 +172,19 @@ int dfs_stat(dfs_fs *fs, const char *path, struct dfs_stat *st)
 
 int dfs_delete(dfs_fs *fs, const char *path, int recursive)
 {
+    return dfs_fs_delete(fs, path, recursive, 0);
+}
+
+int dfs_fs_delete(dfs_fs *fs, const char *path, int recursive, uint64_t inode)
+{
     char p[DFS_PATH_MAX + 1];
     NORM(path, p);
     Dfs__DeleteReq req = DFS__DELETE_REQ__INIT;
     req.path = p;
     req.has_recursive = 1;
     req.recursive = recursive != 0;
+    req.has_inode = inode != 0;
+    req.inode = inode;
     return simple_call(fs, DFS_MSG_DELETE_REQ, &req.base, &dfs__delete_resp__descriptor);
 }
 

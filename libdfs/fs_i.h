@@ -32,6 +32,9 @@ struct dfs_fs {
 /* Normalise a user path for a call; on failure sets the error (naming the
  * path) and returns DFS_ERR_INVAL. */
 int dfs_fs_norm_path(const char *path, char *out, size_t outsz);
+/* dfs_delete; with inode != 0 only while path still names that inode
+ * (else DFS_ERR_NOENT). */
+int dfs_fs_delete(dfs_fs *fs, const char *path, int recursive, uint64_t inode);
 
 /* Log through the handle's log function, if any. */
 void dfs_fs_log(const struct dfs_fs *fs, enum dfs_log_level level, const char *fmt, ...)

@@ -27,10 +27,10 @@ struct dfs_listener {
     void (*on_accept)(evutil_socket_t fd, void *arg);
     void *arg;
     unsigned max_conns, open;
-    int paused;
     unsigned long pauses;
     uint64_t refused;               /* over the cap, since the last log line */
     uint64_t refused_logged_ms;
+    uint64_t paused_logged_ms;
     char host[256];
     unsigned port;
     char addr[300];
@@ -72,7 +72,6 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct dfs_listener *l = arg;
-    l->paused = 0;
     evconnlistener_enable(l->ev);
 }
 
@@ -86,10 +85,12 @@ static void accept_error_cb(struct evconnlistener *ev, void *arg)
         LOG_DEBUG("%s: accept: %s", l->addr, evutil_socket_error_to_string(e));
         return;
     }
-    if (!l->paused)
-        LOG_WARN("%s: accept: %s (%u connections open); pausing accepts", l->addr,
-                 evutil_socket_error_to_string(e), l->open);
-    l->paused = 1;
+    uint64_t now = mono_ms();
+    if (l->paused_logged_ms == 0 || now - l->paused_logged_ms >= LISTENER_LOG_MS) {
+        LOG_WARN("%s: accept: %s (%u connections open); pausing accepts for %d ms",
+                 l->addr, evutil_socket_error_to_string(e), l->open, LISTENER_PAUSE_MS);
+        l->paused_logged_ms = now;
+    }
     l->pauses++;
     evconnlistener_disable(ev);
     struct timeval tv = { 0, LISTENER_PAUSE_MS * 1000 };
@@ -110,14 +111,17 @@ static rlim_t nofile_limit(void)
     return rl.rlim_cur;
 }
 
-/* max_conns, lowered to what the descriptor limit can hold. */
+/* max_conns, lowered to what the descriptor limit can hold; 0 when that
+ * is below LISTENER_MIN_CONNS. */
 static unsigned fit_cap(const struct dfs_listener_cfg *cfg, const char *addr)
 {
     rlim_t lim = nofile_limit();
     unsigned per = cfg->fds_per_conn ? cfg->fds_per_conn : 1;
-    rlim_t room = lim > cfg->reserve + per ? (lim - cfg->reserve) / per : 1;
+    rlim_t room = lim > cfg->reserve ? (lim - cfg->reserve) / per : 0;
     if (room >= cfg->max_conns)
         return cfg->max_conns;
+    if (room < LISTENER_MIN_CONNS)
+        return 0;
     LOG_WARN("%s: %s: %u connections need more descriptors than the limit of %llu "
              "allows: serving at most %llu", addr, cfg->key, cfg->max_conns,
              (unsigned long long)lim, (unsigned long long)room);
@@ -192,6 +196,13 @@ struct dfs_listener *dfs_listener_new(struct event_base *base, const struct dfs_
     l->port = bound_port(evconnlistener_get_fd(l->ev), port);
     snprintf(l->addr, sizeof(l->addr), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, l->port);
     l->max_conns = fit_cap(cfg, l->addr);
+    if (l->max_conns == 0) {
+        snprintf(err, errsz, "%s: the descriptor limit (RLIMIT_NOFILE %llu) leaves room for "
+                 "fewer than %d connections beside %u other files: raise it (ulimit -n)",
+                 cfg->key, (unsigned long long)nofile_limit(), LISTENER_MIN_CONNS, cfg->reserve);
+        dfs_listener_free(l);
+        return NULL;
+    }
     return l;
 }
 

@@ -11,12 +11,14 @@
  *            connection closed) and a warning is logged, at most once per
  *            LISTENER_LOG_MS with the count refused meanwhile.  The cap is
  *            lowered at start when RLIMIT_NOFILE (first raised to its hard
- *            limit) cannot hold max_conns * fds_per_conn + reserve;
+ *            limit) cannot hold max_conns * fds_per_conn + reserve; below
+ *            LISTENER_MIN_CONNS the daemon refuses to start;
  *   a pause  when accept() itself fails for want of descriptors or memory
  *            (EMFILE, ENFILE, ENOBUFS, ENOMEM), the listener stops for
  *            LISTENER_PAUSE_MS instead of spinning on a socket it cannot
- *            accept, and logs once per episode.  The pending peers wait
- *            in the backlog and are accepted when it resumes.
+ *            accept, and logs at most once per LISTENER_LOG_MS.  The
+ *            pending peers wait in the backlog and are accepted when it
+ *            resumes.
  *
  * on_accept owns the socket; the owner calls dfs_listener_closed() once
  * for every accepted socket it has closed (also when it could not set it
@@ -30,6 +32,7 @@
 
 #define LISTENER_PAUSE_MS 100
 #define LISTENER_LOG_MS   10000
+#define LISTENER_MIN_CONNS 16
 
 struct dfs_listener;
 
@@ -45,7 +48,8 @@ struct dfs_listener_cfg {
 };
 
 /* Bind and start listening.  NULL with a message naming cfg->key in err
- * when the address is not numeric or cannot be bound. */
+ * when the address is not numeric or cannot be bound, or when the
+ * descriptor limit leaves room for fewer than LISTENER_MIN_CONNS. */
 struct dfs_listener *dfs_listener_new(struct event_base *base, const struct dfs_listener_cfg *cfg,
                                       char *err, size_t errsz);
 /* Stop listening and free.  Accepted sockets are the owner's.  NULL is a

@@ -523,10 +523,14 @@ int dfs_abort(dfs_file *f)
     if (!f->writing)
         return dfs_reader_close(f);
     dfs_fs *fs = f->fs;
+    uint64_t inode = f->inode;
     char path[sizeof(f->path)];
     memcpy(path, f->path, sizeof(path));
     writer_free(f);
-    return dfs_delete(fs, path, 0);
+    /* By inode: another writer may have replaced the file meanwhile (no
+     * leases yet), and its file is not ours to delete.  Gone is done. */
+    int rc = dfs_fs_delete(fs, path, 0, inode);
+    return rc == DFS_ERR_NOENT ? DFS_OK : rc;
 }
 
 int dfs_close(dfs_file *f)

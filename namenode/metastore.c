@@ -92,6 +92,7 @@ struct metastore *ms_open(const char *dir, size_t cache_mb, char *err, size_t er
     leveldb_options_set_paranoid_checks(ms->opts, 0);
     leveldb_options_set_cache(ms->opts, ms->cache);
     leveldb_options_set_filter_policy(ms->opts, ms->filter);
+    leveldb_options_set_max_open_files(ms->opts, MS_MAX_OPEN_FILES);
     leveldb_writeoptions_set_sync(ms->wopts, 0);
 
     ms->db = leveldb_open(ms->opts, dir, &lverr);

@@ -14,6 +14,10 @@
 #ifndef NN_METASTORE_H
 #define NN_METASTORE_H
 
+/* LevelDB table files kept open at most (its max_open_files; LevelDB's own
+ * default is 1,000): the namenode's descriptor budget counts on it. */
+#define MS_MAX_OPEN_FILES 256
+
 #include <stddef.h>
 
 struct metastore;

@@ -26,10 +26,10 @@
 #include "xmalloc.h"
 
 #define ERRLEN 512
-/* Descriptors kept for other things than connections: LevelDB keeps up to
- * 1,000 table files open (its max_open_files default), then its logs, lock
- * and manifest, our log and stdio. */
-#define NN_FD_RESERVE 1100
+/* Descriptors kept for other things than connections: LevelDB's table
+ * files (MS_MAX_OPEN_FILES), then its logs, lock and manifest, ms_sync's
+ * directory and log descriptors, our log and stdio. */
+#define NN_FD_RESERVE (MS_MAX_OPEN_FILES + 64)
 
 uint64_t nn_now_ms(void)
 {
@@ -211,6 +211,20 @@ static int h_delete(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
     char path[DFS_PATH_MAX + 1], err[ERRLEN] = "";
     if (req_path(nn, c, h, req->path, path))
         return 0;
+    if (req->has_inode) {
+        /* Checked and deleted in one turn of the loop: nothing between. */
+        struct ns_stat st;
+        int src = ns_stat(nn->ns, path, &st, err, sizeof(err));
+        if (src == DFS_OK && st.inode != req->inode) {
+            src = DFS_ERR_NOENT;
+            snprintf(err, sizeof(err), "the path now names another file (inode %llu, not %llu)",
+                     (unsigned long long)st.inode, (unsigned long long)req->inode);
+        }
+        if (src != DFS_OK) {
+            nn_reply_status(nn, c, h, src, err);
+            return 0;
+        }
+    }
     int rc = ns_delete(nn->ns, path, req->recursive, nn_dnserv_block_removed, nn, err,
                        sizeof(err));
     after_mutation(nn, rc);

@@ -209,8 +209,9 @@ int dfs_close(dfs_file *f);
 int dfs_close_replicas(dfs_file *f, unsigned *wanted, unsigned *got);
 /* Give up a file being written: its pipeline is dropped unfinished (the
  * datanodes discard the replica being written), the handle is freed, and
- * the file is deleted from the namespace.  Returns the result of that
- * delete (DFS_OK when the file is gone).  For a reader, dfs_close(). */
+ * the file is deleted from the namespace -- unless its path now names
+ * another file, which stays.  Returns DFS_OK when this file is gone, else
+ * the delete's error.  For a reader, dfs_close(). */
 int dfs_abort(dfs_file *f);
 
 /* ------------------------------------------------------------- locality */

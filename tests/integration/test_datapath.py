@@ -344,6 +344,55 @@ def test_abort_drops_file_and_replicas(c, base, tmp_path):
              "the aborted file's replicas to leave the disks")
 
 
+def test_abort_spares_another_file_under_the_name(c, base, tmp_path):
+    """A writer's file is removed and another file made under its name
+    while it writes: its dfs_abort removes only its own file."""
+    src = tmp_path / "src"
+    src.write_bytes(blob(5000, 16))
+    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", c.addr, base + "/f", str(src),
+                          "w1000", "f", "a"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    c.spawned.append(p)
+    try:
+        assert p.stdout.readline() == "flushed 1000\n"
+        c.ok("rm", base + "/f")
+        c.ok("touch", base + "/f")
+        p.stdin.write("\n")
+        p.stdin.flush()
+        assert p.stdout.readline() == "aborted\n", p.stderr.read()
+        assert p.wait(timeout=60) == 0, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    st = c.stat(base + "/f")
+    assert (st["type"], st["length"]) == ("file", 0)    # the touched one
+
+
+def test_abort_at_block_ends_leaves_no_replica(c, base, tmp_path):
+    """dfs_abort right after blocks were finalized, 8 files at once: the
+    abort's delete may reach the namenode before the datanodes report the
+    last block's replicas; those late replicas are orphans the namenode
+    has deleted too, so nothing new stays on any disk."""
+    before = all_replica_files(c)
+    src = tmp_path / "src"
+    src.write_bytes(blob(2 * BLOCK, 15))
+    procs = [subprocess.Popen([str(HFLUSH_CHECK), "-n", c.addr, "-b", str(BLOCK),
+                               "%s/f%d" % (base, i), str(src), "w%d" % (2 * BLOCK),
+                               "a"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for i in range(8)]
+    c.spawned.extend(procs)
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert (p.returncode, out) == (0, "aborted\n"), err
+    assert c.ok("ls", base) == ""
+    wait_for(lambda: not (all_replica_files(c) - before), 20,
+             "every replica of the aborted files to leave the disks")
+
+
 def test_concurrent_puts_and_gets(c, base, tmp_path):
     """4 puts of new files run while 4 gets of older files run, then 4
     gets of the new ones at once: every byte right."""

@@ -165,6 +165,29 @@ static void test_bad_addresses(void)
     CHECK(strstr(err, "cannot listen on") != NULL);
 }
 
+/* A descriptor limit with room for fewer than LISTENER_MIN_CONNS beside
+ * the reserve: refused, with a message that says what to raise. */
+static void test_too_few_descriptors(void)
+{
+    char err[256];
+    struct rlimit rl;
+    CHECK_EQ_INT(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    struct dfs_listener_cfg cfg = {
+        .key = "x.address", .address = "127.0.0.1:0", .max_conns = 100,
+        .fds_per_conn = 1, .reserve = (unsigned)(rl.rlim_max - LISTENER_MIN_CONNS + 1),
+        .on_accept = on_accept,
+    };
+    CHECK(dfs_listener_new(base, &cfg, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "x.address: the descriptor limit (RLIMIT_NOFILE ") == err);
+    CHECK(strstr(err, "raise it (ulimit -n)") != NULL);
+    cfg.reserve -= 1;                          /* exactly the minimum fits */
+    struct dfs_listener *l = dfs_listener_new(base, &cfg, err, sizeof(err));
+    CHECK(l != NULL);
+    if (l)
+        CHECK_EQ_INT(dfs_listener_max_conns(l), LISTENER_MIN_CONNS);
+    dfs_listener_free(l);
+}
+
 int main(void)
 {
     char err[256];
@@ -188,6 +211,7 @@ int main(void)
     test_cap();
     test_pause_without_descriptors();
     test_bad_addresses();
+    test_too_few_descriptors();
 
     dfs_listener_free(lst);
     event_free(t);
