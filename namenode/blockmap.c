@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "blockmap.h"
+#include "hash.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -28,12 +29,7 @@ struct u64map {
 
 static size_t hash64(uint64_t k)
 {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ull;
-    k ^= k >> 33;
-    return (size_t)k;
+    return (size_t)dfs_mix64(k);
 }
 
 static void map_free(struct u64map *m)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ns_cache.h"
+#include "hash.h"
 #include "xmalloc.h"
 
 #define NSC_MIN_BUCKETS 1024
@@ -54,19 +55,9 @@ struct ns_cache {
 
 /* ------------------------------------------------------------- hashing */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t hash_inode(uint64_t id)
 {
-    return mix64(id);
+    return dfs_mix64(id);
 }
 
 /* FNV-1a over the name, mixed with the parent's id. */
@@ -76,7 +67,7 @@ static uint64_t hash_dentry(uint64_t parent, const char *name, size_t nlen)
 
     for (size_t i = 0; i < nlen; i++)
         h = (h ^ (unsigned char)name[i]) * 0x100000001b3ULL;
-    return mix64(h ^ mix64(parent + 0x9e3779b97f4a7c15ULL));
+    return dfs_mix64(h ^ dfs_mix64(parent + 0x9e3779b97f4a7c15ULL));
 }
 
 /* The two kinds behind a header (h is their first member). */

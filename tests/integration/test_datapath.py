@@ -14,6 +14,7 @@ every test works under its own directory (`base`).  Files use 1 MiB blocks
 * a file is complete (full length, replicas reported) once put returns.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -240,6 +241,30 @@ def test_random_preads_through_c_api(c, base, tmp_path):
 
 # ---------------------------------------------------------- concurrency
 
+@contextlib.contextmanager
+def hflush_check(c, remote, src, steps, block=BLOCK):
+    """Run dfs-hflush-check writing src to remote in `steps` (see its
+    header) with text pipes; yield its Popen, killed if still running."""
+    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", c.addr, "-b", str(block),
+                          remote, str(src)] + steps,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    c.spawned.append(p)
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def go_on(p, expect):
+    """Let a paused dfs-hflush-check go on: its next line must be expect."""
+    p.stdin.write("\n")
+    p.stdin.flush()
+    assert p.stdout.readline() == expect, p.stderr.read()
+
+
 def rbw_replicas(c):
     """{datanode: (data bytes, meta bytes)} of every replica being written."""
     found = {}
@@ -265,18 +290,12 @@ def test_hflush_puts_bytes_on_every_replica(c, base, tmp_path, flush):
     src.write_bytes(payload)
     steps = ["w1000", flush, "w20000", flush, flush,
              "w%d" % (BLOCK - 21000 + 300), flush, "w5", flush]
-    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", c.addr, "-b", str(BLOCK),
-                          base + "/f", str(src)] + steps,
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    c.spawned.append(p)
     flushes = 0
-    try:
-        for line in p.stdout:
-            if line == "closed\n":
-                break
+    with hflush_check(c, base + "/f", src, steps) as p:
+        line = p.stdout.readline()
+        while line != "closed\n":
             m = re.fullmatch(r"flushed (\d+)\n", line)
-            assert m, line
+            assert m, line + p.stderr.read()
             off = int(m.group(1))
             want = payload[off - off % BLOCK:off]    # the open block's bytes
             reps = rbw_replicas(c)
@@ -292,11 +311,8 @@ def test_hflush_puts_bytes_on_every_replica(c, base, tmp_path, flush):
             flushes += 1
             p.stdin.write("\n")
             p.stdin.flush()
+            line = p.stdout.readline()
         assert p.wait(timeout=60) == 0, p.stderr.read()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
     assert flushes == 5
     assert not rbw_replicas(c)
     assert sha(c.ok("cat", base + "/f", binary=True)) == sha(payload)
@@ -321,24 +337,13 @@ def test_abort_drops_file_and_replicas(c, base, tmp_path):
     before = all_replica_files(c)
     src = tmp_path / "src"
     src.write_bytes(blob(BLOCK + BLOCK // 2, 14))
-    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", c.addr, "-b", str(BLOCK),
-                          base + "/f", str(src), "w%d" % (BLOCK + BLOCK // 2),
-                          "f", "a"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    c.spawned.append(p)
-    try:
+    with hflush_check(c, base + "/f", src,
+                      ["w%d" % (BLOCK + BLOCK // 2), "f", "a"]) as p:
         assert p.stdout.readline() == "flushed %d\n" % (BLOCK + BLOCK // 2)
         written = all_replica_files(c) - before
         assert len(written) == 6, sorted(written)     # 2 blocks x 3 replicas
-        p.stdin.write("\n")
-        p.stdin.flush()
-        assert p.stdout.readline() == "aborted\n", p.stderr.read()
+        go_on(p, "aborted\n")
         assert p.wait(timeout=60) == 0, p.stderr.read()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
     assert not c.exists(base + "/f")
     wait_for(lambda: not (all_replica_files(c) & written), 15,
              "the aborted file's replicas to leave the disks")
@@ -349,23 +354,12 @@ def test_abort_spares_another_file_under_the_name(c, base, tmp_path):
     while it writes: its dfs_abort removes only its own file."""
     src = tmp_path / "src"
     src.write_bytes(blob(5000, 16))
-    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", c.addr, base + "/f", str(src),
-                          "w1000", "f", "a"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    c.spawned.append(p)
-    try:
+    with hflush_check(c, base + "/f", src, ["w1000", "f", "a"]) as p:
         assert p.stdout.readline() == "flushed 1000\n"
         c.ok("rm", base + "/f")
         c.ok("touch", base + "/f")
-        p.stdin.write("\n")
-        p.stdin.flush()
-        assert p.stdout.readline() == "aborted\n", p.stderr.read()
+        go_on(p, "aborted\n")
         assert p.wait(timeout=60) == 0, p.stderr.read()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
     st = c.stat(base + "/f")
     assert (st["type"], st["length"]) == ("file", 0)    # the touched one
 
