@@ -227,8 +227,7 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-/* Bytes read (fewer than len only at end of file) or -errno. */
-static ssize_t pread_all(int fd, void *buf, size_t len, uint64_t off)
+ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
     uint8_t *p = buf;
     size_t done = 0;
@@ -340,7 +339,7 @@ static int replica_check(const char *data, const char *meta, int exact,
         snprintf(why, whysz, "not a regular file");
         goto out;
     }
-    n = pread_all(mfd, h, sizeof h, 0);
+    n = bs_pread_all(mfd, h, sizeof h, 0);
     if (n != (ssize_t)sizeof h) {
         snprintf(why, whysz, "meta file: %s", n < 0 ? strerror((int)-n) : "short header");
         goto out;
@@ -388,7 +387,7 @@ static int version_read(const char *dir, char *id, char *err, size_t errsz)
         seterr(err, errsz, "%s: %s", path, strerror(errno));
         return -1;
     }
-    ssize_t n = pread_all(fd, buf, sizeof buf - 1, 0);
+    ssize_t n = bs_pread_all(fd, buf, sizeof buf - 1, 0);
     int saved = n < 0 ? (int)-n : 0;
     close(fd);
     if (n < 0) {
@@ -465,7 +464,7 @@ static int storage_id_new(char *id, char *err, size_t errsz)
         seterr(err, errsz, "/dev/urandom: %s", strerror(errno));
         return -1;
     }
-    ssize_t n = pread_all(fd, r, sizeof r, 0);
+    ssize_t n = bs_pread_all(fd, r, sizeof r, 0);
     int saved = errno;
     close(fd);
     if (n != (ssize_t)sizeof r) {
@@ -1095,8 +1094,8 @@ static int recut_last_chunk(struct bs_writer *w, uint64_t length, uint64_t bytes
 
     if (!buf)
         return -ENOMEM;
-    if ((n = pread_all(w->data_fd, buf, oldn, off)) != (ssize_t)oldn ||
-        pread_all(w->meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci) != 8) {
+    if ((n = bs_pread_all(w->data_fd, buf, oldn, off)) != (ssize_t)oldn ||
+        bs_pread_all(w->meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci) != 8) {
         rc = n < 0 ? (int)n : -EIO;
         goto out;
     }
@@ -1246,7 +1245,7 @@ int bs_read_sums(const struct bs_replica *r, uint64_t first_chunk, size_t n, uin
     uint64_t nchunks = dfs_nchunks(r->length, r->chunk_size);
     if (first_chunk > nchunks || n > nchunks - first_chunk)
         return -EINVAL;
-    ssize_t got = pread_all(r->meta_fd, out_be, 8 * n, BS_META_HDR_LEN + 8 * first_chunk);
+    ssize_t got = bs_pread_all(r->meta_fd, out_be, 8 * n, BS_META_HDR_LEN + 8 * first_chunk);
     if (got < 0)
         return (int)got;
     return (size_t)got == 8 * n ? 0 : -EIO;
@@ -1318,7 +1317,7 @@ static int verify_open(const struct bs_replica *r, uint64_t id, char *err, size_
         seterr(err, errsz, "blk_%" PRIu64 ": fstat: %s", id, strerror(errno));
         return -1;
     }
-    if (pread_all(r->meta_fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+    if (bs_pread_all(r->meta_fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
         seterr(err, errsz, "blk_%" PRIu64 ": meta header unreadable", id);
         return 1;
     }
@@ -1342,7 +1341,7 @@ static int verify_open(const struct bs_replica *r, uint64_t id, char *err, size_
         size_t len = (size_t)(r->length - off < (uint64_t)chunk * per ? r->length - off
                                                                           : (uint64_t)chunk * per);
         size_t ns = dfs_nchunks(len, chunk);
-        ssize_t n = pread_all(r->data_fd, buf, len, off);
+        ssize_t n = bs_pread_all(r->data_fd, buf, len, off);
         int s = bs_read_sums(r, first, ns, sums);
         if (n != (ssize_t)len || s < 0) {
             seterr(err, errsz, "blk_%" PRIu64 ": read error near chunk %" PRIu64 ": %s", id,

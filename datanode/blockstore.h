@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define BS_META_MAGIC    0x4446534du    /* "DFSM" */
 #define BS_META_VERSION  1
@@ -73,6 +74,10 @@ struct bs *bs_open(const char *const *dirs, size_t ndirs, uint64_t reserved,
  * finalized or aborted first; open replicas stay valid (they own their
  * fds) but must not be passed to the store any more.  NULL is a no-op. */
 void bs_close(struct bs *bs);
+
+/* pread() until len bytes, end of file or an error (EINTR retried): the
+ * bytes read (fewer than len only at end of file) or -errno. */
+ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t off);
 /* "DS-<32 hex>"; valid until bs_close. */
 const char *bs_storage_id(const struct bs *bs);
 

@@ -18,23 +18,6 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            break;
-        done += (size_t)n;
-    }
-    return (ssize_t)done;
-}
-
 static int status_from_open(int rc)
 {
     if (rc == -ENOENT)
@@ -285,7 +268,7 @@ static void run_csum(struct iop_job *ij)
     int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
     for (uint64_t off = 0; ok && off < rep.length;) {
         size_t want = rep.length - off < CSUM_BUF ? (size_t)(rep.length - off) : CSUM_BUF;
-        ssize_t n = pread_full(rep.data_fd, buf, want, off);
+        ssize_t n = bs_pread_all(rep.data_fd, buf, want, off);
         if (n <= 0) {
             j->status = DFS_ERR_IO;
             snprintf(j->err, sizeof(j->err), "reading blk_%llu at %llu: %s",

@@ -111,20 +111,20 @@ static rlim_t nofile_limit(void)
     return rl.rlim_cur;
 }
 
-/* max_conns, lowered to what the descriptor limit can hold; 0 when that
- * is below LISTENER_MIN_CONNS. */
-static unsigned fit_cap(const struct dfs_listener_cfg *cfg, const char *addr)
+/* max_conns, lowered to what the descriptor limit *lim can hold; 0 when
+ * that is below LISTENER_MIN_CONNS. */
+static unsigned fit_cap(const struct dfs_listener_cfg *cfg, const char *addr, rlim_t *lim)
 {
-    rlim_t lim = nofile_limit();
+    *lim = nofile_limit();
     unsigned per = cfg->fds_per_conn ? cfg->fds_per_conn : 1;
-    rlim_t room = lim > cfg->reserve ? (lim - cfg->reserve) / per : 0;
+    rlim_t room = *lim > cfg->reserve ? (*lim - cfg->reserve) / per : 0;
     if (room >= cfg->max_conns)
         return cfg->max_conns;
     if (room < LISTENER_MIN_CONNS)
         return 0;
     LOG_WARN("%s: %s: %u connections need more descriptors than the limit of %llu "
              "allows: serving at most %llu", addr, cfg->key, cfg->max_conns,
-             (unsigned long long)lim, (unsigned long long)room);
+             (unsigned long long)*lim, (unsigned long long)room);
     return (unsigned)room;
 }
 
@@ -195,11 +195,12 @@ struct dfs_listener *dfs_listener_new(struct event_base *base, const struct dfs_
     evconnlistener_set_error_cb(l->ev, accept_error_cb);
     l->port = bound_port(evconnlistener_get_fd(l->ev), port);
     snprintf(l->addr, sizeof(l->addr), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, l->port);
-    l->max_conns = fit_cap(cfg, l->addr);
+    rlim_t lim;
+    l->max_conns = fit_cap(cfg, l->addr, &lim);
     if (l->max_conns == 0) {
         snprintf(err, errsz, "%s: the descriptor limit (RLIMIT_NOFILE %llu) leaves room for "
                  "fewer than %d connections beside %u other files: raise it (ulimit -n)",
-                 cfg->key, (unsigned long long)nofile_limit(), LISTENER_MIN_CONNS, cfg->reserve);
+                 cfg->key, (unsigned long long)lim, LISTENER_MIN_CONNS, cfg->reserve);
         dfs_listener_free(l);
         return NULL;
     }

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "checksum.h"
+#include "config.h"
 
 static const char *prog = "xxh3-speed";
 
@@ -44,29 +45,11 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* SIZE with an optional K, M or G suffix (1024-based). */
+/* SIZE with an optional K, M, G or T suffix (dfs_parse_size), within
+ * [min, max]. */
 static int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-    char *end;
-    unsigned long long v;
-    uint64_t mult = 1;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || s[0] == '-')
-        return -1;
-    switch (*end) {
-    case 'k': case 'K': mult = 1ull << 10; end++; break;
-    case 'm': case 'M': mult = 1ull << 20; end++; break;
-    case 'g': case 'G': mult = 1ull << 30; end++; break;
-    default: break;
-    }
-    if (*end == 'i' || *end == 'B')  /* KiB, MB... tolerated */
-        end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-    if (*end || v > max / mult || v * mult < min)
-        return -1;
-    *out = v * mult;
-    return 0;
+    return dfs_parse_size(s, out) == 0 && *out >= min && *out <= max ? 0 : -1;
 }
 
 /* Time dfs_checksum_chunks_be over buf[size] for at least secs seconds. */
