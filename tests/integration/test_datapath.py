@@ -202,8 +202,9 @@ def test_no_replica_left_in_rbw(c, base, tmp_path):
 
 def test_rm_deletes_replicas_on_disks(c, base, tmp_path):
     """rm of a file: the namenode tells each holder to delete, every replica
-    of its blocks leaves the datanodes' disks, and the datanodes stay live
-    meanwhile (deletes do not hold up heartbeats)."""
+    of its blocks leaves the datanodes' disks, and the datanodes are still
+    live afterwards.  (That a slow disk's deletes never delay a heartbeat is
+    by construction -- they run on their own thread -- not timed here.)"""
     put_bytes(c, tmp_path, base + "/f", blob(5 * BLOCK + 3, 12))
     blocks = c.locate(base + "/f")["blocks"]
     ids = [b["id"] for b in blocks]
