@@ -131,6 +131,38 @@ static const struct sh_command commands[] = {
       "\n"
       "  -s   one line for PATH itself (its whole tree)\n"
       "  -h   human-readable sizes (K, M, G, T; 1024-based)\n" },
+    { "fsck", cmd_fsck, "fsck [--files] [--blocks] [--locations] [--json] [PATH]",
+      "Check the health of the blocks under a path",
+      "Walk PATH (default /) and check every block of every file: its good\n"
+      "replicas on in-service datanodes against the file's replication.\n"
+      "Prints the problem blocks with their files, totals of files, blocks\n"
+      "and replicas, under-, over- and mis-replicated (all good replicas on\n"
+      "one rack of several), corrupt and missing blocks (no good replica),\n"
+      "and a last line saying HEALTHY or CORRUPT.  Exit status 0 when healthy,\n"
+      "1 when a block is missing or an operation failed.\n"
+      "\n"
+      "  --files       one line per file\n"
+      "  --blocks      one line per block\n"
+      "  --locations   each block's replicas (implies --blocks)\n"
+      "  --json        one JSON object: {\"files\":[..],\"status\":..,\n"
+      "                \"total_files\":..,\"missing\":.., ...}; files lists the\n"
+      "                files with a problem (every file with --files/--blocks)\n" },
+    { "safemode", cmd_safemode, "safemode get|enter|leave|wait [-t SECONDS]",
+      "Show or change the namenode's safe mode",
+      "After a start the namenode is in safe mode (read-only: every change\n"
+      "fails with \"namenode is in safe mode\") until the datanodes have\n"
+      "reported enough blocks (namenode.safemode_threshold), plus\n"
+      "namenode.safemode_extension_ms.  get prints the state; enter holds it\n"
+      "until leave; wait returns once it is off.\n"
+      "\n"
+      "  -t SECONDS   wait: give up (exit 1) after this long\n" },
+    { "admin", cmd_admin, "admin decommission|recommission HOST:PORT...",
+      "Decommission or recommission datanodes",
+      "decommission: the datanodes at HOST:PORT (their transfer address, as\n"
+      "'dfs report' shows it) get no new replicas and their replicas are\n"
+      "copied elsewhere; 'dfs report' then shows them decommissioned, and\n"
+      "they can be stopped without any block losing a replica.  The namenode\n"
+      "keeps the list across restarts.  recommission undoes it.\n" },
     { "help", cmd_help, "help [COMMAND]",
       "Show the commands, or the usage of one",
       "Without COMMAND, list every command; with it, print its usage, options\n"

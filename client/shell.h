@@ -183,5 +183,8 @@ int cmd_locate(struct shell *sh, int argc, char **argv);
 int cmd_report(struct shell *sh, int argc, char **argv);
 int cmd_df(struct shell *sh, int argc, char **argv);
 int cmd_du(struct shell *sh, int argc, char **argv);
+int cmd_safemode(struct shell *sh, int argc, char **argv);
+int cmd_admin(struct shell *sh, int argc, char **argv);
+int cmd_fsck(struct shell *sh, int argc, char **argv);
 
 #endif /* DFS_SHELL_H */

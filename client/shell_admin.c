@@ -1,10 +1,11 @@
 /*
  * shell_admin.c - cluster and locality commands of the dfs shell: locate,
- * report, df, du.
+ * report, df, du, safemode, admin.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "shell.h"
 
@@ -159,14 +160,16 @@ static void report_human(const char *namenode, const struct dfs_cluster_report *
             dead++;
     }
     printf("%-19s dfs://%s\n", "Namenode:", namenode);
-    printf("%-19s %s\n", "Safe mode:", r->safemode ? "ON" : "off");
+    printf("%-19s %s\n", "Safe mode:", r->safemode ? r->safemode_status : "off");
     print_bytes("", "Capacity:", r->capacity);
     print_bytes("", "Used:", r->used);
     print_bytes("", "Remaining:", r->remaining);
     printf("%-19s %" PRIu64 "\n", "Blocks:", r->blocks);
     printf("%-19s %" PRIu64 "\n", "Files:", r->files);
     printf("%-19s %" PRIu64 "\n", "Under-replicated:", r->under_replicated);
-    printf("%-19s %" PRIu64 "\n", "Corrupt blocks:", r->corrupt);
+    printf("%-19s %" PRIu64 "\n", "Corrupt replicas:", r->corrupt);
+    printf("%-19s %" PRIu64 "\n", "Missing blocks:", r->missing);
+    printf("%-19s %" PRIu64 "\n", "Pending copies:", r->pending_replication);
     printf("%-19s %zu live, %zu stale, %zu dead\n", "Datanodes:", live, stale, dead);
     for (i = 0; i < r->ndatanodes; i++) {
         d = &r->datanodes[i];
@@ -174,6 +177,9 @@ static void report_human(const char *namenode, const struct dfs_cluster_report *
         printf("  %-17s %s\n", "Storage ID:", d->storage_id);
         printf("  %-17s %s\n", "Rack:", d->rack);
         printf("  %-17s %s\n", "State:", d->state);
+        if (strcmp(d->admin_state, "normal") != 0 && d->admin_state[0])
+            printf("  %-17s %s (%" PRIu64 " blocks left)\n", "Admin state:", d->admin_state,
+                   d->decommission_left);
         print_bytes("  ", "Capacity:", d->capacity);
         print_bytes("  ", "Used:", d->used);
         print_bytes("  ", "Remaining:", d->remaining);
@@ -189,9 +195,11 @@ static void report_json(const struct dfs_cluster_report *r)
 
     printf("{\"capacity\":%" PRIu64 ",\"used\":%" PRIu64 ",\"remaining\":%" PRIu64
            ",\"blocks\":%" PRIu64 ",\"files\":%" PRIu64 ",\"under_replicated\":%" PRIu64
-           ",\"corrupt\":%" PRIu64 ",\"safemode\":%s,\"datanodes\":[",
+           ",\"corrupt\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"pending_replication\":%" PRIu64
+           ",\"copies_done\":%" PRIu64 ",\"safemode\":%s,\"datanodes\":[",
            r->capacity, r->used, r->remaining, r->blocks, r->files,
-           r->under_replicated, r->corrupt, r->safemode ? "true" : "false");
+           r->under_replicated, r->corrupt, r->missing, r->pending_replication,
+           r->copies_done, r->safemode ? "true" : "false");
     for (i = 0; i < r->ndatanodes; i++) {
         d = &r->datanodes[i];
         fputs(i ? ",{\"host\":" : "{\"host\":", stdout);
@@ -202,6 +210,9 @@ static void report_json(const struct dfs_cluster_report *r)
         json_str(stdout, d->rack);
         fputs(",\"state\":", stdout);
         json_str(stdout, d->state);
+        fputs(",\"admin_state\":", stdout);
+        json_str(stdout, d->admin_state);
+        printf(",\"decommission_left\":%" PRIu64, d->decommission_left);
         printf(",\"capacity\":%" PRIu64 ",\"used\":%" PRIu64 ",\"remaining\":%" PRIu64
                ",\"blocks\":%u,\"last_heartbeat\":%.1f}", d->capacity, d->used,
                d->remaining, d->blocks, (double)d->last_heartbeat_ms / 1000.0);
@@ -365,6 +376,95 @@ int cmd_du(struct shell *sh, int argc, char **argv)
             du_line(st.length, st.length * st.replication, path, human);
         }
         free(path);
+    }
+    return sh_status(sh);
+}
+
+/* ------------------------------------------------------------ safemode */
+
+int cmd_safemode(struct shell *sh, int argc, char **argv)
+{
+    enum dfs_safemode_action action = DFS_SAFEMODE_GET;
+    unsigned long long wait_s = 0;
+    char msg[256];
+    int c, on = 0, rc, wait = 0;
+
+    sh_opt_reset();
+    while ((c = sh_getopt(sh, argc, argv, "t:", NULL)) != -1) {
+        if (c != 't')
+            return EXIT_USAGE;
+        if (parse_uint(optarg, 1, 86400, &wait_s) != 0)
+            return sh_usage(sh, "invalid timeout '%s' (seconds, 1 to 86400)", optarg);
+    }
+    if (optind >= argc)
+        return sh_usage(sh, "missing operand: get, enter, leave or wait");
+    if (argc - optind > 1)
+        return sh_usage(sh, "extra operand '%s'", argv[optind + 1]);
+    const char *what = argv[optind];
+    if (strcmp(what, "get") == 0)
+        action = DFS_SAFEMODE_GET;
+    else if (strcmp(what, "enter") == 0)
+        action = DFS_SAFEMODE_ENTER;
+    else if (strcmp(what, "leave") == 0)
+        action = DFS_SAFEMODE_LEAVE;
+    else if (strcmp(what, "wait") == 0)
+        wait = 1;
+    else
+        return sh_usage(sh, "unknown operand '%s': get, enter, leave or wait", what);
+    if (wait_s && !wait)
+        return sh_usage(sh, "-t goes with 'wait' only");
+    if (sh_connect(sh, NULL) != DFS_OK)
+        return EXIT_FAIL;
+    double deadline = mono_now() + (double)(wait_s ? wait_s : 86400);
+    for (;;) {
+        rc = dfs_safemode(sh->fs, action, &on, msg, sizeof(msg));
+        if (rc != DFS_OK) {
+            sh_fail(sh, NULL, rc);
+            return sh_status(sh);
+        }
+        if (!wait || !on || sh_interrupted)
+            break;
+        if (mono_now() >= deadline) {
+            fprintf(stderr, "dfs: safemode: still in safe mode after %llu s: %s\n",
+                    wait_s, msg);
+            return EXIT_FAIL;
+        }
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    printf("%s\n", msg);
+    return sh_status(sh);
+}
+
+/* --------------------------------------------------------------- admin */
+
+int cmd_admin(struct shell *sh, int argc, char **argv)
+{
+    int c;
+
+    sh_opt_reset();
+    while ((c = sh_getopt(sh, argc, argv, "", NULL)) != -1)
+        return EXIT_USAGE;
+    if (optind >= argc)
+        return sh_usage(sh, "missing operand: decommission or recommission");
+    const char *what = argv[optind++];
+    int on;
+    if (strcmp(what, "decommission") == 0)
+        on = 1;
+    else if (strcmp(what, "recommission") == 0)
+        on = 0;
+    else
+        return sh_usage(sh, "unknown operand '%s': decommission or recommission", what);
+    if (optind >= argc)
+        return sh_usage(sh, "missing operand: HOST:PORT of a datanode");
+    if (sh_connect(sh, NULL) != DFS_OK)
+        return EXIT_FAIL;
+    for (; optind < argc; optind++) {
+        int rc = dfs_decommission(sh->fs, argv[optind], on);
+        if (rc != DFS_OK)
+            sh_fail(sh, argv[optind], rc);
+        else
+            printf("%s: %s\n", argv[optind], on ? "decommissioning" : "recommissioned");
     }
     return sh_status(sh);
 }

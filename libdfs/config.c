@@ -60,6 +60,7 @@ static int check_hostport(const char *v);
 static int check_hostport_or_empty(const char *v);
 static int check_nonempty(const char *v);
 static int check_log_level(const char *v);
+static int check_fraction(const char *v);
 
 static const struct conf_def conf_table[] = {
     STR("namenode", "address", nn_address, "127.0.0.1:8020",
@@ -108,6 +109,22 @@ static const struct conf_def conf_table[] = {
     NUM("namenode", "idle_timeout_ms", CT_U32, nn_idle_timeout_ms, "300000", 1000,
         86400000, 0, "An RPC connection that sends nothing for this long is closed, in ms\n"
         "# (clients drop pooled connections idle for 30 s: keep it above that)."),
+    NUM("namenode", "replication_interval_ms", CT_U32, nn_replication_interval_ms, "3000",
+        100, 600000, CF_RELOAD,
+        "How often the replication monitor looks at the blocks that changed and\n"
+        "# schedules copies and deletions, in ms."),
+    NUM("namenode", "replication_streams", CT_U32, nn_replication_streams, "4", 1, 1000,
+        CF_RELOAD, "Copies a datanode sources at once when blocks are re-replicated."),
+    NUM("namenode", "replication_timeout_ms", CT_U32, nn_replication_timeout_ms, "300000",
+        1000, 86400000, CF_RELOAD,
+        "A copy not reported by its targets within this many ms is given up and\n"
+        "# scheduled again."),
+    STR("namenode", "safemode_threshold", nn_safemode_threshold, "0.999", check_fraction,
+        "a number from 0 to 1", CF_RELOAD,
+        "After a start, the namenode stays in safe mode (read-only) until this\n"
+        "# fraction of the blocks has a replica reported..."),
+    NUM("namenode", "safemode_extension_ms", CT_U32, nn_safemode_extension_ms, "30000", 0,
+        3600000, CF_RELOAD, "... and then this many ms more."),
 
     STR("datanode", "address", dn_address, "127.0.0.1:9866",
         check_hostport, "HOST:PORT", 0,
@@ -289,6 +306,14 @@ static int check_nonempty(const char *v)
 static int check_log_level(const char *v)
 {
     return dfs_log_level_parse(v) >= 0;
+}
+
+static int check_fraction(const char *v)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    return errno == 0 && end != v && *end == '\0' && d >= 0.0 && d <= 1.0;
 }
 
 static int is_space(char ch)

@@ -42,6 +42,11 @@ struct dfs_conf {
     uint32_t nn_cache_mb;         /* decoded inode/entry cache, 0 = off */
     uint32_t nn_max_connections;  /* RPC connections open at once */
     uint32_t nn_idle_timeout_ms;  /* close a connection silent this long */
+    uint32_t nn_replication_interval_ms;  /* replication monitor period */
+    uint32_t nn_replication_streams;      /* copies per source datanode */
+    uint32_t nn_replication_timeout_ms;   /* a copy not reported: redone */
+    char *nn_safemode_threshold;  /* fraction of blocks reported, "0.999" */
+    uint32_t nn_safemode_extension_ms;
     /* [datanode] */
     char *dn_address;             /* transfer listen "HOST:PORT" */
     char *dn_http_address;

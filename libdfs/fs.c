@@ -374,6 +374,11 @@ int dfs_cluster_report(dfs_fs *fs, struct dfs_cluster_report **out)
     rep->under_replicated = r->under_replicated;
     rep->corrupt = r->corrupt;
     rep->safemode = r->safemode;
+    rep->missing = r->missing;
+    rep->pending_replication = r->pending_replication;
+    rep->copies_done = r->copies_done;
+    snprintf(rep->safemode_status, sizeof(rep->safemode_status), "%s",
+             r->safemode_status ? r->safemode_status : "");
     rep->ndatanodes = r->n_datanodes;
     rep->datanodes = dns;
     for (size_t i = 0; i < r->n_datanodes; i++) {
@@ -390,6 +395,9 @@ int dfs_cluster_report(dfs_fs *fs, struct dfs_cluster_report **out)
         d->blocks = w->blocks;
         d->last_heartbeat_ms = w->last_heartbeat_ms;
         d->load = w->load;
+        snprintf(d->admin_state, sizeof(d->admin_state), "%s",
+                 w->admin_state ? w->admin_state : "normal");
+        d->decommission_left = w->decommission_left;
     }
     protobuf_c_message_free_unpacked(m, NULL);
     *out = rep;

@@ -3,6 +3,7 @@
  * listener.h).
  */
 #include "listener.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,13 +37,6 @@ struct dfs_listener {
     char addr[300];
 };
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -54,7 +48,7 @@ static void accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sock
     if (l->open >= l->max_conns) {
         evutil_closesocket(fd);
         l->refused++;
-        uint64_t now = mono_ms();
+        uint64_t now = dfs_mono_ms();
         if (l->refused_logged_ms == 0 || now - l->refused_logged_ms >= LISTENER_LOG_MS) {
             LOG_WARN("%s: %u connections open, the most allowed: refused %llu more",
                      l->addr, l->open, (unsigned long long)l->refused);
@@ -85,7 +79,7 @@ static void accept_error_cb(struct evconnlistener *ev, void *arg)
         LOG_DEBUG("%s: accept: %s", l->addr, evutil_socket_error_to_string(e));
         return;
     }
-    uint64_t now = mono_ms();
+    uint64_t now = dfs_mono_ms();
     if (l->paused_logged_ms == 0 || now - l->paused_logged_ms >= LISTENER_LOG_MS) {
         LOG_WARN("%s: accept: %s (%u connections open); pausing accepts for %d ms",
                  l->addr, evutil_socket_error_to_string(e), l->open, LISTENER_PAUSE_MS);

@@ -2,6 +2,7 @@
  * rpc.c - synchronous RPC client with a connection pool (see rpc.h).
  */
 #include "rpc.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,13 +35,6 @@ struct dfs_rpc {
     struct dfs_sock idle[RPC_POOL_MAX];     /* oldest first */
     uint64_t idle_since[RPC_POOL_MAX];      /* monotonic ms it was pooled */
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct dfs_rpc *dfs_rpc_new(const char *host, unsigned port, int timeout_ms)
 {
@@ -98,7 +92,7 @@ static int pool_get(struct dfs_rpc *r, struct dfs_sock *s, uint32_t *reqid)
     int pooled = 0;
     pthread_mutex_lock(&r->lock);
     *reqid = r->next_reqid++;
-    uint64_t now = mono_ms();
+    uint64_t now = dfs_mono_ms();
     int old = 0;
     while (old < r->nidle && now - r->idle_since[old] >= RPC_POOL_IDLE_MS)
         dfs_sock_close(&r->idle[old++]);
@@ -119,7 +113,7 @@ static void pool_put(struct dfs_rpc *r, struct dfs_sock *s)
 {
     pthread_mutex_lock(&r->lock);
     if (r->nidle < RPC_POOL_MAX) {
-        r->idle_since[r->nidle] = mono_ms();
+        r->idle_since[r->nidle] = dfs_mono_ms();
         r->idle[r->nidle++] = *s;
         s->fd = -1;
     }

@@ -14,104 +14,9 @@
 #include <string.h>
 
 #include "blockmap.h"
-#include "hash.h"
 #include "log.h"
+#include "u64map.h"
 #include "xmalloc.h"
-
-/* ------------------------------------------------------ u64 -> pointer */
-
-struct u64map {
-    uint64_t *keys;         /* 0: empty */
-    void **vals;
-    size_t cap;             /* power of two; 0 before the first insert */
-    size_t count;
-};
-
-static size_t hash64(uint64_t k)
-{
-    return (size_t)dfs_mix64(k);
-}
-
-static void map_free(struct u64map *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof(*m));
-}
-
-/* Index of k's slot, or of the empty slot where it would go. */
-static size_t map_slot(const struct u64map *m, uint64_t k)
-{
-    size_t mask = m->cap - 1, i = hash64(k) & mask;
-    while (m->keys[i] != 0 && m->keys[i] != k)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static void *map_get(const struct u64map *m, uint64_t k)
-{
-    if (m->count == 0 || k == 0)
-        return NULL;
-    size_t i = map_slot(m, k);
-    return m->keys[i] == k ? m->vals[i] : NULL;
-}
-
-static void map_put(struct u64map *m, uint64_t k, void *v);
-
-static void map_grow(struct u64map *m)
-{
-    struct u64map old = *m;
-    m->cap = old.cap ? 2 * old.cap : 16;
-    m->keys = xcalloc(m->cap, sizeof(*m->keys));
-    m->vals = xcalloc(m->cap, sizeof(*m->vals));
-    m->count = 0;
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.keys[i] != 0)
-            map_put(m, old.keys[i], old.vals[i]);
-    map_free(&old);
-}
-
-/* Insert or replace k. */
-static void map_put(struct u64map *m, uint64_t k, void *v)
-{
-    if ((m->count + 1) * 10 > m->cap * 7)
-        map_grow(m);
-    size_t i = map_slot(m, k);
-    if (m->keys[i] == 0) {
-        m->keys[i] = k;
-        m->count++;
-    }
-    m->vals[i] = v;
-}
-
-/* Remove k; its value, or NULL when absent. */
-static void *map_del(struct u64map *m, uint64_t k)
-{
-    if (m->count == 0 || k == 0)
-        return NULL;
-    size_t mask = m->cap - 1, i = map_slot(m, k), j = i;
-    if (m->keys[i] != k)
-        return NULL;
-    void *v = m->vals[i];
-    m->keys[i] = 0;
-    m->count--;
-    /* Shift back the entries of the run that would no longer be found. */
-    for (;;) {
-        j = (j + 1) & mask;
-        if (m->keys[j] == 0)
-            break;
-        size_t h = hash64(m->keys[j]) & mask;
-        /* The entry at j stays when its home h lies cyclically in (i, j]. */
-        int stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
-        if (stays)
-            continue;
-        m->keys[i] = m->keys[j];
-        m->vals[i] = m->vals[j];
-        m->keys[j] = 0;
-        i = j;
-    }
-    return v;
-}
 
 /* ----------------------------------------------------------- the map */
 
@@ -125,6 +30,9 @@ struct blockmap {
     struct bm_dn *dns;
     size_t ndns;
     uint64_t under, corrupt;
+    uint64_t complete, safe;    /* complete blocks; those with a good replica */
+    bm_watch_fn watch;
+    void *watch_arg;
     /* Full report in progress: dn's previous set, minus what was listed. */
     int reporting;
     uint32_t report_dn;
@@ -147,11 +55,11 @@ void bm_free(struct blockmap *bm)
             free(b);
         }
     }
-    map_free(&bm->blocks);
+    u64map_free(&bm->blocks);
     for (size_t i = 0; i < bm->ndns; i++)
-        map_free(&bm->dns[i].set);
+        u64map_free(&bm->dns[i].set);
     free(bm->dns);
-    map_free(&bm->report_old);
+    u64map_free(&bm->report_old);
     free(bm);
 }
 
@@ -190,12 +98,26 @@ static void unaccount(struct blockmap *bm, const struct bm_block *b)
 {
     bm->under -= (uint64_t)is_under(b);
     bm->corrupt -= corrupt_replicas(b);
+    bm->complete -= b->complete;
+    bm->safe -= (uint64_t)(b->complete && bm_good_replicas(b) > 0);
 }
 
+/* Count b in, and tell the watcher it changed: every change to an entry
+ * ends here (or in bm_remove_block). */
 static void account(struct blockmap *bm, const struct bm_block *b)
 {
     bm->under += (uint64_t)is_under(b);
     bm->corrupt += corrupt_replicas(b);
+    bm->complete += b->complete;
+    bm->safe += (uint64_t)(b->complete && bm_good_replicas(b) > 0);
+    if (bm->watch)
+        bm->watch(b->id, bm->watch_arg);
+}
+
+void bm_set_watch(struct blockmap *bm, bm_watch_fn fn, void *arg)
+{
+    bm->watch = fn;
+    bm->watch_arg = arg;
 }
 
 static struct bm_replica *find_rep(const struct bm_block *b, uint32_t dn)
@@ -222,7 +144,7 @@ static int drop_rep(struct blockmap *bm, struct bm_block *b, uint32_t dn)
 struct bm_block *bm_add_block(struct blockmap *bm, uint64_t id, uint64_t inode,
                               uint64_t genstamp, uint32_t expected)
 {
-    struct bm_block *b = map_get(&bm->blocks, id);
+    struct bm_block *b = u64map_get(&bm->blocks, id);
     if (b || id == 0)
         return b;
     b = xcalloc(1, sizeof(*b));
@@ -230,14 +152,14 @@ struct bm_block *bm_add_block(struct blockmap *bm, uint64_t id, uint64_t inode,
     b->inode = inode;
     b->genstamp = genstamp;
     b->expected = expected;
-    map_put(&bm->blocks, id, b);
+    u64map_put(&bm->blocks, id, b);
     account(bm, b);
     return b;
 }
 
 struct bm_block *bm_get(const struct blockmap *bm, uint64_t id)
 {
-    return map_get(&bm->blocks, id);
+    return u64map_get(&bm->blocks, id);
 }
 
 void bm_complete_block(struct blockmap *bm, struct bm_block *b, uint64_t length)
@@ -262,7 +184,7 @@ int bm_remove_block(struct blockmap *bm, uint64_t id,
                     void (*on_replica)(const struct bm_block *b, uint32_t dn, void *arg),
                     void *arg)
 {
-    struct bm_block *b = map_del(&bm->blocks, id);
+    struct bm_block *b = u64map_del(&bm->blocks, id);
     if (!b)
         return -1;
     unaccount(bm, b);
@@ -270,20 +192,22 @@ int bm_remove_block(struct blockmap *bm, uint64_t id,
         uint32_t dn = b->reps[i].dn;
         if (on_replica)
             on_replica(b, dn, arg);
-        map_del(&dn_state(bm, dn)->set, id);
+        u64map_del(&dn_state(bm, dn)->set, id);
         if (bm->reporting && bm->report_dn == dn)
-            map_del(&bm->report_old, id);
+            u64map_del(&bm->report_old, id);
         dn_state(bm, dn)->nblocks--;
     }
     free(b->reps);
     free(b);
+    if (bm->watch)
+        bm->watch(id, bm->watch_arg);
     return 0;
 }
 
 enum bm_report_rc bm_add_replica(struct blockmap *bm, uint32_t dn, uint64_t id,
                                  uint64_t genstamp, uint64_t length)
 {
-    struct bm_block *b = map_get(&bm->blocks, id);
+    struct bm_block *b = u64map_get(&bm->blocks, id);
     enum bm_report_rc rc = BM_ADDED;
 
     if (!b)
@@ -308,20 +232,20 @@ enum bm_report_rc bm_add_replica(struct blockmap *bm, uint32_t dn, uint64_t id,
         rc = BM_BAD_LENGTH;
     }
     account(bm, b);
-    map_put(&dn_state(bm, dn)->set, id, b);
+    u64map_put(&dn_state(bm, dn)->set, id, b);
     if (bm->reporting && bm->report_dn == dn)
-        map_del(&bm->report_old, id);
+        u64map_del(&bm->report_old, id);
     return rc;
 }
 
 int bm_remove_replica(struct blockmap *bm, uint32_t dn, uint64_t id)
 {
-    struct bm_block *b = map_get(&bm->blocks, id);
+    struct bm_block *b = u64map_get(&bm->blocks, id);
     if (!b || drop_rep(bm, b, dn) != 0)
         return -1;
-    map_del(&dn_state(bm, dn)->set, id);
+    u64map_del(&dn_state(bm, dn)->set, id);
     if (bm->reporting && bm->report_dn == dn)
-        map_del(&bm->report_old, id);
+        u64map_del(&bm->report_old, id);
     return 0;
 }
 
@@ -343,7 +267,7 @@ static size_t drop_set(struct blockmap *bm, struct u64map *set, uint32_t dn)
     for (size_t i = 0; i < set->cap; i++)
         if (set->keys[i] != 0 && drop_rep(bm, set->vals[i], dn) == 0)
             k++;
-    map_free(set);
+    u64map_free(set);
     return k;
 }
 
@@ -373,7 +297,7 @@ size_t bm_drop_datanode(struct blockmap *bm, uint32_t dn)
 enum bm_report_rc bm_mark_corrupt(struct blockmap *bm, uint64_t id, uint64_t genstamp,
                                   uint32_t dn)
 {
-    struct bm_block *b = map_get(&bm->blocks, id);
+    struct bm_block *b = u64map_get(&bm->blocks, id);
     struct bm_replica *r = b ? find_rep(b, dn) : NULL;
 
     if (!r)
@@ -389,6 +313,28 @@ enum bm_report_rc bm_mark_corrupt(struct blockmap *bm, uint64_t id, uint64_t gen
 uint32_t bm_dn_blocks(const struct blockmap *bm, uint32_t dn)
 {
     return dn < bm->ndns ? bm->dns[dn].nblocks : 0;
+}
+
+void bm_safe_counts(const struct blockmap *bm, uint64_t *complete, uint64_t *safe)
+{
+    *complete = bm->complete;
+    *safe = bm->safe;
+}
+
+int bm_foreach_dn(const struct blockmap *bm, uint32_t dn,
+                  int (*cb)(const struct bm_block *b, void *arg), void *arg)
+{
+    if (dn >= bm->ndns)
+        return 0;
+    const struct u64map *set = &bm->dns[dn].set;
+    for (size_t i = 0; i < set->cap; i++) {
+        if (set->keys[i] != 0) {
+            int rc = cb(set->vals[i], arg);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
 }
 
 void bm_counts(const struct blockmap *bm, uint64_t *blocks, uint64_t *under_replicated,

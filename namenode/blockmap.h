@@ -108,6 +108,13 @@ size_t bm_drop_datanode(struct blockmap *bm, uint32_t dn);
 enum bm_report_rc bm_mark_corrupt(struct blockmap *bm, uint64_t id, uint64_t genstamp,
                                   uint32_t dn);
 
+/* Called after every change to an entry (replica added, dropped or
+ * flagged, block completed, replication changed) and after an entry is
+ * removed (bm_get then returns NULL), with the block's id.  It must not
+ * change the map.  One watcher; NULL removes it. */
+typedef void (*bm_watch_fn)(uint64_t block_id, void *arg);
+void bm_set_watch(struct blockmap *bm, bm_watch_fn fn, void *arg);
+
 /* Replicas of b not flagged corrupt. */
 unsigned bm_good_replicas(const struct bm_block *b);
 /* Replicas (corrupt too) held by datanode dn. */
@@ -116,6 +123,14 @@ uint32_t bm_dn_blocks(const struct blockmap *bm, uint32_t dn);
  * Any pointer may be NULL. */
 void bm_counts(const struct blockmap *bm, uint64_t *blocks, uint64_t *under_replicated,
                uint64_t *corrupt);
+/* Complete blocks, and those of them with at least one good replica
+ * (safe mode's figures; the difference is the missing blocks). */
+void bm_safe_counts(const struct blockmap *bm, uint64_t *complete, uint64_t *safe);
+/* Call cb for every block datanode dn holds a replica of, in no
+ * particular order, until it returns nonzero (returned).  cb must not
+ * change the map. */
+int bm_foreach_dn(const struct blockmap *bm, uint32_t dn,
+                  int (*cb)(const struct bm_block *b, void *arg), void *arg);
 /* Call cb for every entry, in no particular order, until it returns
  * nonzero (returned).  cb must not change the map. */
 int bm_foreach(const struct blockmap *bm, int (*cb)(const struct bm_block *b, void *arg),

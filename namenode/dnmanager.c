@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "dnmanager.h"
+#include "clock.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -21,13 +22,66 @@ struct dnmanager {
     dm_dead_fn on_dead;
     void *on_dead_arg;
     struct event *timer;
+    char **decom;               /* "host:port" of every decommission asked */
+    size_t ndecom;
 };
 
-uint64_t dm_now(void)
+/* "host:port" of dn into buf. */
+static const char *node_addr(const struct dm_node *dn, char *buf, size_t sz)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    snprintf(buf, sz, "%s:%u", dn->host, dn->port);
+    return buf;
+}
+
+int dm_is_decommission_listed(const struct dnmanager *dm, const char *addr)
+{
+    for (size_t i = 0; i < dm->ndecom; i++)
+        if (strcmp(dm->decom[i], addr) == 0)
+            return 1;
+    return 0;
+}
+
+struct dm_node *dm_set_decommission(struct dnmanager *dm, const char *addr, int on)
+{
+    size_t i = 0;
+    while (i < dm->ndecom && strcmp(dm->decom[i], addr) != 0)
+        i++;
+    if (on && i == dm->ndecom) {
+        dm->decom = xrealloc(dm->decom, (dm->ndecom + 1) * sizeof(*dm->decom));
+        dm->decom[dm->ndecom++] = xstrdup(addr);
+    } else if (!on && i < dm->ndecom) {
+        free(dm->decom[i]);
+        dm->decom[i] = dm->decom[--dm->ndecom];
+    }
+    struct dm_node *found = NULL;
+    char buf[DM_HOST_MAX + 16];
+    for (size_t k = 0; k < dm->n; k++) {
+        struct dm_node *dn = dm->nodes[k];
+        if (strcmp(node_addr(dn, buf, sizeof(buf)), addr) != 0)
+            continue;
+        if (!on)
+            dn->admin = DM_ADMIN_NORMAL;
+        else if (dn->admin == DM_ADMIN_NORMAL)
+            dn->admin = DM_ADMIN_DECOMMISSIONING;
+        if (!found || dn->state != DM_DEAD)
+            found = dn;
+    }
+    return found;
+}
+
+int dm_in_service(const struct dm_node *dn)
+{
+    return dn->state == DM_LIVE && dn->admin == DM_ADMIN_NORMAL;
+}
+
+const char *dm_admin_name(enum dm_admin admin)
+{
+    switch (admin) {
+    case DM_ADMIN_NORMAL: return "normal";
+    case DM_ADMIN_DECOMMISSIONING: return "decommissioning";
+    case DM_ADMIN_DECOMMISSIONED: return "decommissioned";
+    }
+    return "unknown";
 }
 
 const char *dm_state_name(enum dm_state state)
@@ -61,6 +115,9 @@ void dm_free(struct dnmanager *dm)
         free(dm->nodes[i]);
     }
     free(dm->nodes);
+    for (size_t i = 0; i < dm->ndecom; i++)
+        free(dm->decom[i]);
+    free(dm->decom);
     free(dm);
 }
 
@@ -74,7 +131,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    dm_check(arg, dm_now());
+    dm_check(arg, dfs_mono_ms());
 }
 
 int dm_start_timer(struct dnmanager *dm, struct event_base *base, uint32_t recheck_ms)
@@ -153,6 +210,11 @@ struct dm_node *dm_register(struct dnmanager *dm, const char *storage_id, const 
     dn->port = port;
     dn->http_port = http_port;
     dn->state = DM_LIVE;
+    char abuf[DM_HOST_MAX + 16];
+    if (!dm_is_decommission_listed(dm, node_addr(dn, abuf, sizeof(abuf))))
+        dn->admin = DM_ADMIN_NORMAL;
+    else if (dn->admin == DM_ADMIN_NORMAL)
+        dn->admin = DM_ADMIN_DECOMMISSIONING;
     dn->capacity = capacity;
     dn->used = used;
     dn->remaining = remaining;

@@ -20,7 +20,7 @@
  * Each datanode also has a queue of replicas to delete, handed out in
  * heartbeat answers.
  *
- * Times are milliseconds of CLOCK_MONOTONIC (dm_now()); every call that
+ * Times are milliseconds of CLOCK_MONOTONIC (dfs_mono_ms(), clock.h); every call that
  * depends on time takes `now` so tests can drive it.  Runs on the
  * namenode's event loop thread only.
  */
@@ -36,6 +36,12 @@
 #define DM_RACK_MAX 128     /* rack name, with its NUL */
 
 enum dm_state { DM_LIVE, DM_STALE, DM_DEAD };
+
+/* What the operator asked of a datanode, by its address (HOST:PORT), kept
+ * whatever its liveness: NORMAL; DECOMMISSIONING (no new replicas, its
+ * replicas copied elsewhere: see replmon.h); DECOMMISSIONED (every block
+ * it holds has enough replicas elsewhere: it may be stopped). */
+enum dm_admin { DM_ADMIN_NORMAL, DM_ADMIN_DECOMMISSIONING, DM_ADMIN_DECOMMISSIONED };
 
 /* A replica to delete, as the heartbeat answer names it. */
 struct dm_block {
@@ -54,10 +60,11 @@ struct dm_node {
     unsigned http_port;
     char rack[DM_RACK_MAX];
     enum dm_state state;
+    enum dm_admin admin;
     uint64_t capacity, used, remaining;
     uint32_t load;                  /* active transfers */
-    uint64_t last_heartbeat;        /* dm_now() of the last heartbeat or registration */
-    uint64_t registered;            /* dm_now() of the last registration */
+    uint64_t last_heartbeat;        /* dfs_mono_ms() of the last heartbeat or registration */
+    uint64_t registered;            /* dfs_mono_ms() of the last registration */
     struct dm_block *deletes;       /* queued deletions, oldest first */
     size_t ndeletes, capdeletes;
 };
@@ -76,9 +83,6 @@ void dm_free(struct dnmanager *dm);
 void dm_set_timeouts(struct dnmanager *dm, uint32_t stale_ms, uint32_t dead_ms);
 /* Run dm_check() every recheck_ms on base.  0, or -1 when libevent fails. */
 int dm_start_timer(struct dnmanager *dm, struct event_base *base, uint32_t recheck_ms);
-
-/* Milliseconds of CLOCK_MONOTONIC. */
-uint64_t dm_now(void);
 
 /* Register (or re-register) datanode storage_id at host:port in `rack`
  * (all strings must fit their DM_*_MAX; the caller checks): the entry
@@ -107,6 +111,19 @@ struct dm_node *dm_get(const struct dnmanager *dm, uint32_t slot);
 size_t dm_count_state(const struct dnmanager *dm, enum dm_state state);
 /* "live", "stale" or "dead". */
 const char *dm_state_name(enum dm_state state);
+
+/* "normal", "decommissioning" or "decommissioned". */
+const char *dm_admin_name(enum dm_admin admin);
+/* Decommission (on) or recommission (!on) the datanode at "host:port",
+ * registered or not: the address is remembered, and a datanode that
+ * registers there later takes the state.  Returns the entry at that
+ * address (NULL when none is registered there yet). */
+struct dm_node *dm_set_decommission(struct dnmanager *dm, const char *addr, int on);
+/* 1 when "host:port" is on the decommission list. */
+int dm_is_decommission_listed(const struct dnmanager *dm, const char *addr);
+/* In service: LIVE (not stale or dead) and admin NORMAL -- may take new
+ * replicas. */
+int dm_in_service(const struct dm_node *dn);
 
 /* Queue the deletion of a replica on dn (sent with its next heartbeat
  * answer). */

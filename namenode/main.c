@@ -8,6 +8,7 @@
  * the metadata, cannot listen), 2 on a usage or configuration error.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +20,12 @@
 #include "daemon.h"
 #include "log.h"
 #include "nn.h"
-#include "nn_dnserv.h"
+#include "blockmap.h"
+#include "clock.h"
+#include "dnmanager.h"
+#include "nn_monitor.h"
+#include "nn_rpc.h"
+#include "placement.h"
 #include "xmalloc.h"
 
 /* mkdir -p with mode 0700 for the last component. */
@@ -104,6 +110,73 @@ static void shutdown_commit(struct nn *nn)
     commit_free(nn->commit);
 }
 
+static int init_placement(struct nn *nn)
+{
+    char err[512];
+    nn->pl = pl_new(nn->conf.nn_topology_file, 0, err, sizeof(err));
+    if (!nn->pl) {
+        LOG_ERROR("namenode.topology_file: %s", err);
+        return -1;
+    }
+    if (*nn->conf.nn_topology_file)
+        LOG_INFO("topology from %s", nn->conf.nn_topology_file);
+    return 0;
+}
+
+static void shutdown_placement(struct nn *nn)
+{
+    pl_free(nn->pl);
+    nn->pl = NULL;
+}
+
+static int init_dnmanager(struct nn *nn)
+{
+    nn->dm = dm_new(nn->conf.nn_stale_ms, nn->conf.nn_dead_ms, nn_datanode_dead, nn);
+    if (dm_start_timer(nn->dm, nn->base, nn->conf.nn_heartbeat_recheck_ms) != 0) {
+        LOG_ERROR("cannot start the datanode timer");
+        return -1;
+    }
+    return 0;
+}
+
+static void shutdown_dnmanager(struct nn *nn)
+{
+    dm_free(nn->dm);
+    nn->dm = NULL;
+}
+
+static int init_blockmap(struct nn *nn)
+{
+    char err[512];
+    uint64_t blocks, under;
+    nn->bm = bm_new();
+    if (bm_load(nn->bm, nn->ns, err, sizeof(err)) != 0) {
+        LOG_ERROR("cannot build the block map: %s", err);
+        bm_free(nn->bm);
+        nn->bm = NULL;
+        return -1;
+    }
+    ns_set_block_removed(nn->ns, nn_block_removed, nn);
+    bm_counts(nn->bm, &blocks, &under, NULL);
+    LOG_INFO("block map: %" PRIu64 " blocks", blocks);
+    return 0;
+}
+
+static void shutdown_blockmap(struct nn *nn)
+{
+    if (nn->ns)
+        ns_set_block_removed(nn->ns, NULL, NULL);
+    bm_free(nn->bm);
+    nn->bm = NULL;
+}
+
+
+/* Handler modules only register their handlers: nothing to undo. */
+static void shutdown_nothing(struct nn *nn)
+{
+    (void)nn;
+}
+
 /* Started in this order, shut down in reverse. */
 static const struct module {
     const char *name;
@@ -113,10 +186,16 @@ static const struct module {
     { "metastore", init_store, shutdown_store },          /* LevelDB */
     { "namespace", init_namespace, shutdown_namespace },  /* tree, counters */
     { "commit", init_commit, shutdown_commit },           /* group commit thread */
-    { "placement", nn_placement_init, nn_placement_shutdown },  /* topology file */
-    { "dnmanager", nn_dnmanager_init, nn_dnmanager_shutdown },  /* datanodes, stale/dead timer */
-    { "blockmap", nn_blockmap_init, nn_blockmap_shutdown },     /* blocks from the namespace */
-    { "clientserv", nn_clientserv_init, nn_clientserv_shutdown }, /* RPC port */
+    { "placement", init_placement, shutdown_placement },  /* topology file */
+    { "dnmanager", init_dnmanager, shutdown_dnmanager },  /* datanodes, stale/dead timer */
+    { "blockmap", init_blockmap, shutdown_blockmap },     /* blocks from the namespace */
+    { "monitor", nn_monitor_init, nn_monitor_shutdown },  /* safe mode, replication monitor */
+    { "clientserv", nn_clientserv_init, shutdown_nothing }, /* namespace calls */
+    { "blockserv", nn_blockserv_init, shutdown_nothing },   /* client block calls */
+    { "dnserv", nn_dnserv_init, shutdown_nothing },         /* datanode calls */
+    { "adminserv", nn_adminserv_init, shutdown_nothing },   /* report, safe mode, admin */
+    { "fsck", nn_fsck_init, shutdown_nothing },             /* block health */
+    { "rpc", nn_rpc_init, nn_rpc_shutdown },              /* RPC port: last */
 };
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))
 
@@ -142,7 +221,7 @@ int main(int argc, char **argv)
         LOG_ERROR("cannot create the event loop");
         return 1;
     }
-    nn.start_ms = nn_now_ms();
+    nn.start_ms = dfs_wall_ms();
 
     size_t started = 0;
     int status = 0;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "namespace.h"
 #include "ns_records_i.h"
 #include "ns_cache.h"
@@ -36,14 +37,6 @@ struct idvec {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void idvec_push(struct idvec *v, uint64_t id)
 {
@@ -121,7 +114,7 @@ static int ns_format(struct ns *ns, char *err, size_t errsz)
         return nsr_fail(err, errsz, DFS_ERR_IO, "cannot read /dev/urandom: %s", strerror(errno));
     snprintf(ns->cluster_id, sizeof(ns->cluster_id), "CID-%s", hex);
     nsr_batch_reset(ns);
-    nsr_inode_new(&root, NS_ROOT_INODE, DFS_TYPE_DIR, 0755, "root", "supergroup", 0, now_ms());
+    nsr_inode_new(&root, NS_ROOT_INODE, DFS_TYPE_DIR, 0755, "root", "supergroup", 0, dfs_wall_ms());
     nsr_inode_put(ns, &root);
     nsr_put_counters(ns, &c, 1);
     klen = nsr_key_meta(key, "cluster_id");
@@ -259,7 +252,7 @@ int ns_mkdir(struct ns *ns, const char *path, uint32_t mode, int parents,
     struct nsr_counters c;
     const char *name, *owner = owner_of(user);
     size_t plen;
-    uint64_t child, now = now_ms();
+    uint64_t child, now = dfs_wall_ms();
     int rc;
 
     if ((rc = nsr_check_path(path, err, errsz)) != 0)
@@ -371,7 +364,7 @@ int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replicati
     struct nsr_counters c;
     const char *name, *owner = owner_of(user);
     size_t plen, nlen;
-    uint64_t child, now = now_ms();
+    uint64_t child, now = dfs_wall_ms();
     int rc;
 
     if ((rc = nsr_check_path(path, err, errsz)) != 0)
@@ -660,7 +653,7 @@ int ns_delete(struct ns *ns, const char *path, int recursive,
         goto out;
     nsr_dentry_del(ns, dir.id, name, strlen(name));
     dir.children--;
-    dir.mtime_ms = now_ms();
+    dir.mtime_ms = dfs_wall_ms();
     nsr_inode_put(ns, &dir);
     rc = nsr_commit(ns, &c, err, errsz);
     if (rc == 0)
@@ -765,7 +758,7 @@ static void rename_apply(struct ns *ns, struct nsr_inode *sdir, const char *snam
                          struct nsr_inode *s, struct rename_target *tg, struct nsr_counters *c,
                          struct idvec *removed)
 {
-    uint64_t now = now_ms();
+    uint64_t now = dfs_wall_ms();
 
     if (tg->has_t)
         remove_file(ns, &tg->t, c, removed);
@@ -1076,7 +1069,7 @@ int ns_complete(struct ns *ns, uint64_t inode, const char *client, uint64_t last
         goto out;
     f.complete = 1;
     f.client[0] = '\0';
-    f.mtime_ms = now_ms();
+    f.mtime_ms = dfs_wall_ms();
     nsr_inode_put(ns, &f);
     rc = nsr_commit(ns, &c, err, errsz);
 out:

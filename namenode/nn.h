@@ -15,6 +15,8 @@ struct dnmanager;
 struct blockmap;
 struct placement;
 struct dfs_listener;
+struct replmon;
+struct safemode;
 
 /* Event priorities: I/O runs at the default (NN_PRIO_IO); the group commit
  * kick runs after every I/O callback of the same loop turn. */
@@ -31,28 +33,20 @@ struct nn {
     struct placement *pl;        /* topology, pipeline choice (placement.h) */
     struct dnmanager *dm;        /* datanode table (dnmanager.h) */
     struct blockmap *bm;         /* blocks and replicas (blockmap.h) */
+    struct replmon *rm;          /* replication monitor (replmon.h) */
+    struct safemode *sm;         /* safe mode (safemode.h) */
     struct dfs_listener *listener;
     const char *listen_addr;     /* "HOST:PORT" actually bound (the listener's) */
     uint64_t start_ms;
     uint64_t nrequests;
 };
 
-/* Start accepting RPC connections on conf.nn_address.  0, or -1 with a
- * message logged (address named). */
-int nn_clientserv_init(struct nn *nn);
-void nn_clientserv_shutdown(struct nn *nn);
-
-/* Answer request h on c: through the group commit, so the answer waits
- * for the writes it may reveal.  nn_reply_status() sends only status and
- * error (every response message starts with those two fields). */
-void nn_reply_msg(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
-                  const ProtobufCMessage *m);
-void nn_reply_status(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
-                     int status, const char *error);
-/* Fill a wire FileStatus from s; its strings point into s. */
-void nn_stat_to_wire(const struct ns_stat *s, Dfs__FileStatus *w);
-
-/* Milliseconds since the epoch (wall clock). */
-uint64_t nn_now_ms(void);
+/* Module table entries (main.c) of the handler modules: each registers
+ * its RPC handlers (nn_rpc.h).  0, or -1 with the reason logged. */
+int nn_clientserv_init(struct nn *nn);    /* namespace calls (nn_clientserv.c) */
+int nn_blockserv_init(struct nn *nn);     /* client block calls (nn_blockserv.c) */
+int nn_dnserv_init(struct nn *nn);        /* datanode calls (nn_dnserv.c) */
+int nn_adminserv_init(struct nn *nn);     /* report, safe mode, decommission (nn_adminserv.c) */
+int nn_fsck_init(struct nn *nn);          /* block health for fsck (nn_fsck.c) */
 
 #endif

@@ -280,7 +280,7 @@ size_t pl_choose_targets(struct placement *pl, const struct dnmanager *dm, unsig
 
     for (size_t i = 0; i < total; i++) {
         struct dm_node *dn = dm_get(dm, (uint32_t)i);
-        if (dn->state == DM_LIVE && !excluded(dn, exclude, nexclude))
+        if (dm_in_service(dn) && !excluded(dn, exclude, nexclude))
             c[n++] = dn;
     }
     while (got < want && got < n) {
@@ -300,6 +300,50 @@ size_t pl_choose_targets(struct placement *pl, const struct dnmanager *dm, unsig
             s = same ? out[0]->rack : out[1]->rack;
         }
         out[got++] = pick(pl, c, n, taken, tmp, block_size, kind, s);
+    }
+    free(tmp);
+    free(taken);
+    free(c);
+    return got;
+}
+
+size_t pl_choose_more(struct placement *pl, const struct dnmanager *dm, unsigned want,
+                      const struct dm_node *const *have, size_t nhave,
+                      const unsigned char *skip, uint64_t block_size, struct dm_node **out)
+{
+    size_t total = dm_count(dm), n = 0, got = 0;
+    struct dm_node **c = xcalloc(total, sizeof(*c));
+    unsigned char *taken = xcalloc(total, 1);
+    size_t *tmp = xcalloc(total, sizeof(*tmp));
+
+    for (size_t i = 0; i < total; i++) {
+        struct dm_node *dn = dm_get(dm, (uint32_t)i);
+        if (dm_in_service(dn) && !(skip && skip[i]))
+            c[n++] = dn;
+    }
+    /* Do the replicas kept share one rack?  Then the first new one goes to
+     * another rack, if there is one. */
+    const char *one_rack = nhave ? have[0]->rack : NULL;
+    for (size_t i = 1; i < nhave && one_rack; i++)
+        if (strcmp(have[i]->rack, one_rack) != 0)
+            one_rack = NULL;
+    while (got < want && got < n) {
+        if (nhave == 0 && got < 3) {
+            /* Nothing kept: as for a new block without a writer. */
+            enum want_kind kind = got == 0 ? ANY : OTHER_RACK;
+            const char *r = got == 0 ? NULL : out[0]->rack;
+            if (got == 2) {
+                int same = strcmp(out[0]->rack, out[1]->rack) == 0;
+                kind = same ? OTHER_RACK : SAME_RACK;
+                r = same ? out[0]->rack : out[1]->rack;
+            }
+            out[got] = pick(pl, c, n, taken, tmp, block_size, kind, r);
+        } else if (got == 0 && one_rack) {
+            out[got] = pick(pl, c, n, taken, tmp, block_size, OTHER_RACK, one_rack);
+        } else {
+            out[got] = pick(pl, c, n, taken, tmp, block_size, ANY, NULL);
+        }
+        got++;
     }
     free(tmp);
     free(taken);

@@ -8,8 +8,8 @@
  * comment.  An address the file does not name, or every address when
  * there is no file, is on rack "/default".
  *
- * Choosing a pipeline (pl_choose_targets): distinct datanodes, LIVE only
- * (not stale, not dead), none of the excluded storage ids; the writer's
+ * Choosing a pipeline (pl_choose_targets): distinct datanodes, in service
+ * only (LIVE, not decommissioning: dm_in_service), none of the excluded storage ids; the writer's
  * own datanode first when the writer's host is a datanode's host; with
  * more than one rack, replica 2 on another rack than replica 1 and
  * replica 3 on replica 2's rack; every choice among the candidates is
@@ -56,6 +56,17 @@ const char *pl_client_rack(const struct placement *pl, const struct dnmanager *d
 size_t pl_choose_targets(struct placement *pl, const struct dnmanager *dm, unsigned want,
                          const char *client_host, char *const *exclude, size_t nexclude,
                          uint64_t block_size, struct dm_node **out);
+
+/* Choose up to `want` more datanodes for an existing block
+ * (re-replication) into out[want]: in service (LIVE, admin NORMAL), none
+ * whose slot is set in skip[dm_count(dm)] (the datanodes already holding
+ * or receiving a replica; skip may be NULL), the better of two at random
+ * by space and load; when the replicas kept, have[nhave], all sit on one
+ * rack, the first choice is on another rack when one exists.  Returns how
+ * many were chosen. */
+size_t pl_choose_more(struct placement *pl, const struct dnmanager *dm, unsigned want,
+                      const struct dm_node *const *have, size_t nhave,
+                      const unsigned char *skip, uint64_t block_size, struct dm_node **out);
 
 /* A replica to sort for a reader. */
 struct pl_replica {

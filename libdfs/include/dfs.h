@@ -254,6 +254,8 @@ struct dfs_datanode_info {
     unsigned blocks;
     uint64_t last_heartbeat_ms;  /* ms since its last heartbeat */
     unsigned load;
+    char admin_state[24];        /* "normal", "decommissioning", "decommissioned" */
+    uint64_t decommission_left;  /* decommissioning: blocks still to copy */
 };
 
 struct dfs_cluster_report {
@@ -263,14 +265,80 @@ struct dfs_cluster_report {
     uint64_t blocks;
     uint64_t files;
     uint64_t under_replicated;
-    uint64_t corrupt;
+    uint64_t corrupt;            /* corrupt replicas */
     int safemode;
     size_t ndatanodes;
     struct dfs_datanode_info *datanodes;
+    uint64_t missing;            /* complete blocks with no good replica */
+    uint64_t pending_replication;/* copies in flight */
+    uint64_t copies_done;        /* copies completed since the namenode started */
+    char safemode_status[256];   /* one line for people */
 };
 
 int dfs_cluster_report(dfs_fs *fs, struct dfs_cluster_report **out);
 void dfs_free_cluster_report(struct dfs_cluster_report *r);
+
+/* ---------------------------------------------------------- operations */
+
+enum dfs_safemode_action {
+    DFS_SAFEMODE_GET = 0,        /* only ask */
+    DFS_SAFEMODE_ENTER = 1,      /* enter; held until left by hand */
+    DFS_SAFEMODE_LEAVE = 2       /* leave now */
+};
+
+/* Ask or change the namenode's safe mode (read-only while the datanodes'
+ * reports come in after a start; mutations fail with DFS_ERR_SAFEMODE).
+ * *on (may be NULL) gets 1 when in safe mode after the call; msg (may be
+ * NULL) gets a one-line description, NUL-terminated in msgsz bytes. */
+int dfs_safemode(dfs_fs *fs, enum dfs_safemode_action action, int *on, char *msg,
+                 size_t msgsz);
+
+/* Decommission (decommission != 0) or recommission the datanode at
+ * "HOST:PORT" (its transfer address, as dfs_cluster_report shows it).  The
+ * namenode remembers it across restarts; a decommissioning datanode gets
+ * no new replicas and its replicas are copied elsewhere, after which its
+ * admin_state is "decommissioned".  DFS_ERR_INVAL for a bad address. */
+int dfs_decommission(dfs_fs *fs, const char *datanode, int decommission);
+
+/* The health of one replica, block and file, as fsck reports it. */
+struct dfs_replica_health {
+    char host[256];
+    unsigned port;
+    char rack[256];
+    char state[24];              /* "live", "stale", "decommissioning",
+                                  * "decommissioned", "corrupt" */
+};
+
+struct dfs_block_health {
+    uint64_t id;
+    uint64_t genstamp;
+    uint64_t length;
+    int complete;                /* 0 while being written */
+    unsigned live;               /* good replicas on in-service datanodes */
+    unsigned decommissioning;    /* good replicas on decommissioning(ed) ones */
+    unsigned corrupt;            /* replicas found bad */
+    unsigned racks;              /* racks of the good replicas */
+    unsigned nreplicas;
+    struct dfs_replica_health *replicas;
+};
+
+struct dfs_file_health {
+    char *path;
+    int status;                  /* DFS_OK, or e.g. DFS_ERR_NOENT when it vanished */
+    int is_dir;
+    uint64_t length;
+    unsigned replication;
+    int complete;
+    size_t nblocks;
+    struct dfs_block_health *blocks;
+};
+
+/* The block health of paths[n] (n <= 1000; normalised or not), in order,
+ * into *out (free with dfs_free_file_health(*out, n)); *cluster_racks (may
+ * be NULL) gets the number of racks with an in-service datanode. */
+int dfs_file_health(dfs_fs *fs, const char *const *paths, size_t n,
+                    struct dfs_file_health **out, unsigned *cluster_racks);
+void dfs_free_file_health(struct dfs_file_health *h, size_t n);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,42 @@
+/*
+ * nn_monitor.h - the namenode's background duties and the hooks that tie
+ * its modules together: the monitor timer (safe mode checks, the
+ * replication monitor's ticks), dead datanodes, blocks leaving the
+ * namespace, replication changes, and the safe mode guard of mutations.
+ *
+ * Runs on the namenode's event loop thread only.
+ */
+#ifndef NN_MONITOR_H
+#define NN_MONITOR_H
+
+#include <stdint.h>
+#include "conn.h"
+#include "frame.h"
+
+struct nn;
+
+/* Module table entry (after blockmap): creates the replication monitor
+ * and safe mode (nn->rm, nn->sm) and starts the timer.  0, or -1 logged. */
+int nn_monitor_init(struct nn *nn);
+void nn_monitor_shutdown(struct nn *nn);
+
+/* The namespace's block-removed hook (ns_set_block_removed; arg: the
+ * struct nn): the block leaves the block map and its replicas are queued
+ * for deletion on their datanodes. */
+void nn_block_removed(uint64_t block_id, void *arg);
+/* The replication of file `path` (normalised) changed (setrep): its
+ * blocks take it.  Call after ns_setattr() succeeded with NS_SET_REPL. */
+void nn_replication_changed(struct nn *nn, const char *path);
+/* dnmanager's on_dead callback (arg: the struct nn). */
+struct dm_node;
+void nn_datanode_dead(struct dm_node *dn, void *arg);
+
+/* In safe mode, answer request h with DFS_ERR_SAFEMODE and a message
+ * saying why and return 1; else 0.  For every mutating handler. */
+int nn_refuse_in_safemode(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h);
+/* Leave safe mode or enter it, by hand (dfs safemode). */
+void nn_safemode_set(struct nn *nn, int on);
+/* Whether deletions may be ordered now (not in safe mode). */
+int nn_may_delete(const struct nn *nn);
+
+#endif

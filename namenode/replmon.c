@@ -1,0 +1,581 @@
+/*
+ * replmon.c - the replication monitor (see replmon.h).
+ *
+ * State, all keyed by block id (u64map):
+ *   dirty     blocks to look at on the next tick (value unused);
+ *   queued    under-replicated blocks waiting for a copy, value = priority
+ *             + 1 (scheduling walks the table once per priority);
+ *   missing   complete blocks with no good replica;
+ *   pending   copies in flight (struct copy), at most one per block.
+ * Per datanode slot: the copies it sources (in flight) and the commands
+ * not yet handed to it.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replmon.h"
+#include "blockmap.h"
+#include "dnmanager.h"
+#include "log.h"
+#include "placement.h"
+#include "u64map.h"
+#include "xmalloc.h"
+
+#define NPRIO 3
+#define PRESENT ((void *)1)
+
+/* A copy in flight. */
+struct copy {
+    struct rm_copy cmd;
+    uint32_t src;
+    uint64_t deadline;          /* dfs_mono_ms() when it is given up */
+    int sent;                   /* handed to the source in a heartbeat */
+};
+
+struct rm_dn {
+    uint32_t active;            /* copies it sources, in flight */
+    struct copy **cmds;         /* commands not yet handed out, oldest first */
+    size_t ncmds, capcmds;
+};
+
+struct replmon {
+    struct blockmap *bm;
+    struct dnmanager *dm;
+    struct placement *pl;
+    struct rm_cfg cfg;
+    int enabled;
+    int all_dirty;              /* look at every block on the next tick */
+    struct u64map dirty, queued, missing, pending;
+    uint64_t nqueued[NPRIO];
+    struct rm_dn *dns;
+    size_t ndns;
+    struct rm_counts stats;     /* the since-start counters */
+    uint64_t now;               /* of the tick in progress */
+};
+
+struct replmon *rm_new(struct blockmap *bm, struct dnmanager *dm, struct placement *pl,
+                       const struct rm_cfg *cfg)
+{
+    struct replmon *rm = xcalloc(1, sizeof(*rm));
+    rm->bm = bm;
+    rm->dm = dm;
+    rm->pl = pl;
+    rm->cfg = *cfg;
+    rm->enabled = 1;
+    return rm;
+}
+
+void rm_free(struct replmon *rm)
+{
+    if (!rm)
+        return;
+    for (size_t i = 0; i < rm->pending.cap; i++)
+        if (rm->pending.keys[i])
+            free(rm->pending.vals[i]);
+    u64map_free(&rm->pending);
+    u64map_free(&rm->dirty);
+    u64map_free(&rm->queued);
+    u64map_free(&rm->missing);
+    for (size_t i = 0; i < rm->ndns; i++)
+        free(rm->dns[i].cmds);
+    free(rm->dns);
+    free(rm);
+}
+
+void rm_set_cfg(struct replmon *rm, const struct rm_cfg *cfg)
+{
+    rm->cfg = *cfg;
+}
+
+void rm_set_enabled(struct replmon *rm, int on)
+{
+    if (on && !rm->enabled)
+        rm->all_dirty = 1;
+    rm->enabled = on;
+}
+
+void rm_watch(uint64_t block_id, void *arg)
+{
+    struct replmon *rm = arg;
+    if (!rm->all_dirty)
+        u64map_put(&rm->dirty, block_id, PRESENT);
+}
+
+static struct rm_dn *dn_of(struct replmon *rm, uint32_t slot)
+{
+    if (slot >= rm->ndns) {
+        size_t n = rm->ndns ? rm->ndns : 8;
+        while (n <= slot)
+            n *= 2;
+        rm->dns = xrealloc(rm->dns, n * sizeof(*rm->dns));
+        memset(rm->dns + rm->ndns, 0, (n - rm->ndns) * sizeof(*rm->dns));
+        rm->ndns = n;
+    }
+    return &rm->dns[slot];
+}
+
+static int note_block(const struct bm_block *b, void *arg)
+{
+    rm_watch(b->id, arg);
+    return 0;
+}
+
+void rm_note_datanode(struct replmon *rm, uint32_t slot)
+{
+    bm_foreach_dn(rm->bm, slot, note_block, rm);
+}
+
+/* ------------------------------------------------------------ queues */
+
+static void unqueue(struct replmon *rm, uint64_t id)
+{
+    void *v = u64map_del(&rm->queued, id);
+    if (v)
+        rm->nqueued[(uintptr_t)v - 1]--;
+}
+
+static void enqueue(struct replmon *rm, uint64_t id, unsigned prio)
+{
+    unqueue(rm, id);
+    u64map_put(&rm->queued, id, (void *)(uintptr_t)(prio + 1));
+    rm->nqueued[prio]++;
+}
+
+/* Drop the copy of block id (done, timed out or its source died). */
+static void end_copy(struct replmon *rm, uint64_t id)
+{
+    struct copy *cp = u64map_del(&rm->pending, id);
+    if (!cp)
+        return;
+    struct rm_dn *d = dn_of(rm, cp->src);
+    if (d->active > 0)
+        d->active--;
+    if (!cp->sent) {
+        for (size_t i = 0; i < d->ncmds; i++) {
+            if (d->cmds[i] == cp) {
+                memmove(&d->cmds[i], &d->cmds[i + 1], (d->ncmds - i - 1) * sizeof(*d->cmds));
+                d->ncmds--;
+                break;
+            }
+        }
+    }
+    free(cp);
+}
+
+void rm_datanode_dead(struct replmon *rm, uint32_t slot)
+{
+    for (size_t i = 0; i < rm->pending.cap; i++) {
+        struct copy *cp = rm->pending.keys[i] ? rm->pending.vals[i] : NULL;
+        if (!cp || cp->src != slot)
+            continue;
+        uint64_t id = cp->cmd.id;
+        end_copy(rm, id);
+        rm_watch(id, rm);
+        i--;    /* backward-shift deletion may have moved a key into slot i */
+    }
+}
+
+/* ------------------------------------------------------- classifying */
+
+/* The replicas of b, sorted by kind. */
+struct census {
+    unsigned live, decom, corrupt, coming;
+    const struct dm_node *in_service[64];   /* good replicas counted in live */
+    size_t nin;
+};
+
+static void take_census(struct replmon *rm, const struct bm_block *b, struct census *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (unsigned i = 0; i < b->nreps; i++) {
+        const struct dm_node *dn = dm_get(rm->dm, b->reps[i].dn);
+        if (!dn || dn->state == DM_DEAD)
+            continue;
+        if (b->reps[i].corrupt) {
+            c->corrupt++;
+        } else if (dn->admin != DM_ADMIN_NORMAL) {
+            c->decom++;
+        } else {
+            c->live++;
+            if (c->nin < sizeof(c->in_service) / sizeof(c->in_service[0]))
+                c->in_service[c->nin++] = dn;
+        }
+    }
+    const struct copy *cp = u64map_get(&rm->pending, b->id);
+    for (uint32_t t = 0; cp && t < cp->cmd.ntargets; t++) {
+        int has = 0;
+        for (unsigned i = 0; i < b->nreps && !has; i++)
+            has = b->reps[i].dn == cp->cmd.targets[t];
+        c->coming += !has;
+    }
+}
+
+/* Order the deletion of dn's replica of b and forget it at once. */
+static void delete_replica(struct replmon *rm, const struct bm_block *b, uint32_t slot,
+                           const char *why)
+{
+    struct dm_node *dn = dm_get(rm->dm, slot);
+    uint64_t id = b->id, gs = b->genstamp, len = b->length;
+    if (!dn)
+        return;
+    LOG_INFO("blk_%" PRIu64 ": deleting the replica on %s:%u (%s)", id, dn->host, dn->port, why);
+    dm_queue_delete(rm->dm, dn, id, gs, len);
+    bm_remove_replica(rm->bm, slot, id);    /* b may be changed: not used after */
+}
+
+/* Delete live - expected good in-service replicas of b, keeping racks
+ * spread and taking from the fullest datanodes. */
+static void trim_excess(struct replmon *rm, const struct bm_block *b, unsigned excess)
+{
+    uint32_t slots[64];
+    size_t n = 0;
+    for (unsigned i = 0; i < b->nreps && n < 64; i++) {
+        const struct dm_node *dn = dm_get(rm->dm, b->reps[i].dn);
+        if (dn && dn->state != DM_DEAD && !b->reps[i].corrupt && dn->admin == DM_ADMIN_NORMAL)
+            slots[n++] = b->reps[i].dn;
+    }
+    uint64_t id = b->id;
+    while (excess-- > 0 && n > 1) {
+        size_t best = n;
+        int best_shared = -1;
+        for (size_t i = 0; i < n; i++) {
+            const struct dm_node *dn = dm_get(rm->dm, slots[i]);
+            int shared = 0;
+            for (size_t j = 0; j < n && !shared; j++)
+                shared = j != i && strcmp(dm_get(rm->dm, slots[j])->rack, dn->rack) == 0;
+            if (best == n || shared > best_shared ||
+                (shared == best_shared && dn->remaining < dm_get(rm->dm, slots[best])->remaining)) {
+                best = i;
+                best_shared = shared;
+            }
+        }
+        const struct bm_block *cur = bm_get(rm->bm, id);
+        if (!cur)
+            return;
+        delete_replica(rm, cur, slots[best], "over-replicated");
+        rm->stats.deleted_excess++;
+        slots[best] = slots[--n];
+    }
+}
+
+/* Delete every corrupt replica of b. */
+static void drop_corrupt(struct replmon *rm, const struct bm_block *b)
+{
+    uint64_t id = b->id;
+    for (;;) {
+        const struct bm_block *cur = bm_get(rm->bm, id);
+        unsigned i = 0;
+        while (cur && i < cur->nreps && !cur->reps[i].corrupt)
+            i++;
+        if (!cur || i == cur->nreps)
+            return;
+        delete_replica(rm, cur, cur->reps[i].dn, "corrupt, enough good replicas");
+        rm->stats.deleted_corrupt++;
+    }
+}
+
+static unsigned priority(const struct census *c, unsigned expected)
+{
+    if (c->live <= 1)
+        return 0;
+    if ((uint64_t)c->live * 3 < (uint64_t)expected * 2)
+        return 1;
+    return 2;
+}
+
+/* Look at block id and file it where it belongs. */
+static void classify(struct replmon *rm, uint64_t id)
+{
+    const struct bm_block *b = bm_get(rm->bm, id);
+    if (!b) {
+        unqueue(rm, id);
+        u64map_del(&rm->missing, id);
+        end_copy(rm, id);
+        return;
+    }
+    if (!b->complete)
+        return;         /* being written: the writer's pipeline owns it */
+    struct census c;
+    take_census(rm, b, &c);
+    unsigned expected = b->expected ? b->expected : 1;
+
+    /* A copy is done when no target is still to report. */
+    struct copy *cp = u64map_get(&rm->pending, id);
+    if (cp && c.coming == 0) {
+        rm->stats.copies_done++;
+        end_copy(rm, id);
+        cp = NULL;
+    }
+    if (c.live + c.decom == 0) {
+        unqueue(rm, id);
+        if (!u64map_get(&rm->missing, id))
+            LOG_WARN("blk_%" PRIu64 " is missing: no good replica is left (%u corrupt)", id,
+                     c.corrupt);
+        u64map_put(&rm->missing, id, PRESENT);
+        return;
+    }
+    u64map_del(&rm->missing, id);
+    if (c.live + c.coming < expected) {
+        if (!cp)
+            enqueue(rm, id, priority(&c, expected));
+        return;
+    }
+    unqueue(rm, id);
+    if (c.corrupt > 0 && c.live >= expected) {
+        drop_corrupt(rm, b);
+        b = bm_get(rm->bm, id);
+        if (!b)
+            return;
+    }
+    if (c.live > expected && !cp)
+        trim_excess(rm, b, c.live - expected);
+}
+
+/* ------------------------------------------------------- scheduling */
+
+/* The source for a copy of b: a good replica on a datanode that is not
+ * dead and sources fewer than `streams` copies; decommissioning ones
+ * first, then live before stale, then the least busy.  UINT32_MAX when
+ * none. */
+static uint32_t choose_source(struct replmon *rm, const struct bm_block *b)
+{
+    uint32_t best = UINT32_MAX;
+    long best_key = 0;
+    for (unsigned i = 0; i < b->nreps; i++) {
+        const struct dm_node *dn = dm_get(rm->dm, b->reps[i].dn);
+        if (!dn || dn->state == DM_DEAD || b->reps[i].corrupt)
+            continue;
+        uint32_t active = dn_of(rm, dn->slot)->active;
+        if (active >= rm->cfg.streams)
+            continue;
+        long key = (long)active + (dn->admin != DM_ADMIN_NORMAL ? 0 : 1000000) +
+                   (dn->state == DM_STALE ? 100000 : 0);
+        if (best == UINT32_MAX || key < best_key) {
+            best = dn->slot;
+            best_key = key;
+        }
+    }
+    return best;
+}
+
+/* Try to start a copy of queued block id.  1 when one started (or the
+ * block needs nothing any more), 0 when it must wait. */
+static int schedule(struct replmon *rm, uint64_t id)
+{
+    const struct bm_block *b = bm_get(rm->bm, id);
+    if (!b || u64map_get(&rm->pending, id))
+        return 1;
+    struct census c;
+    take_census(rm, b, &c);
+    unsigned expected = b->expected ? b->expected : 1;
+    if (c.live + c.coming >= expected)
+        return 1;
+    uint32_t src = choose_source(rm, b);
+    if (src == UINT32_MAX)
+        return 0;
+    unsigned want = expected - c.live - c.coming;
+    if (want > RM_MAX_TARGETS)
+        want = RM_MAX_TARGETS;
+
+    size_t total = dm_count(rm->dm);
+    unsigned char *skip = xcalloc(total ? total : 1, 1);
+    for (unsigned i = 0; i < b->nreps; i++)
+        if (b->reps[i].dn < total)
+            skip[b->reps[i].dn] = 1;
+    struct dm_node *out[RM_MAX_TARGETS];
+    size_t got = pl_choose_more(rm->pl, rm->dm, want, c.in_service, c.nin, skip,
+                                b->length, out);
+    free(skip);
+    if (got == 0) {
+        /* Nowhere to copy to.  A datanode holding a corrupt replica can
+         * take a good one once that is gone. */
+        if (c.corrupt > 0) {
+            drop_corrupt(rm, b);
+            return 0;
+        }
+        return 0;
+    }
+    struct copy *cp = xcalloc(1, sizeof(*cp));
+    cp->cmd.id = b->id;
+    cp->cmd.genstamp = b->genstamp;
+    cp->cmd.length = b->length;
+    cp->cmd.ntargets = (uint32_t)got;
+    for (size_t i = 0; i < got; i++)
+        cp->cmd.targets[i] = out[i]->slot;
+    cp->src = src;
+    cp->deadline = rm->now + rm->cfg.timeout_ms;
+    u64map_put(&rm->pending, id, cp);
+    struct rm_dn *d = dn_of(rm, src);
+    d->active++;
+    if (d->ncmds == d->capcmds) {
+        d->capcmds = d->capcmds ? 2 * d->capcmds : 8;
+        d->cmds = xrealloc(d->cmds, d->capcmds * sizeof(*d->cmds));
+    }
+    d->cmds[d->ncmds++] = cp;
+    if (dfs_log_threshold >= DFS_LOG_DEBUG) {
+        const struct dm_node *s = dm_get(rm->dm, src);
+        LOG_DEBUG("blk_%" PRIu64 ": copying from %s:%u to %zu datanodes (%u of %u good)", id,
+                  s->host, s->port, got, c.live, expected);
+    }
+    return 1;
+}
+
+/* Any datanode that could still source a copy this tick? */
+static int sources_left(struct replmon *rm)
+{
+    for (size_t i = 0; i < dm_count(rm->dm); i++) {
+        const struct dm_node *dn = dm_get(rm->dm, (uint32_t)i);
+        if (dn->state != DM_DEAD && dn_of(rm, dn->slot)->active < rm->cfg.streams)
+            return 1;
+    }
+    return 0;
+}
+
+static void schedule_all(struct replmon *rm)
+{
+    for (unsigned prio = 0; prio < NPRIO; prio++) {
+        for (size_t i = 0; i < rm->queued.cap && rm->nqueued[prio] > 0; i++) {
+            if (!rm->queued.keys[i] || (uintptr_t)rm->queued.vals[i] != prio + 1)
+                continue;
+            if (!sources_left(rm))
+                return;
+            uint64_t id = rm->queued.keys[i];
+            if (schedule(rm, id)) {
+                unqueue(rm, id);
+                i--;    /* backward shift: look at slot i again */
+            }
+        }
+    }
+}
+
+static void expire_copies(struct replmon *rm)
+{
+    for (size_t i = 0; i < rm->pending.cap; i++) {
+        struct copy *cp = rm->pending.keys[i] ? rm->pending.vals[i] : NULL;
+        if (!cp || cp->deadline > rm->now)
+            continue;
+        uint64_t id = cp->cmd.id;
+        LOG_INFO("blk_%" PRIu64 ": copy not reported within %u ms: given up, queued again", id,
+                 rm->cfg.timeout_ms);
+        rm->stats.copies_timed_out++;
+        end_copy(rm, id);
+        rm_watch(id, rm);
+        i--;
+    }
+}
+
+/* ---------------------------------------------------- decommissioning */
+
+struct decom_ctx {
+    struct replmon *rm;
+    uint32_t slot;
+    unsigned in_service;        /* datanodes that could hold a replica */
+    uint64_t left;
+};
+
+static int decom_block(const struct bm_block *b, void *arg)
+{
+    struct decom_ctx *x = arg;
+    if (!b->complete) {
+        x->left++;              /* being written: wait for it */
+        return 0;
+    }
+    struct census c;
+    take_census(x->rm, b, &c);
+    unsigned need = b->expected ? b->expected : 1;
+    if (need > x->in_service)
+        need = x->in_service;
+    if (c.live < need || c.live == 0)
+        x->left++;
+    return 0;
+}
+
+uint64_t rm_decommission_left(struct replmon *rm, uint32_t slot)
+{
+    struct decom_ctx x = { rm, slot, 0, 0 };
+    for (size_t i = 0; i < dm_count(rm->dm); i++)
+        x.in_service += (unsigned)dm_in_service(dm_get(rm->dm, (uint32_t)i));
+    bm_foreach_dn(rm->bm, slot, decom_block, &x);
+    return x.left;
+}
+
+static void advance_decommission(struct replmon *rm)
+{
+    for (size_t i = 0; i < dm_count(rm->dm); i++) {
+        struct dm_node *dn = dm_get(rm->dm, (uint32_t)i);
+        if (dn->admin != DM_ADMIN_DECOMMISSIONING || dn->state == DM_DEAD)
+            continue;
+        if (rm_decommission_left(rm, dn->slot) == 0) {
+            dn->admin = DM_ADMIN_DECOMMISSIONED;
+            LOG_INFO("datanode %s at %s:%u is decommissioned: every block it holds has "
+                     "enough replicas elsewhere; it may be stopped", dn->storage_id, dn->host,
+                     dn->port);
+        }
+    }
+}
+
+/* -------------------------------------------------------------- tick */
+
+static int dirty_all(const struct bm_block *b, void *arg)
+{
+    struct replmon *rm = arg;
+    u64map_put(&rm->dirty, b->id, PRESENT);
+    return 0;
+}
+
+void rm_tick(struct replmon *rm, uint64_t now)
+{
+    if (!rm->enabled)
+        return;
+    rm->now = now;
+    if (rm->all_dirty) {
+        rm->all_dirty = 0;
+        bm_foreach(rm->bm, dirty_all, rm);
+    }
+    expire_copies(rm);
+    /* Classifying may change the map (deletions), which notes blocks
+     * again: work on this tick's set while new notes collect. */
+    struct u64map work = rm->dirty;
+    memset(&rm->dirty, 0, sizeof(rm->dirty));
+    for (size_t i = 0; i < work.cap; i++)
+        if (work.keys[i])
+            classify(rm, work.keys[i]);
+    u64map_free(&work);
+    schedule_all(rm);
+    advance_decommission(rm);
+}
+
+size_t rm_take_copies(struct replmon *rm, uint32_t slot, struct rm_copy *out, size_t max)
+{
+    struct rm_dn *d = dn_of(rm, slot);
+    size_t k = d->ncmds < max ? d->ncmds : max;
+    for (size_t i = 0; i < k; i++) {
+        d->cmds[i]->sent = 1;
+        out[i] = d->cmds[i]->cmd;
+    }
+    memmove(d->cmds, d->cmds + k, (d->ncmds - k) * sizeof(*d->cmds));
+    d->ncmds -= k;
+    return k;
+}
+
+void rm_counts(const struct replmon *rm, struct rm_counts *out)
+{
+    *out = rm->stats;
+    out->pending = rm->pending.count;
+    out->under_replicated = rm->queued.count + rm->pending.count;
+    out->missing = rm->missing.count;
+}
+
+int rm_foreach_missing(const struct replmon *rm, int (*cb)(uint64_t id, void *arg), void *arg)
+{
+    for (size_t i = 0; i < rm->missing.cap; i++) {
+        if (rm->missing.keys[i]) {
+            int rc = cb(rm->missing.keys[i], arg);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,247 @@
+"""The cluster heals itself: dead datanodes, excess replicas, setrep,
+decommissioning, safe mode and fsck, on real daemons.
+
+Fault tests run with timeouts of a few seconds: datanodes heartbeat every
+300 ms, are stale after 1 s and dead after 2 s, and the replication
+monitor looks every 200 ms."""
+
+import json
+
+import pytest
+
+from conftest import SLOW, blob, sha256, wait_for
+
+FAST = [
+    "namenode.stale_ms=1000",
+    "namenode.dead_ms=2000",
+    "namenode.heartbeat_recheck_ms=200",
+    "namenode.replication_interval_ms=200",
+    "namenode.replication_timeout_ms=10000",
+    "namenode.safemode_extension_ms=0",
+    "namenode.min_block_size=65536",
+    "datanode.heartbeat_ms=300",
+]
+HEAL_TIMEOUT = 60 * SLOW
+
+
+def put_files(c, tmp_path, n, size, repl=3, prefix="/d"):
+    """n files of `size` random bytes (block size 64 KiB: several blocks
+    each); returns {path: sha256}."""
+    c.ok("mkdir", "-p", prefix)
+    sums = {}
+    for i in range(n):
+        data = blob(size, seed=i + 1)
+        local = tmp_path / ("f%d" % i)
+        local.write_bytes(data)
+        path = "%s/f%d" % (prefix, i)
+        c.ok("put", "-r", str(repl), "-b", "65536", str(local), path)
+        sums[path] = sha256(data)
+    return sums
+
+
+def fsck(c, path="/"):
+    rc, out, err = c.dfs("fsck", "--json", "--blocks", path)
+    assert rc in (0, 1), err
+    return rc, json.loads(out)
+
+
+def replicas_on_disk(c, block_id, names=None):
+    """How many datanodes hold a finalized replica of block_id on disk."""
+    return sum(1 for n in (names or c.datanode_names())
+               if any("finalized" in str(p) for p in c.replica_files(n, block_id)))
+
+
+def all_blocks(c, paths):
+    return [b for p in paths for b in c.locate(p)["blocks"]]
+
+
+def read_back(c, sums):
+    for path, digest in sums.items():
+        data = c.ok("cat", path, binary=True)
+        assert sha256(data) == digest, path
+
+
+def healthy_with(c, want):
+    """fsck HEALTHY and every block with exactly `want` live replicas."""
+    rc, r = fsck(c)
+    if rc != 0 or r["under_replicated"] or r["over_replicated"] or r["missing"]:
+        return False
+    return all(b["live"] == want for f in r["files"] for b in f["blocks"])
+
+
+@pytest.mark.cluster(datanodes=4, overrides=FAST)
+def test_dead_datanode_blocks_copied_back_then_excess_trimmed(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 20, 150_000)
+    blocks = all_blocks(c, sums)
+    assert len(blocks) >= 40
+    victim = c.datanode_by_port()[blocks[0]["locations"][0]["port"]]
+
+    c.kill(victim)
+    wait_for(lambda: any(d["state"] == "dead" for d in c.report()["datanodes"]),
+             timeout=20 * SLOW, what="the killed datanode to be declared dead")
+    # Every block back to 3 live replicas, none of them on the dead node.
+    wait_for(lambda: healthy_with(c, 3), timeout=HEAL_TIMEOUT,
+             what="every block back to 3 replicas")
+    live = [n for n in c.datanode_names() if n != victim]
+    for b in blocks:
+        assert replicas_on_disk(c, b["id"], live) == 3, b["id"]
+    read_back(c, sums)
+    assert c.report()["copies_done"] > 0
+
+    # The dead datanode comes back with its old replicas: 4 copies of many
+    # blocks, trimmed back to 3 on disk.
+    c.start()
+    wait_for(lambda: all(d["state"] == "live" for d in c.report()["datanodes"]),
+             timeout=20 * SLOW, what="the datanode to come back")
+    wait_for(lambda: all(replicas_on_disk(c, b["id"]) == 3 for b in blocks) and
+             healthy_with(c, 3), timeout=HEAL_TIMEOUT,
+             what="excess replicas trimmed back to 3 on disk")
+    read_back(c, sums)
+
+
+@pytest.mark.cluster(datanodes=4, overrides=FAST)
+def test_setrep_down_and_up_converges_on_disk(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 3, 200_000)
+    blocks = all_blocks(c, sums)
+    for want in (1, 3, 4, 2):
+        for p in sums:
+            c.ok("setrep", str(want), p)
+        wait_for(lambda: all(replicas_on_disk(c, b["id"]) == want for b in blocks) and
+                 healthy_with(c, want), timeout=HEAL_TIMEOUT,
+                 what="every block at %d replicas on disk" % want)
+    read_back(c, sums)
+
+
+@pytest.mark.cluster(datanodes=4, overrides=FAST)
+def test_decommission_copies_everything_then_stop_loses_nothing(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 8, 150_000)
+    blocks = all_blocks(c, sums)
+    port = blocks[0]["locations"][0]["port"]
+    victim = c.datanode_by_port()[port]
+    addr = "127.0.0.1:%d" % port
+
+    rc, out, err = c.dfs("admin", "decommission", "nohost")
+    assert rc == 1 and "invalid datanode address 'nohost'" in err, (rc, err)
+    c.ok("admin", "decommission", addr)
+
+    def state():
+        return {"%s:%d" % (d["host"], d["port"]): d["admin_state"]
+                for d in c.report()["datanodes"]}[addr]
+    wait_for(lambda: state() == "decommissioned", timeout=HEAL_TIMEOUT,
+             what="the datanode to be decommissioned")
+    # Nothing new goes to it.
+    extra = put_files(c, tmp_path, 2, 100_000, prefix="/after")
+    for b in all_blocks(c, extra):
+        assert port not in [l["port"] for l in b["locations"]]
+
+    # The namenode remembers the decommission across its restart.
+    c.stop("namenode")
+    c.start()
+    c.ok("safemode", "wait", "-t", str(int(30 * SLOW)))
+    wait_for(lambda: state() == "decommissioned", timeout=HEAL_TIMEOUT,
+             what="the datanode decommissioned again after the restart")
+
+    c.kill(victim)
+    wait_for(lambda: any(d["state"] == "dead" for d in c.report()["datanodes"]),
+             timeout=20 * SLOW, what="the stopped datanode to be dead")
+    rc, r = fsck(c)
+    assert rc == 0 and r["status"] == "HEALTHY", r
+    assert all(b["live"] == 3 for f in r["files"] for b in f["blocks"])
+    read_back(c, {**sums, **extra})
+
+
+@pytest.mark.cluster(datanodes=3, overrides=FAST + ["namenode.safemode_extension_ms=1500"])
+def test_safemode_after_namenode_restart(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 4, 150_000)
+    out = c.ok("safemode", "get")
+    assert "OFF" in out
+
+    # The namenode alone: every block unreported, so it holds safe mode.
+    c.stop()
+    c.start("namenode")
+    out = c.ok("safemode", "get")
+    assert "Safe mode is ON" in out and "0 of" in out, out
+    rc, _, err = c.dfs("mkdir", "/x")
+    assert rc == 1 and "safe mode" in err, (rc, err)
+    rc, _, err = c.dfs("rm", list(sums)[0])
+    assert rc == 1 and "safe mode" in err, (rc, err)
+    rc, _, err = c.dfs("put", "-", "/y", input=b"abc")
+    assert rc == 1 and "safe mode" in err, (rc, err)
+    read_ok = c.dfs("ls", "/d")
+    assert read_ok[0] == 0, read_ok
+    rep = c.report()
+    assert rep["safemode"] is True and rep["missing"] == rep["blocks"]
+
+    # One datanode of three: every block has a replica, the rest are
+    # under-replicated, and still nothing is copied while safe mode holds.
+    c.start(c.datanode_names()[0])
+    c.ok("safemode", "wait", "-t", str(int(30 * SLOW)))
+    c.start()
+    read_back(c, sums)
+    c.ok("mkdir", "/x")
+    log = c.log("namenode")
+    assert "leaving safe mode" in log
+
+    # An operator's safe mode holds until left.
+    c.ok("safemode", "enter")
+    rc, _, err = c.dfs("mkdir", "/z")
+    assert rc == 1 and "safe mode" in err
+    rc, out, err = c.dfs("safemode", "wait", "-t", "1")
+    assert rc == 1 and "still in safe mode" in err
+    c.ok("safemode", "leave")
+    c.ok("mkdir", "/z")
+    rc, _, err = c.dfs("safemode", "bogus")
+    assert rc == 2 and "unknown operand 'bogus'" in err
+
+
+@pytest.mark.cluster(datanodes=3, overrides=FAST)
+def test_no_copies_ordered_in_safe_mode(cluster, tmp_path):
+    c = cluster
+    put_files(c, tmp_path, 3, 150_000)
+    c.ok("safemode", "enter")
+    victim = c.datanode_names()[0]
+    c.kill(victim)
+    wait_for(lambda: any(d["state"] == "dead" for d in c.report()["datanodes"]),
+             timeout=20 * SLOW, what="the killed datanode to be dead")
+    # Under-replicated blocks, but no copy is scheduled while safe mode
+    # holds (the monitor runs every 200 ms: this spans many of its ticks).
+    before = c.report()
+    assert before["under_replicated"] > 0
+    wait_for(lambda: "replicas dropped" in c.log("namenode"), timeout=5,
+             what="the dead datanode's replicas dropped")
+    for _ in range(10):
+        r = c.report()
+        assert r["pending_replication"] == 0 and r["copies_done"] == 0, r
+        c.ok("safemode", "get")
+    c.ok("safemode", "leave")
+    wait_for(lambda: c.report()["copies_done"] > 0, timeout=HEAL_TIMEOUT,
+             what="copies once safe mode is left")
+
+
+@pytest.mark.cluster(datanodes=3, overrides=FAST)
+def test_fsck_names_missing_block_and_read_fails_clearly(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 2, 150_000, repl=2)
+    rc, out, err = c.dfs("fsck", "--json")
+    r = json.loads(out)
+    assert rc == 0 and r["status"] == "HEALTHY" and r["files"] == [], out
+    assert r["total_files"] == 2 and r["total_blocks"] >= 4 and r["total_replicas"] >= 8
+    victim_path = sorted(sums)[0]
+    blk = c.locate(victim_path)["blocks"][0]
+    for loc in blk["locations"]:
+        c.kill(c.datanode_by_port()[loc["port"]])
+    wait_for(lambda: fsck(c)[1]["missing"] >= 1, timeout=20 * SLOW,
+             what="the block to be missing")
+    rc, out, err = c.dfs("fsck", victim_path)
+    assert rc == 1
+    assert "blk_%d MISSING" % blk["id"] in out and victim_path in out, out
+    assert out.rstrip().endswith("is CORRUPT"), out
+    rc, out, err = c.dfs("cat", victim_path, binary=True)
+    assert rc == 1 and ("blk_%d" % blk["id"]) in err, err
+    assert c.report()["missing"] >= 1
+    rc, _, err = c.dfs("fsck", "/nope")
+    assert rc == 1 and "/nope" in err
