@@ -1302,16 +1302,12 @@ int bs_delete(struct bs *bs, uint64_t id)
     return rc;
 }
 
-/* Check the open replica r chunk by chunk.  0, 1 corrupt, -1 error. */
-static int verify_open(const struct bs_replica *r, uint64_t id, char *err, size_t errsz)
+int bs_check_replica(const struct bs_replica *r, uint64_t id, char *err, size_t errsz)
 {
     struct stat ds, ms;
     uint8_t h[BS_META_HDR_LEN];
     uint32_t chunk = 0;
     const char *bad;
-    size_t per = r->chunk_size >= VERIFY_BUF ? 1 : VERIFY_BUF / r->chunk_size;
-    uint8_t *buf = NULL, *sums = NULL;
-    int rc = -1;
 
     if (fstat(r->data_fd, &ds) < 0 || fstat(r->meta_fd, &ms) < 0) {
         seterr(err, errsz, "blk_%" PRIu64 ": fstat: %s", id, strerror(errno));
@@ -1332,43 +1328,41 @@ static int verify_open(const struct bs_replica *r, uint64_t id, char *err, size_
                meta_size(r->length, chunk));
         return 1;
     }
-    if (!(buf = malloc((size_t)chunk * per)) || !(sums = malloc(8 * per))) {
-        seterr(err, errsz, "blk_%" PRIu64 ": out of memory", id);
-        goto out;
+    return 0;
+}
+
+int bs_verify_chunks(const struct bs_replica *r, uint64_t id, uint64_t first, size_t n,
+                     void *buf, uint8_t *sums, uint64_t *bad, char *err, size_t errsz)
+{
+    uint64_t chunk = r->chunk_size, off = first * chunk;
+    if (first > dfs_nchunks(r->length, r->chunk_size) ||
+        n > dfs_nchunks(r->length, r->chunk_size) - first) {
+        seterr(err, errsz, "blk_%" PRIu64 ": chunks %" PRIu64 "+%zu out of range", id, first, n);
+        return -1;
     }
-    for (uint64_t off = 0; off < r->length; off += (uint64_t)chunk * per) {
-        uint64_t first = off / chunk;
-        size_t len = (size_t)(r->length - off < (uint64_t)chunk * per ? r->length - off
-                                                                          : (uint64_t)chunk * per);
-        size_t ns = dfs_nchunks(len, chunk);
-        ssize_t n = bs_pread_all(r->data_fd, buf, len, off);
-        int s = bs_read_sums(r, first, ns, sums);
-        if (n != (ssize_t)len || s < 0) {
-            seterr(err, errsz, "blk_%" PRIu64 ": read error near chunk %" PRIu64 ": %s", id,
-                   first, n < 0 ? strerror((int)-n) : s < 0 ? strerror(-s) : "short read");
-            rc = 1;
-            goto out;
-        }
-        long badc = dfs_checksum_verify_be(buf, len, chunk, sums);
-        if (badc >= 0) {
-            seterr(err, errsz, "blk_%" PRIu64 ": checksum mismatch in chunk %" PRIu64
-                   " (bytes %" PRIu64 "..)", id, first + (uint64_t)badc,
-                   (first + (uint64_t)badc) * chunk);
-            rc = 1;
-            goto out;
-        }
+    size_t len = (size_t)(r->length - off < n * chunk ? r->length - off : n * chunk);
+    ssize_t got = bs_pread_all(r->data_fd, buf, len, off);
+    int s = bs_read_sums(r, first, n, sums);
+    *bad = first;
+    if (got != (ssize_t)len || s < 0) {
+        seterr(err, errsz, "blk_%" PRIu64 ": read error near chunk %" PRIu64 ": %s", id, first,
+               got < 0 ? strerror((int)-got) : s < 0 ? strerror(-s) : "short read");
+        return 1;
     }
-    rc = 0;
-out:
-    free(sums);
-    free(buf);
-    return rc;
+    long badc = dfs_checksum_verify_be(buf, len, r->chunk_size, sums);
+    if (badc < 0)
+        return 0;
+    *bad = first + (uint64_t)badc;
+    seterr(err, errsz, "blk_%" PRIu64 ": checksum mismatch in chunk %" PRIu64 " (bytes %" PRIu64
+           "..)", id, *bad, *bad * chunk);
+    return 1;
 }
 
 int bs_verify(struct bs *bs, uint64_t id, char *err, size_t errsz)
 {
     struct bs_replica r;
-    uint64_t gs;
+    uint64_t gs, bad;
+    uint8_t *buf = NULL, *sums = NULL;
 
     if (!bs_lookup(bs, id, &gs, NULL)) {
         seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
@@ -1380,11 +1374,40 @@ int bs_verify(struct bs *bs, uint64_t id, char *err, size_t errsz)
         uint64_t gs2;
         return bs_lookup(bs, id, &gs2, NULL) && gs2 == gs ? 1 : -1;
     }
-    if (rc < 0)
-        return -1;
-    rc = verify_open(&r, id, err, errsz);
+    if (rc < 0 || (rc = bs_check_replica(&r, id, err, errsz)) != 0)
+        goto out;
+    size_t per = r.chunk_size >= VERIFY_BUF ? 1 : VERIFY_BUF / r.chunk_size;
+    if (!(buf = malloc((size_t)r.chunk_size * per)) || !(sums = malloc(8 * per))) {
+        seterr(err, errsz, "blk_%" PRIu64 ": out of memory", id);
+        rc = -1;
+        goto out;
+    }
+    uint64_t nchunks = dfs_nchunks(r.length, r.chunk_size);
+    for (uint64_t c = 0; c < nchunks && rc == 0; c += per)
+        rc = bs_verify_chunks(&r, id, c, (size_t)(nchunks - c < per ? nchunks - c : per), buf,
+                              sums, &bad, err, errsz);
+out:
+    free(sums);
+    free(buf);
     bs_close_replica(&r);
-    return rc;
+    return rc < 0 ? -1 : rc;
+}
+
+int bs_replica_path(struct bs *bs, uint64_t id, char *data, size_t datasz)
+{
+    char d[PATH_MAX], m[PATH_MAX];
+    struct ent cur = { 0 };
+
+    pthread_mutex_lock(&bs->lock);
+    struct ent *e = map_get(&bs->fin, id);
+    if (e && e->state == ENT_FINAL)
+        cur = *e;
+    pthread_mutex_unlock(&bs->lock);
+    if (cur.state != ENT_FINAL)
+        return -ENOENT;
+    replica_paths(bs, cur.dir, 0, id, cur.gs, d, m);
+    snprintf(data, datasz, "%s", d);
+    return 0;
 }
 
 int bs_lookup(struct bs *bs, uint64_t id, uint64_t *gs, uint64_t *len)

@@ -142,6 +142,25 @@ int bs_delete(struct bs *bs, uint64_t id);
  * names the chunk index, or the file and what is wrong with it), -1 on
  * another error such as "not found" (message).  Blocks while it reads. */
 int bs_verify(struct bs *bs, uint64_t id, char *err, size_t errsz);
+/* The two steps of bs_verify, for a caller that verifies a replica in
+ * pieces (the block scanner paces its reads between them):
+ * bs_check_replica checks an open replica's files without reading its data
+ * -- the meta header (chunk size as opened) and both file sizes against
+ * r->length.  Returns 0 when sound, 1 when not (message: what is wrong),
+ * -1 when fstat fails (message). */
+int bs_check_replica(const struct bs_replica *r, uint64_t id, char *err, size_t errsz);
+/* Re-read chunks [first, first + n) of an open replica -- data into buf
+ * (n * r->chunk_size bytes), checksums into sums (8 * n bytes) -- and
+ * compare them.  Returns 0 when every chunk matches; 1 when corrupt, with
+ * *bad the bad chunk's index (the range's first when it could not be read:
+ * a read error or a short file counts as corruption) and a message naming
+ * the chunk; -1 when the range passes the last chunk.  Blocks while it
+ * reads. */
+int bs_verify_chunks(const struct bs_replica *r, uint64_t id, uint64_t first, size_t n,
+                     void *buf, uint8_t *sums, uint64_t *bad, char *err, size_t errsz);
+/* The data file path of finalized replica `id` into data[datasz] (for log
+ * messages): 0, or -ENOENT when there is none. */
+int bs_replica_path(struct bs *bs, uint64_t id, char *data, size_t datasz);
 /* 1 and *gs, *len (either may be NULL) when `id` is finalized, else 0. */
 int bs_lookup(struct bs *bs, uint64_t id, uint64_t *gs, uint64_t *len);
 /* Call cb for every finalized replica, holding the store's lock: cb must be

@@ -41,6 +41,17 @@ struct blist {
     size_t n, cap;
 };
 
+/* A replica to report bad (ReportBadBlockReq). */
+struct badrep {
+    uint64_t id, gs;
+    char *reason;                  /* owned */
+};
+
+struct badlist {
+    struct badrep *v;
+    size_t n, cap;
+};
+
 struct dn_nnconn {
     char nn_host[256];
     unsigned nn_port;
@@ -59,6 +70,7 @@ struct dn_nnconn {
     int stop;                      /* set under mu (atomic: the deleter polls it) */
     struct blist added, removed;   /* under mu: incremental report queue */
     struct blist doomed;           /* under mu: replicas to delete */
+    struct badlist bad;            /* under mu: bad replicas to report */
     pthread_cond_t del_cv;         /* doomed non-empty / stop */
     pthread_t deleter;
     int registered;                /* atomic: for dn_nnconn_registered */
@@ -307,6 +319,72 @@ static int send_incremental(struct dn_nnconn *nc)
     return ret;
 }
 
+static void badlist_free(struct badlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].reason);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Send the queued bad-replica reports, one ReportBadBlockReq each.  0 when
+ * the queue is done (a report the namenode refuses, e.g. for a replica it
+ * does not know, is logged and dropped), -1 on a transport failure: what
+ * is left goes back to the front of the queue. */
+static int send_bad(struct dn_nnconn *nc)
+{
+    pthread_mutex_lock(&nc->mu);
+    struct badlist l = nc->bad;
+    memset(&nc->bad, 0, sizeof(nc->bad));
+    pthread_mutex_unlock(&nc->mu);
+
+    size_t i = 0;
+    int ret = 0;
+    for (; i < l.n; i++) {
+        Dfs__ReportBadBlockReq req = DFS__REPORT_BAD_BLOCK_REQ__INIT;
+        Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
+        eb.id = l.v[i].id;
+        eb.genstamp = l.v[i].gs;
+        req.block = &eb;
+        req.storage_id = (char *)bs_storage_id(nc->bs);
+        req.reason = l.v[i].reason;
+        ProtobufCMessage *m = NULL;
+        int rc = dfs_rpc_call(nc->rpc, DFS_MSG_BADBLOCK_REQ, &req.base,
+                              &dfs__report_bad_block_resp__descriptor, &m);
+        if (rc == DFS_OK) {
+            LOG_INFO("reported bad replica blk_%llu (genstamp %llu) to the namenode",
+                     (unsigned long long)eb.id, (unsigned long long)eb.genstamp);
+            link_ok(nc);
+        } else if (m) {
+            LOG_INFO("namenode %s:%u refused the bad replica report of blk_%llu: %s",
+                     nc->nn_host, nc->nn_port, (unsigned long long)eb.id, dfs_errmsg());
+        } else {
+            link_failed(nc, "reporting a bad replica to");
+            ret = -1;
+        }
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        if (ret < 0)
+            break;
+        free(l.v[i].reason);
+    }
+    if (i < l.n) {
+        /* Put the rest back in front of what was queued meanwhile. */
+        pthread_mutex_lock(&nc->mu);
+        size_t rest = l.n - i, n = rest + nc->bad.n;
+        struct badrep *v = xmalloc(n * sizeof(*v));
+        memcpy(v, l.v + i, rest * sizeof(*v));
+        if (nc->bad.n)
+            memcpy(v + rest, nc->bad.v, nc->bad.n * sizeof(*v));
+        free(nc->bad.v);
+        nc->bad.v = v;
+        nc->bad.n = nc->bad.cap = n;
+        pthread_mutex_unlock(&nc->mu);
+    }
+    free(l.v);
+    return ret;
+}
+
 /* Delete one replica the namenode no longer wants (unless ours is newer)
  * and report it removed.  On the deleter thread. */
 static void delete_one(struct dn_nnconn *nc, const struct binfo *b)
@@ -421,7 +499,7 @@ static int do_heartbeat(struct dn_nnconn *nc)
  * a report is queued.  Called and returns with mu held. */
 static void wait_until(struct dn_nnconn *nc, uint64_t deadline, int wake_on_queue)
 {
-    while (!nc->stop && !(wake_on_queue && (nc->added.n || nc->removed.n))) {
+    while (!nc->stop && !(wake_on_queue && (nc->added.n || nc->removed.n || nc->bad.n))) {
         uint64_t now = mono_ms();
         if (now >= deadline)
             return;
@@ -455,6 +533,8 @@ static void *link_main(void *arg)
         } else {
             if (now >= retry_at) {
                 int rc = send_incremental(nc);
+                if (rc == 0)
+                    rc = send_bad(nc);
                 if (rc == -1)
                     retry_at = mono_ms() + RETRY_MS;
                 else if (rc == -2)
@@ -552,6 +632,7 @@ void dn_nnconn_stop(struct dn_nnconn *nc)
     free(nc->added.v);
     free(nc->removed.v);
     free(nc->doomed.v);
+    badlist_free(&nc->bad);
     free(nc);
 }
 
@@ -572,6 +653,28 @@ void dn_nnconn_block_added(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint6
 void dn_nnconn_block_removed(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len)
 {
     queue_report(nc, &nc->removed, id, gs, len);
+}
+
+void dn_nnconn_report_bad(struct dn_nnconn *nc, uint64_t id, uint64_t gs, const char *reason)
+{
+    char *r = xstrdup(reason ? reason : "");
+    pthread_mutex_lock(&nc->mu);
+    struct badlist *l = &nc->bad;
+    size_t i = 0;
+    while (i < l->n && !(l->v[i].id == id && l->v[i].gs == gs))
+        i++;
+    if (i < l->n) {
+        free(l->v[i].reason);          /* already queued: newest reason */
+    } else {
+        if (l->n == l->cap) {
+            l->cap = l->cap ? l->cap * 2 : 16;
+            l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+        }
+        l->v[l->n++] = (struct badrep){ id, gs, NULL };
+    }
+    l->v[i].reason = r;
+    pthread_cond_signal(&nc->cv);
+    pthread_mutex_unlock(&nc->mu);
 }
 
 int dn_nnconn_registered(struct dn_nnconn *nc)

@@ -8,7 +8,8 @@
  *                 retried every second until the namenode answers OK;
  *   REGISTERED    HeartbeatReq every heartbeat_ms (or the interval the
  *                 namenode asked for); BlockReportReq {added, removed} as
- *                 soon as the event loop queues a replica change; the
+ *                 soon as the event loop queues a replica change, then a
+ *                 ReportBadBlockReq per bad replica queued; the
  *                 commands of heartbeat answers are carried out here:
  *                 CMD_REREGISTER (back to UNREGISTERED), CMD_DELETE
  *                 (queued for the deleter thread, which unlinks each
@@ -55,6 +56,17 @@ void dn_nnconn_stop(struct dn_nnconn *nc);
  * the link thread sends it at once.  Thread-safe, never blocks on I/O. */
 void dn_nnconn_block_added(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len);
 void dn_nnconn_block_removed(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len);
+
+/* Queue a report that this datanode's replica of block `id` with generation
+ * stamp `gs` is corrupt, with a reason for the namenode's log (copied).
+ * The link thread sends it (ReportBadBlockReq) as soon as it is registered,
+ * after any queued incremental report, and retries it while the namenode
+ * cannot be reached; a report the namenode refuses (it knows no such
+ * replica, or a newer generation stamp) is logged and dropped.  A replica
+ * queued twice is sent once, with the newer reason.  Queued reports
+ * survive a re-registration (the full report does not carry them) but not
+ * dn_nnconn_stop.  Thread-safe, never blocks on I/O. */
+void dn_nnconn_report_bad(struct dn_nnconn *nc, uint64_t id, uint64_t gs, const char *reason);
 
 /* 1 while registered with the namenode (for status pages and tests). */
 int dn_nnconn_registered(struct dn_nnconn *nc);

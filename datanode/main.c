@@ -5,7 +5,8 @@
  *   dfs-datanode [-c FILE] [-o SECTION.KEY=VALUE]... [--print-config]
  *
  * Threads: the event loop (transfer server), datanode.io_threads disk
- * threads (io pool) and the namenode link.
+ * threads (io pool), the namenode link (and its replica deleter) and the
+ * block scanner.
  *
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure (cannot open
  * the data dirs, cannot listen), 2 on a usage or configuration error.
@@ -24,6 +25,7 @@
 #include "dn_nnconn.h"
 #include "iopool.h"
 #include "log.h"
+#include "scanner.h"
 #include "xmalloc.h"
 
 struct dn {
@@ -33,6 +35,8 @@ struct dn {
     struct iop *iop;
     struct dn_dataserv *ds;
     struct dn_nnconn *nc;
+    struct scanner *scan;
+    char *first_dir;              /* the first data dir: scanner.cursor */
 };
 
 /* ------------------------------------------------------ module table */
@@ -68,10 +72,12 @@ static int init_store(struct dn *dn)
         return -1;
     }
     dn->bs = bs_open((const char *const *)dirs, n, dn->conf.dn_reserved, err, sizeof(err));
+    dn->first_dir = xstrdup(dirs[0]);
     for (size_t i = 0; i < n; i++)
         free(dirs[i]);
     free(dirs);
     if (!dn->bs) {
+        free(dn->first_dir);
         LOG_ERROR("cannot open the block store: %s", err);
         return -1;
     }
@@ -81,6 +87,7 @@ static int init_store(struct dn *dn)
 static void shutdown_store(struct dn *dn)
 {
     bs_close(dn->bs);
+    free(dn->first_dir);
 }
 
 static int init_iopool(struct dn *dn)
@@ -171,6 +178,40 @@ static void shutdown_nnconn(struct dn *dn)
     dn_nnconn_stop(dn->nc);
 }
 
+static void report_bad_cb(void *arg, uint64_t id, uint64_t gs, const char *reason)
+{
+    dn_nnconn_report_bad(arg, id, gs, reason);
+}
+
+static int init_scanner(struct dn *dn)
+{
+    char path[4096], err[256];
+    if (dn->conf.dn_scan_period_s == 0) {
+        LOG_INFO("block scanner off (datanode.scan_period_s = 0)");
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/scanner.cursor", dn->first_dir);
+    struct scan_cfg cfg = {
+        .bs = dn->bs,
+        .cursor_path = path,
+        .period_s = dn->conf.dn_scan_period_s,
+        .bytes_per_s = dn->conf.dn_scan_bytes_per_s,
+        .report_bad = report_bad_cb,
+        .report_arg = dn->nc,
+    };
+    dn->scan = scan_start(&cfg, err, sizeof(err));
+    if (!dn->scan) {
+        LOG_ERROR("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void shutdown_scanner(struct dn *dn)
+{
+    scan_stop(dn->scan);
+}
+
 /* Started in this order, shut down in reverse. */
 static const struct module {
     const char *name;
@@ -181,6 +222,7 @@ static const struct module {
     { "iopool", init_iopool, shutdown_iopool },            /* disk threads */
     { "dataserv", init_dataserv, shutdown_dataserv },      /* transfer port */
     { "nnconn", init_nnconn, shutdown_nnconn },            /* namenode link thread */
+    { "scanner", init_scanner, shutdown_scanner },         /* block scanner thread */
 };
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))
 

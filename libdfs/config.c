@@ -150,6 +150,15 @@ static const struct conf_def conf_table[] = {
         0, "Transfer connections served at once; one more is closed as soon as it\n"
         "# is accepted.  Lowered at start when the descriptor limit cannot hold\n"
         "# it (a connection may hold 4: itself, downstream, data and meta file)."),
+    NUM("datanode", "scan_period_s", CT_U32, dn_scan_period_s, "1814400", 1, 31536000,
+        CF_ZERO_OK, "The block scanner re-reads every replica, checking its checksums,\n"
+        "# once per this many seconds (1814400: 3 weeks, as HDFS), and reports\n"
+        "# the corrupt ones to the namenode; 0: no block scanner.  Progress is\n"
+        "# kept in scanner.cursor in the first data directory."),
+    NUM("datanode", "scan_bytes_per_s", CT_SIZE64, dn_scan_bytes_per_s, "1M", KiB,
+        1ull << 40, 0, "The block scanner reads at most this many bytes per second (and\n"
+        "# no faster than spreads a pass over scan_period_s).  To turn the scanner\n"
+        "# off, set scan_period_s = 0."),
     STR("datanode", "log_level", dn_log_level, "info",
         check_log_level, "one of error, warn, info, debug", CF_RELOAD,
         "Log level: error, warn, info or debug."),

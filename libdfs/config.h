@@ -57,6 +57,8 @@ struct dfs_conf {
     uint64_t dn_reserved;         /* bytes per dir kept free */
     uint32_t dn_max_buffer;       /* per-connection buffer high watermark */
     uint32_t dn_max_connections;  /* transfer connections open at once */
+    uint32_t dn_scan_period_s;    /* block scanner pass, 0 = no scanner */
+    uint64_t dn_scan_bytes_per_s; /* block scanner read rate cap */
     char *dn_log_level;
     /* [client] */
     char *cl_namenode;            /* "HOST:PORT" */
