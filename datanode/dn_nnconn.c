@@ -62,6 +62,8 @@ struct dn_nnconn {
     struct bs *bs;
     unsigned (*load)(void *arg);
     void *load_arg;
+    dn_nnconn_replicate_fn replicate;
+    void *replicate_arg;
 
     struct dfs_rpc *rpc;
     pthread_t thread;
@@ -443,6 +445,23 @@ static void cmd_delete(struct dn_nnconn *nc, const Dfs__DatanodeCommand *cmd)
     pthread_mutex_unlock(&nc->mu);
 }
 
+/* CMD_REPLICATE: every block to the same targets, each handed on. */
+static void cmd_replicate(struct dn_nnconn *nc, const Dfs__DatanodeCommand *cmd)
+{
+    if (!nc->replicate) {
+        LOG_INFO("namenode command: replicate %zu blocks: no copier, ignored", cmd->n_blocks);
+        return;
+    }
+    if (cmd->n_targets == 0) {
+        LOG_WARN("namenode command: replicate %zu blocks to no datanode; ignored",
+                 cmd->n_blocks);
+        return;
+    }
+    for (size_t i = 0; i < cmd->n_blocks; i++)
+        nc->replicate(nc->replicate_arg, cmd->blocks[i]->id, cmd->blocks[i]->genstamp,
+                      cmd->blocks[i]->length, cmd->targets, cmd->n_targets);
+}
+
 /* HeartbeatReq and its commands.  0 ok, -1 transport failure, -2 register
  * again. */
 static int do_heartbeat(struct dn_nnconn *nc)
@@ -482,7 +501,7 @@ static int do_heartbeat(struct dn_nnconn *nc)
             cmd_delete(nc, cmd);
             break;
         case DFS__COMMAND_TYPE__CMD_REPLICATE:
-            LOG_INFO("namenode command: replicate %zu blocks: not yet supported", cmd->n_blocks);
+            cmd_replicate(nc, cmd);
             break;
         default:
             LOG_WARN("namenode command %d: unknown, ignored", (int)cmd->type);
@@ -582,6 +601,8 @@ struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, si
     nc->bs = cfg->bs;
     nc->load = cfg->load;
     nc->load_arg = cfg->load_arg;
+    nc->replicate = cfg->replicate;
+    nc->replicate_arg = cfg->replicate_arg;
     nc->link_state = -1;
     nc->rpc = dfs_rpc_new(nc->nn_host, nc->nn_port, RPC_TIMEOUT_MS);
     if (!nc->rpc)

@@ -13,8 +13,9 @@
  *                 commands of heartbeat answers are carried out here:
  *                 CMD_REREGISTER (back to UNREGISTERED), CMD_DELETE
  *                 (queued for the deleter thread, which unlinks each
- *                 replica and reports it removed), CMD_REPLICATE (not yet
- *                 supported: logged).
+ *                 replica and reports it removed), CMD_REPLICATE (each
+ *                 block handed to the `replicate` callback, which queues
+ *                 the copy elsewhere: dn_copy.h).
  *
  * A namenode that cannot be reached is logged once per change of state,
  * never once per attempt; the datanode keeps serving data meanwhile.
@@ -27,6 +28,14 @@
 
 struct bs;
 struct dn_nnconn;
+struct Dfs__DatanodeId;
+
+/* CMD_REPLICATE, one call per block: copy replica (id, gs, len) to
+ * targets[0..ntargets) (the command's, valid only during the call).  Called
+ * on the link thread: must not block. */
+typedef void (*dn_nnconn_replicate_fn)(void *arg, uint64_t id, uint64_t gs, uint64_t len,
+                                       struct Dfs__DatanodeId *const *targets,
+                                       size_t ntargets);
 
 struct dn_nnconn_cfg {
     const char *nn_host;          /* namenode RPC address */
@@ -40,6 +49,9 @@ struct dn_nnconn_cfg {
     /* Active transfers, for heartbeats; called on the link thread. */
     unsigned (*load)(void *arg);
     void *load_arg;
+    /* CMD_REPLICATE; NULL: such commands are logged and ignored. */
+    dn_nnconn_replicate_fn replicate;
+    void *replicate_arg;
 };
 
 /* Copy cfg and start the link thread.  NULL with a message in err when the

@@ -5,8 +5,8 @@
  *   dfs-datanode [-c FILE] [-o SECTION.KEY=VALUE]... [--print-config]
  *
  * Threads: the event loop (transfer server), datanode.io_threads disk
- * threads (io pool), the namenode link (and its replica deleter) and the
- * block scanner.
+ * threads (io pool), datanode.copy_threads replica copiers, the namenode
+ * link (and its replica deleter) and the block scanner.
  *
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure (cannot open
  * the data dirs, cannot listen), 2 on a usage or configuration error.
@@ -21,6 +21,7 @@
 #include "blockstore.h"
 #include "config.h"
 #include "daemon.h"
+#include "dn_copy.h"
 #include "dn_dataserv.h"
 #include "dn_nnconn.h"
 #include "iopool.h"
@@ -34,6 +35,7 @@ struct dn {
     struct bs *bs;
     struct iop *iop;
     struct dn_dataserv *ds;
+    struct dn_copy *copy;
     struct dn_nnconn *nc;
     struct scanner *scan;
     char *first_dir;              /* the first data dir: scanner.cursor */
@@ -131,9 +133,50 @@ static void shutdown_dataserv(struct dn *dn)
     dn_dataserv_free(dn->ds);
 }
 
+/* A copy found its source replica corrupt: report it like the scanner
+ * does.  On a copy thread; commands only come through the namenode link,
+ * so it exists by then. */
+static void copy_corrupt_cb(uint64_t id, uint64_t gs, const char *reason, void *arg)
+{
+    struct dn *dn = arg;
+    struct dn_nnconn *nc = __atomic_load_n(&dn->nc, __ATOMIC_ACQUIRE);
+    if (nc)
+        dn_nnconn_report_bad(nc, id, gs, reason);
+}
+
+static int init_copy(struct dn *dn)
+{
+    char err[256];
+    struct dn_copy_cfg cfg = {
+        .bs = dn->bs,
+        .threads = dn->conf.dn_copy_threads,
+        .on_corrupt = copy_corrupt_cb,
+        .corrupt_arg = dn,
+    };
+    dn->copy = dn_copy_start(&cfg, err, sizeof(err));
+    if (!dn->copy) {
+        LOG_ERROR("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void shutdown_copy(struct dn *dn)
+{
+    dn_copy_stop(dn->copy);
+}
+
+/* Transfers served plus replicas being copied out. */
 static unsigned load_cb(void *arg)
 {
-    return dn_dataserv_load(arg);
+    struct dn *dn = arg;
+    return dn_dataserv_load(dn->ds) + dn_copy_load(dn->copy);
+}
+
+static void replicate_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len,
+                         struct Dfs__DatanodeId *const *targets, size_t ntargets)
+{
+    dn_copy_submit(arg, id, gs, len, targets, ntargets);
 }
 
 static void block_added_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len)
@@ -161,9 +204,12 @@ static int init_nnconn(struct dn *dn)
         .heartbeat_ms = dn->conf.dn_heartbeat_ms,
         .bs = dn->bs,
         .load = load_cb,
-        .load_arg = dn->ds,
+        .load_arg = dn,
+        .replicate = replicate_cb,
+        .replicate_arg = dn->copy,
     };
-    dn->nc = dn_nnconn_start(&cfg, err, sizeof(err));
+    struct dn_nnconn *nc = dn_nnconn_start(&cfg, err, sizeof(err));
+    __atomic_store_n(&dn->nc, nc, __ATOMIC_RELEASE);
     if (!dn->nc) {
         LOG_ERROR("%s", err);
         return -1;
@@ -221,6 +267,7 @@ static const struct module {
     { "blockstore", init_store, shutdown_store },          /* data dirs, replica map */
     { "iopool", init_iopool, shutdown_iopool },            /* disk threads */
     { "dataserv", init_dataserv, shutdown_dataserv },      /* transfer port */
+    { "copy", init_copy, shutdown_copy },                  /* replica copy threads */
     { "nnconn", init_nnconn, shutdown_nnconn },            /* namenode link thread */
     { "scanner", init_scanner, shutdown_scanner },         /* block scanner thread */
 };

@@ -142,6 +142,9 @@ static const struct conf_def conf_table[] = {
         CF_RELOAD, "Interval between heartbeats to the namenode, in ms."),
     NUM("datanode", "io_threads", CT_U32, dn_io_threads, "4", 1, 64, 0,
         "Threads doing disk reads, writes and fsyncs."),
+    NUM("datanode", "copy_threads", CT_U32, dn_copy_threads, "2", 1, 16, 0,
+        "Threads copying replicas to other datanodes when the namenode asks\n"
+        "# (re-replication); each copy is one pipeline write of ~1 MiB packets."),
     NUM("datanode", "reserved", CT_SIZE64, dn_reserved, "0", 0, UINT64_MAX,
         CF_RELOAD, "Space kept free on the disk of each data directory (10G)."),
     NUM("datanode", "max_buffer", CT_SIZE32, dn_max_buffer, "4M", 64 * KiB, GiB,

@@ -54,6 +54,7 @@ struct dfs_conf {
     char *dn_namenode;            /* "HOST:PORT" of the namenode */
     uint32_t dn_heartbeat_ms;
     uint32_t dn_io_threads;       /* disk worker threads */
+    uint32_t dn_copy_threads;     /* replica copy (re-replication) threads */
     uint64_t dn_reserved;         /* bytes per dir kept free */
     uint32_t dn_max_buffer;       /* per-connection buffer high watermark */
     uint32_t dn_max_connections;  /* transfer connections open at once */
