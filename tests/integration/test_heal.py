@@ -198,7 +198,7 @@ def test_safemode_after_namenode_restart(cluster, tmp_path):
     assert rc == 2 and "unknown operand 'bogus'" in err
 
 
-@pytest.mark.cluster(datanodes=3, overrides=FAST)
+@pytest.mark.cluster(datanodes=4, overrides=FAST)
 def test_no_copies_ordered_in_safe_mode(cluster, tmp_path):
     c = cluster
     put_files(c, tmp_path, 3, 150_000)
@@ -245,3 +245,60 @@ def test_fsck_names_missing_block_and_read_fails_clearly(cluster, tmp_path):
     assert c.report()["missing"] >= 1
     rc, _, err = c.dfs("fsck", "/nope")
     assert rc == 1 and "/nope" in err
+
+
+SCAN = FAST + ["datanode.scan_period_s=1", "datanode.scan_bytes_per_s=64M"]
+
+
+def flip_byte(path, offset=1000):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
+@pytest.mark.cluster(datanodes=4, overrides=SCAN)
+def test_scanner_finds_rot_replica_replaced_then_bad_one_deleted(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 1, 100_000)
+    path = list(sums)[0]
+    blk = c.locate(path)["blocks"][0]
+    holder = c.datanode_by_port()[blk["locations"][0]["port"]]
+    bad = [p for p in c.replica_files(holder, blk["id"]) if "finalized" in str(p)][0]
+    flip_byte(bad)
+    others = [n for n in c.datanode_names()
+              if not c.replica_files(n, blk["id"])]
+    assert len(others) == 1
+    # No reader: the scanner finds it, a good copy lands on the fourth
+    # datanode, then the bad file leaves the disk.
+    wait_for(lambda: c.replica_files(others[0], blk["id"]) and
+             not c.replica_files(holder, blk["id"]), timeout=HEAL_TIMEOUT,
+             what="the rotten replica replaced and deleted")
+    wait_for(lambda: healthy_with(c, 3), timeout=HEAL_TIMEOUT, what="fsck healthy")
+    assert "reported bad by" in c.log("namenode")
+    read_back(c, sums)
+
+
+@pytest.mark.cluster(datanodes=3, overrides=SCAN)
+def test_every_replica_rotten_is_missing_even_after_namenode_restart(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 1, 100_000)
+    path = list(sums)[0]
+    blk = c.locate(path)["blocks"][0]
+    for n in c.datanode_names():
+        for p in c.replica_files(n, blk["id"]):
+            flip_byte(p)
+
+    def named_corrupt():
+        rc, out, _ = c.dfs("fsck", path)
+        return rc == 1 and ("blk_%d MISSING" % blk["id"]) in out and "is CORRUPT" in out
+    wait_for(named_corrupt, timeout=HEAL_TIMEOUT, what="fsck to name the corrupt block")
+    rc, out, err = c.dfs("cat", path, binary=True)
+    assert rc == 1 and ("blk_%d" % blk["id"]) in err, err
+    assert c.report()["missing"] >= 1
+
+    c.stop("namenode")
+    c.start("namenode")
+    wait_for(named_corrupt, timeout=HEAL_TIMEOUT,
+             what="fsck to name the corrupt block after the namenode's restart")
