@@ -375,7 +375,8 @@ static void pass_run(struct scanner *sc)
     struct collect c = { &l, cur->last_id };
 
     bs_foreach(sc->bs, collect_cb, &c);
-    qsort(l.v, l.n, sizeof(*l.v), by_id);
+    if (l.n)
+        qsort(l.v, l.n, sizeof(*l.v), by_id);
     sc->done = cur->bytes;
     sc->pass_bytes = cur->bytes;
     for (size_t i = 0; i < l.n; i++)

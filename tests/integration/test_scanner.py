@@ -6,7 +6,9 @@ Each test has its own cluster; scan_period_s is a few seconds so that
 passes come quickly.
 """
 
+import os
 import re
+import time
 
 import pytest
 
@@ -200,3 +202,26 @@ def test_period_zero_turns_the_scanner_off(cluster, tmp_path):
     assert "block scanner off (datanode.scan_period_s = 0)" in log, log
     assert "block scanner: first pass" not in log
     assert not (cluster.data_dirs("datanode-1")[0] / "scanner.cursor").exists()
+
+
+@pytest.mark.cluster(datanodes=1, overrides=["datanode.scan_period_s=1"])
+def test_short_period_does_not_spin(cluster, tmp_path):
+    """A 1 s period over a few small replicas: one pass a second, the rest
+    of the time asleep (the datanode uses little CPU)."""
+    for i in range(3):
+        put(cluster, tmp_path, "/f%d" % i, blob(40 * KiB, 30 + i))
+    pid = cluster.pid("datanode-1")
+
+    def cpu_s():
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    first = len(passes(cluster.log("datanode-1")))
+    cpu0, t0 = cpu_s(), time.monotonic()
+    wait_for(lambda: len(passes(cluster.log("datanode-1"))) >= first + 3, 10,
+             "three more passes")
+    elapsed = time.monotonic() - t0
+    ps = passes(cluster.log("datanode-1"))
+    assert len(ps) - first <= elapsed + 2, (len(ps) - first, elapsed)
+    assert ps[-1][1] == 3 and ps[-1][3] == 0, ps[-1]
+    assert cpu_s() - cpu0 < 0.5 * elapsed * SLOW, (cpu_s() - cpu0, elapsed)
