@@ -269,24 +269,39 @@ static int excluded(const struct dm_node *dn, char *const *exclude, size_t nexcl
     return 0;
 }
 
-size_t pl_choose_targets(struct placement *pl, const struct dnmanager *dm, unsigned want,
-                         const char *client_host, char *const *exclude, size_t nexclude,
-                         uint64_t block_size, struct dm_node **out)
+/* The choice behind pl_choose_targets and pl_choose_more: candidates are
+ * in-service datanodes not excluded by storage id nor by skip[slot];
+ * with replicas kept (have[nhave]) all on one rack, the first choice goes
+ * to another rack; with none kept, the new-block rules apply (writer's
+ * host first, then another rack, then beside replica 2). */
+static size_t choose(struct placement *pl, const struct dnmanager *dm, unsigned want,
+                     const char *client_host, char *const *exclude, size_t nexclude,
+                     const unsigned char *skip, const struct dm_node *const *have,
+                     size_t nhave, uint64_t block_size, struct dm_node **out)
 {
     size_t total = dm_count(dm), n = 0, got = 0;
-    struct dm_node **c = xcalloc(total, sizeof(*c));
-    unsigned char *taken = xcalloc(total, 1);
-    size_t *tmp = xcalloc(total, sizeof(*tmp));
+    struct dm_node **c = xcalloc(total ? total : 1, sizeof(*c));
+    unsigned char *taken = xcalloc(total ? total : 1, 1);
+    size_t *tmp = xcalloc(total ? total : 1, sizeof(*tmp));
 
     for (size_t i = 0; i < total; i++) {
         struct dm_node *dn = dm_get(dm, (uint32_t)i);
-        if (dm_in_service(dn) && !excluded(dn, exclude, nexclude))
+        if (dm_in_service(dn) && !excluded(dn, exclude, nexclude) && !(skip && skip[i]))
             c[n++] = dn;
     }
+    const char *one_rack = nhave ? have[0]->rack : NULL;
+    for (size_t i = 1; i < nhave && one_rack; i++)
+        if (strcmp(have[i]->rack, one_rack) != 0)
+            one_rack = NULL;
     while (got < want && got < n) {
         enum want_kind kind = ANY;
         const char *s = NULL;
-        if (got == 0 && client_host && *client_host) {
+        if (nhave > 0) {
+            if (got == 0 && one_rack) {
+                kind = OTHER_RACK;          /* the kept ones share a rack */
+                s = one_rack;
+            }
+        } else if (got == 0 && client_host && *client_host) {
             kind = SAME_HOST;               /* the writer's own datanode */
             s = client_host;
         } else if (got == 1) {
@@ -307,48 +322,19 @@ size_t pl_choose_targets(struct placement *pl, const struct dnmanager *dm, unsig
     return got;
 }
 
+size_t pl_choose_targets(struct placement *pl, const struct dnmanager *dm, unsigned want,
+                         const char *client_host, char *const *exclude, size_t nexclude,
+                         uint64_t block_size, struct dm_node **out)
+{
+    return choose(pl, dm, want, client_host, exclude, nexclude, NULL, NULL, 0, block_size,
+                  out);
+}
+
 size_t pl_choose_more(struct placement *pl, const struct dnmanager *dm, unsigned want,
                       const struct dm_node *const *have, size_t nhave,
                       const unsigned char *skip, uint64_t block_size, struct dm_node **out)
 {
-    size_t total = dm_count(dm), n = 0, got = 0;
-    struct dm_node **c = xcalloc(total, sizeof(*c));
-    unsigned char *taken = xcalloc(total, 1);
-    size_t *tmp = xcalloc(total, sizeof(*tmp));
-
-    for (size_t i = 0; i < total; i++) {
-        struct dm_node *dn = dm_get(dm, (uint32_t)i);
-        if (dm_in_service(dn) && !(skip && skip[i]))
-            c[n++] = dn;
-    }
-    /* Do the replicas kept share one rack?  Then the first new one goes to
-     * another rack, if there is one. */
-    const char *one_rack = nhave ? have[0]->rack : NULL;
-    for (size_t i = 1; i < nhave && one_rack; i++)
-        if (strcmp(have[i]->rack, one_rack) != 0)
-            one_rack = NULL;
-    while (got < want && got < n) {
-        if (nhave == 0 && got < 3) {
-            /* Nothing kept: as for a new block without a writer. */
-            enum want_kind kind = got == 0 ? ANY : OTHER_RACK;
-            const char *r = got == 0 ? NULL : out[0]->rack;
-            if (got == 2) {
-                int same = strcmp(out[0]->rack, out[1]->rack) == 0;
-                kind = same ? OTHER_RACK : SAME_RACK;
-                r = same ? out[0]->rack : out[1]->rack;
-            }
-            out[got] = pick(pl, c, n, taken, tmp, block_size, kind, r);
-        } else if (got == 0 && one_rack) {
-            out[got] = pick(pl, c, n, taken, tmp, block_size, OTHER_RACK, one_rack);
-        } else {
-            out[got] = pick(pl, c, n, taken, tmp, block_size, ANY, NULL);
-        }
-        got++;
-    }
-    free(tmp);
-    free(taken);
-    free(c);
-    return got;
+    return choose(pl, dm, want, NULL, NULL, 0, skip, have, nhave, block_size, out);
 }
 
 /* ------------------------------------------------------------ sorting */
