@@ -550,6 +550,8 @@ void rm_tick(struct replmon *rm, uint64_t now)
 size_t rm_take_copies(struct replmon *rm, uint32_t slot, struct rm_copy *out, size_t max)
 {
     struct rm_dn *d = dn_of(rm, slot);
+    if (d->ncmds == 0)
+        return 0;
     size_t k = d->ncmds < max ? d->ncmds : max;
     for (size_t i = 0; i < k; i++) {
         d->cmds[i]->sent = 1;
