@@ -52,6 +52,8 @@ struct dfs_conf {
     uint64_t dn_reserved;         /* bytes per dir kept free */
     uint32_t dn_max_buffer;       /* per-connection buffer high watermark */
     uint32_t dn_max_connections;  /* transfer connections open at once */
+    uint32_t dn_failed_volumes_tolerated; /* failed data dirs before shutting down */
+    uint32_t dn_volume_check_ms;  /* data dir probe interval */
     char *dn_log_level;
     /* [client] */
     char *cl_namenode;            /* "HOST:PORT" */
