@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +40,6 @@ struct vol_set {
     pthread_mutex_t mu;     /* serializes vol_fail */
     size_t nfailed;         /* atomic; changed under mu */
 };
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-    if (!err || errsz == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- small file-system helpers ------------------------------------------ */
 
@@ -227,7 +214,7 @@ static int storage_id_valid(const char *s)
 
 /* Read <dir>/VERSION into id.  1 found, 0 absent, -1 malformed (an error
  * of the set: message), -2 unreadable (the dir fails: message). */
-static int version_read(const char *dir, char *id, char *err, size_t errsz)
+static int version_read(const char *dir, char *id, char *msg, size_t msgsz)
 {
     char path[PATH_MAX], buf[4096];
     snprintf(path, sizeof path, "%s/VERSION", dir);
@@ -235,14 +222,14 @@ static int version_read(const char *dir, char *id, char *err, size_t errsz)
     if (!f) {
         if (errno == ENOENT)
             return 0;
-        seterr(err, errsz, "open %s: %s", path, strerror(errno));
+        snprintf(msg, msgsz, "open %s: %s", path, strerror(errno));
         return -2;
     }
     size_t n = fread(buf, 1, sizeof buf - 1, f);
-    int bad = ferror(f);
+    int bad = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     if (bad) {
-        seterr(err, errsz, "read %s: %s", path, strerror(EIO));
+        snprintf(msg, msgsz, "read %s: %s", path, strerror(bad));
         return -2;
     }
     buf[n] = '\0';
@@ -251,14 +238,14 @@ static int version_read(const char *dir, char *id, char *err, size_t errsz)
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, "storage_id=", 11) == 0) {
             if (!storage_id_valid(line + 11)) {
-                seterr(err, errsz, "%s: bad storage_id \"%.40s\"", path, line + 11);
+                snprintf(msg, msgsz, "%s: bad storage_id \"%.40s\"", path, line + 11);
                 return -1;
             }
             memcpy(id, line + 11, VOL_STORAGE_ID_LEN + 1);
             have_id = 1;
         } else if (strncmp(line, "layout=", 7) == 0) {
             if (strcmp(line + 7, "1") != 0) {
-                seterr(err, errsz, "%s: unsupported layout \"%.20s\" (this version reads %d)",
+                snprintf(msg, msgsz, "%s: unsupported layout \"%.20s\" (this version reads %d)",
                        path, line + 7, VOL_LAYOUT);
                 return -1;
             }
@@ -266,7 +253,7 @@ static int version_read(const char *dir, char *id, char *err, size_t errsz)
         }
     }
     if (!have_id || !have_layout) {
-        seterr(err, errsz, "%s: missing %s", path, have_id ? "layout" : "storage_id");
+        snprintf(msg, msgsz, "%s: missing %s", path, have_id ? "layout" : "storage_id");
         return -1;
     }
     return 1;
@@ -281,8 +268,9 @@ static int version_write(const char *dir, const char *id, char *what, size_t wha
     int len = snprintf(text, sizeof text, "storage_id=%s\nlayout=%d\n", id, VOL_LAYOUT);
     int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
+        rc = -errno;
         snprintf(what, whatsz, "create %s", tmp);
-        return -errno;
+        return rc;
     }
     ssize_t n = write(fd, text, (size_t)len);
     if (n != len) {
@@ -306,19 +294,19 @@ static int version_write(const char *dir, const char *id, char *what, size_t wha
     return rc;
 }
 
-static int storage_id_new(char *id, char *err, size_t errsz)
+static int storage_id_new(char *id, char *msg, size_t msgsz)
 {
     uint8_t r[16];
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        seterr(err, errsz, "/dev/urandom: %s", strerror(errno));
+        snprintf(msg, msgsz, "/dev/urandom: %s", strerror(errno));
         return -1;
     }
     ssize_t n = read(fd, r, sizeof r);
     int saved = errno;
     close(fd);
     if (n != (ssize_t)sizeof r) {
-        seterr(err, errsz, "/dev/urandom: %s", n < 0 ? strerror(saved) : "short read");
+        snprintf(msg, msgsz, "/dev/urandom: %s", n < 0 ? strerror(saved) : "short read");
         return -1;
     }
     memcpy(id, "DS-", 3);
@@ -385,7 +373,7 @@ fail:
 
 /* Agree on one storage id over the usable dirs and write VERSION where
  * missing.  0 or -1 (message). */
-static int storage_id_setup(struct vol_set *vs, char *err, size_t errsz)
+static int storage_id_setup(struct vol_set *vs, char *msg, size_t msgsz)
 {
     char id[VOL_STORAGE_ID_LEN + 1], what[VOL_WHY_MAX];
     unsigned char *has = calloc(vs->n, 1);
@@ -393,7 +381,7 @@ static int storage_id_setup(struct vol_set *vs, char *err, size_t errsz)
     int found = 0, rc = -1;
 
     if (!has) {
-        seterr(err, errsz, "out of memory");
+        snprintf(msg, msgsz, "out of memory");
         return -1;
     }
     for (size_t d = 0; d < vs->n; d++) {
@@ -401,7 +389,7 @@ static int storage_id_setup(struct vol_set *vs, char *err, size_t errsz)
             continue;
         int r = version_read(vs->v[d].path, id, what, sizeof what);
         if (r == -1) {
-            seterr(err, errsz, "%s", what);
+            snprintf(msg, msgsz, "%s", what);
             goto out;
         }
         if (r == -2)
@@ -414,13 +402,13 @@ static int storage_id_setup(struct vol_set *vs, char *err, size_t errsz)
             from = d;
             found = 1;
         } else if (strcmp(id, vs->storage_id) != 0) {
-            seterr(err, errsz, "storage id mismatch: %s/VERSION has %s, %s/VERSION has %s",
+            snprintf(msg, msgsz, "storage id mismatch: %s/VERSION has %s, %s/VERSION has %s",
                    vs->v[from].path, vs->storage_id, vs->v[d].path, id);
             goto out;
         }
     }
     if (!found && vol_failed(vs) < vs->n) {
-        if (storage_id_new(vs->storage_id, err, errsz) < 0)
+        if (storage_id_new(vs->storage_id, msg, msgsz) < 0)
             goto out;
         LOG_INFO("data dirs: new storage id %s", vs->storage_id);
     }
@@ -439,17 +427,19 @@ out:
 struct vol_set *vol_open(const char *const *dirs, size_t n, uint64_t reserved,
                          char *err, size_t errsz)
 {
-    struct vol_set *vs;
-    char what[VOL_WHY_MAX];
+    struct vol_set *vs = NULL;
+    char what[VOL_WHY_MAX], msg[VOL_WHY_MAX + 64];
+    size_t msgsz = sizeof msg;
 
     if (n == 0 || n > UINT16_MAX) {
-        seterr(err, errsz, "%zu data dirs (need 1 to %u)", n, UINT16_MAX);
-        return NULL;
+        snprintf(msg, msgsz, "%zu data dirs (need 1 to %u)", n, UINT16_MAX);
+        goto fail;
     }
     if (!(vs = calloc(1, sizeof *vs)) || !(vs->v = calloc(n, sizeof *vs->v))) {
         free(vs);
-        seterr(err, errsz, "out of memory");
-        return NULL;
+        vs = NULL;
+        snprintf(msg, msgsz, "out of memory");
+        goto fail;
     }
     pthread_mutex_init(&vs->mu, NULL);
     vs->n = n;
@@ -458,11 +448,11 @@ struct vol_set *vol_open(const char *const *dirs, size_t n, uint64_t reserved,
         vs->v[d].lock_fd = vs->v[d].rbw_fd = -1;
     for (size_t d = 0; d < n; d++) {
         if (strlen(dirs[d]) == 0 || strlen(dirs[d]) >= DIR_PATH_MAX) {
-            seterr(err, errsz, "data dir \"%.64s\": empty or too long", dirs[d]);
+            snprintf(msg, msgsz, "data dir \"%.64s\": empty or too long", dirs[d]);
             goto fail;
         }
         if (!(vs->v[d].path = strdup(dirs[d]))) {
-            seterr(err, errsz, "out of memory");
+            snprintf(msg, msgsz, "out of memory");
             goto fail;
         }
     }
@@ -473,14 +463,16 @@ struct vol_set *vol_open(const char *const *dirs, size_t n, uint64_t reserved,
         if (rc != 0)
             fail_at_open(vs, d, rc > 0 ? 0 : -rc, what);
     }
-    if (vol_failed(vs) < n && storage_id_setup(vs, err, errsz) < 0)
+    if (vol_failed(vs) < n && storage_id_setup(vs, msg, msgsz) < 0)
         goto fail;
     if (vol_failed(vs) == n) {
-        seterr(err, errsz, "no usable data dir: %s: %s", vs->v[0].path, vs->v[0].why);
+        snprintf(msg, msgsz, "no usable data dir: %s: %s", vs->v[0].path, vs->v[0].why);
         goto fail;
     }
     return vs;
 fail:
+    if (err && errsz)
+        snprintf(err, errsz, "%s", msg);
     vol_close(vs);
     return NULL;
 }

@@ -223,6 +223,46 @@ def test_read_only_dir_fails_and_the_rest_serves(cluster, tmpfs, datanode,
 
 
 @pytest.mark.cluster(datanodes=0)
+def test_write_in_flight_in_failed_dir_fails_alone(cluster, tmpfs, datanode,
+                                                   tmp_path):
+    """Two files being written, one into each dir; the first dir fails
+    (its rbw/ vanishes: the probe cannot stat it).  The write there fails
+    with an I/O error; the one in the other dir completes."""
+    a, b = tmpfs("a", 64), tmpfs("b", 32)
+    dn = datanode([a / "data", b / "data"],
+                  ["datanode.failed_volumes_tolerated=1"]).wait_live()
+    p1, p2 = blob(12 * MiB, 1), blob(12 * MiB, 2)
+    first = 5 * MiB         # the shell sends once it has read 4 MiB
+
+    def start(remote, payload, d):
+        p = cluster.spawn("put", "-r", "1", "-b", "8M", "-", remote,
+                          stdin=subprocess.PIPE)
+        p.stdin.write(payload[:first])
+        p.stdin.flush()
+        wait_for(lambda: list((d / "data" / "rbw").glob("blk_*")), 10,
+                 "%s to be written in %s" % (remote, d))
+        return p
+    w1 = start("/w1", p1, a)
+    # now b has more room than a: the next replica goes there
+    with open(a / "filler", "wb") as f:
+        f.write(b"\0" * (free_bytes(a) - 16 * MiB))
+    w2 = start("/w2", p2, b)
+
+    (a / "data" / "rbw").rename(a / "data" / "rbw.gone")
+    wait_for(lambda: failures(dn), 10, "the dir to fail")
+    out1, err1 = w1.communicate(p1[first:], timeout=60 * SLOW)
+    out2, err2 = w2.communicate(p2[first:], timeout=60 * SLOW)
+    assert w1.returncode == 1, err1
+    assert b"Input/output error" in err1, err1
+    assert w2.returncode == 0, err2
+    back = tmp_path / "w2"
+    rc, out, err = cluster.dfs("get", "/w2", back)
+    assert rc == 0, err
+    assert sha256(back.read_bytes()) == sha256(p2)
+    assert dn.proc.poll() is None
+
+
+@pytest.mark.cluster(datanodes=0)
 def test_failed_dir_over_tolerance_stops_datanode(cluster, tmpfs, datanode,
                                                   tmp_path):
     """With datanode.failed_volumes_tolerated=0 (the default) one failed
