@@ -8,11 +8,20 @@
  * The rule that makes I/O outside the lock safe: a thread claims an id in a
  * table (WRITING, DELETING) before it touches that id's files, and an id
  * present in either table cannot be claimed again.
+ *
+ * The data dirs themselves (paths, locks, VERSION, space, health) are
+ * volume.c's.  When a dir fails (dir_fail), its FINAL and LEFTOVER entries
+ * leave the tables under the lock, in the same critical section that
+ * makes the failure visible to finalize: a replica is never added to the
+ * map in a dir already swept.  WRITING and DELETING entries stay with
+ * their owners, whose next I/O in the dir fails.
  */
 #include "blockstore.h"
 #include "checksum.h"
 #include "frame.h"
 #include "log.h"
+#include "volume.h"
+#include "xmalloc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,12 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
-#define STORAGE_ID_LEN 35           /* "DS-" + 32 hex */
 #define DIR_PATH_MAX (PATH_MAX - 128) /* room for the names we append */
 #define VERIFY_BUF (1u << 20)
 
@@ -135,21 +141,20 @@ static void map_del(struct map *m, struct ent *e)
 
 /* ---- the store ------------------------------------------------------ */
 
-struct bs_dir {
-    char *path;
-    int lock_fd;        /* in_use.lock, flock()ed */
-    int rbw_fd;         /* rbw/, for fsync */
-};
-
 struct bs {
-    struct bs_dir *dir;
-    size_t ndirs;
+    struct vol_set *vol;
     uint64_t reserved;
-    char storage_id[STORAGE_ID_LEN + 1];
     pthread_mutex_t lock;
     struct map fin, rbw;    /* under lock */
     size_t nfinal;          /* FINAL entries of fin */
     uint64_t used;          /* data + meta bytes of FINAL entries */
+
+    /* Failure hooks, set and called under hook_lock. */
+    pthread_mutex_t hook_lock;
+    bs_dir_failed_fn on_failed;
+    void *on_failed_arg;
+    bs_replica_lost_fn on_lost;
+    void *on_lost_arg;
 };
 
 struct bs_writer {
@@ -188,7 +193,7 @@ static uint64_t meta_size(uint64_t len, uint32_t chunk)
 /* <dir>/finalized/subdirA/subdirB */
 static void fin_dir_path(char *buf, const struct bs *bs, size_t d, uint64_t id)
 {
-    snprintf(buf, PATH_MAX, "%s/finalized/subdir%u/subdir%u", bs->dir[d].path,
+    snprintf(buf, PATH_MAX, "%s/finalized/subdir%u/subdir%u", vol_path(bs->vol, d),
              (unsigned)((id >> 16) & 0x1f), (unsigned)((id >> 8) & 0x1f));
 }
 
@@ -198,7 +203,7 @@ static void replica_paths(const struct bs *bs, size_t d, int rbw, uint64_t id, u
 {
     char dir[PATH_MAX];
     if (rbw)
-        snprintf(dir, sizeof dir, "%s/rbw", bs->dir[d].path);
+        snprintf(dir, sizeof dir, "%s/rbw", vol_path(bs->vol, d));
     else
         fin_dir_path(dir, bs, d, id);
     snprintf(data, PATH_MAX, "%.*s/blk_%" PRIu64, DIR_PATH_MAX, dir, id);
@@ -243,47 +248,6 @@ ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t off)
         done += (size_t)n;
     }
     return (ssize_t)done;
-}
-
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
-/* mkdir -p.  0 or -errno. */
-static int mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    if (len >= sizeof buf)
-        return -ENAMETOOLONG;
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        buf[i] = c;
-    }
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return -errno;
-    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
-/* mkdir that fsyncs the parent when it created the dir.  0 or -errno. */
-static int mkdir_durable(const char *path, const char *parent)
-{
-    if (mkdir(path, 0755) < 0)
-        return errno == EEXIST ? 0 : -errno;
-    return fsync_path(parent);
 }
 
 /* ---- .meta header ------------------------------------------------------ */
@@ -363,120 +327,6 @@ out:
     return rc;
 }
 
-/* ---- VERSION and storage id -------------------------------------------- */
-
-static int storage_id_valid(const char *s)
-{
-    if (strlen(s) != STORAGE_ID_LEN || strncmp(s, "DS-", 3) != 0)
-        return 0;
-    for (size_t i = 3; i < STORAGE_ID_LEN; i++)
-        if (!strchr("0123456789abcdef", s[i]) || s[i] == '\0')
-            return 0;
-    return 1;
-}
-
-/* Read <dir>/VERSION into id.  1 found, 0 absent, -1 error (message). */
-static int version_read(const char *dir, char *id, char *err, size_t errsz)
-{
-    char path[PATH_MAX], buf[4096];
-    snprintf(path, sizeof path, "%s/VERSION", dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        seterr(err, errsz, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    ssize_t n = bs_pread_all(fd, buf, sizeof buf - 1, 0);
-    int saved = n < 0 ? (int)-n : 0;
-    close(fd);
-    if (n < 0) {
-        seterr(err, errsz, "%s: %s", path, strerror(saved));
-        return -1;
-    }
-    buf[n] = '\0';
-    int have_id = 0, have_layout = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(line, "storage_id=", 11) == 0) {
-            if (!storage_id_valid(line + 11)) {
-                seterr(err, errsz, "%s: bad storage_id \"%.40s\"", path, line + 11);
-                return -1;
-            }
-            memcpy(id, line + 11, STORAGE_ID_LEN + 1);
-            have_id = 1;
-        } else if (strncmp(line, "layout=", 7) == 0) {
-            if (strcmp(line + 7, "1") != 0) {
-                seterr(err, errsz, "%s: unsupported layout \"%.20s\" (this version reads %d)",
-                       path, line + 7, BS_LAYOUT);
-                return -1;
-            }
-            have_layout = 1;
-        }
-    }
-    if (!have_id || !have_layout) {
-        seterr(err, errsz, "%s: missing %s", path, have_id ? "layout" : "storage_id");
-        return -1;
-    }
-    return 1;
-}
-
-/* Write <dir>/VERSION durably.  0 or -1 (message). */
-static int version_write(const char *dir, const char *id, char *err, size_t errsz)
-{
-    char tmp[PATH_MAX], path[PATH_MAX], text[128];
-    snprintf(tmp, sizeof tmp, "%s/VERSION.tmp", dir);
-    snprintf(path, sizeof path, "%s/VERSION", dir);
-    int len = snprintf(text, sizeof text, "storage_id=%s\nlayout=%d\n", id, BS_LAYOUT);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto fail;
-    int rc = pwrite_all(fd, text, (size_t)len, 0);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc < 0) {
-        errno = -rc;
-        unlink(tmp);
-        goto fail;
-    }
-    if (rename(tmp, path) < 0) {
-        int saved = errno;
-        unlink(tmp);
-        errno = saved;
-        goto fail;
-    }
-    if ((rc = fsync_path(dir)) < 0) {
-        seterr(err, errsz, "%s: fsync: %s", dir, strerror(-rc));
-        return -1;
-    }
-    return 0;
-fail:
-    seterr(err, errsz, "%s: %s", tmp, strerror(errno));
-    return -1;
-}
-
-static int storage_id_new(char *id, char *err, size_t errsz)
-{
-    uint8_t r[16];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        seterr(err, errsz, "/dev/urandom: %s", strerror(errno));
-        return -1;
-    }
-    ssize_t n = bs_pread_all(fd, r, sizeof r, 0);
-    int saved = errno;
-    close(fd);
-    if (n != (ssize_t)sizeof r) {
-        seterr(err, errsz, "/dev/urandom: %s", n < 0 ? strerror(saved) : "short read");
-        return -1;
-    }
-    memcpy(id, "DS-", 3);
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(id + 3 + 2 * i, 3, "%02x", r[i]);
-    return 0;
-}
-
 /* ---- scan at open ------------------------------------------------------- */
 
 struct item {
@@ -548,7 +398,7 @@ static void move_aside(struct bs *bs, size_t d, const char *dirpath, const struc
     else
         snprintf(name, sizeof name, "blk_%" PRIu64, it->id);
     snprintf(src, sizeof src, "%.*s/%s", DIR_PATH_MAX, dirpath, name);
-    snprintf(cdir, sizeof cdir, "%s/corrupt", bs->dir[d].path);
+    snprintf(cdir, sizeof cdir, "%s/corrupt", vol_path(bs->vol, d));
     if (mkdir(cdir, 0755) < 0 && errno != EEXIST) {
         LOG_ERROR("block store: %s: %s; cannot create %s: %s", src, why, cdir, strerror(errno));
         return;
@@ -618,7 +468,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
         struct item ld = { id, 0, 0 }, lm = { id, gs, 1 };
         if (e->gs < gs) {
             if (rbw)
-                snprintf(odir, sizeof odir, "%s/rbw", bs->dir[e->dir].path);
+                snprintf(odir, sizeof odir, "%s/rbw", vol_path(bs->vol, e->dir));
             else
                 fin_dir_path(odir, bs, e->dir, id);
             loser_dir = odir;
@@ -636,7 +486,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
             bs->nfinal--;
         }
     } else if (!(e = map_add(m, id, rbw ? ENT_LEFTOVER : ENT_FINAL))) {
-        seterr(err, errsz, "%s: out of memory for the replica map", bs->dir[d].path);
+        seterr(err, errsz, "%s: out of memory for the replica map", vol_path(bs->vol, d));
         return -1;
     }
     e->gs = gs;
@@ -652,7 +502,8 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
 
 /* Scan one directory: rbw/ (rbw set, depth 2 means "no subdirs"), or
  * finalized/ at depth 0, its subdirA at 1, subdirA/subdirB at 2 (a, b: the
- * subdir numbers so far).  0 or -1 (message). */
+ * subdir numbers so far).  0, -ENOMEM (message), or the -errno of
+ * opendir/readdir (message: the call and path). */
 static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int depth,
                     unsigned a, unsigned b, char *err, size_t errsz)
 {
@@ -660,7 +511,7 @@ static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int dept
     size_t n = 0, cap = 0;
     uint32_t subs = 0;
     unsigned k;
-    int rc = -1;
+    int rc = -ENOMEM;
     struct dirent *de;
     DIR *dp = opendir(path);
 
@@ -669,8 +520,9 @@ static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int dept
             LOG_WARN("block store: %s: not a directory; ignored", path);
             return 0;
         }
-        seterr(err, errsz, "%s: %s", path, strerror(errno));
-        return -1;
+        rc = -errno;
+        seterr(err, errsz, "opendir %s", path);
+        return rc;
     }
     for (;;) {
         errno = 0;
@@ -695,7 +547,8 @@ static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int dept
         }
     }
     if (errno) {
-        seterr(err, errsz, "%s: readdir: %s", path, strerror(errno));
+        rc = -errno;
+        seterr(err, errsz, "readdir %s", path);
         goto out;
     }
     closedir(dp);
@@ -709,15 +562,15 @@ static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int dept
         uint64_t id = items[i].id;
         int placed = rbw || (depth == 2 && ((id >> 16) & 0x1f) == a && ((id >> 8) & 0x1f) == b);
         if (scan_group(bs, d, path, rbw, placed, items + i, j - i, err, errsz) < 0)
-            goto out;
+            goto out;           /* rc is -ENOMEM */
     }
     for (k = 0; k < 32; k++) {
         char sub[PATH_MAX];
         if (!(subs & (1u << k)))
             continue;
         snprintf(sub, sizeof sub, "%.*s/subdir%u", DIR_PATH_MAX, path, k);
-        if (scan_dir(bs, d, sub, rbw, depth + 1, depth == 0 ? k : a, depth == 1 ? k : b,
-                     err, errsz) < 0)
+        if ((rc = scan_dir(bs, d, sub, rbw, depth + 1, depth == 0 ? k : a, depth == 1 ? k : b,
+                           err, errsz)) < 0)
             goto out;
     }
     rc = 0;
@@ -728,161 +581,209 @@ out:
     return rc;
 }
 
-/* ---- open / close ---------------------------------------------------- */
+/* ---- failed dirs ----------------------------------------------------- */
 
-/* Create and lock one data dir and its subdirs.  0 or -1 (message). */
-static int dir_prepare(struct bs_dir *dd, char *err, size_t errsz)
+struct lost {
+    uint64_t id, gs, len;
+};
+
+/* Drop dir d's FINAL and LEFTOVER entries (bs->lock held); the FINAL ones
+ * are appended to *lost (xrealloc'ed; *nlost of them). */
+static void sweep_dir(struct bs *bs, size_t d, struct lost **lost, size_t *nlost)
 {
-    char p[PATH_MAX];
-    int rc;
-
-    if ((rc = mkdir_p(dd->path)) < 0) {
-        seterr(err, errsz, "%s: %s", dd->path, strerror(-rc));
-        return -1;
-    }
-    snprintf(p, sizeof p, "%s/in_use.lock", dd->path);
-    if ((dd->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-        seterr(err, errsz, "%s: %s", p, strerror(errno));
-        return -1;
-    }
-    if (flock(dd->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EWOULDBLOCK)
-            seterr(err, errsz, "%s: data dir already in use (locked by another store)", dd->path);
-        else
-            seterr(err, errsz, "%s: flock: %s", p, strerror(errno));
-        return -1;
-    }
-    snprintf(p, sizeof p, "%s/finalized", dd->path);
-    if ((rc = mkdir_durable(p, dd->path)) < 0) {
-        seterr(err, errsz, "%s: %s", p, strerror(-rc));
-        return -1;
-    }
-    snprintf(p, sizeof p, "%s/rbw", dd->path);
-    if ((rc = mkdir_durable(p, dd->path)) < 0) {
-        seterr(err, errsz, "%s: %s", p, strerror(-rc));
-        return -1;
-    }
-    if ((dd->rbw_fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        seterr(err, errsz, "%s: %s", p, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* Agree on one storage id and write VERSION where missing.  0 or -1. */
-static int storage_id_setup(struct bs *bs, char *err, size_t errsz)
-{
-    char id[STORAGE_ID_LEN + 1];
-    unsigned char *has = calloc(bs->ndirs, 1);
-    size_t from = 0;
-    int found = 0, rc = -1;
-
-    if (!has) {
-        seterr(err, errsz, "out of memory");
-        return -1;
-    }
-    for (size_t d = 0; d < bs->ndirs; d++) {
-        int r = version_read(bs->dir[d].path, id, err, errsz);
-        if (r < 0)
-            goto out;
-        if (r == 0)
-            continue;
-        has[d] = 1;
-        if (!found) {
-            memcpy(bs->storage_id, id, sizeof id);
-            from = d;
-            found = 1;
-        } else if (strcmp(id, bs->storage_id) != 0) {
-            seterr(err, errsz, "storage id mismatch: %s/VERSION has %s, %s/VERSION has %s",
-                   bs->dir[from].path, bs->storage_id, bs->dir[d].path, id);
-            goto out;
+    size_t cap = 0;
+    for (int t = 0; t < 2; t++) {
+        struct map *m = t == 0 ? &bs->fin : &bs->rbw;
+        uint8_t st = t == 0 ? ENT_FINAL : ENT_LEFTOVER;
+        /* map_del shifts later entries back into slot i: look at i again */
+        for (size_t i = 0; m->slot && i <= m->mask;) {
+            struct ent *e = &m->slot[i];
+            if (e->state != st || e->dir != d) {
+                i++;
+                continue;
+            }
+            if (t == 0) {
+                if (*nlost == cap) {
+                    cap = cap ? 2 * cap : 64;
+                    *lost = xrealloc(*lost, cap * sizeof **lost);
+                }
+                (*lost)[(*nlost)++] = (struct lost){ e->id, e->gs, e->len };
+                bs->nfinal--;
+                bs->used -= e->len + meta_size(e->len, e->chunk);
+            }
+            map_del(m, e);
         }
     }
-    if (!found) {
-        if (storage_id_new(bs->storage_id, err, errsz) < 0)
-            goto out;
-        LOG_INFO("block store: new storage id %s", bs->storage_id);
+}
+
+/* Fail dir d because `what` (the call and path) failed with errno e (0:
+ * what is the whole reason).  When this call failed it: drop its replicas,
+ * log it, report each dropped replica lost and tell the owner (hooks).
+ * Any thread; no lock held. */
+static void dir_fail(struct bs *bs, size_t d, int e, const char *what)
+{
+    struct lost *lost = NULL;
+    size_t nlost = 0;
+
+    /* under bs->lock: finalize checks the dir under it before adding */
+    pthread_mutex_lock(&bs->lock);
+    int first = vol_fail(bs->vol, d, e, what);
+    if (first)
+        sweep_dir(bs, d, &lost, &nlost);
+    pthread_mutex_unlock(&bs->lock);
+    if (!first)
+        return;
+    size_t nfailed = vol_failed(bs->vol), n = vol_count(bs->vol);
+    const char *ename = e ? strerrorname_np(e) : NULL;
+    LOG_ERROR("data dir %s failed: %s (%s); %zu replicas dropped; %zu of %zu data dirs failed",
+              vol_path(bs->vol, d), vol_failure(bs->vol, d), ename ? ename : "-", nlost,
+              nfailed, n);
+    pthread_mutex_lock(&bs->hook_lock);
+    for (size_t i = 0; bs->on_lost && i < nlost; i++)
+        bs->on_lost(bs->on_lost_arg, lost[i].id, lost[i].gs, lost[i].len);
+    if (bs->on_failed)
+        bs->on_failed(bs->on_failed_arg, vol_path(bs->vol, d), e, nfailed, n);
+    pthread_mutex_unlock(&bs->hook_lock);
+    free(lost);
+}
+
+/* rc: the result (-errno) of `op` on `path` in dir d.  A disk error
+ * (vol_disk_error) fails the dir.  Returns rc. */
+static int io_check(struct bs *bs, size_t d, int rc, const char *op, const char *path)
+{
+    if (rc < 0 && vol_disk_error(-rc) && vol_usable(bs->vol, d)) {
+        char what[PATH_MAX + 32];
+        snprintf(what, sizeof what, "%s %s", op, path);
+        dir_fail(bs, d, -rc, what);
     }
-    for (size_t d = 0; d < bs->ndirs; d++)
-        if (!has[d] && version_write(bs->dir[d].path, bs->storage_id, err, errsz) < 0)
-            goto out;
-    rc = 0;
-out:
-    free(has);
     return rc;
 }
 
-struct bs *bs_open(const char *const *dirs, size_t ndirs, uint64_t reserved,
-                   char *err, size_t errsz)
+size_t bs_check_dirs(struct bs *bs)
 {
-    struct bs *bs;
-
-    if (ndirs == 0 || ndirs > UINT16_MAX) {
-        seterr(err, errsz, "block store: %zu data dirs (need 1 to %u)", ndirs, UINT16_MAX);
-        return NULL;
+    char what[PATH_MAX + 32];
+    size_t n = 0;
+    for (size_t d = 0; d < vol_count(bs->vol); d++) {
+        if (!vol_usable(bs->vol, d))
+            continue;
+        int rc = vol_probe(bs->vol, d, what, sizeof what);
+        if (rc < 0 && vol_usable(bs->vol, d)) {
+            dir_fail(bs, d, -rc, what);
+            n++;
+        }
     }
-    if (!(bs = calloc(1, sizeof *bs)) || !(bs->dir = calloc(ndirs, sizeof *bs->dir))) {
-        free(bs);
+    LOG_DEBUG("data dir check: %zu of %zu usable", vol_count(bs->vol) - vol_failed(bs->vol),
+              vol_count(bs->vol));
+    return n;
+}
+
+size_t bs_failed_dirs(struct bs *bs, size_t *ndirs)
+{
+    if (ndirs)
+        *ndirs = vol_count(bs->vol);
+    return vol_failed(bs->vol);
+}
+
+void bs_on_dir_failed(struct bs *bs, bs_dir_failed_fn fn, void *arg)
+{
+    pthread_mutex_lock(&bs->hook_lock);
+    bs->on_failed = fn;
+    bs->on_failed_arg = arg;
+    pthread_mutex_unlock(&bs->hook_lock);
+}
+
+void bs_on_replica_lost(struct bs *bs, bs_replica_lost_fn fn, void *arg)
+{
+    pthread_mutex_lock(&bs->hook_lock);
+    bs->on_lost = fn;
+    bs->on_lost_arg = arg;
+    pthread_mutex_unlock(&bs->hook_lock);
+}
+
+/* ---- open / close ---------------------------------------------------- */
+
+/* bs_open (strict: every dir must be usable) and bs_open_tolerant. */
+static struct bs *store_open(const char *const *dirs, size_t ndirs, uint64_t reserved,
+                             int strict, char *err, size_t errsz)
+{
+    char msg[PATH_MAX + 64];
+    struct bs *bs;
+    struct vol_set *vs = vol_open(dirs, ndirs, reserved, err, errsz);
+
+    if (!vs)
+        return NULL;
+    for (size_t d = 0; strict && d < ndirs; d++) {
+        if (!vol_usable(vs, d)) {
+            seterr(err, errsz, "data dir %s: %s", vol_path(vs, d), vol_failure(vs, d));
+            vol_close(vs);
+            return NULL;
+        }
+    }
+    if (!(bs = calloc(1, sizeof *bs))) {
+        vol_close(vs);
         seterr(err, errsz, "block store: out of memory");
         return NULL;
     }
-    pthread_mutex_init(&bs->lock, NULL);
+    bs->vol = vs;
     bs->reserved = reserved;
-    bs->ndirs = ndirs;
-    for (size_t d = 0; d < ndirs; d++)
-        bs->dir[d].lock_fd = bs->dir[d].rbw_fd = -1;
+    pthread_mutex_init(&bs->lock, NULL);
+    pthread_mutex_init(&bs->hook_lock, NULL);
     for (size_t d = 0; d < ndirs; d++) {
-        if (strlen(dirs[d]) == 0 || strlen(dirs[d]) >= DIR_PATH_MAX) {
-            seterr(err, errsz, "block store: data dir \"%.64s\": empty or too long", dirs[d]);
-            goto fail;
+        for (int rbw = 0; rbw < 2 && vol_usable(vs, d); rbw++) {
+            char p[PATH_MAX];
+            snprintf(p, sizeof p, "%s/%s", vol_path(vs, d), rbw ? "rbw" : "finalized");
+            int rc = scan_dir(bs, d, p, rbw, rbw ? 2 : 0, 0, 0, msg, sizeof msg);
+            if (rc == -ENOMEM) {
+                seterr(err, errsz, "%s", msg);
+                goto fail;
+            }
+            if (rc < 0 && strict) {
+                seterr(err, errsz, "%s: %s", msg, strerror(-rc));
+                goto fail;
+            }
+            if (rc < 0)
+                dir_fail(bs, d, -rc, msg);
         }
-        if (!(bs->dir[d].path = strdup(dirs[d]))) {
-            seterr(err, errsz, "block store: out of memory");
-            goto fail;
-        }
-        if (dir_prepare(&bs->dir[d], err, errsz) < 0)
-            goto fail;
     }
-    if (storage_id_setup(bs, err, errsz) < 0)
+    if (vol_failed(vs) == ndirs) {
+        seterr(err, errsz, "no usable data dir: %s: %s", vol_path(vs, 0), vol_failure(vs, 0));
         goto fail;
-    for (size_t d = 0; d < ndirs; d++) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/finalized", bs->dir[d].path);
-        if (scan_dir(bs, d, p, 0, 0, 0, 0, err, errsz) < 0)
-            goto fail;
-        snprintf(p, sizeof p, "%s/rbw", bs->dir[d].path);
-        if (scan_dir(bs, d, p, 1, 2, 0, 0, err, errsz) < 0)
-            goto fail;
     }
-    LOG_INFO("block store: %zu data dir(s), storage %s, %zu finalized replicas, %zu in rbw",
-             ndirs, bs->storage_id, bs->nfinal, bs->rbw.n);
+    LOG_INFO("block store: %zu data dir(s) (%zu failed), storage %s, %zu finalized replicas, "
+             "%zu in rbw", ndirs, vol_failed(vs), vol_storage_id(vs), bs->nfinal, bs->rbw.n);
     return bs;
 fail:
     bs_close(bs);
     return NULL;
 }
 
+struct bs *bs_open(const char *const *dirs, size_t ndirs, uint64_t reserved,
+                   char *err, size_t errsz)
+{
+    return store_open(dirs, ndirs, reserved, 1, err, errsz);
+}
+
+struct bs *bs_open_tolerant(const char *const *dirs, size_t ndirs, uint64_t reserved,
+                            char *err, size_t errsz)
+{
+    return store_open(dirs, ndirs, reserved, 0, err, errsz);
+}
+
 void bs_close(struct bs *bs)
 {
     if (!bs)
         return;
-    for (size_t d = 0; d < bs->ndirs; d++) {
-        if (bs->dir[d].rbw_fd >= 0)
-            close(bs->dir[d].rbw_fd);
-        if (bs->dir[d].lock_fd >= 0)
-            close(bs->dir[d].lock_fd);      /* releases the flock */
-        free(bs->dir[d].path);
-    }
-    free(bs->dir);
+    vol_close(bs->vol);
     free(bs->fin.slot);
     free(bs->rbw.slot);
+    pthread_mutex_destroy(&bs->hook_lock);
     pthread_mutex_destroy(&bs->lock);
     free(bs);
 }
 
 const char *bs_storage_id(const struct bs *bs)
 {
-    return bs->storage_id;
+    return vol_storage_id(bs->vol);
 }
 
 /* ---- writer --------------------------------------------------------- */
@@ -902,11 +803,19 @@ static void writer_unclaim(struct bs_writer *w)
 static void writer_discard(struct bs_writer *w, int rbw)
 {
     char data[PATH_MAX], meta[PATH_MAX];
+    /* best effort in a failed dir: no complaint */
+    int quiet = !vol_usable(w->bs->vol, w->dir);
     replica_paths(w->bs, w->dir, rbw, w->id, w->gs, data, meta);
-    if (unlink(data) < 0 && errno != ENOENT)
-        LOG_ERROR("block store: %s: unlink: %s", data, strerror(errno));
-    if (unlink(meta) < 0 && errno != ENOENT)
-        LOG_ERROR("block store: %s: unlink: %s", meta, strerror(errno));
+    if (unlink(data) < 0 && errno != ENOENT && !quiet) {
+        int e = errno;
+        LOG_ERROR("block store: %s: unlink: %s", data, strerror(e));
+        io_check(w->bs, w->dir, -e, "unlink", data);
+    }
+    if (unlink(meta) < 0 && errno != ENOENT && !quiet) {
+        int e = errno;
+        LOG_ERROR("block store: %s: unlink: %s", meta, strerror(e));
+        io_check(w->bs, w->dir, -e, "unlink", meta);
+    }
     if (w->data_fd >= 0)
         close(w->data_fd);
     if (w->meta_fd >= 0)
@@ -915,48 +824,69 @@ static void writer_discard(struct bs_writer *w, int rbw)
     free(w);
 }
 
-/* The dir with the most free space above bs->reserved, or -1. */
-static long pick_dir(struct bs *bs, uint64_t *best_free)
+/* Create w's files in rbw/ of dir w->dir and write the meta header.  0, or
+ * -errno with a message (the files are gone again); a disk error has
+ * failed the dir. */
+static int writer_files(struct bs_writer *w, char *err, size_t errsz)
 {
-    long best = -1;
-    *best_free = 0;
-    for (size_t d = 0; d < bs->ndirs; d++) {
-        struct statvfs sv;
-        if (statvfs(bs->dir[d].path, &sv) < 0) {
-            LOG_WARN("block store: %s: statvfs: %s", bs->dir[d].path, strerror(errno));
-            continue;
-        }
-        uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-        uint64_t rem = avail > bs->reserved ? avail - bs->reserved : 0;
-        if (rem > *best_free) {
-            *best_free = rem;
-            best = (long)d;
-        }
+    char data[PATH_MAX], meta[PATH_MAX];
+    uint8_t h[BS_META_HDR_LEN];
+    const char *op = "create", *what = data;
+    int rc;
+
+    replica_paths(w->bs, w->dir, 1, w->id, w->gs, data, meta);
+    if ((w->data_fd = open(data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        rc = -errno;
+        goto fail;
     }
-    return best;
+    what = meta;
+    if ((w->meta_fd = open(meta, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    meta_header(h, w->chunk);
+    op = "write";
+    if ((rc = pwrite_all(w->meta_fd, h, sizeof h, 0)) < 0)
+        goto fail;
+    return 0;
+
+fail:
+    seterr(err, errsz, "%s: %s", what, strerror(-rc));
+    if (w->meta_fd >= 0) {
+        close(w->meta_fd);
+        unlink(meta);
+    }
+    if (w->data_fd >= 0) {
+        close(w->data_fd);
+        unlink(data);
+    }
+    w->data_fd = w->meta_fd = -1;
+    return io_check(w->bs, w->dir, rc, op, what);
+}
+
+/* rc: the -errno of `op` on w's data (meta 0) or meta file in rbw/; see
+ * io_check.  Returns rc. */
+static int writer_io(struct bs_writer *w, int rc, const char *op, int meta)
+{
+    char data[PATH_MAX], mpath[PATH_MAX];
+    if (!vol_disk_error(-rc))
+        return rc;
+    replica_paths(w->bs, w->dir, 1, w->id, w->gs, data, mpath);
+    return io_check(w->bs, w->dir, rc, op, meta ? mpath : data);
 }
 
 struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
                                    uint32_t chunk_size, char *err, size_t errsz)
 {
-    char data[PATH_MAX], meta[PATH_MAX];
-    uint8_t h[BS_META_HDR_LEN];
     struct bs_writer *w;
     struct ent *e;
     uint64_t avail;
-    int saved, rc;
+    int saved;
 
     if (!dfs_chunk_size_valid(chunk_size)) {
         seterr(err, errsz, "blk_%" PRIu64 ": invalid chunk size %" PRIu32
                " (a power of two from %u to %u)", id, chunk_size, DFS_CHUNK_MIN, DFS_CHUNK_MAX);
         errno = EINVAL;
-        return NULL;
-    }
-    long d = pick_dir(bs, &avail);
-    if (d < 0) {
-        seterr(err, errsz, "blk_%" PRIu64 ": no data dir has room (%" PRIu64
-               " bytes reserved per dir)", id, bs->reserved);
-        errno = ENOSPC;
         return NULL;
     }
     if (!(w = calloc(1, sizeof *w))) {
@@ -965,7 +895,7 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
         return NULL;
     }
     *w = (struct bs_writer){ .bs = bs, .id = id, .gs = gs, .chunk = chunk_size,
-                             .dir = (uint16_t)d, .data_fd = -1, .meta_fd = -1 };
+                             .data_fd = -1, .meta_fd = -1 };
 
     pthread_mutex_lock(&bs->lock);
     const char *busy = NULL;
@@ -991,34 +921,37 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
     }
     e->gs = gs;
     e->chunk = chunk_size;
-    e->dir = (uint16_t)d;
     pthread_mutex_unlock(&bs->lock);
 
-    replica_paths(bs, (size_t)d, 1, id, gs, data, meta);
-    if ((w->data_fd = open(data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-        saved = errno;
-        seterr(err, errsz, "%s: %s", data, strerror(saved));
-        goto fail_unclaim;
+    /* A dir that fails on the create is left for the next best one. */
+    for (;;) {
+        long d = vol_pick(bs->vol, &avail);
+        if (d < 0) {
+            int none = vol_failed(bs->vol) == vol_count(bs->vol);
+            if (none)
+                seterr(err, errsz, "blk_%" PRIu64 ": no usable data dir (all %zu failed)", id,
+                       vol_count(bs->vol));
+            else
+                seterr(err, errsz, "blk_%" PRIu64 ": no data dir has room (%" PRIu64
+                       " bytes reserved per dir)", id, bs->reserved);
+            saved = none ? EIO : ENOSPC;
+            goto fail_unclaim;
+        }
+        w->dir = (uint16_t)d;
+        int rc = writer_files(w, err, errsz);
+        if (rc == 0)
+            break;
+        if (vol_usable(bs->vol, (size_t)d)) {
+            saved = -rc;
+            goto fail_unclaim;
+        }
     }
-    if ((w->meta_fd = open(meta, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-        saved = errno;
-        seterr(err, errsz, "%s: %s", meta, strerror(saved));
-        goto fail_data;
-    }
-    meta_header(h, chunk_size);
-    if ((rc = pwrite_all(w->meta_fd, h, sizeof h, 0)) < 0) {
-        saved = -rc;
-        seterr(err, errsz, "%s: %s", meta, strerror(saved));
-        goto fail_meta;
-    }
+    pthread_mutex_lock(&bs->lock);
+    if ((e = map_get(&bs->rbw, id)) != NULL)
+        e->dir = w->dir;
+    pthread_mutex_unlock(&bs->lock);
     return w;
 
-fail_meta:
-    close(w->meta_fd);
-    unlink(meta);
-fail_data:
-    close(w->data_fd);
-    unlink(data);
 fail_unclaim:
     writer_unclaim(w);
 fail_free:
@@ -1041,11 +974,13 @@ int bs_writer_write(struct bs_writer *w, uint64_t offset, const void *data, size
         return -EINVAL;
     if (len == 0)
         return 0;
+    if (!vol_usable(w->bs->vol, w->dir))
+        return -EIO;
     if ((rc = pwrite_all(w->data_fd, data, len, offset)) < 0)
-        return rc;
+        return writer_io(w, rc, "write", 0);
     if ((rc = pwrite_all(w->meta_fd, sums_be, 8 * nsums,
                          BS_META_HDR_LEN + 8 * (offset / w->chunk))) < 0)
-        return rc;
+        return writer_io(w, rc, "write", 1);
     if (offset + len > bytes)
         __atomic_store_n(&w->bytes, offset + len, __ATOMIC_RELAXED);
     if (offset + len >= w->flushed + BS_SYNC_BEHIND) {
@@ -1059,11 +994,19 @@ int bs_writer_write(struct bs_writer *w, uint64_t offset, const void *data, size
 
 int bs_writer_sync(struct bs_writer *w)
 {
-    if (fdatasync(w->data_fd) < 0 || fdatasync(w->meta_fd) < 0)
-        return -errno;
+    if (!vol_usable(w->bs->vol, w->dir))
+        return -EIO;
+    if (fdatasync(w->data_fd) < 0)
+        return writer_io(w, -errno, "fdatasync", 0);
+    if (fdatasync(w->meta_fd) < 0)
+        return writer_io(w, -errno, "fdatasync", 1);
     if (!w->rbw_synced) {
-        if (fsync(w->bs->dir[w->dir].rbw_fd) < 0)
-            return -errno;
+        if (fsync(vol_rbw_fd(w->bs->vol, w->dir)) < 0) {
+            char rbw[PATH_MAX];
+            int rc = -errno;
+            snprintf(rbw, sizeof rbw, "%s/rbw", vol_path(w->bs->vol, w->dir));
+            return io_check(w->bs, w->dir, rc, "fsync", rbw);
+        }
         w->rbw_synced = 1;
     }
     return 0;
@@ -1118,11 +1061,17 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
     char rdata[PATH_MAX], rmeta[PATH_MAX], fdata[PATH_MAX], fmeta[PATH_MAX];
     char fdir[PATH_MAX], top[PATH_MAX], mid[PATH_MAX];
     uint64_t bytes = bs_writer_bytes(w);
-    const char *what = rdata;
+    const char *what = rdata, *op = NULL;
     int rc = 0, moved = 0;
 
     replica_paths(bs, w->dir, 1, w->id, w->gs, rdata, rmeta);
     replica_paths(bs, w->dir, 0, w->id, w->gs, fdata, fmeta);
+    snprintf(top, sizeof top, "%s/finalized", vol_path(bs->vol, w->dir));
+    if (!vol_usable(bs->vol, w->dir)) {
+        what = top;
+        rc = -EIO;
+        goto fail;
+    }
     if (length > bytes) {
         LOG_ERROR("block store: blk_%" PRIu64 ": finalize at %" PRIu64 " but only %" PRIu64
                   " bytes written", w->id, length, bytes);
@@ -1132,20 +1081,22 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
     if (length < bytes && length % w->chunk != 0 &&
         (rc = recut_last_chunk(w, length, bytes, rdata)) < 0)
         goto fail;
+    op = "truncate or fsync";
     if (ftruncate(w->data_fd, (off_t)length) < 0 || fsync(w->data_fd) < 0)
         goto fail_errno;
     what = rmeta;
     if (ftruncate(w->meta_fd, (off_t)meta_size(length, w->chunk)) < 0 || fsync(w->meta_fd) < 0)
         goto fail_errno;
 
-    snprintf(top, sizeof top, "%s/finalized", bs->dir[w->dir].path);
     snprintf(mid, sizeof mid, "%.*s/subdir%u", DIR_PATH_MAX, top, (unsigned)((w->id >> 16) & 0x1f));
     fin_dir_path(fdir, bs, w->dir, w->id);
     what = fdir;
-    if ((rc = mkdir_durable(mid, top)) < 0 || (rc = mkdir_durable(fdir, mid)) < 0)
+    op = "mkdir";
+    if ((rc = vol_mkdir_durable(mid, top)) < 0 || (rc = vol_mkdir_durable(fdir, mid)) < 0)
         goto fail;
     /* meta first: a crash in between leaves a lone meta, moved aside at open */
     what = fmeta;
+    op = "rename to";
     if (rename(rmeta, fmeta) < 0)
         goto fail_errno;
     moved = 1;
@@ -1154,15 +1105,24 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
         goto fail_errno;
     moved = 2;
     what = fdir;
-    if ((rc = fsync_path(fdir)) < 0)
+    op = "fsync";
+    if ((rc = vol_fsync_dir(fdir)) < 0)
         goto fail;
     what = rdata;
-    if (fsync(bs->dir[w->dir].rbw_fd) < 0)
+    if (fsync(vol_rbw_fd(bs->vol, w->dir)) < 0)
         goto fail_errno;
 
     close(w->data_fd);
     close(w->meta_fd);
+    w->data_fd = w->meta_fd = -1;
     pthread_mutex_lock(&bs->lock);
+    if (!vol_usable(bs->vol, w->dir)) {
+        /* the dir failed meanwhile and was swept: do not add to it */
+        pthread_mutex_unlock(&bs->lock);
+        what = top;
+        rc = -EIO;
+        goto fail;
+    }
     struct ent *e = map_get(&bs->rbw, w->id);
     if (e)
         map_del(&bs->rbw, e);
@@ -1187,8 +1147,13 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
 fail_errno:
     rc = -errno;
 fail:
-    LOG_ERROR("block store: blk_%" PRIu64 ": finalize failed: %s: %s; replica discarded",
-              w->id, what, strerror(-rc));
+    if (!vol_usable(bs->vol, w->dir))
+        LOG_WARN("block store: blk_%" PRIu64 ": finalize failed: data dir %s has failed; "
+                 "replica discarded", w->id, vol_path(bs->vol, w->dir));
+    else
+        LOG_ERROR("block store: blk_%" PRIu64 ": finalize failed: %s%s%s: %s; replica discarded",
+                  w->id, op ? op : "", op ? " " : "", what, strerror(-rc));
+    io_check(bs, w->dir, rc, op ? op : "finalize", what);
     if (moved == 1)
         unlink(fmeta);      /* data is still in rbw/ */
     writer_discard(w, moved == 2 ? 0 : 1);
@@ -1288,11 +1253,14 @@ int bs_delete(struct bs *bs, uint64_t id)
     replica_paths(bs, cur.dir, m == &bs->rbw, id, cur.gs, data, meta);
     if (unlink(data) < 0 && errno != ENOENT) {
         rc = -errno;
-        LOG_ERROR("block store: %s: unlink: %s", data, strerror(errno));
+        LOG_ERROR("block store: %s: unlink: %s", data, strerror(-rc));
+        io_check(bs, cur.dir, rc, "unlink", data);
     }
     if (unlink(meta) < 0 && errno != ENOENT) {
-        rc = rc ? rc : -errno;
-        LOG_ERROR("block store: %s: unlink: %s", meta, strerror(errno));
+        int saved = errno;
+        rc = rc ? rc : -saved;
+        LOG_ERROR("block store: %s: unlink: %s", meta, strerror(saved));
+        io_check(bs, cur.dir, -saved, "unlink", meta);
     }
 
     pthread_mutex_lock(&bs->lock);
@@ -1453,21 +1421,7 @@ int bs_foreach_rbw(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t l
 
 void bs_space(struct bs *bs, uint64_t *capacity, uint64_t *used, uint64_t *remaining)
 {
-    uint64_t cap = 0, rem = 0;
-    for (size_t d = 0; d < bs->ndirs; d++) {
-        struct statvfs sv;
-        if (statvfs(bs->dir[d].path, &sv) < 0) {
-            LOG_WARN("block store: %s: statvfs: %s", bs->dir[d].path, strerror(errno));
-            continue;
-        }
-        uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-        cap += (uint64_t)sv.f_blocks * sv.f_frsize;
-        rem += avail > bs->reserved ? avail - bs->reserved : 0;
-    }
-    if (capacity)
-        *capacity = cap;
-    if (remaining)
-        *remaining = rem;
+    vol_space(bs->vol, capacity, remaining);
     if (used) {
         pthread_mutex_lock(&bs->lock);
         *used = bs->used;

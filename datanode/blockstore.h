@@ -5,7 +5,10 @@
  *
  *   VERSION          "storage_id=DS-<32 hex>\nlayout=1\n"; every dir of one
  *                    datanode carries the same storage id
- *   in_use.lock      flock()ed while a store has the dir open
+ *   in_use.lock      flock()ed while a store has the dir open (opened
+ *                    read-only: the file system can still be remounted
+ *                    read-only under a running datanode)
+ *   volume_check.tmp the probe's scratch file (volume.h), gone between probes
  *   rbw/             replicas being written: blk_<I>, blk_<I>_<G>.meta
  *   finalized/subdir<(I>>16)&0x1f>/subdir<(I>>8)&0x1f>/
  *                    finalized replicas: blk_<I>, blk_<I>_<G>.meta
@@ -15,6 +18,18 @@
  * 32-byte header -- magic "DFSM" (be32), version 1 (be16), algorithm
  * DFS_CSUM_XXH3_64 (be16), chunk size (be32), 20 zero bytes -- followed by
  * one big-endian XXH3-64 checksum (8 bytes) per chunk of the data file.
+ *
+ * Failed dirs (HDFS's failed volumes).  The dirs themselves -- locks,
+ * VERSION, space, health -- are volume.h's.  A dir fails when a write,
+ * create, fsync, rename or unlink in it returns a disk error (EIO, EROFS,
+ * EACCES, EPERM, ...; never ENOSPC: a full disk fails that replica only),
+ * when bs_check_dirs' probe finds it broken, or (bs_open_tolerant) when it
+ * cannot be used at start.  Then, at once: its replicas leave the map (each
+ * reported to the bs_on_replica_lost hook), new replicas go to the other
+ * dirs, writers in it fail their next call with -EIO (that replica only),
+ * and bs_space stops counting it; one ERROR line names the dir, the failed
+ * call and the errno; the bs_on_dir_failed hook decides whether the
+ * datanode goes on.  A failed dir stays failed until bs_close.
  *
  * Conventions:
  *  - struct bs, struct bs_writer are opaque; bs_open/bs_close and
@@ -38,7 +53,6 @@
 #define BS_META_MAGIC    0x4446534du    /* "DFSM" */
 #define BS_META_VERSION  1
 #define BS_META_HDR_LEN  32u
-#define BS_LAYOUT        1              /* layout= in VERSION */
 
 struct bs;
 struct bs_writer;
@@ -53,8 +67,9 @@ struct bs_replica {
 };
 
 /* Open a store over dirs[0..ndirs) (1 <= ndirs <= 65535), creating any dir
- * and its rbw/ and finalized/ as needed, and locking each dir (a dir open in
- * another store, in this process or another, is an error).
+ * and its rbw/ and finalized/ as needed, locking each dir and probing it
+ * (a dir open in another store, in this process or another, is an error;
+ * so is any dir that cannot be used: see bs_open_tolerant).
  * Storage id: taken from any dir's VERSION (two dirs that disagree are an
  * error naming both; a malformed VERSION is an error); when no dir has one a
  * new random id is made from /dev/urandom.  Every dir without a VERSION gets
@@ -70,6 +85,14 @@ struct bs_replica {
  * Blocks on disk I/O for as long as the scan takes. */
 struct bs *bs_open(const char *const *dirs, size_t ndirs, uint64_t reserved,
                    char *err, size_t errsz);
+/* bs_open, except that a dir that cannot be used -- created, locked,
+ * probed, its VERSION read or written, its finalized/ or rbw/ scanned -- is
+ * logged and left out as FAILED (bs_failed_dirs) instead of being an
+ * error.  NULL with a message when no dir is usable, and for the errors
+ * that no dir is to blame for (bad arguments, VERSION files that disagree
+ * or are malformed, out of memory). */
+struct bs *bs_open_tolerant(const char *const *dirs, size_t ndirs, uint64_t reserved,
+                            char *err, size_t errsz);
 /* Unlock the dirs and free the store.  Every writer must have been
  * finalized or aborted first; open replicas stay valid (they own their
  * fds) but must not be passed to the store any more.  NULL is a no-op. */
@@ -87,8 +110,10 @@ const char *bs_storage_id(const struct bs *bs);
  * Returns NULL with a message and errno set: EINVAL for a chunk size that
  * is not dfs_chunk_size_valid; EEXIST when the id exists finalized
  * ("replica blk_I already exists"), is being written, or has an rbw
- * leftover; EBUSY while it is being deleted; ENOSPC when no dir has room;
- * else the errno of the failed call.  Blocks on file creation. */
+ * leftover; EBUSY while it is being deleted; ENOSPC when no usable dir has
+ * room; EIO when every dir failed; else the errno of the failed call.  A
+ * dir that fails on the create with a disk error is failed and the next
+ * best dir is tried.  Blocks on file creation. */
 struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
                                    uint32_t chunk_size, char *err, size_t errsz);
 /* Write len bytes at `offset` and their nsums = dfs_nchunks(len) big-endian
@@ -96,13 +121,13 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
  * chunk-aligned and leave no gap: offset <= bytes written so far, rounded
  * down to a chunk (so the last short chunk may be rewritten, longer).
  * Safe to call from a worker thread.  Returns 0, -EINVAL for a bad offset,
- * length or nsums, or the -errno of the failed write (-ENOSPC when the disk
- * is full). */
+ * length or nsums, -EIO once w's dir has failed, or the -errno of the
+ * failed write (-ENOSPC when the disk is full). */
 int bs_writer_write(struct bs_writer *w, uint64_t offset, const void *data, size_t len,
                     const uint8_t *sums_be, size_t nsums);
 /* fdatasync the data and meta files (and, the first time, the rbw dir so
  * the files themselves survive a crash): what was written is durable.
- * Returns 0 or -errno.  Blocks on the disk. */
+ * Returns 0 or -errno (-EIO once w's dir has failed).  Blocks on the disk. */
 int bs_writer_sync(struct bs_writer *w);
 /* Make the replica final with `length` bytes (<= bs_writer_bytes): truncate
  * data to length and meta to 32 + 8 * nchunks(length) -- when the cut falls
@@ -111,7 +136,8 @@ int bs_writer_sync(struct bs_writer *w);
  * fsync both dirs, then add the replica to the map.  Always consumes w: on
  * failure the replica is discarded as by bs_writer_abort and the reason is
  * logged.  Returns 0, -EINVAL when length > bytes written, -EIO when the
- * chunk to cut is corrupt, else -errno.  Blocks on fsync. */
+ * chunk to cut is corrupt or w's dir has failed (before the replica joined
+ * the map), else -errno.  Blocks on fsync. */
 int bs_writer_finalize(struct bs_writer *w, uint64_t length);
 /* Discard the replica: unlink its rbw files, free w.  NULL is a no-op. */
 void bs_writer_abort(struct bs_writer *w);
@@ -171,12 +197,35 @@ int bs_foreach(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, 
 /* Same for the rbw leftovers found at open (len = data file size). */
 int bs_foreach_rbw(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, void *arg),
                    void *arg);
-/* capacity, remaining: summed over dirs from statvfs (remaining = f_bavail
- * * f_frsize minus reserved, at least 0, per dir; two dirs on one file
- * system count twice).  used: data + meta bytes of the finalized replicas.
- * Any pointer may be NULL. */
+/* capacity, remaining: summed over the usable dirs from statvfs (remaining
+ * = f_bavail * f_frsize minus reserved, at least 0, per dir; two dirs on
+ * one file system count twice).  used: data + meta bytes of the finalized
+ * replicas.  Any pointer may be NULL. */
 void bs_space(struct bs *bs, uint64_t *capacity, uint64_t *used, uint64_t *remaining);
 /* Number of finalized replicas. */
 size_t bs_count(struct bs *bs);
+
+/* Probe every usable dir (vol_probe: stat, then create, write, fdatasync
+ * and unlink a small file) and fail those that do not pass.  Returns the
+ * number of dirs this call failed.  Blocks on the disks: run it off the
+ * event loop, every datanode.volume_check_ms. */
+size_t bs_check_dirs(struct bs *bs);
+/* Number of failed dirs; *ndirs (may be NULL): number of dirs. */
+size_t bs_failed_dirs(struct bs *bs, size_t *ndirs);
+
+/* Hooks called when a dir fails, on the thread that found the failure (an
+ * io thread, the volume checker, the deleter), after the dir's replicas
+ * left the map: first replica_lost for each of them, then dir_failed with
+ * the dir, the errno (0 when the reason was not a system error: see the
+ * log line) and the failed and total dir counts.  Called under an internal
+ * lock that the setters and every dir failure take: a hook must be quick
+ * and may call only the store's queries (bs_lookup, bs_count, bs_space,
+ * bs_failed_dirs, bs_storage_id).  The setters may be called from any
+ * thread at any time (not from a hook); fn NULL clears a hook. */
+typedef void (*bs_replica_lost_fn)(void *arg, uint64_t id, uint64_t gs, uint64_t len);
+typedef void (*bs_dir_failed_fn)(void *arg, const char *dir, int err, size_t nfailed,
+                                 size_t ndirs);
+void bs_on_replica_lost(struct bs *bs, bs_replica_lost_fn fn, void *arg);
+void bs_on_dir_failed(struct bs *bs, bs_dir_failed_fn fn, void *arg);
 
 #endif

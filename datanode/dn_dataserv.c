@@ -409,7 +409,8 @@ static void done_write(struct iop_job *ij)
         /* Finalized: the replica exists whatever happens to the stream. */
         LOG_INFO("received blk_%llu_%llu (%llu bytes) from %s", (unsigned long long)j->blk_id,
                  (unsigned long long)j->blk_gs, (unsigned long long)j->final_len, s->peer);
-        if (ds->report)
+        /* unless its data dir failed since (the store reported it lost) */
+        if (ds->report && bs_lookup(ds->bs, j->blk_id, NULL, NULL))
             ds->report(ds->report_arg, j->blk_id, j->blk_gs, j->final_len);
     }
     if (job_live(j, S_W_STREAM)) {

@@ -5,11 +5,17 @@
  *   dfs-datanode [-c FILE] [-o SECTION.KEY=VALUE]... [--print-config]
  *
  * Threads: the event loop (transfer server), datanode.io_threads disk
- * threads (io pool), datanode.copy_threads replica copiers, the namenode
- * link (and its replica deleter) and the block scanner.
+ * threads (io pool, which also runs the periodic data dir probe),
+ * datanode.copy_threads replica copiers, the namenode link (and its
+ * replica deleter) and the block scanner.
+ *
+ * Failed data dirs (blockstore.h): a datanode with more than
+ * datanode.failed_volumes_tolerated failed dirs, or with none left, does
+ * not start, or shuts down when the failure comes later (exit status 1).
  *
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a runtime failure (cannot open
- * the data dirs, cannot listen), 2 on a usage or configuration error.
+ * the data dirs, too many failed dirs, cannot listen), 2 on a usage or
+ * configuration error.
  */
 #include <event2/thread.h>
 #include <malloc.h>
@@ -32,8 +38,13 @@
 struct dn {
     struct dfs_conf conf;
     struct event_base *base;
+    struct event *fatal_ev;         /* activated (any thread) to stop with status 1 */
+    int fatal;                      /* atomic */
     struct bs *bs;
     struct iop *iop;
+    struct iop_strand *check_strand;
+    struct event *check_timer;
+    unsigned check_ticks;           /* timer ticks since the running check began */
     struct dn_dataserv *ds;
     struct dn_copy *copy;
     struct dn_nnconn *nc;
@@ -63,6 +74,40 @@ static char **split_dirs(const char *list, size_t *n)
     return v;
 }
 
+/* 1 (logged) when nfailed of ndirs failed dirs are more than the datanode
+ * may live with. */
+static int too_many_failed(const struct dn *dn, size_t nfailed, size_t ndirs, const char *then)
+{
+    if (nfailed <= dn->conf.dn_failed_volumes_tolerated && nfailed < ndirs)
+        return 0;
+    if (nfailed == ndirs)
+        LOG_ERROR("every data dir failed (%zu of %zu): %s", nfailed, ndirs, then);
+    else
+        LOG_ERROR("too many failed data dirs: %zu failed, %u tolerated "
+                  "(datanode.failed_volumes_tolerated): %s", nfailed,
+                  dn->conf.dn_failed_volumes_tolerated, then);
+    return 1;
+}
+
+/* A data dir failed (any thread; the store has logged it and reported its
+ * replicas lost): shut down when too many have. */
+static void dir_failed_cb(void *arg, const char *dir, int err, size_t nfailed, size_t ndirs)
+{
+    struct dn *dn = arg;
+    (void)dir;
+    (void)err;
+    if (too_many_failed(dn, nfailed, ndirs, "shutting down") &&
+        !__atomic_exchange_n(&dn->fatal, 1, __ATOMIC_ACQ_REL))
+        event_active(dn->fatal_ev, EV_READ, 0);
+}
+
+static void on_fatal(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(((struct dn *)arg)->base);
+}
+
 static int init_store(struct dn *dn)
 {
     char err[1024];
@@ -73,7 +118,8 @@ static int init_store(struct dn *dn)
         free(dirs);
         return -1;
     }
-    dn->bs = bs_open((const char *const *)dirs, n, dn->conf.dn_reserved, err, sizeof(err));
+    dn->bs = bs_open_tolerant((const char *const *)dirs, n, dn->conf.dn_reserved, err,
+                              sizeof(err));
     dn->first_dir = xstrdup(dirs[0]);
     for (size_t i = 0; i < n; i++)
         free(dirs[i]);
@@ -83,6 +129,16 @@ static int init_store(struct dn *dn)
         LOG_ERROR("cannot open the block store: %s", err);
         return -1;
     }
+    size_t ndirs, nfailed = bs_failed_dirs(dn->bs, &ndirs);
+    if (too_many_failed(dn, nfailed, ndirs, "not starting")) {
+        bs_close(dn->bs);
+        dn->bs = NULL;
+        return -1;
+    }
+    if (nfailed)
+        LOG_WARN("starting with %zu of %zu data dirs failed (%u tolerated)", nfailed, ndirs,
+                 dn->conf.dn_failed_volumes_tolerated);
+    bs_on_dir_failed(dn->bs, dir_failed_cb, dn);
     return 0;
 }
 
@@ -106,6 +162,63 @@ static int init_iopool(struct dn *dn)
 static void shutdown_iopool(struct dn *dn)
 {
     iop_free(dn->iop);
+}
+
+/* The periodic data dir probe, on the io pool (one at a time: a probe
+ * stuck on a hung disk is not stacked up). */
+struct dn_check_job {
+    struct iop_job ij;              /* first: the pool hands this back */
+    struct bs *bs;
+};
+
+static void check_run(struct iop_job *j)
+{
+    bs_check_dirs(((struct dn_check_job *)j)->bs);
+}
+
+static void check_done(struct iop_job *j)
+{
+    free(j);
+}
+
+static void on_check_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct dn *dn = arg;
+    (void)fd;
+    (void)what;
+    if (iop_strand_pending(dn->check_strand) > 0) {
+        dn->check_ticks++;
+        LOG_WARN("data dir check running for over %llu ms (a hung disk?)",
+                 (unsigned long long)dn->check_ticks * dn->conf.dn_volume_check_ms);
+        return;
+    }
+    dn->check_ticks = 0;
+    struct dn_check_job *j = xcalloc(1, sizeof(*j));
+    j->ij.run = check_run;
+    j->ij.done = check_done;
+    j->bs = dn->bs;
+    iop_submit(dn->check_strand, &j->ij);
+}
+
+static int init_volcheck(struct dn *dn)
+{
+    uint32_t ms = dn->conf.dn_volume_check_ms;
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    dn->check_strand = iop_strand_new(dn->iop);
+    dn->check_timer = event_new(dn->base, -1, EV_PERSIST, on_check_timer, dn);
+    if (!dn->check_timer || event_add(dn->check_timer, &tv) != 0) {
+        LOG_ERROR("cannot start the data dir check timer");
+        return -1;
+    }
+    return 0;
+}
+
+static void shutdown_volcheck(struct dn *dn)
+{
+    if (dn->check_timer)
+        event_free(dn->check_timer);
+    iop_drain(dn->iop);
+    iop_strand_free(dn->check_strand);
 }
 
 static int init_dataserv(struct dn *dn)
@@ -184,6 +297,13 @@ static void block_added_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len)
     dn_nnconn_block_added(arg, id, gs, len);
 }
 
+/* A replica left the store with its failed dir: the namenode copies it
+ * from elsewhere. */
+static void replica_lost_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len)
+{
+    dn_nnconn_block_removed(arg, id, gs, len);
+}
+
 static int init_nnconn(struct dn *dn)
 {
     char host[256], err[256];
@@ -215,11 +335,13 @@ static int init_nnconn(struct dn *dn)
         return -1;
     }
     dn_dataserv_set_reporter(dn->ds, block_added_cb, dn->nc);
+    bs_on_replica_lost(dn->bs, replica_lost_cb, dn->nc);
     return 0;
 }
 
 static void shutdown_nnconn(struct dn *dn)
 {
+    bs_on_replica_lost(dn->bs, NULL, NULL);
     dn_dataserv_set_reporter(dn->ds, NULL, NULL);
     dn_nnconn_stop(dn->nc);
 }
@@ -266,6 +388,7 @@ static const struct module {
 } modules[] = {
     { "blockstore", init_store, shutdown_store },          /* data dirs, replica map */
     { "iopool", init_iopool, shutdown_iopool },            /* disk threads */
+    { "volcheck", init_volcheck, shutdown_volcheck },      /* data dir probe timer */
     { "dataserv", init_dataserv, shutdown_dataserv },      /* transfer port */
     { "copy", init_copy, shutdown_copy },                  /* replica copy threads */
     { "nnconn", init_nnconn, shutdown_nnconn },            /* namenode link thread */
@@ -296,7 +419,7 @@ int main(int argc, char **argv)
     /* Before the base exists: io threads wake the loop with event_active. */
     evthread_use_pthreads();
     dn.base = event_base_new();
-    if (!dn.base) {
+    if (!dn.base || !(dn.fatal_ev = event_new(dn.base, -1, 0, on_fatal, &dn))) {
         LOG_ERROR("cannot create the event loop");
         return 1;
     }
@@ -321,10 +444,13 @@ int main(int argc, char **argv)
     }
     while (started-- > 0)
         modules[started].shutdown(&dn);
+    if (__atomic_load_n(&dn.fatal, __ATOMIC_ACQUIRE))
+        status = 1;
     event_free(sigterm);
     event_free(sigint);
+    event_free(dn.fatal_ev);
     event_base_free(dn.base);
     dfs_conf_free(&dn.conf);
-    LOG_INFO("datanode stopped");
+    LOG_INFO("datanode stopped%s", status ? " (exit status 1)" : "");
     return status;
 }

@@ -162,6 +162,12 @@ static const struct conf_def conf_table[] = {
         1ull << 40, 0, "The block scanner reads at most this many bytes per second (and\n"
         "# no faster than spreads a pass over scan_period_s).  To turn the scanner\n"
         "# off, set scan_period_s = 0."),
+    NUM("datanode", "failed_volumes_tolerated", CT_U32, dn_failed_volumes_tolerated, "0", 0,
+        65535, 0, "Data dirs that may fail (I/O errors, read-only, gone) before the\n"
+        "# datanode shuts down; one whose every dir failed always shuts down."),
+    NUM("datanode", "volume_check_ms", CT_U32, dn_volume_check_ms, "10000", 100, 86400000,
+        0, "Interval between probes of every data dir (stat, then create, write,\n"
+        "# fdatasync and unlink a small file), in ms."),
     STR("datanode", "log_level", dn_log_level, "info",
         check_log_level, "one of error, warn, info, debug", CF_RELOAD,
         "Log level: error, warn, info or debug."),

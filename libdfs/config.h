@@ -60,6 +60,8 @@ struct dfs_conf {
     uint32_t dn_max_connections;  /* transfer connections open at once */
     uint32_t dn_scan_period_s;    /* block scanner pass, 0 = no scanner */
     uint64_t dn_scan_bytes_per_s; /* block scanner read rate cap */
+    uint32_t dn_failed_volumes_tolerated; /* failed data dirs before shutting down */
+    uint32_t dn_volume_check_ms;  /* data dir probe interval */
     char *dn_log_level;
     /* [client] */
     char *cl_namenode;            /* "HOST:PORT" */

@@ -1,5 +1,6 @@
 /*
- * test_blockstore.c - unit tests of datanode/blockstore.c.
+ * test_blockstore.c - unit tests of datanode/blockstore.c (the data dirs'
+ * own logic: test_volume.c).
  */
 #include "check.h"
 #include "blockstore.h"
@@ -598,6 +599,8 @@ static void test_write_error(struct bs *bs)
     CHECK_EQ_INT(bs_writer_write(w, 0, buf, sizeof buf, sums, 4), 0);
     CHECK_EQ_INT(bs_writer_finalize(w, sizeof buf), 0);
     CHECK_EQ_INT(bs_verify(bs, 8000, err, sizeof err), 0);
+    /* a write error that is not a disk error fails the replica, not the dir */
+    CHECK_EQ_INT(bs_failed_dirs(bs, NULL), 0);
 }
 
 /* The data dir with most free space is chosen: one dir on /dev/shm (tmpfs,
@@ -695,6 +698,168 @@ static void test_many(void)
     }
 }
 
+/* ---- failed data dirs ---------------------------------------------------- */
+
+struct hooks {
+    uint64_t lost[16];
+    size_t nlost;
+    char dir[PATH_MAX];
+    int err, calls;
+    size_t nfailed, ndirs;
+};
+
+static void lost_hook(void *arg, uint64_t id, uint64_t gs, uint64_t len)
+{
+    struct hooks *h = arg;
+    (void)gs; (void)len;
+    if (h->nlost < 16)
+        h->lost[h->nlost] = id;
+    h->nlost++;
+}
+
+static void failed_hook(void *arg, const char *dir, int e, size_t nfailed, size_t ndirs)
+{
+    struct hooks *h = arg;
+    snprintf(h->dir, sizeof h->dir, "%s", dir);
+    h->err = e;
+    h->nfailed = nfailed;
+    h->ndirs = ndirs;
+    h->calls++;
+}
+
+static int lost_has(const struct hooks *h, uint64_t id)
+{
+    for (size_t i = 0; i < h->nlost && i < 16; i++)
+        if (h->lost[i] == id)
+            return 1;
+    return 0;
+}
+
+/* A dir whose rbw/ disappeared fails the probe: its replicas leave the map
+ * and are reported lost, a writer in it fails, new replicas go to the other
+ * dir, space counts only that one; then the last dir fails too. */
+static void test_failed_dir(void)
+{
+    char f0[128], f1[128], p[PATH_MAX], q[PATH_MAX];
+    uint8_t buf[2 * CHUNK], sums[16];
+    struct hooks h = { .nlost = 0 };
+    struct bs_replica r;
+    uint64_t cap2, cap1, rem1, used;
+
+    snprintf(f0, sizeof f0, "%s/fail0", base);
+    snprintf(f1, sizeof f1, "%s/fail1", base);
+    const char *two[2] = { f0, f1 };
+    struct bs *bs = bs_open(two, 2, 0, err, sizeof err);
+    CHECK(bs != NULL);
+    if (!bs)
+        return;
+    bs_close(bs);
+    for (uint64_t id = 1; id <= 3; id++)
+        CHECK_EQ_INT(plant(f0, 0, id, 5, 100 * id), 0);
+    CHECK_EQ_INT(plant(f1, 0, 11, 5, 700), 0);
+    CHECK_EQ_INT(plant(f1, 0, 12, 5, 800), 0);
+    CHECK_EQ_INT(plant(f0, 1, 21, 5, 10), 0);            /* an rbw leftover */
+    bs = bs_open(two, 2, 0, err, sizeof err);
+    CHECK(bs != NULL);
+    if (!bs)
+        return;
+    CHECK_EQ_INT(bs_count(bs), 5);
+    CHECK_EQ_INT(bs_failed_dirs(bs, NULL), 0);
+    CHECK_EQ_INT(bs_check_dirs(bs), 0);
+    bs_space(bs, &cap2, NULL, NULL);
+    bs_on_replica_lost(bs, lost_hook, &h);
+    bs_on_dir_failed(bs, failed_hook, &h);
+
+    /* a writer in f0 (both dirs share a file system: the first one wins) */
+    fill(buf, sizeof buf, 9);
+    dfs_checksum_chunks_be(buf, sizeof buf, CHUNK, sums);
+    struct bs_writer *w = bs_writer_create(bs, 30, 1, CHUNK, err, sizeof err);
+    CHECK(w != NULL);
+    if (!w) {
+        bs_close(bs);
+        return;
+    }
+    CHECK_EQ_INT(bs_writer_write(w, 0, buf, CHUNK, sums, 1), 0);
+    snprintf(p, sizeof p, "%s/rbw/blk_30", f0);
+    CHECK(exists(p));
+
+    snprintf(p, sizeof p, "%s/rbw", f0);
+    snprintf(q, sizeof q, "%s/rbw.gone", f0);
+    CHECK_EQ_INT(rename(p, q), 0);
+    CHECK_EQ_INT(bs_check_dirs(bs), 1);
+    CHECK_EQ_INT(bs_check_dirs(bs), 0);                  /* failed once */
+    CHECK_EQ_INT(h.calls, 1);
+    CHECK_EQ_STR(h.dir, f0);
+    CHECK_EQ_INT(h.err, ENOENT);
+    CHECK(h.nfailed == 1 && h.ndirs == 2);
+    CHECK_EQ_INT(h.nlost, 3);
+    CHECK(lost_has(&h, 1) && lost_has(&h, 2) && lost_has(&h, 3));
+    size_t nd = 0;
+    CHECK_EQ_INT(bs_failed_dirs(bs, &nd), 1);
+    CHECK_EQ_INT(nd, 2);
+
+    /* its replicas are gone, the other dir's stay */
+    CHECK_EQ_INT(bs_count(bs), 2);
+    CHECK_EQ_INT(bs_lookup(bs, 2, NULL, NULL), 0);
+    CHECK_EQ_INT(bs_open_replica(bs, 2, 5, &r, err, sizeof err), -ENOENT);
+    CHECK_EQ_INT(bs_delete(bs, 21), -ENOENT);            /* the leftover too */
+    CHECK(bs_lookup(bs, 11, NULL, NULL) == 1 && bs_verify(bs, 11, err, sizeof err) == 0);
+    bs_space(bs, NULL, &used, NULL);
+    CHECK_EQ_INT(used, 700 + 800 + 2 * 32 + 8 * (2 + 2));
+
+    /* the writer in the failed dir fails; the id can be written again */
+    CHECK_EQ_INT(bs_writer_write(w, CHUNK, buf, CHUNK, sums, 1), -EIO);
+    CHECK_EQ_INT(bs_writer_sync(w), -EIO);
+    CHECK_EQ_INT(bs_writer_finalize(w, CHUNK), -EIO);
+    CHECK_EQ_INT(bs_lookup(bs, 30, NULL, NULL), 0);
+    CHECK_EQ_INT(put_replica(bs, 30, 2, CHUNK, 1000, CHUNK), 0);
+    fin_paths(f1, 30, 2, p, q);
+    CHECK(exists(p) && exists(q));
+    CHECK_EQ_INT(h.nlost, 3);
+
+    /* space: one dir's file system instead of two */
+    bs_space(bs, &cap1, NULL, &rem1);
+    CHECK_EQ_INT(cap1 * 2, cap2);
+    CHECK(rem1 > 0);
+
+    /* the last dir fails: nothing can be written */
+    snprintf(p, sizeof p, "%s/finalized", f1);
+    snprintf(q, sizeof q, "%s/finalized.gone", f1);
+    CHECK_EQ_INT(rename(p, q), 0);
+    CHECK_EQ_INT(bs_check_dirs(bs), 1);
+    CHECK(h.calls == 2 && h.nfailed == 2);
+    CHECK_EQ_INT(h.nlost, 6);
+    CHECK_EQ_INT(bs_count(bs), 0);
+    CHECK(bs_writer_create(bs, 31, 1, CHUNK, err, sizeof err) == NULL);
+    CHECK_EQ_INT(errno, EIO);
+    CHECK(strstr(err, "no usable data dir") != NULL);
+    bs_space(bs, &cap1, &used, &rem1);
+    CHECK(cap1 == 0 && used == 0 && rem1 == 0);
+    bs_close(bs);
+    CHECK_EQ_INT(rename(q, p), 0);
+
+    /* at open: a strict open refuses a dir it cannot use, a tolerant one
+     * leaves it out; with no usable dir both refuse */
+    snprintf(p, sizeof p, "%s/afile", base);
+    int fd = open(p, O_WRONLY | O_CREAT, 0644);
+    CHECK(fd >= 0);
+    close(fd);
+    const char *bad[2] = { f1, p };
+    CHECK(bs_open(bad, 2, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, p) && strstr(err, "Not a directory"));
+    bs = bs_open_tolerant(bad, 2, 0, err, sizeof err);
+    CHECK(bs != NULL);
+    if (bs) {
+        CHECK_EQ_INT(bs_failed_dirs(bs, NULL), 1);
+        CHECK(bs_lookup(bs, 11, NULL, NULL) == 1 && bs_lookup(bs, 30, NULL, NULL) == 1);
+        CHECK_EQ_INT(put_replica(bs, 32, 1, CHUNK, 10, CHUNK), 0);
+        bs_close(bs);
+    }
+    const char *none[1] = { p };
+    CHECK(bs_open_tolerant(none, 1, 0, err, sizeof err) == NULL);
+    CHECK(strstr(err, "no usable data dir") != NULL);
+}
+
 struct thr {
     struct bs *bs;
     int no, failed;
@@ -756,6 +921,7 @@ int main(void)
         bs_close(bs);
     }
     test_pick_dir();
+    test_failed_dir();
     test_many();
     rm_rf(base);
     return check_summary();
