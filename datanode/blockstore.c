@@ -20,6 +20,7 @@
 #include "checksum.h"
 #include "frame.h"
 #include "log.h"
+#include "u64map.h"
 #include "volume.h"
 #include "xmalloc.h"
 
@@ -39,104 +40,27 @@
 #define DIR_PATH_MAX (PATH_MAX - 128) /* room for the names we append */
 #define VERIFY_BUF (1u << 20)
 
-/* ---- hash table ---------------------------------------------------- */
+/* ---- the replica maps ---------------------------------------------- */
 
-enum ent_state { ENT_EMPTY = 0, ENT_FINAL, ENT_WRITING, ENT_LEFTOVER, ENT_DELETING };
+/* What a map entry is.  (Key 0, an empty slot, is no block id.) */
+enum ent_state { ENT_FINAL = 1, ENT_WRITING, ENT_LEFTOVER, ENT_DELETING };
 
+/* An entry of bs->fin or bs->rbw (u64tab.h tables, entries inline). */
 struct ent {
-    uint64_t id, gs, len;
+    uint64_t id;            /* the key: first */
+    uint64_t gs, len;
     uint32_t chunk;
     uint16_t dir;
     uint8_t state;
 };
 
-/* Open addressing, linear probing, backward-shift deletion (no tombstones);
- * capacity a power of two, load at most 3/4. */
-struct map {
-    struct ent *slot;   /* NULL until the first insert */
-    size_t mask;
-    size_t n;
-};
-
-static size_t map_hash(uint64_t x)
+/* Add absent id in state st: the entry, or NULL when out of memory. */
+static struct ent *ent_add(struct u64tab *m, uint64_t id, enum ent_state st)
 {
-    x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27; x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return (size_t)x;
-}
-
-static struct ent *map_get(const struct map *m, uint64_t id)
-{
-    if (!m->slot)
-        return NULL;
-    for (size_t i = map_hash(id) & m->mask;; i = (i + 1) & m->mask) {
-        if (m->slot[i].state == ENT_EMPTY)
-            return NULL;
-        if (m->slot[i].id == id)
-            return &m->slot[i];
-    }
-}
-
-/* Grow so that `want` entries fit.  0 or -ENOMEM (the map is unchanged). */
-static int map_reserve(struct map *m, size_t want)
-{
-    size_t cap = m->slot ? m->mask + 1 : 0;
-    if (m->slot && want <= cap / 4 * 3)
-        return 0;
-    size_t ncap = cap ? cap : 64;
-    while (want > ncap / 4 * 3) {
-        if (ncap > SIZE_MAX / 2 / sizeof(struct ent))
-            return -ENOMEM;
-        ncap *= 2;
-    }
-    struct ent *ns = calloc(ncap, sizeof *ns);
-    if (!ns)
-        return -ENOMEM;
-    for (size_t i = 0; i < cap; i++) {
-        if (m->slot[i].state == ENT_EMPTY)
-            continue;
-        size_t j = map_hash(m->slot[i].id) & (ncap - 1);
-        while (ns[j].state != ENT_EMPTY)
-            j = (j + 1) & (ncap - 1);
-        ns[j] = m->slot[i];
-    }
-    free(m->slot);
-    m->slot = ns;
-    m->mask = ncap - 1;
-    return 0;
-}
-
-/* Add an absent id.  Returns the entry (pointer valid until the next map
- * change) or NULL when out of memory. */
-static struct ent *map_add(struct map *m, uint64_t id, enum ent_state st)
-{
-    if (map_reserve(m, m->n + 1) < 0)
-        return NULL;
-    size_t i = map_hash(id) & m->mask;
-    while (m->slot[i].state != ENT_EMPTY)
-        i = (i + 1) & m->mask;
-    m->slot[i] = (struct ent){ .id = id, .state = (uint8_t)st };
-    m->n++;
-    return &m->slot[i];
-}
-
-static void map_del(struct map *m, struct ent *e)
-{
-    size_t i = (size_t)(e - m->slot), j = i;
-    for (;;) {
-        j = (j + 1) & m->mask;
-        if (m->slot[j].state == ENT_EMPTY)
-            break;
-        size_t k = map_hash(m->slot[j].id) & m->mask;
-        /* slot j may move back to i unless its home k lies in (i, j] */
-        if (j > i ? (k <= i || k > j) : (k <= i && k > j)) {
-            m->slot[i] = m->slot[j];
-            i = j;
-        }
-    }
-    m->slot[i].state = ENT_EMPTY;
-    m->n--;
+    struct ent *e = u64tab_add(m, id);
+    if (e)
+        e->state = (uint8_t)st;
+    return e;
 }
 
 /* ---- the store ------------------------------------------------------ */
@@ -145,7 +69,7 @@ struct bs {
     struct vol_set *vol;
     uint64_t reserved;
     pthread_mutex_t lock;
-    struct map fin, rbw;    /* under lock */
+    struct u64tab fin, rbw;    /* under lock */
     size_t nfinal;          /* FINAL entries of fin */
     uint64_t used;          /* data + meta bytes of FINAL entries */
 
@@ -349,11 +273,12 @@ static const char *parse_u64(const char *s, uint64_t *v)
     return s;
 }
 
-/* 1 when name is blk_<I> or blk_<I>_<G>.meta in canonical form. */
+/* 1 when name is blk_<I> or blk_<I>_<G>.meta in canonical form (I > 0:
+ * 0 is no block id). */
 static int parse_block_name(const char *name, struct item *it)
 {
     const char *p;
-    if (strncmp(name, "blk_", 4) != 0 || !(p = parse_u64(name + 4, &it->id)))
+    if (strncmp(name, "blk_", 4) != 0 || !(p = parse_u64(name + 4, &it->id)) || it->id == 0)
         return 0;
     if (*p == '\0') {
         it->gs = 0;
@@ -436,7 +361,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
     char data[PATH_MAX], meta[PATH_MAX], why[256];
     uint64_t len;
     uint32_t chunk;
-    struct map *m = rbw ? &bs->rbw : &bs->fin;
+    struct u64tab *m = rbw ? &bs->rbw : &bs->fin;
 
     if (!placed || !has_data || nmeta == 0) {
         const char *reason = !placed ? "not in the subdir of its block id"
@@ -459,7 +384,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
         return 0;
     }
 
-    struct ent *e = map_get(m, id);
+    struct ent *e = u64tab_get(m, id);
     if (e) {
         /* the same id in two places: the lower generation stamp loses */
         char odir[PATH_MAX];
@@ -485,7 +410,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
             bs->used -= e->len + meta_size(e->len, e->chunk);
             bs->nfinal--;
         }
-    } else if (!(e = map_add(m, id, rbw ? ENT_LEFTOVER : ENT_FINAL))) {
+    } else if (!(e = ent_add(m, id, rbw ? ENT_LEFTOVER : ENT_FINAL))) {
         seterr(err, errsz, "%s: out of memory for the replica map", vol_path(bs->vol, d));
         return -1;
     }
@@ -593,12 +518,12 @@ static void sweep_dir(struct bs *bs, size_t d, struct lost **lost, size_t *nlost
 {
     size_t cap = 0;
     for (int t = 0; t < 2; t++) {
-        struct map *m = t == 0 ? &bs->fin : &bs->rbw;
+        struct u64tab *m = t == 0 ? &bs->fin : &bs->rbw;
         uint8_t st = t == 0 ? ENT_FINAL : ENT_LEFTOVER;
-        /* map_del shifts later entries back into slot i: look at i again */
-        for (size_t i = 0; m->slot && i <= m->mask;) {
-            struct ent *e = &m->slot[i];
-            if (e->state != st || e->dir != d) {
+        /* u64tab_del shifts later entries back into slot i: look at i again */
+        for (size_t i = 0; i < m->cap;) {
+            struct ent *e = u64tab_at(m, i);
+            if (!e || e->state != st || e->dir != d) {
                 i++;
                 continue;
             }
@@ -611,7 +536,7 @@ static void sweep_dir(struct bs *bs, size_t d, struct lost **lost, size_t *nlost
                 bs->nfinal--;
                 bs->used -= e->len + meta_size(e->len, e->chunk);
             }
-            map_del(m, e);
+            u64tab_del(m, e);
         }
     }
 }
@@ -726,6 +651,8 @@ static struct bs *store_open(const char *const *dirs, size_t ndirs, uint64_t res
     }
     bs->vol = vs;
     bs->reserved = reserved;
+    u64tab_init(&bs->fin, sizeof(struct ent));
+    u64tab_init(&bs->rbw, sizeof(struct ent));
     pthread_mutex_init(&bs->lock, NULL);
     pthread_mutex_init(&bs->hook_lock, NULL);
     for (size_t d = 0; d < ndirs; d++) {
@@ -750,7 +677,7 @@ static struct bs *store_open(const char *const *dirs, size_t ndirs, uint64_t res
         goto fail;
     }
     LOG_INFO("block store: %zu data dir(s) (%zu failed), storage %s, %zu finalized replicas, "
-             "%zu in rbw", ndirs, vol_failed(vs), vol_storage_id(vs), bs->nfinal, bs->rbw.n);
+             "%zu in rbw", ndirs, vol_failed(vs), vol_storage_id(vs), bs->nfinal, bs->rbw.count);
     return bs;
 fail:
     bs_close(bs);
@@ -774,8 +701,8 @@ void bs_close(struct bs *bs)
     if (!bs)
         return;
     vol_close(bs->vol);
-    free(bs->fin.slot);
-    free(bs->rbw.slot);
+    u64tab_free(&bs->fin);
+    u64tab_free(&bs->rbw);
     pthread_mutex_destroy(&bs->hook_lock);
     pthread_mutex_destroy(&bs->lock);
     free(bs);
@@ -793,9 +720,9 @@ static void writer_unclaim(struct bs_writer *w)
 {
     struct bs *bs = w->bs;
     pthread_mutex_lock(&bs->lock);
-    struct ent *e = map_get(&bs->rbw, w->id);
+    struct ent *e = u64tab_get(&bs->rbw, w->id);
     if (e && e->state == ENT_WRITING)
-        map_del(&bs->rbw, e);
+        u64tab_del(&bs->rbw, e);
     pthread_mutex_unlock(&bs->lock);
 }
 
@@ -883,6 +810,11 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
     uint64_t avail;
     int saved;
 
+    if (id == 0) {
+        seterr(err, errsz, "blk_0: 0 is not a block id");
+        errno = EINVAL;
+        return NULL;
+    }
     if (!dfs_chunk_size_valid(chunk_size)) {
         seterr(err, errsz, "blk_%" PRIu64 ": invalid chunk size %" PRIu32
                " (a power of two from %u to %u)", id, chunk_size, DFS_CHUNK_MIN, DFS_CHUNK_MAX);
@@ -899,9 +831,9 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
 
     pthread_mutex_lock(&bs->lock);
     const char *busy = NULL;
-    if ((e = map_get(&bs->fin, id)) != NULL)
+    if ((e = u64tab_get(&bs->fin, id)) != NULL)
         busy = e->state == ENT_DELETING ? "is being deleted" : "already exists";
-    else if ((e = map_get(&bs->rbw, id)) != NULL)
+    else if ((e = u64tab_get(&bs->rbw, id)) != NULL)
         busy = e->state == ENT_WRITING ? "is being written"
              : e->state == ENT_LEFTOVER ? "has an unfinished copy in rbw/"
              : "is being deleted";
@@ -912,8 +844,8 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
         goto fail_free;
     }
     /* room in fin for every writer's finalize, so that it cannot fail */
-    if (map_reserve(&bs->fin, bs->fin.n + bs->rbw.n + 1) < 0 ||
-        !(e = map_add(&bs->rbw, id, ENT_WRITING))) {
+    if (u64tab_reserve(&bs->fin, bs->fin.count + bs->rbw.count + 1) < 0 ||
+        !(e = ent_add(&bs->rbw, id, ENT_WRITING))) {
         pthread_mutex_unlock(&bs->lock);
         seterr(err, errsz, "blk_%" PRIu64 ": out of memory for the replica map", id);
         saved = ENOMEM;
@@ -947,7 +879,7 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
         }
     }
     pthread_mutex_lock(&bs->lock);
-    if ((e = map_get(&bs->rbw, id)) != NULL)
+    if ((e = u64tab_get(&bs->rbw, id)) != NULL)
         e->dir = w->dir;
     pthread_mutex_unlock(&bs->lock);
     return w;
@@ -1123,10 +1055,10 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
         rc = -EIO;
         goto fail;
     }
-    struct ent *e = map_get(&bs->rbw, w->id);
+    struct ent *e = u64tab_get(&bs->rbw, w->id);
     if (e)
-        map_del(&bs->rbw, e);
-    if ((e = map_add(&bs->fin, w->id, ENT_FINAL)) != NULL) {
+        u64tab_del(&bs->rbw, e);
+    if ((e = ent_add(&bs->fin, w->id, ENT_FINAL)) != NULL) {
         e->gs = w->gs;
         e->len = length;
         e->chunk = w->chunk;
@@ -1171,7 +1103,7 @@ int bs_open_replica(struct bs *bs, uint64_t id, uint64_t gs, struct bs_replica *
 
     r->data_fd = r->meta_fd = -1;
     pthread_mutex_lock(&bs->lock);
-    struct ent *e = map_get(&bs->fin, id);
+    struct ent *e = u64tab_get(&bs->fin, id);
     if (e && e->state == ENT_FINAL)
         cur = *e;
     pthread_mutex_unlock(&bs->lock);
@@ -1230,14 +1162,14 @@ void bs_close_replica(struct bs_replica *r)
 int bs_delete(struct bs *bs, uint64_t id)
 {
     char data[PATH_MAX], meta[PATH_MAX];
-    struct map *m = &bs->fin;
+    struct u64tab *m = &bs->fin;
     int rc = 0;
 
     pthread_mutex_lock(&bs->lock);
-    struct ent *e = map_get(m, id);
+    struct ent *e = u64tab_get(m, id);
     if (!e || e->state != ENT_FINAL) {
         m = &bs->rbw;
-        if (!(e = map_get(m, id)) || e->state != ENT_LEFTOVER) {
+        if (!(e = u64tab_get(m, id)) || e->state != ENT_LEFTOVER) {
             rc = e && e->state == ENT_WRITING ? -EBUSY : -ENOENT;
             pthread_mutex_unlock(&bs->lock);
             return rc;
@@ -1264,8 +1196,8 @@ int bs_delete(struct bs *bs, uint64_t id)
     }
 
     pthread_mutex_lock(&bs->lock);
-    if ((e = map_get(m, id)) != NULL)
-        map_del(m, e);
+    if ((e = u64tab_get(m, id)) != NULL)
+        u64tab_del(m, e);
     pthread_mutex_unlock(&bs->lock);
     return rc;
 }
@@ -1367,7 +1299,7 @@ int bs_replica_path(struct bs *bs, uint64_t id, char *data, size_t datasz)
     struct ent cur = { 0 };
 
     pthread_mutex_lock(&bs->lock);
-    struct ent *e = map_get(&bs->fin, id);
+    struct ent *e = u64tab_get(&bs->fin, id);
     if (e && e->state == ENT_FINAL)
         cur = *e;
     pthread_mutex_unlock(&bs->lock);
@@ -1382,7 +1314,7 @@ int bs_lookup(struct bs *bs, uint64_t id, uint64_t *gs, uint64_t *len)
 {
     int found = 0;
     pthread_mutex_lock(&bs->lock);
-    struct ent *e = map_get(&bs->fin, id);
+    struct ent *e = u64tab_get(&bs->fin, id);
     if (e && e->state == ENT_FINAL) {
         found = 1;
         if (gs)
@@ -1395,14 +1327,16 @@ int bs_lookup(struct bs *bs, uint64_t id, uint64_t *gs, uint64_t *len)
 }
 
 /* Walk the entries of m in state st under the lock. */
-static int foreach_state(struct bs *bs, struct map *m, uint8_t st,
+static int foreach_state(struct bs *bs, struct u64tab *m, uint8_t st,
                          int (*cb)(uint64_t, uint64_t, uint64_t, void *), void *arg)
 {
     int rc = 0;
     pthread_mutex_lock(&bs->lock);
-    for (size_t i = 0; m->slot && i <= m->mask && rc == 0; i++)
-        if (m->slot[i].state == st)
-            rc = cb(m->slot[i].id, m->slot[i].gs, m->slot[i].len, arg);
+    for (size_t i = 0; i < m->cap && rc == 0; i++) {
+        const struct ent *e = u64tab_at(m, i);
+        if (e && e->state == st)
+            rc = cb(e->id, e->gs, e->len, arg);
+    }
     pthread_mutex_unlock(&bs->lock);
     return rc;
 }

@@ -107,8 +107,8 @@ const char *bs_storage_id(const struct bs *bs);
 /* Start receiving replica `id` with generation stamp `gs`, in the data dir
  * with the most free space (statvfs f_bavail * f_frsize minus reserved).
  * Creates rbw/blk_<id> and rbw/blk_<id>_<gs>.meta (header written).
- * Returns NULL with a message and errno set: EINVAL for a chunk size that
- * is not dfs_chunk_size_valid; EEXIST when the id exists finalized
+ * Returns NULL with a message and errno set: EINVAL for id 0 or a chunk
+ * size that is not dfs_chunk_size_valid; EEXIST when the id exists finalized
  * ("replica blk_I already exists"), is being written, or has an rbw
  * leftover; EBUSY while it is being deleted; ENOSPC when no usable dir has
  * room; EIO when every dir failed; else the errno of the failed call.  A

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "blockstore.h"
 #include "checksum.h"
 #include "dfs.h"
@@ -60,13 +61,6 @@ struct xfer {
     char *err;
     size_t errsz;
 };
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* Put a message in x->err and return r. */
 static enum dn_copy_result xfail(struct xfer *x, enum dn_copy_result r, const char *fmt, ...)
@@ -373,7 +367,7 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
         return DN_COPY_FAILED;
     }
 
-    uint64_t t0 = mono_us();
+    uint64_t t0 = (dfs_mono_ns() / 1000);
     enum dn_copy_result res = open_pipeline(&x, len, r.chunk_size, client, timeout_ms);
     if (res == DN_COPY_OK)
         res = stream(&x, &r);
@@ -387,7 +381,7 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
     }
     free(x.rbuf);
     bs_close_replica(&r);
-    uint64_t us = mono_us() - t0;
+    uint64_t us = (dfs_mono_ns() / 1000) - t0;
 
     switch (res) {
     case DN_COPY_OK:

@@ -57,6 +57,7 @@
 #include <fcntl.h>
 
 
+#include "clock.h"
 #include "blockstore.h"
 #include "checksum.h"
 #include "config.h"
@@ -70,13 +71,6 @@
 #include "xmalloc.h"
 
 #include "dn_dataserv_i.h"
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* --------------------------------------------------------- the session */
 
@@ -553,7 +547,7 @@ static int down_on_frame(struct dfs_conn *c, const struct dfs_frame_hdr *h, cons
                 e->down[0] = DFS_ERR_PROTO;
             e->down_done = 1;
             s->aq_ndown++;
-            s->down_progress_ms = now_ms();
+            s->down_progress_ms = dfs_mono_ms();
             w_try_acks(s);
         }
         if (a)
@@ -612,7 +606,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     if (s->state == S_W_SETUP && !s->down_done) {
         down_lost(s, DFS_ERR_TIMEOUT, "no answer from downstream in time");
     } else if (s->state == S_W_STREAM && s->down) {
-        if (s->aq_ndown < s->aq_count && now_ms() - s->down_progress_ms > s->ack_timeout_ms) {
+        if (s->aq_ndown < s->aq_count && dfs_mono_ms() - s->down_progress_ms > s->ack_timeout_ms) {
             char why[300];
             snprintf(why, sizeof(why), "no ack from %s for %u ms", dfs_conn_peer(s->down),
                      s->ack_timeout_ms);
@@ -807,7 +801,7 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
     }
 
     if (s->aq_count == s->aq_ndown)
-        s->down_progress_ms = now_ms();
+        s->down_progress_ms = dfs_mono_ms();
     struct ackent *e = aq_push(s);
     e->seq = ph.seq;
     e->reqid = h->reqid;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "blockstore.h"
 #include "dfs.h"
 #include "dfs.pb-c.h"
@@ -81,13 +82,6 @@ struct dn_nnconn {
     int link_state;                /* -1 unknown, 0 failing (logged), 1 ok */
     char advertised[256];          /* host sent in DatanodeId */
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void blist_push(struct blist *l, uint64_t id, uint64_t gs, uint64_t len)
 {
@@ -519,14 +513,10 @@ static int do_heartbeat(struct dn_nnconn *nc)
 static void wait_until(struct dn_nnconn *nc, uint64_t deadline, int wake_on_queue)
 {
     while (!nc->stop && !(wake_on_queue && (nc->added.n || nc->removed.n || nc->bad.n))) {
-        uint64_t now = mono_ms();
+        uint64_t now = dfs_mono_ms();
         if (now >= deadline)
             return;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + (deadline - now) * 1000000ull;
-        ts.tv_sec += (time_t)(ns / 1000000000ull);
-        ts.tv_nsec = (long)(ns % 1000000000ull);
+        struct timespec ts = dfs_mono_after(deadline - now);
         pthread_cond_timedwait(&nc->cv, &nc->mu, &ts);
     }
 }
@@ -540,14 +530,14 @@ static void *link_main(void *arg)
     pthread_mutex_lock(&nc->mu);
     while (!nc->stop) {
         pthread_mutex_unlock(&nc->mu);
-        uint64_t now = mono_ms();
+        uint64_t now = dfs_mono_ms();
         if (!registered) {
             if (do_register(nc) == 0) {
                 registered = 1;
-                next_hb = mono_ms() + nc->interval_ms;
+                next_hb = dfs_mono_ms() + nc->interval_ms;
                 retry_at = 0;
             } else {
-                retry_at = mono_ms() + RETRY_MS;
+                retry_at = dfs_mono_ms() + RETRY_MS;
             }
         } else {
             if (now >= retry_at) {
@@ -555,13 +545,13 @@ static void *link_main(void *arg)
                 if (rc == 0)
                     rc = send_bad(nc);
                 if (rc == -1)
-                    retry_at = mono_ms() + RETRY_MS;
+                    retry_at = dfs_mono_ms() + RETRY_MS;
                 else if (rc == -2)
                     registered = 0;
             }
-            if (registered && mono_ms() >= next_hb) {
+            if (registered && dfs_mono_ms() >= next_hb) {
                 int rc = do_heartbeat(nc);
-                next_hb = mono_ms() + nc->interval_ms;
+                next_hb = dfs_mono_ms() + nc->interval_ms;
                 if (rc == -2)
                     registered = 0;
             }
@@ -570,8 +560,8 @@ static void *link_main(void *arg)
             __atomic_store_n(&nc->registered, 0, __ATOMIC_RELAXED);
         pthread_mutex_lock(&nc->mu);
         if (!registered)
-            wait_until(nc, retry_at ? retry_at : mono_ms(), 0);
-        else if (retry_at > mono_ms())
+            wait_until(nc, retry_at ? retry_at : dfs_mono_ms(), 0);
+        else if (retry_at > dfs_mono_ms())
             wait_until(nc, retry_at < next_hb ? retry_at : next_hb, 0);
         else
             wait_until(nc, next_hb, 1);

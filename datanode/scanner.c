@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "blockstore.h"
 #include "checksum.h"
 #include "log.h"
@@ -68,13 +69,6 @@ struct scanner {
 
 enum { SCAN_SOUND, SCAN_CORRUPT, SCAN_SKIPPED, SCAN_STOPPED };
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint64_t wall_s(void)
 {
     return (uint64_t)time(NULL);
@@ -91,7 +85,7 @@ static int wait_until(struct scanner *sc, int64_t deadline)
 {
     pthread_mutex_lock(&sc->mu);
     while (!sc->stop) {
-        int64_t now = mono_ns();
+        int64_t now = (int64_t)dfs_mono_ns();
         if (now >= deadline)
             break;
         struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000),
@@ -142,7 +136,7 @@ static void cursor_save(struct scanner *sc)
         LOG_INFO("block scanner: %s written again", sc->cursor_path);
     }
     sc->save_failed = !ok;
-    sc->saved_ns = mono_ns();
+    sc->saved_ns = (int64_t)dfs_mono_ns();
 }
 
 /* Read the cursor into sc->st.  1 when loaded, 0 when there is none or it
@@ -215,7 +209,7 @@ static int pace(struct scanner *sc, uint64_t len)
 {
     if (stopping(sc))
         return -1;
-    int64_t now = mono_ns();
+    int64_t now = (int64_t)dfs_mono_ns();
     if (sc->cap_ns < now)
         sc->cap_ns = now;
     int64_t due = sc->cap_ns;
@@ -385,7 +379,7 @@ static void pass_run(struct scanner *sc)
      * (a resumed pass keeps its schedule). */
     uint64_t now = wall_s();
     uint64_t ago = now > cur->start ? now - cur->start : 0;
-    sc->start_ns = mono_ns() - (int64_t)(ago > 100ull * 365 * 86400 ? 100ull * 365 * 86400 : ago)
+    sc->start_ns = (int64_t)dfs_mono_ns() - (int64_t)(ago > 100ull * 365 * 86400 ? 100ull * 365 * 86400 : ago)
                                    * 1000000000;
 
     for (size_t i = 0; i < l.n; i++) {
@@ -404,7 +398,7 @@ static void pass_run(struct scanner *sc)
         if (rc == SCAN_CORRUPT)
             cur->corrupt++;
         pthread_mutex_unlock(&sc->mu);
-        if (mono_ns() - sc->saved_ns >= (int64_t)SAVE_EVERY_MS * 1000000)
+        if ((int64_t)dfs_mono_ns() - sc->saved_ns >= (int64_t)SAVE_EVERY_MS * 1000000)
             cursor_save(sc);
     }
     free(l.v);
@@ -440,7 +434,7 @@ static void *scan_main(void *arg)
             uint64_t wait = next > now ? next - now : 0;
             if (wait > sc->period_s)
                 wait = sc->period_s;            /* the clock went back */
-            if (!wait_until(sc, mono_ns() + (int64_t)wait * 1000000000))
+            if (!wait_until(sc, (int64_t)dfs_mono_ns() + (int64_t)wait * 1000000000))
                 break;
             pass_begin(sc);
         }

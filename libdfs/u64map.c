@@ -1,96 +1,147 @@
 /*
- * u64map.c - hash map from nonzero 64-bit keys to pointers (u64map.h).
+ * u64map.c - hash tables keyed by nonzero 64-bit ids (u64map.h).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "u64map.h"
 #include "hash.h"
-#include "xmalloc.h"
+#include "log.h"
 
-static void grow(struct u64map *m);
-
-static size_t hash64(uint64_t k)
+void u64tab_init(struct u64tab *t, size_t esize)
 {
-    return (size_t)dfs_mix64(k);
+    memset(t, 0, sizeof(*t));
+    t->esize = esize;
 }
 
-void u64map_free(struct u64map *m)
+void u64tab_free(struct u64tab *t)
 {
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof(*m));
+    free(t->slots);
+    u64tab_init(t, t->esize);
 }
 
-/* Index of k's slot, or of the empty slot where it would go. */
-static size_t map_slot(const struct u64map *m, uint64_t k)
+static uint64_t key_at(const struct u64tab *t, size_t i)
 {
-    size_t mask = m->cap - 1, i = hash64(k) & mask;
-    while (m->keys[i] != 0 && m->keys[i] != k)
-        i = (i + 1) & mask;
-    return i;
+    uint64_t k;
+    memcpy(&k, t->slots + i * t->esize, sizeof(k));
+    return k;
 }
 
-void *u64map_get(const struct u64map *m, uint64_t k)
+void *u64tab_get(const struct u64tab *t, uint64_t key)
 {
-    if (m->count == 0 || k == 0)
+    if (t->count == 0 || key == 0)
         return NULL;
-    size_t i = map_slot(m, k);
-    return m->keys[i] == k ? m->vals[i] : NULL;
-}
-
-static void grow(struct u64map *m)
-{
-    struct u64map old = *m;
-    m->cap = old.cap ? 2 * old.cap : 16;
-    m->keys = xcalloc(m->cap, sizeof(*m->keys));
-    m->vals = xcalloc(m->cap, sizeof(*m->vals));
-    m->count = 0;
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.keys[i] != 0)
-            u64map_put(m, old.keys[i], old.vals[i]);
-    u64map_free(&old);
-}
-
-/* Insert or replace k. */
-void u64map_put(struct u64map *m, uint64_t k, void *v)
-{
-    if ((m->count + 1) * 10 > m->cap * 7)
-        grow(m);
-    size_t i = map_slot(m, k);
-    if (m->keys[i] == 0) {
-        m->keys[i] = k;
-        m->count++;
+    size_t mask = t->cap - 1;
+    for (size_t i = (size_t)dfs_mix64(key) & mask;; i = (i + 1) & mask) {
+        uint64_t k = key_at(t, i);
+        if (k == 0)
+            return NULL;
+        if (k == key)
+            return t->slots + i * t->esize;
     }
-    m->vals[i] = v;
 }
 
-/* Remove k; its value, or NULL when absent. */
-void *u64map_del(struct u64map *m, uint64_t k)
+int u64tab_reserve(struct u64tab *t, size_t want)
 {
-    if (m->count == 0 || k == 0)
+    if (t->cap && want <= t->cap / 4 * 3)
+        return 0;
+    size_t ncap = t->cap ? t->cap : 16;
+    while (want > ncap / 4 * 3) {
+        if (ncap > SIZE_MAX / 2 / t->esize)
+            return -ENOMEM;
+        ncap *= 2;
+    }
+    unsigned char *ns = calloc(ncap, t->esize);
+    if (!ns)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        uint64_t k = key_at(t, i);
+        if (k == 0)
+            continue;
+        size_t j = (size_t)dfs_mix64(k) & (ncap - 1);
+        while (*(uint64_t *)(ns + j * t->esize) != 0)
+            j = (j + 1) & (ncap - 1);
+        memcpy(ns + j * t->esize, t->slots + i * t->esize, t->esize);
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->cap = ncap;
+    return 0;
+}
+
+void *u64tab_add(struct u64tab *t, uint64_t key)
+{
+    if (key == 0 || u64tab_reserve(t, t->count + 1) < 0)
         return NULL;
-    size_t mask = m->cap - 1, i = map_slot(m, k), j = i;
-    if (m->keys[i] != k)
-        return NULL;
-    void *v = m->vals[i];
-    m->keys[i] = 0;
-    m->count--;
-    /* Shift back the entries of the run that would no longer be found. */
+    size_t mask = t->cap - 1, i = (size_t)dfs_mix64(key) & mask;
+    while (key_at(t, i) != 0)
+        i = (i + 1) & mask;
+    unsigned char *e = t->slots + i * t->esize;
+    memset(e, 0, t->esize);
+    memcpy(e, &key, sizeof(key));
+    t->count++;
+    return e;
+}
+
+void u64tab_del(struct u64tab *t, void *e)
+{
+    size_t mask = t->cap - 1;
+    size_t i = (size_t)((unsigned char *)e - t->slots) / t->esize, j = i;
     for (;;) {
         j = (j + 1) & mask;
-        if (m->keys[j] == 0)
+        uint64_t k = key_at(t, j);
+        if (k == 0)
             break;
-        size_t h = hash64(m->keys[j]) & mask;
+        size_t h = (size_t)dfs_mix64(k) & mask;
         /* The entry at j stays when its home h lies cyclically in (i, j]. */
         int stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
         if (stays)
             continue;
-        m->keys[i] = m->keys[j];
-        m->vals[i] = m->vals[j];
-        m->keys[j] = 0;
+        memcpy(t->slots + i * t->esize, t->slots + j * t->esize, t->esize);
         i = j;
     }
-    return v;
+    memset(t->slots + i * t->esize, 0, t->esize);
+    t->count--;
 }
 
+/* ---------------------------------------------------------- u64map */
+
+static void map_ready(struct u64map *m)
+{
+    if (m->t.esize == 0)
+        m->t.esize = sizeof(struct u64pair);
+}
+
+void u64map_free(struct u64map *m)
+{
+    map_ready(m);
+    u64tab_free(&m->t);
+}
+
+void *u64map_get(const struct u64map *m, uint64_t k)
+{
+    const struct u64pair *p = m->t.esize ? u64tab_get(&m->t, k) : NULL;
+    return p ? p->val : NULL;
+}
+
+void u64map_put(struct u64map *m, uint64_t k, void *v)
+{
+    map_ready(m);
+    struct u64pair *p = u64tab_get(&m->t, k);
+    if (!p && !(p = u64tab_add(&m->t, k))) {
+        LOG_ERROR("out of memory growing a table to %zu entries", m->t.count + 1);
+        abort();
+    }
+    p->val = v;
+}
+
+void *u64map_del(struct u64map *m, uint64_t k)
+{
+    struct u64pair *p = m->t.esize ? u64tab_get(&m->t, k) : NULL;
+    if (!p)
+        return NULL;
+    void *v = p->val;
+    u64tab_del(&m->t, p);
+    return v;
+}

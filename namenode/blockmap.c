@@ -48,9 +48,10 @@ void bm_free(struct blockmap *bm)
 {
     if (!bm)
         return;
-    for (size_t i = 0; i < bm->blocks.cap; i++) {
-        if (bm->blocks.keys[i] != 0) {
-            struct bm_block *b = bm->blocks.vals[i];
+    for (size_t i = 0; i < u64map_cap(&bm->blocks); i++) {
+        struct u64pair *p = u64map_at(&bm->blocks, i);
+        if (p) {
+            struct bm_block *b = p->val;
             free(b->reps);
             free(b);
         }
@@ -264,9 +265,11 @@ void bm_report_begin(struct blockmap *bm, uint32_t dn)
 static size_t drop_set(struct blockmap *bm, struct u64map *set, uint32_t dn)
 {
     size_t k = 0;
-    for (size_t i = 0; i < set->cap; i++)
-        if (set->keys[i] != 0 && drop_rep(bm, set->vals[i], dn) == 0)
+    for (size_t i = 0; i < u64map_cap(set); i++) {
+        struct u64pair *p = u64map_at(set, i);
+        if (p && drop_rep(bm, p->val, dn) == 0)
             k++;
+    }
     u64map_free(set);
     return k;
 }
@@ -327,9 +330,10 @@ int bm_foreach_dn(const struct blockmap *bm, uint32_t dn,
     if (dn >= bm->ndns)
         return 0;
     const struct u64map *set = &bm->dns[dn].set;
-    for (size_t i = 0; i < set->cap; i++) {
-        if (set->keys[i] != 0) {
-            int rc = cb(set->vals[i], arg);
+    for (size_t i = 0; i < u64map_cap(set); i++) {
+        const struct u64pair *p = u64map_at(set, i);
+        if (p) {
+            int rc = cb(p->val, arg);
             if (rc)
                 return rc;
         }
@@ -341,7 +345,7 @@ void bm_counts(const struct blockmap *bm, uint64_t *blocks, uint64_t *under_repl
                uint64_t *corrupt)
 {
     if (blocks)
-        *blocks = bm->blocks.count;
+        *blocks = u64map_count(&bm->blocks);
     if (under_replicated)
         *under_replicated = bm->under;
     if (corrupt)
@@ -351,9 +355,10 @@ void bm_counts(const struct blockmap *bm, uint64_t *blocks, uint64_t *under_repl
 int bm_foreach(const struct blockmap *bm, int (*cb)(const struct bm_block *b, void *arg),
                void *arg)
 {
-    for (size_t i = 0; i < bm->blocks.cap; i++) {
-        if (bm->blocks.keys[i] != 0) {
-            int rc = cb(bm->blocks.vals[i], arg);
+    for (size_t i = 0; i < u64map_cap(&bm->blocks); i++) {
+        const struct u64pair *p = u64map_at(&bm->blocks, i);
+        if (p) {
+            int rc = cb(p->val, arg);
             if (rc)
                 return rc;
         }

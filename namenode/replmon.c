@@ -71,9 +71,9 @@ void rm_free(struct replmon *rm)
 {
     if (!rm)
         return;
-    for (size_t i = 0; i < rm->pending.cap; i++)
-        if (rm->pending.keys[i])
-            free(rm->pending.vals[i]);
+    for (size_t i = 0; i < u64map_cap(&rm->pending); i++)
+        if (u64map_at(&rm->pending, i))
+            free(u64map_at(&rm->pending, i)->val);
     u64map_free(&rm->pending);
     u64map_free(&rm->dirty);
     u64map_free(&rm->queued);
@@ -166,8 +166,9 @@ static void end_copy(struct replmon *rm, uint64_t id)
 
 void rm_datanode_dead(struct replmon *rm, uint32_t slot)
 {
-    for (size_t i = 0; i < rm->pending.cap; i++) {
-        struct copy *cp = rm->pending.keys[i] ? rm->pending.vals[i] : NULL;
+    for (size_t i = 0; i < u64map_cap(&rm->pending); i++) {
+        struct u64pair *p = u64map_at(&rm->pending, i);
+        struct copy *cp = p ? p->val : NULL;
         if (!cp || cp->src != slot)
             continue;
         uint64_t id = cp->cmd.id;
@@ -436,12 +437,13 @@ static int sources_left(struct replmon *rm)
 static void schedule_all(struct replmon *rm)
 {
     for (unsigned prio = 0; prio < NPRIO; prio++) {
-        for (size_t i = 0; i < rm->queued.cap && rm->nqueued[prio] > 0; i++) {
-            if (!rm->queued.keys[i] || (uintptr_t)rm->queued.vals[i] != prio + 1)
+        for (size_t i = 0; i < u64map_cap(&rm->queued) && rm->nqueued[prio] > 0; i++) {
+            struct u64pair *p = u64map_at(&rm->queued, i);
+            if (!p || (uintptr_t)p->val != prio + 1)
                 continue;
             if (!sources_left(rm))
                 return;
-            uint64_t id = rm->queued.keys[i];
+            uint64_t id = p->key;
             if (schedule(rm, id)) {
                 unqueue(rm, id);
                 i--;    /* backward shift: look at slot i again */
@@ -452,8 +454,9 @@ static void schedule_all(struct replmon *rm)
 
 static void expire_copies(struct replmon *rm)
 {
-    for (size_t i = 0; i < rm->pending.cap; i++) {
-        struct copy *cp = rm->pending.keys[i] ? rm->pending.vals[i] : NULL;
+    for (size_t i = 0; i < u64map_cap(&rm->pending); i++) {
+        struct u64pair *p = u64map_at(&rm->pending, i);
+        struct copy *cp = p ? p->val : NULL;
         if (!cp || cp->deadline > rm->now)
             continue;
         uint64_t id = cp->cmd.id;
@@ -539,9 +542,9 @@ void rm_tick(struct replmon *rm, uint64_t now)
      * again: work on this tick's set while new notes collect. */
     struct u64map work = rm->dirty;
     memset(&rm->dirty, 0, sizeof(rm->dirty));
-    for (size_t i = 0; i < work.cap; i++)
-        if (work.keys[i])
-            classify(rm, work.keys[i]);
+    for (size_t i = 0; i < u64map_cap(&work); i++)
+        if (u64map_at(&work, i))
+            classify(rm, u64map_at(&work, i)->key);
     u64map_free(&work);
     schedule_all(rm);
     advance_decommission(rm);
@@ -565,16 +568,16 @@ size_t rm_take_copies(struct replmon *rm, uint32_t slot, struct rm_copy *out, si
 void rm_counts(const struct replmon *rm, struct rm_counts *out)
 {
     *out = rm->stats;
-    out->pending = rm->pending.count;
-    out->under_replicated = rm->queued.count + rm->pending.count;
-    out->missing = rm->missing.count;
+    out->pending = u64map_count(&rm->pending);
+    out->under_replicated = u64map_count(&rm->queued) + u64map_count(&rm->pending);
+    out->missing = u64map_count(&rm->missing);
 }
 
 int rm_foreach_missing(const struct replmon *rm, int (*cb)(uint64_t id, void *arg), void *arg)
 {
-    for (size_t i = 0; i < rm->missing.cap; i++) {
-        if (rm->missing.keys[i]) {
-            int rc = cb(rm->missing.keys[i], arg);
+    for (size_t i = 0; i < u64map_cap(&rm->missing); i++) {
+        if (u64map_at(&rm->missing, i)) {
+            int rc = cb(u64map_at(&rm->missing, i)->key, arg);
             if (rc)
                 return rc;
         }

@@ -315,7 +315,8 @@ def test_datanode_carries_out_replicate_commands(cluster, tmp_path):
                 % (bid, gs, ",".join("%s:%d" % t for t in targets), len(payload)))
         assert want in log, log
         assert log.count("copied blk_%d " % bid) == 1, log
-        assert "refused" not in log and "failed" not in log, log
+        # No copy went wrong (every copy problem is a WARN line).
+        assert " WARN " not in log.replace("without a valid target", ""), log
         for n in names:
             assert "received blk_%d_%d" % (bid, gs) in cluster.log(n)
     finally:

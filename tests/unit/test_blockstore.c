@@ -318,6 +318,11 @@ static void test_refusals(struct bs *bs)
     uint8_t buf[2 * CHUNK], sums[16];
     char data[PATH_MAX], meta[PATH_MAX];
 
+    /* 0 is no block id (it marks an empty slot of the replica map) */
+    CHECK(bs_writer_create(bs, 0, 1, CHUNK, err, sizeof err) == NULL);
+    CHECK_EQ_INT(errno, EINVAL);
+    CHECK_EQ_STR(err, "blk_0: 0 is not a block id");
+
     /* duplicate ids */
     CHECK(bs_writer_create(bs, 1001, 8, CHUNK, err, sizeof err) == NULL);
     CHECK_EQ_INT(errno, EEXIST);
@@ -662,7 +667,7 @@ static void test_many(void)
     bs_close(bs);
     size_t bad = 0, n = 0;
     for (size_t i = 0; i < N; i++)
-        if (plant(d, 0, (uint64_t)i * 7919 + ((uint64_t)i << 40), 1 + i % 5, i % 3) < 0)
+        if (plant(d, 0, (uint64_t)(i + 1) * 7919 + ((uint64_t)i << 40), 1 + i % 5, i % 3) < 0)
             bad++;
     CHECK_EQ_INT(bad, 0);
     bs = bs_open(one, 1, 0, err, sizeof err);
@@ -672,7 +677,7 @@ static void test_many(void)
     CHECK_EQ_INT(bs_count(bs), N);
     for (size_t i = 0; i < N; i++) {
         uint64_t gs, len;
-        if (bs_lookup(bs, (uint64_t)i * 7919 + ((uint64_t)i << 40), &gs, &len) != 1 ||
+        if (bs_lookup(bs, (uint64_t)(i + 1) * 7919 + ((uint64_t)i << 40), &gs, &len) != 1 ||
             gs != 1 + i % 5 || len != i % 3)
             bad++;
     }
@@ -681,12 +686,12 @@ static void test_many(void)
     CHECK_EQ_INT(bs_foreach(bs, count_cb, &n), 0);
     CHECK_EQ_INT(n, N);
     for (size_t i = 0; i < N; i += 2)
-        if (bs_delete(bs, (uint64_t)i * 7919 + ((uint64_t)i << 40)) != 0)
+        if (bs_delete(bs, (uint64_t)(i + 1) * 7919 + ((uint64_t)i << 40)) != 0)
             bad++;
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(bs_count(bs), N / 2);
     for (size_t i = 0; i < N; i++)
-        if (bs_lookup(bs, (uint64_t)i * 7919 + ((uint64_t)i << 40), NULL, NULL) != (int)(i % 2))
+        if (bs_lookup(bs, (uint64_t)(i + 1) * 7919 + ((uint64_t)i << 40), NULL, NULL) != (int)(i % 2))
             bad++;
     CHECK_EQ_INT(bad, 0);
     bs_close(bs);
