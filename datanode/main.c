@@ -120,21 +120,23 @@ static int init_store(struct dn *dn)
     }
     dn->bs = bs_open_tolerant((const char *const *)dirs, n, dn->conf.dn_reserved, err,
                               sizeof(err));
-    dn->first_dir = xstrdup(dirs[0]);
+    char *first = xstrdup(dirs[0]);
     for (size_t i = 0; i < n; i++)
         free(dirs[i]);
     free(dirs);
     if (!dn->bs) {
-        free(dn->first_dir);
+        free(first);
         LOG_ERROR("cannot open the block store: %s", err);
         return -1;
     }
     size_t ndirs, nfailed = bs_failed_dirs(dn->bs, &ndirs);
     if (too_many_failed(dn, nfailed, ndirs, "not starting")) {
+        free(first);
         bs_close(dn->bs);
         dn->bs = NULL;
         return -1;
     }
+    dn->first_dir = first;
     if (nfailed)
         LOG_WARN("starting with %zu of %zu data dirs failed (%u tolerated)", nfailed, ndirs,
                  dn->conf.dn_failed_volumes_tolerated);
