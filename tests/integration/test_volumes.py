@@ -363,3 +363,50 @@ def test_every_dir_unusable_at_start(cluster, datanode, tmp_path):
     assert dn.wait_exit() == 1
     assert "cannot open the block store: no usable data dir: %s" % f1 \
         in dn.log()
+
+
+HEAL = ["namenode.stale_ms=1000", "namenode.dead_ms=2000",
+        "namenode.heartbeat_recheck_ms=200", "namenode.replication_interval_ms=200",
+        "namenode.replication_timeout_ms=10000", "namenode.min_block_size=65536",
+        "datanode.heartbeat_ms=300"]
+
+
+@pytest.mark.cluster(datanodes=3, overrides=HEAL)
+def test_failed_dir_replicas_come_back_elsewhere(cluster, tmpfs, datanode, tmp_path):
+    """A dir of a running datanode goes read-only: the datanode stays up,
+    writes go on, and the namenode copies the dir's replicas back to 3."""
+    c = cluster
+    bad, good = tmpfs("bad", 64), tmpfs("good", 32)   # new replicas go to the larger
+    dn = datanode([bad, good], ["datanode.failed_volumes_tolerated=1"] + HEAL).wait_live()
+    c.ok("mkdir", "/v")
+    sums = {}
+    for i in range(6):
+        data = blob(300_000, seed=40 + i)
+        src = tmp_path / ("v%d" % i)
+        src.write_bytes(data)
+        c.ok("put", "-r", "4", "-b", "64K", src, "/v/f%d" % i)   # a replica on every node
+        c.ok("setrep", "3", "/v/f%d" % i)
+        sums["/v/f%d" % i] = sha256(data)
+    wait_for(lambda: replicas_in(bad) and all(
+        b["live"] == 3 for f in fsck_files(c) for b in f["blocks"]), 30 * SLOW,
+        "3 replicas per block, some on the dir that will fail")
+    on_bad = set(replicas_in(bad))
+
+    remount(bad, "ro")
+    wait_for(lambda: failures(dn), 20 * SLOW, "the dir to be marked failed")
+    assert dn.proc.poll() is None, "the datanode must stay up with one failed dir"
+    # Every block back to 3 good replicas; none counted on the failed dir.
+    wait_for(lambda: all(b["live"] == 3 for f in fsck_files(c) for b in f["blocks"]),
+             60 * SLOW, "the failed dir's replicas copied back elsewhere")
+    assert on_bad
+    for path, digest in sums.items():
+        assert sha256(c.ok("cat", path, binary=True)) == digest
+    # Writes go on, through the dir that is left.
+    put(c, tmp_path, "/v/after", blob(100_000, seed=99))
+
+
+def fsck_files(c):
+    import json
+    rc, out, err = c.dfs("fsck", "--json", "--blocks", "/v")
+    assert rc in (0, 1), err
+    return json.loads(out)["files"]
