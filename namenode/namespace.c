@@ -409,7 +409,7 @@ int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replicati
     f.block_size = block_size;
     f.complete = !open_for_write;
     if (open_for_write)
-        nsr_copy_str(f.client, sizeof(f.client), client);
+        dfs_copy_str(f.client, sizeof(f.client), client);
     c.files++;
     nsr_dentry_put(ns, dir.id, name, nlen, f.id);
     dir.mtime_ms = now;
@@ -873,9 +873,9 @@ int ns_setattr(struct ns *ns, const char *path, unsigned what, uint32_t mode,
     if (what & NS_SET_MODE)
         in.mode = mode;
     if (what & NS_SET_OWNER)
-        nsr_copy_str(in.owner, sizeof(in.owner), owner);
+        dfs_copy_str(in.owner, sizeof(in.owner), owner);
     if (what & NS_SET_GROUP)
-        nsr_copy_str(in.group, sizeof(in.group), group);
+        dfs_copy_str(in.group, sizeof(in.group), group);
     if (what & NS_SET_REPL)
         in.replication = replication;
     if (what & NS_SET_MTIME)

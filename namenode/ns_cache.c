@@ -171,8 +171,8 @@ void nsc_inode_copy(const struct nsc_inode *src, struct nsr_inode *dst)
     dst->id = src->id;
     dst->type = src->type;
     dst->mode = src->mode;
-    nsr_copy_str(dst->owner, sizeof(dst->owner), src->owner);
-    nsr_copy_str(dst->group, sizeof(dst->group), src->group);
+    dfs_copy_str(dst->owner, sizeof(dst->owner), src->owner);
+    dfs_copy_str(dst->group, sizeof(dst->group), src->group);
     dst->mtime_ms = src->mtime_ms;
     dst->atime_ms = src->atime_ms;
     dst->parent = src->parent;
@@ -180,7 +180,7 @@ void nsc_inode_copy(const struct nsc_inode *src, struct nsr_inode *dst)
     dst->replication = src->replication;
     dst->block_size = src->block_size;
     dst->complete = src->complete;
-    nsr_copy_str(dst->client, sizeof(dst->client), src->client);
+    dfs_copy_str(dst->client, sizeof(dst->client), src->client);
     dst->children = src->children;
     if (src->nblocks > 0) {
         dst->blocks = xmalloc(src->nblocks * sizeof(uint64_t));

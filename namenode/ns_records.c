@@ -37,21 +37,6 @@ int nsr_fail_io(char *err, size_t errsz)
     return nsr_fail(err, errsz, DFS_ERR_IO, "metadata I/O error");
 }
 
-void nsr_copy_str(char *dst, size_t dstsz, const char *src)
-{
-    size_t n;
-
-    /* Not snprintf: this runs several times per request, and the format
-     * machinery cost more than the copy. */
-    if (dstsz == 0)
-        return;
-    if (src == NULL)
-        src = "";
-    n = strnlen(src, dstsz - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 /* ------------------------------------------------------- key encoding */
 
 void nsr_put_be64(unsigned char *p, uint64_t v)
@@ -161,8 +146,8 @@ static int inode_decode(struct nsr_inode *in, uint64_t id, const char *val, size
     in->id = id;
     in->type = r->type == DFS__FILE_TYPE__FT_DIR ? DFS_TYPE_DIR : DFS_TYPE_FILE;
     in->mode = r->mode;
-    nsr_copy_str(in->owner, sizeof(in->owner), r->owner);
-    nsr_copy_str(in->group, sizeof(in->group), r->group);
+    dfs_copy_str(in->owner, sizeof(in->owner), r->owner);
+    dfs_copy_str(in->group, sizeof(in->group), r->group);
     in->mtime_ms = r->mtime_ms;
     in->atime_ms = r->atime_ms;
     in->parent = r->parent;
@@ -170,7 +155,7 @@ static int inode_decode(struct nsr_inode *in, uint64_t id, const char *val, size
     in->replication = r->replication;
     in->block_size = r->block_size;
     in->complete = r->complete ? 1 : 0;
-    nsr_copy_str(in->client, sizeof(in->client), r->client);
+    dfs_copy_str(in->client, sizeof(in->client), r->client);
     in->children = r->children;
     if (r->n_blocks > 0) {
         in->blocks = xmalloc(r->n_blocks * sizeof(uint64_t));
@@ -342,8 +327,8 @@ void nsr_inode_new(struct nsr_inode *in, uint64_t id, enum dfs_file_type type, u
     in->id = id;
     in->type = type;
     in->mode = mode;
-    nsr_copy_str(in->owner, sizeof(in->owner), owner);
-    nsr_copy_str(in->group, sizeof(in->group), group);
+    dfs_copy_str(in->owner, sizeof(in->owner), owner);
+    dfs_copy_str(in->group, sizeof(in->group), group);
     in->parent = parent;
     in->mtime_ms = in->atime_ms = now;
     in->complete = 1;
@@ -355,8 +340,8 @@ void nsr_fill_stat(const struct nsr_inode *in, const char *name, size_t nlen, st
     st->inode = in->id;
     st->type = in->type;
     st->mode = in->mode;
-    nsr_copy_str(st->owner, sizeof(st->owner), in->owner);
-    nsr_copy_str(st->group, sizeof(st->group), in->group);
+    dfs_copy_str(st->owner, sizeof(st->owner), in->owner);
+    dfs_copy_str(st->group, sizeof(st->group), in->group);
     st->mtime_ms = in->mtime_ms;
     st->atime_ms = in->atime_ms;
     st->length = in->length;

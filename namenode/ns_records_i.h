@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include "metastore.h"
 #include "namespace.h"
+#include "strutil.h"
 
 #define NSR_NAME_MAX 255        /* longest path component (path.h) */
 #define NSR_CLIENT_MAX 255      /* longest lease holder name */
@@ -98,9 +99,6 @@ int nsr_fail(char *err, size_t errsz, int code, const char *fmt, ...)
 /* nsr_fail() with DFS_ERR_IO and "metadata I/O error": a metastore read
  * that failed.  Returns DFS_ERR_IO. */
 int nsr_fail_io(char *err, size_t errsz);
-/* Copy src (NULL reads as "") into dst[dstsz], truncating, always
- * NUL-terminated. */
-void nsr_copy_str(char *dst, size_t dstsz, const char *src);
 
 /* ------------------------------------------------------- key encoding */
 
