@@ -74,98 +74,9 @@
 
 /* --------------------------------------------------------- the session */
 
-static const char *state_name(enum sess_state st)
-{
-    switch (st) {
-    case S_IDLE:     return "idle";
-    case S_W_SETUP:  return "w_setup";
-    case S_W_STREAM: return "w_stream";
-    case S_W_FAILED: return "w_failed";
-    case S_R_OPEN:   return "r_open";
-    case S_R_STREAM: return "r_stream";
-    case S_CSUM:     return "csum";
-    case S_CLOSED:   return "closed";
-    }
-    return "?";
-}
-
-static int state_active(enum sess_state st)
-{
-    return st == S_W_SETUP || st == S_W_STREAM || st == S_R_OPEN || st == S_R_STREAM ||
-           st == S_CSUM;
-}
-
-/* The one place a session changes state: traces it and keeps `load`. */
-void set_state(struct sess *s, enum sess_state st)
-{
-    if (s->state == st)
-        return;
-    LOG_DEBUG("session %s: %s -> %s", s->peer, state_name(s->state), state_name(st));
-    int was = state_active(s->state), is = state_active(st);
-    if (!was && is)
-        __atomic_add_fetch(&s->ds->load, 1, __ATOMIC_RELAXED);
-    else if (was && !is)
-        __atomic_sub_fetch(&s->ds->load, 1, __ATOMIC_RELAXED);
-    s->state = st;
-}
-
-static void sess_ref(struct sess *s)
-{
-    s->refs++;
-}
-
-static void sess_unref(struct sess *s)
-{
-    if (--s->refs > 0)
-        return;
-    iop_strand_free(s->strand);
-    event_free(s->timer);
-    if (s->rep_open)
-        rrep_unref(s->rr);
-    free(s->aq);
-    free(s->stash_body);
-    free(s);
-}
-
 static int is_write_state(enum sess_state st)
 {
     return st == S_W_SETUP || st == S_W_STREAM;
-}
-
-struct djob *job_new(struct sess *s, enum job_kind kind,
-                     void (*run)(struct iop_job *), void (*done)(struct iop_job *))
-{
-    struct djob *j = xcalloc(1, sizeof(*j));
-    j->ij.run = run;
-    j->ij.done = done;
-    j->s = s;
-    j->gen = s->gen;
-    j->blk_id = s->blk_id;
-    j->blk_gs = s->blk_gs;
-    j->kind = kind;
-    j->rep.data_fd = j->rep.meta_fd = -1;
-    sess_ref(s);
-    return j;
-}
-
-void job_submit(struct sess *s, struct djob *j)
-{
-    iop_submit(s->strand, &j->ij);
-}
-
-/* Release a finished job and its session reference. */
-void job_free(struct djob *j)
-{
-    struct sess *s = j->s;
-    free(j->buf);
-    free(j);
-    sess_unref(s);
-}
-
-/* The job belongs to the session's current request and `st` is current. */
-int job_live(const struct djob *j, enum sess_state st)
-{
-    return j->gen == j->s->gen && j->s->state == st;
 }
 
 static void pkt_unref(struct pkt *p)
@@ -180,61 +91,6 @@ static void pkt_cleanup(const void *data, size_t len, void *arg)
     (void)len;
     pkt_unref(arg);
 }
-
-
-/* Answer any request with a status: every response starts with status (1)
- * and error (2), so one message type encodes them all. */
-void reply_status(struct sess *s, uint16_t type, uint32_t reqid, int status,
-                  const char *error)
-{
-    Dfs__CopyBlockResp r = DFS__COPY_BLOCK_RESP__INIT;
-    r.status = (Dfs__Status)status;
-    r.error = status != DFS_OK && error && *error ? (char *)error : NULL;
-    if (s->up)
-        dfs_conn_send_msg(s->up, (uint16_t)(type | 1), reqid, &r.base);
-}
-
-static void pause_up(struct sess *s)
-{
-    if (!s->paused && s->up) {
-        dfs_conn_pause(s->up);
-        s->paused = 1;
-    }
-}
-
-static void resume_up(struct sess *s)
-{
-    if (s->paused && s->up) {
-        dfs_conn_resume(s->up);
-        s->paused = 0;
-    }
-}
-
-static int dispatch_request(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
-
-static void arm_timer(struct sess *s, uint32_t ms);
-
-/* Back to IDLE; run a request that arrived meanwhile. */
-void go_idle(struct sess *s)
-{
-    set_state(s, S_IDLE);
-    arm_timer(s, IDLE_TIMEOUT_MS);
-    if (s->stash_body) {
-        struct dfs_frame_hdr h = s->stash_h;
-        uint8_t *body = s->stash_body;
-        s->stash_body = NULL;
-        int rc = dispatch_request(s, &h, body);
-        free(body);
-        if (rc < 0 && s->up) {
-            dfs_conn_close(s->up);
-            return;
-        }
-    }
-    if (s->state == S_IDLE || s->state == S_R_OPEN || s->state == S_CSUM)
-        resume_up(s);
-}
-
-/* ============================================================ writing */
 
 static void w_try_acks(struct sess *s);
 static void w_fail(struct sess *s, int linger);
@@ -289,10 +145,10 @@ static void w_flow(struct sess *s)
     size_t up_out = dfs_conn_output_len(s->up);
     if (!s->paused) {
         if (s->disk_queued > max || down_out > max || up_out > max || s->aq_count >= ACKQ_MAX)
-            pause_up(s);
+            sess_pause_up(s);
     } else if (s->disk_queued <= max / 2 && down_out <= max / 2 && up_out <= max / 2 &&
                s->aq_count < ACKQ_MAX / 2 && !s->last_seen) {
-        resume_up(s);
+        sess_resume_up(s);
     }
 }
 
@@ -318,7 +174,7 @@ static void run_abort(struct iop_job *ij)
 
 static void done_abort(struct iop_job *ij)
 {
-    job_free((struct djob *)ij);
+    sess_job_free((struct djob *)ij);
 }
 
 /* Discard a writer on the io pool (unlinking is disk work). */
@@ -326,9 +182,9 @@ static void w_abort_writer(struct sess *s, struct bs_writer *w)
 {
     if (!w)
         return;
-    struct djob *j = job_new(s, J_ABORT, run_abort, done_abort);
+    struct djob *j = sess_job_new(s, J_ABORT, run_abort, done_abort);
     j->w = w;
-    job_submit(s, j);
+    sess_job_submit(s, j);
 }
 
 static void setup_check(struct sess *s);
@@ -337,7 +193,7 @@ static void done_create(struct iop_job *ij)
 {
     struct djob *j = (struct djob *)ij;
     struct sess *s = j->s;
-    if (!job_live(j, S_W_SETUP)) {
+    if (!sess_job_live(j, S_W_SETUP)) {
         w_abort_writer(s, j->w);            /* the request is gone */
     } else {
         s->w = j->w;
@@ -346,7 +202,7 @@ static void done_create(struct iop_job *ij)
         snprintf(s->local_err, sizeof(s->local_err), "%s", j->err);
         setup_check(s);
     }
-    job_free(j);
+    sess_job_free(j);
 }
 
 static void run_write(struct iop_job *ij)
@@ -407,7 +263,7 @@ static void done_write(struct iop_job *ij)
         if (ds->report && bs_lookup(ds->bs, j->blk_id, NULL, NULL))
             ds->report(ds->report_arg, j->blk_id, j->blk_gs, j->final_len);
     }
-    if (job_live(j, S_W_STREAM)) {
+    if (sess_job_live(j, S_W_STREAM)) {
         if (j->status != DFS_OK && j->err[0] && !s->fail_logged) {
             LOG_WARN("blk_%llu from %s: packet %llu: %s", (unsigned long long)s->blk_id,
                      s->peer, (unsigned long long)j->seq, j->err);
@@ -424,7 +280,7 @@ static void done_write(struct iop_job *ij)
         w_try_acks(s);
         w_flow(s);
     }
-    job_free(j);
+    sess_job_free(j);
 }
 
 /* ---- pipeline set-up */
@@ -438,12 +294,6 @@ static void reply_write(struct sess *s, int status, int bad_index, const char *e
     r.bad_index = status == DFS_OK ? -1 : bad_index;
     if (s->up)
         dfs_conn_send_msg(s->up, DFS_MSG_WRITEBLOCK_RESP, s->reqid, &r.base);
-}
-
-static void arm_timer(struct sess *s, uint32_t ms)
-{
-    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-    evtimer_add(s->timer, &tv);
 }
 
 /* Answer upstream once the local replica and the downstream have both
@@ -470,10 +320,10 @@ static void setup_check(struct sess *s)
         return;
     }
     reply_write(s, DFS_OK, -1, NULL);
-    set_state(s, S_W_STREAM);
+    sess_set_state(s, S_W_STREAM);
     evtimer_del(s->timer);
     if (s->down)
-        arm_timer(s, 1000);              /* ack timeout check */
+        sess_arm_timer(s, 1000);              /* ack timeout check */
     LOG_DEBUG("receiving blk_%llu from %s (%u downstream)", (unsigned long long)s->blk_id,
               s->peer, s->ntargets);
 }
@@ -613,7 +463,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
             down_lost(s, DFS_ERR_TIMEOUT, why);
         }
         if (s->state == S_W_STREAM && s->down)
-            arm_timer(s, 1000);
+            sess_arm_timer(s, 1000);
     } else if (s->state == S_IDLE && s->up) {
         LOG_DEBUG("closing connection from %s: idle for %u ms", s->peer, IDLE_TIMEOUT_MS);
         dfs_conn_close(s->up);
@@ -669,7 +519,7 @@ static void w_try_acks(struct sess *s)
                 s->down = NULL;
                 dfs_conn_close(d);
             }
-            go_idle(s);
+            sess_go_idle(s);
             return;
         }
     }
@@ -680,7 +530,7 @@ static void w_try_acks(struct sess *s)
  * error it was just sent reaches it; else close once output is flushed. */
 static void w_fail(struct sess *s, int linger)
 {
-    set_state(s, S_W_FAILED);
+    sess_set_state(s, S_W_FAILED);
     evtimer_del(s->timer);
     if (s->down) {
         struct dfs_conn *d = s->down;
@@ -692,8 +542,8 @@ static void w_fail(struct sess *s, int linger)
     if (!s->up)
         return;
     if (linger) {
-        resume_up(s);
-        arm_timer(s, LINGER_MS);
+        sess_resume_up(s);
+        sess_arm_timer(s, LINGER_MS);
     } else {
         dfs_conn_close(s->up);
     }
@@ -729,13 +579,13 @@ static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t 
     s->chunk = req->chunk_size;
     s->ntargets = (unsigned)req->n_targets;
     s->ack_timeout_ms = ACK_TIMEOUT_MS + STEP_MS * s->ntargets;
-    set_state(s, S_W_SETUP);
+    sess_set_state(s, S_W_SETUP);
 
-    struct djob *j = job_new(s, J_CREATE, run_create, done_create);
+    struct djob *j = sess_job_new(s, J_CREATE, run_create, done_create);
     j->off = s->blk_id;
     j->seq = s->blk_gs;
     j->chunk = s->chunk;
-    job_submit(s, j);
+    sess_job_submit(s, j);
 
     if (s->ntargets == 0) {
         s->down_done = 1;
@@ -754,7 +604,7 @@ static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t 
             fwd.n_targets = req->n_targets - 1;
             fwd.targets = req->targets + 1;
             dfs_conn_send_msg(s->down, DFS_MSG_WRITEBLOCK_REQ, h->reqid, &fwd.base);
-            arm_timer(s, SETUP_TIMEOUT_MS + STEP_MS * (s->ntargets - 1));
+            sess_arm_timer(s, SETUP_TIMEOUT_MS + STEP_MS * (s->ntargets - 1));
         }
     }
     dfs__write_block_req__free_unpacked(req, NULL);
@@ -817,7 +667,7 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
     }
 
     uint64_t end = ph.offset + ph.data_len;
-    struct djob *j = job_new(s, J_WRITE, run_write, done_write);
+    struct djob *j = sess_job_new(s, J_WRITE, run_write, done_write);
     j->pkt = p;
     j->w = s->w;
     j->off = ph.offset;
@@ -834,9 +684,9 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
     if (ph.flags & DFS_PKT_LAST) {
         s->last_seen = 1;
         s->w = NULL;                         /* the LAST job owns it now */
-        pause_up(s);                         /* nothing more may come */
+        sess_pause_up(s);                         /* nothing more may come */
     }
-    job_submit(s, j);
+    sess_job_submit(s, j);
     w_flow(s);
     return 0;
 }
@@ -852,11 +702,11 @@ static int dispatch_request(struct sess *s, const struct dfs_frame_hdr *h, const
     case DFS_MSG_WRITEBLOCK_REQ:
         return h_write(s, h, body);
     case DFS_MSG_READBLOCK_REQ:
-        return h_read(s, h, body);
+        return rs_read(s, h, body);
     case DFS_MSG_CHECKSUM_REQ:
-        return h_checksum(s, h, body);
+        return rs_checksum(s, h, body);
     case DFS_MSG_COPYBLOCK_REQ:
-        reply_status(s, h->type, h->reqid, DFS_ERR_INVAL, "block copy is not supported yet");
+        sess_reply_status(s, h->type, h->reqid, DFS_ERR_INVAL, "block copy is not supported yet");
         return 0;
     default:
         LOG_WARN("closing connection from %s: unexpected message type 0x%x", s->peer, h->type);
@@ -879,7 +729,7 @@ static int up_on_frame(struct dfs_conn *c, const struct dfs_frame_hdr *h, const 
     case S_IDLE:
         rc = dispatch_request(s, h, body);
         if (s->state == S_IDLE)
-            arm_timer(s, IDLE_TIMEOUT_MS);       /* answered at once: idle again */
+            sess_arm_timer(s, IDLE_TIMEOUT_MS);       /* answered at once: idle again */
         break;
     case S_W_STREAM:
         if (h->type == DFS_MSG_PACKET) {
@@ -898,7 +748,7 @@ static int up_on_frame(struct dfs_conn *c, const struct dfs_frame_hdr *h, const 
             s->stash_h = *h;
             s->stash_body = xmalloc(h->len ? h->len : 1);
             memcpy(s->stash_body, body, h->len);
-            pause_up(s);
+            sess_pause_up(s);
         } else {
             LOG_WARN("closing connection from %s: unexpected message 0x%x during a %s",
                      s->peer, h->type, s->state == S_CSUM ? "checksum" : "read");
@@ -926,7 +776,7 @@ static void up_on_drained(struct dfs_conn *c)
     struct sess *s = dfs_conn_arg(c);
     sess_ref(s);
     if (s->state == S_R_STREAM)
-        r_pump(s);
+        rs_pump(s);
     else if (s->state == S_W_STREAM)
         w_flow(s);
     sess_unref(s);
@@ -947,7 +797,7 @@ static void up_on_close(struct dfs_conn *c)
     if (is_write_state(s->state) && !s->last_seen)
         LOG_WARN("connection from %s lost while writing blk_%llu; discarding the replica",
                  s->peer, (unsigned long long)s->blk_id);
-    set_state(s, S_CLOSED);
+    sess_set_state(s, S_CLOSED);
     s->up = NULL;
     dfs_listener_closed(ds->listener);
     evtimer_del(s->timer);
@@ -990,7 +840,7 @@ static void accept_cb(evutil_socket_t fd, void *arg)
         xmalloc_oom();
     snprintf(s->peer, sizeof(s->peer), "%s", dfs_conn_peer(s->up));
     dfs_conn_set_drain_watermark(s->up, ds->max_buffer / 2);
-    arm_timer(s, IDLE_TIMEOUT_MS);
+    sess_arm_timer(s, IDLE_TIMEOUT_MS);
     s->next = ds->sessions;
     if (ds->sessions)
         ds->sessions->prev = s;
@@ -1003,6 +853,7 @@ struct dn_dataserv *dn_dataserv_new(struct event_base *base, const struct dn_dat
     struct dn_dataserv *ds = xcalloc(1, sizeof(*ds));
     ds->base = base;
     ds->bs = cfg->bs;
+    ds->dispatch = dispatch_request;
     ds->iop = cfg->iop;
     ds->max_buffer = cfg->max_buffer;
     const struct dfs_listener_cfg lc = {

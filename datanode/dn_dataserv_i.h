@@ -44,7 +44,7 @@ struct rrep {
     struct bs_replica rep;
 };
 
-static void rrep_unref(void *arg)
+static inline void rrep_unref(void *arg)
 {
     struct rrep *r = arg;
     if (--r->refs == 0) {
@@ -63,6 +63,10 @@ struct dn_dataserv {
     unsigned load;                  /* atomic: active transfers */
     dn_block_added_fn report;
     void *report_arg;
+    /* Runs one request frame on an idle session (dn_dataserv.c); 0, or -1
+     * to close the connection.  A pointer, so the session core calls
+     * back without depending on the server. */
+    int (*dispatch)(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
 };
 
 /* One received packet body, shared by the downstream output (by reference)
@@ -161,20 +165,37 @@ struct djob {
 };
 
 
-/* Shared helpers of dn_dataserv.c (contracts there). */
-void set_state(struct sess *s, enum sess_state st);
-struct djob *job_new(struct sess *s, enum job_kind kind, void (*run)(struct iop_job *),
-                     void (*done)(struct iop_job *));
-void job_submit(struct sess *s, struct djob *j);
-void job_free(struct djob *j);
-int job_live(const struct djob *j, enum sess_state st);
-void go_idle(struct sess *s);
-void reply_status(struct sess *s, uint16_t type, uint32_t reqid, int status, const char *error);
+/* The session core (dn_session.c), shared by the write pipeline and the
+ * read handlers. */
+/* The one place a session changes state: traces it and keeps ds->load. */
+void sess_set_state(struct sess *s, enum sess_state st);
+/* References: the upstream, the downstream and every job hold one; the
+ * last unref frees the session. */
+void sess_ref(struct sess *s);
+void sess_unref(struct sess *s);
+/* A disk job of the session's current request (holds a reference), run on
+ * the session's io strand by sess_job_submit; sess_job_free releases it;
+ * sess_job_live says whether its request is still current and in st. */
+struct djob *sess_job_new(struct sess *s, enum job_kind kind, void (*run)(struct iop_job *),
+                          void (*done)(struct iop_job *));
+void sess_job_submit(struct sess *s, struct djob *j);
+void sess_job_free(struct djob *j);
+int sess_job_live(const struct djob *j, enum sess_state st);
+/* Answer request (type, reqid) with only a status and error. */
+void sess_reply_status(struct sess *s, uint16_t type, uint32_t reqid, int status,
+                       const char *error);
+/* Stop / resume reading the upstream connection. */
+void sess_pause_up(struct sess *s);
+void sess_resume_up(struct sess *s);
+/* (Re)arm the session's timer to fire in ms. */
+void sess_arm_timer(struct sess *s, uint32_t ms);
+/* Back to IDLE; a request stashed meanwhile runs through ds->dispatch. */
+void sess_go_idle(struct sess *s);
 
 /* Request handlers of dn_readserv.c: 0, or -1 to close the connection. */
-int h_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
-int h_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+int rs_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+int rs_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
 /* Queue more read packets while the output is below its watermark. */
-void r_pump(struct sess *s);
+void rs_pump(struct sess *s);
 
 #endif

@@ -55,16 +55,16 @@ static void done_rd_open(struct iop_job *ij)
 {
     struct djob *j = (struct djob *)ij;
     struct sess *s = j->s;
-    if (!job_live(j, S_R_OPEN)) {
+    if (!sess_job_live(j, S_R_OPEN)) {
         bs_close_replica(&j->rep);
-        job_free(j);
+        sess_job_free(j);
         return;
     }
     if (j->status != DFS_OK) {
         LOG_DEBUG("read of blk_%llu from %s: %s", (unsigned long long)s->blk_id, s->peer, j->err);
         reply_read(s, j->status, j->err, 0);
-        go_idle(s);
-        job_free(j);                         /* last: its reference guards s */
+        sess_go_idle(s);
+        sess_job_free(j);                         /* last: its reference guards s */
         return;
     }
     s->rep = j->rep;
@@ -98,15 +98,15 @@ static void done_rd_open(struct iop_job *ij)
         s->r_inflight = 0;
         s->r_jobs = 0;
         s->r_last_submitted = 0;
-        set_state(s, S_R_STREAM);
-        r_pump(s);
-        job_free(j);
+        sess_set_state(s, S_R_STREAM);
+        rs_pump(s);
+        sess_job_free(j);
         return;
     }
     rrep_unref(s->rr);
     s->rep_open = 0;
-    go_idle(s);
-    job_free(j);
+    sess_go_idle(s);
+    sess_job_free(j);
 }
 
 static void run_rd_fill(struct iop_job *ij)
@@ -140,15 +140,15 @@ static void done_rd_fill(struct iop_job *ij)
         s->r_jobs--;
         s->r_inflight -= j->len;
     }
-    if (!job_live(j, S_R_STREAM)) {
-        job_free(j);
+    if (!sess_job_live(j, S_R_STREAM)) {
+        sess_job_free(j);
         return;
     }
     if (j->status != DFS_OK) {
         LOG_WARN("read of blk_%llu for %s: %s; closing the connection",
                  (unsigned long long)s->blk_id, s->peer, j->err);
         dfs_conn_abort(s->up);
-        job_free(j);
+        sess_job_free(j);
         return;
     }
     uint8_t *buf = j->buf;
@@ -160,16 +160,16 @@ static void done_rd_fill(struct iop_job *ij)
     if (j->flags & DFS_PKT_LAST) {
         rrep_unref(s->rr);
         s->rep_open = 0;
-        go_idle(s);
+        sess_go_idle(s);
     } else {
-        r_pump(s);
+        rs_pump(s);
     }
-    job_free(j);
+    sess_job_free(j);
 }
 
 /* Queue read jobs while the output and the read-ahead are below the high
  * watermark. */
-void r_pump(struct sess *s)
+void rs_pump(struct sess *s)
 {
     uint32_t chunk = s->rep.chunk_size;
     uint64_t pkt_max = chunk >= READ_PKT_DATA ? chunk : READ_PKT_DATA / chunk * chunk;
@@ -179,7 +179,7 @@ void r_pump(struct sess *s)
         if (n > pkt_max)
             n = pkt_max;
         int last = s->r_next + n == s->r_end;
-        struct djob *j = job_new(s, J_RD_FILL, run_rd_fill, done_rd_fill);
+        struct djob *j = sess_job_new(s, J_RD_FILL, run_rd_fill, done_rd_fill);
         j->off = s->r_next;
         j->len = (uint32_t)n;
         j->seq = s->r_seq++;
@@ -190,11 +190,11 @@ void r_pump(struct sess *s)
         s->r_inflight += n;
         s->r_jobs++;
         s->r_last_submitted = last;
-        job_submit(s, j);
+        sess_job_submit(s, j);
     }
 }
 
-int h_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
+int rs_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
 {
     Dfs__ReadBlockReq *req = dfs__read_block_req__unpack(NULL, h->len, body);
     if (!req) {
@@ -208,11 +208,11 @@ int h_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
     s->r_off = req->offset;
     s->r_len = req->length;
     dfs__read_block_req__free_unpacked(req, NULL);
-    set_state(s, S_R_OPEN);
-    struct djob *j = job_new(s, J_RD_OPEN, run_rd_open, done_rd_open);
+    sess_set_state(s, S_R_OPEN);
+    struct djob *j = sess_job_new(s, J_RD_OPEN, run_rd_open, done_rd_open);
     j->off = s->blk_id;
     j->seq = s->blk_gs;
-    job_submit(s, j);
+    sess_job_submit(s, j);
     return 0;
 }
 
@@ -315,15 +315,15 @@ static void done_csum(struct iop_job *ij)
 {
     struct djob *j = (struct djob *)ij;
     struct sess *s = j->s;
-    if (job_live(j, S_CSUM)) {
+    if (sess_job_live(j, S_CSUM)) {
         reply_csum(s, j->status, j->err, j->c_len, j->c_gs, j->c_finalized,
                    j->c_have_digest ? j->digest : NULL);
-        go_idle(s);
+        sess_go_idle(s);
     }
-    job_free(j);
+    sess_job_free(j);
 }
 
-int h_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
+int rs_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
 {
     Dfs__BlockChecksumReq *req = dfs__block_checksum_req__unpack(NULL, h->len, body);
     if (!req) {
@@ -342,9 +342,9 @@ int h_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *bod
             return 0;
         }
     }
-    set_state(s, S_CSUM);
-    struct djob *j = job_new(s, J_CSUM, run_csum, done_csum);
+    sess_set_state(s, S_CSUM);
+    struct djob *j = sess_job_new(s, J_CSUM, run_csum, done_csum);
     j->off = id;
-    job_submit(s, j);
+    sess_job_submit(s, j);
     return 0;
 }
