@@ -245,6 +245,46 @@ static void test_choose_racks(void)
     dm_free(dm);
 }
 
+/* Re-replication: never a datanode that holds (or is receiving) the
+ * block; when the kept replicas share a rack, the first new one goes to
+ * another; decommissioning and stale datanodes take nothing. */
+static void test_choose_more(void)
+{
+    static const char *const racks[] = { "/r1", "/r1", "/r1", "/r2", "/r2", "/r2" };
+    struct dnmanager *dm = cluster(6, racks);
+    struct dm_node *t[8];
+    unsigned bad = 0;
+    unsigned char skip[6] = { 1, 1, 0, 0, 0, 0 };
+    const struct dm_node *have[2] = { dm_get(dm, 0), dm_get(dm, 1) };
+
+    for (uint64_t seed = 1; seed <= 500; seed++) {
+        struct placement *pl = pl_new(NULL, seed, err, sizeof(err));
+        size_t n = pl_choose_more(pl, dm, 1, have, 2, skip, 128 * MiB, t);
+        if (n != 1 || strcmp(t[0]->rack, "/r2") != 0)
+            bad++;
+        n = pl_choose_more(pl, dm, 4, have, 2, skip, 128 * MiB, t);
+        if (n != 4 || !distinct(t, n))
+            bad++;
+        for (size_t i = 0; i < n; i++)
+            bad += t[i]->slot < 2;
+        pl_free(pl);
+    }
+    CHECK_EQ_INT(bad, 0);
+    /* Only in-service datanodes: 3 decommissioning, 4 stale. */
+    CHECK(dm_set_decommission(dm, "10.0.0.4:9866", 1) != NULL);
+    dm_check(dm, 15000);                /* every one silent since 0: stale */
+    dm_heartbeat(dm, "DS-2", 100 * GiB, 0, 100 * GiB, 0, 15000);
+    dm_heartbeat(dm, "DS-3", 100 * GiB, 0, 100 * GiB, 0, 15000);
+    dm_heartbeat(dm, "DS-5", 100 * GiB, 0, 100 * GiB, 0, 15000);
+    struct placement *pl = pl_new(NULL, 3, err, sizeof(err));
+    size_t n = pl_choose_more(pl, dm, 4, have, 2, skip, 128 * MiB, t);
+    CHECK_EQ_INT(n, 2);                 /* DS-2 and DS-5 */
+    for (size_t i = 0; i < n; i++)
+        CHECK(t[i]->slot == 2 || t[i]->slot == 5);
+    pl_free(pl);
+    dm_free(dm);
+}
+
 static void test_choose_limits(void)
 {
     struct dnmanager *dm = cluster(4, NULL);
@@ -386,6 +426,7 @@ int main(void)
     test_topology();
     test_dnmanager();
     test_choose_racks();
+    test_choose_more();
     test_choose_limits();
     test_choose_space();
     test_sort();
