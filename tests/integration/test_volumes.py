@@ -371,34 +371,37 @@ HEAL = ["namenode.stale_ms=1000", "namenode.dead_ms=2000",
         "datanode.heartbeat_ms=300"]
 
 
-@pytest.mark.cluster(datanodes=3, overrides=HEAL)
+@pytest.mark.cluster(datanodes=4, overrides=HEAL)
 def test_failed_dir_replicas_come_back_elsewhere(cluster, tmpfs, datanode, tmp_path):
     """A dir of a running datanode goes read-only: the datanode stays up,
-    writes go on, and the namenode copies the dir's replicas back to 3."""
+    writes go on, and the namenode copies the dir's replicas back.  Files
+    want 5 replicas on the 5 datanodes, so every block has one on the
+    tmpfs datanode (never trimmed) and the copies can only go to its other
+    dir."""
     c = cluster
     bad, good = tmpfs("bad", 64), tmpfs("good", 32)   # new replicas go to the larger
     dn = datanode([bad, good], ["datanode.failed_volumes_tolerated=1"] + HEAL).wait_live()
     c.ok("mkdir", "/v")
     sums = {}
-    for i in range(6):
+    for i in range(4):
         data = blob(300_000, seed=40 + i)
         src = tmp_path / ("v%d" % i)
         src.write_bytes(data)
-        c.ok("put", "-r", "4", "-b", "64K", src, "/v/f%d" % i)   # a replica on every node
-        c.ok("setrep", "3", "/v/f%d" % i)
+        c.ok("put", "-r", "5", "-b", "64K", src, "/v/f%d" % i)
         sums["/v/f%d" % i] = sha256(data)
-    wait_for(lambda: replicas_in(bad) and all(
-        b["live"] == 3 for f in fsck_files(c) for b in f["blocks"]), 30 * SLOW,
-        "3 replicas per block, some on the dir that will fail")
+    wait_for(lambda: all(b["live"] == 5 for f in fsck_files(c) for b in f["blocks"]),
+             30 * SLOW, "5 replicas per block")
     on_bad = set(replicas_in(bad))
+    assert len(on_bad) >= 8, on_bad
+    assert not replicas_in(good)
 
     remount(bad, "ro")
     wait_for(lambda: failures(dn), 20 * SLOW, "the dir to be marked failed")
     assert dn.proc.poll() is None, "the datanode must stay up with one failed dir"
-    # Every block back to 3 good replicas; none counted on the failed dir.
-    wait_for(lambda: all(b["live"] == 3 for f in fsck_files(c) for b in f["blocks"]),
-             60 * SLOW, "the failed dir's replicas copied back elsewhere")
-    assert on_bad
+    # Every block back to 5 good replicas: the copies land in the good dir.
+    wait_for(lambda: all(b["live"] == 5 for f in fsck_files(c) for b in f["blocks"]),
+             60 * SLOW, "the failed dir's replicas copied back")
+    assert set(replicas_in(good)) == on_bad
     for path, digest in sums.items():
         assert sha256(c.ok("cat", path, binary=True)) == digest
     # Writes go on, through the dir that is left.
