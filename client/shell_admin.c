@@ -460,11 +460,18 @@ int cmd_admin(struct shell *sh, int argc, char **argv)
     if (sh_connect(sh, NULL) != DFS_OK)
         return EXIT_FAIL;
     for (; optind < argc; optind++) {
-        int rc = dfs_decommission(sh->fs, argv[optind], on);
-        if (rc != DFS_OK)
+        int registered = 0;
+        int rc = dfs_decommission(sh->fs, argv[optind], on, &registered);
+        if (rc != DFS_OK) {
             sh_fail(sh, argv[optind], rc);
-        else
-            printf("%s: %s\n", argv[optind], on ? "decommissioning" : "recommissioned");
+            continue;
+        }
+        printf("%s: %s\n", argv[optind], on ? "decommissioning" : "recommissioned");
+        if (!registered)
+            fprintf(stderr, "dfs: admin: %s: warning: no datanode is registered at this "
+                    "address; one that registers there later will be %s ('dfs report' "
+                    "lists the addresses)\n", argv[optind],
+                    on ? "decommissioned" : "in service");
     }
     return sh_status(sh);
 }

@@ -4,8 +4,9 @@
  * The shell walks the tree (sh_walk), asks the namenode for the block
  * health of its files in batches (dfs_file_health), classifies every
  * block and prints the totals, the problem blocks with their files, and a
- * last line HEALTHY or CORRUPT.  Exit 0 when healthy, 1 when a block is
- * missing or corrupt (no good replica) or an operation failed.
+ * last line HEALTHY or CORRUPT (or, when part of the tree could not be
+ * checked, INCOMPLETE).  Exit 0 when healthy, 1 when a block is missing
+ * or corrupt (no good replica) or an operation failed.
  *
  * A block is: missing when it has no good replica at all (corrupt ones
  * may remain); under-replicated with fewer good in-service replicas than
@@ -198,9 +199,9 @@ static void visit(struct shell *sh, const char *path, const struct dfs_stat *st,
         flush_batch(f);
 }
 
-static void summary_human(const struct fsck *f, int healthy, const char *path)
+static void summary_human(const struct fsck *f, const char *status, const char *path)
 {
-    printf("\nStatus: %s\n", healthy ? "HEALTHY" : "CORRUPT");
+    printf("\nStatus: %s\n", status);
     printf(" Path:                    %s\n", path);
     printf(" Total size:              %" PRIu64 " B\n", f->bytes);
     printf(" Total dirs:              %" PRIu64 "\n", f->ndirs);
@@ -214,7 +215,11 @@ static void summary_human(const struct fsck *f, int healthy, const char *path)
     printf(" Corrupt replicas:        %" PRIu64 "\n", f->corrupt_replicas);
     printf(" Corrupt blocks:          %" PRIu64 "\n", f->corrupt_blocks);
     printf(" Missing blocks:          %" PRIu64 "\n", f->missing);
-    printf("\nThe filesystem under path '%s' is %s\n", path, healthy ? "HEALTHY" : "CORRUPT");
+    if (strcmp(status, "INCOMPLETE") == 0)
+        printf("\nfsck could not check everything under path '%s': see the errors above\n",
+               path);
+    else
+        printf("\nThe filesystem under path '%s' is %s\n", path, status);
 }
 
 int cmd_fsck(struct shell *sh, int argc, char **argv)
@@ -254,7 +259,10 @@ int cmd_fsck(struct shell *sh, int argc, char **argv)
         fputs("{\"files\":[", stdout);
     sh_walk(sh, path, &st, visit, f);
     flush_batch(f);
-    int healthy = f->missing == 0 && !sh->failed;
+    /* CORRUPT when a block has no good replica; INCOMPLETE when part of
+     * the tree could not be checked (then nothing is claimed healthy). */
+    const char *status = f->missing ? "CORRUPT" : sh->failed ? "INCOMPLETE" : "HEALTHY";
+    int healthy = strcmp(status, "HEALTHY") == 0;
     if (f->json) {
         printf("],\"path\":");
         json_str(stdout, path);
@@ -263,11 +271,11 @@ int cmd_fsck(struct shell *sh, int argc, char **argv)
                ",\"total_replicas\":%" PRIu64 ",\"under_replicated\":%" PRIu64
                ",\"over_replicated\":%" PRIu64 ",\"mis_replicated\":%" PRIu64
                ",\"corrupt_replicas\":%" PRIu64 ",\"corrupt_blocks\":%" PRIu64
-               ",\"missing\":%" PRIu64 "}\n", healthy ? "HEALTHY" : "CORRUPT", f->bytes,
+               ",\"missing\":%" PRIu64 "}\n", status, f->bytes,
                f->ndirs, f->nfiles, f->open_files, f->nblocks, f->nreplicas, f->under,
                f->over, f->mis, f->corrupt_replicas, f->corrupt_blocks, f->missing);
     } else {
-        summary_human(f, healthy, path);
+        summary_human(f, status, path);
     }
     free(f);
     if (!healthy)

@@ -19,6 +19,7 @@
  */
 #include <event2/thread.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,8 @@ struct dn {
     unsigned check_ticks;           /* timer ticks since the running check began */
     struct dn_dataserv *ds;
     struct dn_copy *copy;
-    struct dn_nnconn *nc;
+    struct dn_nnconn *nc;           /* set and cleared under nc_lock: copy threads */
+    pthread_mutex_t nc_lock;        /* report through it (copy_corrupt_cb) */
     struct scanner *scan;
     char *first_dir;              /* the first data dir: scanner.cursor */
 };
@@ -254,9 +256,12 @@ static void shutdown_dataserv(struct dn *dn)
 static void copy_corrupt_cb(uint64_t id, uint64_t gs, const char *reason, void *arg)
 {
     struct dn *dn = arg;
-    struct dn_nnconn *nc = __atomic_load_n(&dn->nc, __ATOMIC_ACQUIRE);
-    if (nc)
-        dn_nnconn_report_bad(nc, id, gs, reason);
+    /* Under the lock: the link may be stopping (it is stopped before the
+     * copy threads, which need it to exist when they start). */
+    pthread_mutex_lock(&dn->nc_lock);
+    if (dn->nc)
+        dn_nnconn_report_bad(dn->nc, id, gs, reason);
+    pthread_mutex_unlock(&dn->nc_lock);
 }
 
 static int init_copy(struct dn *dn)
@@ -331,7 +336,9 @@ static int init_nnconn(struct dn *dn)
         .replicate_arg = dn->copy,
     };
     struct dn_nnconn *nc = dn_nnconn_start(&cfg, err, sizeof(err));
-    __atomic_store_n(&dn->nc, nc, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&dn->nc_lock);
+    dn->nc = nc;
+    pthread_mutex_unlock(&dn->nc_lock);
     if (!dn->nc) {
         LOG_ERROR("%s", err);
         return -1;
@@ -345,7 +352,11 @@ static void shutdown_nnconn(struct dn *dn)
 {
     bs_on_replica_lost(dn->bs, NULL, NULL);
     dn_dataserv_set_reporter(dn->ds, NULL, NULL);
-    dn_nnconn_stop(dn->nc);
+    pthread_mutex_lock(&dn->nc_lock);
+    struct dn_nnconn *nc = dn->nc;
+    dn->nc = NULL;
+    pthread_mutex_unlock(&dn->nc_lock);
+    dn_nnconn_stop(nc);
 }
 
 static void report_bad_cb(void *arg, uint64_t id, uint64_t gs, const char *reason)
@@ -410,6 +421,7 @@ int main(int argc, char **argv)
 {
     struct dn dn;
     memset(&dn, 0, sizeof(dn));
+    pthread_mutex_init(&dn.nc_lock, NULL);
     dfs_daemon_load_config("dfs-datanode", argc, argv, &dn.conf);
     dfs_daemon_log_init("datanode", dn.conf.dn_log_level);
     signal(SIGPIPE, SIG_IGN);

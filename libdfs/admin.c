@@ -36,7 +36,7 @@ int dfs_safemode(dfs_fs *fs, enum dfs_safemode_action action, int *on, char *msg
     return rc;
 }
 
-int dfs_decommission(dfs_fs *fs, const char *datanode, int decommission)
+int dfs_decommission(dfs_fs *fs, const char *datanode, int decommission, int *registered)
 {
     Dfs__DecommissionReq req = DFS__DECOMMISSION_REQ__INIT;
     if (!datanode || !*datanode)
@@ -47,6 +47,8 @@ int dfs_decommission(dfs_fs *fs, const char *datanode, int decommission)
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(fs->nn, DFS_MSG_DECOMMISSION_REQ, &req.base,
                           &dfs__decommission_resp__descriptor, &m);
+    if (rc == DFS_OK && registered)
+        *registered = ((const Dfs__DecommissionResp *)m)->registered;
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     return rc;

@@ -42,6 +42,22 @@ static inline void *xrealloc(void *old, size_t n)
     return p;
 }
 
+/* Grow array p of *n elements of size sz (doubling, from 8) until index
+ * idx fits; the new elements are zeroed.  Returns the array (maybe
+ * moved); *n is its new length. */
+static inline void *xgrow_index(void *p, size_t *n, size_t sz, size_t idx)
+{
+    if (idx < *n)
+        return p;
+    size_t m = *n ? *n : 8;
+    while (m <= idx)
+        m *= 2;
+    p = xrealloc(p, m * sz);
+    memset((char *)p + *n * sz, 0, (m - *n) * sz);
+    *n = m;
+    return p;
+}
+
 static inline char *xstrdup(const char *s)
 {
     char *p = strdup(s);

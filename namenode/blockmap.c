@@ -66,14 +66,7 @@ void bm_free(struct blockmap *bm)
 
 static struct bm_dn *dn_state(struct blockmap *bm, uint32_t dn)
 {
-    if (dn >= bm->ndns) {
-        size_t n = bm->ndns ? bm->ndns : 8;
-        while (n <= dn)
-            n *= 2;
-        bm->dns = xrealloc(bm->dns, n * sizeof(*bm->dns));
-        memset(bm->dns + bm->ndns, 0, (n - bm->ndns) * sizeof(*bm->dns));
-        bm->ndns = n;
-    }
+    bm->dns = xgrow_index(bm->dns, &bm->ndns, sizeof(*bm->dns), dn);
     return &bm->dns[dn];
 }
 
@@ -375,6 +368,7 @@ struct load_ctx {
     int have;               /* its stat is valid */
     struct ns_stat st;
     uint64_t orphans;
+    char why[512];          /* a file that could not be read */
 };
 
 static int load_one(uint64_t id, uint64_t gs, uint64_t len, uint64_t inode, void *arg)
@@ -385,7 +379,15 @@ static int load_one(uint64_t id, uint64_t gs, uint64_t len, uint64_t inode, void
 
     if (inode != lc->inode || !lc->have) {
         lc->inode = inode;
-        lc->have = ns_stat_inode(lc->ns, inode, &lc->st, err, sizeof(err)) == 0;
+        int rc = ns_stat_inode(lc->ns, inode, &lc->st, err, sizeof(err));
+        if (rc != DFS_OK && rc != DFS_ERR_NOENT) {
+            /* Not "no such file": a read error.  Its blocks must not pass
+             * for orphans (their replicas would be deleted): stop. */
+            snprintf(lc->why, sizeof(lc->why), "blk_%llu: its file (inode %llu): %s",
+                     (unsigned long long)id, (unsigned long long)inode, err);
+            return 1;
+        }
+        lc->have = rc == DFS_OK;
     }
     if (!lc->have) {
         if (lc->orphans++ < 10)
@@ -404,8 +406,9 @@ static int load_one(uint64_t id, uint64_t gs, uint64_t len, uint64_t inode, void
 int bm_load(struct blockmap *bm, struct ns *ns, char *err, size_t errsz)
 {
     struct load_ctx lc = { .bm = bm, .ns = ns };
-    if (ns_foreach_block(ns, load_one, &lc) != 0) {
-        snprintf(err, errsz, "unreadable block record");
+    int rc = ns_foreach_block(ns, load_one, &lc);
+    if (rc != 0) {
+        snprintf(err, errsz, "%s", rc > 0 ? lc.why : "unreadable block record");
         return -1;
     }
     if (lc.orphans)

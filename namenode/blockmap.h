@@ -65,8 +65,10 @@ struct blockmap *bm_new(void);
 /* Free the map and every entry (NULL is fine). */
 void bm_free(struct blockmap *bm);
 /* Add an entry for every block record of ns (start-up; reads the whole
- * block table, so it blocks on LevelDB).  0, or -1 with a message in err
- * when a record is unreadable. */
+ * block table, so it blocks on LevelDB).  A record whose file does not
+ * exist is skipped (logged); 0, or -1 with a message in err when a record
+ * or its file cannot be read (the namenode must not start: those blocks
+ * would pass for orphans and their replicas be deleted). */
 int bm_load(struct blockmap *bm, struct ns *ns, char *err, size_t errsz);
 
 /* A block just allocated: under construction, length 0, no replica.  When

@@ -112,6 +112,7 @@ void dm_free(struct dnmanager *dm)
         event_free(dm->timer);
     for (size_t i = 0; i < dm->n; i++) {
         free(dm->nodes[i]->deletes);
+        u64map_free(&dm->nodes[i]->doomed);
         free(dm->nodes[i]);
     }
     free(dm->nodes);
@@ -261,10 +262,66 @@ void dm_check(struct dnmanager *dm, uint64_t now)
     }
 }
 
+/* A doomed entry's value: the genstamp, with DOOMED_SET so it is never
+ * NULL, and DOOMED_LISTED while a full report lists it. */
+#define DOOMED_SET    (1ull << 63)
+#define DOOMED_LISTED (1ull << 62)
+#define DOOMED_GS(v)  ((uint64_t)(uintptr_t)(v) & ~(DOOMED_SET | DOOMED_LISTED))
+
+int dm_is_doomed(const struct dm_node *dn, uint64_t id, uint64_t genstamp)
+{
+    void *v = u64map_get(&dn->doomed, id);
+    return v && genstamp <= DOOMED_GS(v);
+}
+
+void dm_delete_confirmed(struct dm_node *dn, uint64_t id)
+{
+    u64map_del(&dn->doomed, id);
+}
+
+void dm_doomed_report_begin(struct dm_node *dn)
+{
+    for (size_t i = 0; i < u64map_cap(&dn->doomed); i++) {
+        struct u64pair *p = u64map_at(&dn->doomed, i);
+        if (p)
+            p->val = (void *)(uintptr_t)((uint64_t)(uintptr_t)p->val & ~DOOMED_LISTED);
+    }
+}
+
+void dm_doomed_listed(struct dm_node *dn, uint64_t id)
+{
+    struct u64pair *p = u64tab_get(&dn->doomed.t, id);
+    if (p)
+        p->val = (void *)(uintptr_t)((uint64_t)(uintptr_t)p->val | DOOMED_LISTED);
+}
+
+void dm_doomed_report_end(struct dm_node *dn)
+{
+    for (size_t i = 0; i < u64map_cap(&dn->doomed);) {
+        struct u64pair *p = u64map_at(&dn->doomed, i);
+        if (p && !((uint64_t)(uintptr_t)p->val & DOOMED_LISTED)) {
+            u64map_del(&dn->doomed, p->key);
+            continue;       /* a later entry may have moved into slot i */
+        }
+        i++;
+    }
+}
+
+unsigned dm_doomed_count(const struct dnmanager *dm, uint64_t id)
+{
+    unsigned k = 0;
+    for (size_t i = 0; i < dm->n; i++)
+        k += dm->nodes[i]->state != DM_DEAD && u64map_get(&dm->nodes[i]->doomed, id) != NULL;
+    return k;
+}
+
 void dm_queue_delete(struct dnmanager *dm, struct dm_node *dn, uint64_t id, uint64_t genstamp,
                      uint64_t length)
 {
     (void)dm;
+    void *v = u64map_get(&dn->doomed, id);
+    if (!v || DOOMED_GS(v) < genstamp)
+        u64map_put(&dn->doomed, id, (void *)(uintptr_t)(genstamp | DOOMED_SET));
     if (dn->ndeletes == dn->capdeletes) {
         dn->capdeletes = dn->capdeletes ? 2 * dn->capdeletes : 64;
         dn->deletes = xrealloc(dn->deletes, dn->capdeletes * sizeof(*dn->deletes));

@@ -18,7 +18,13 @@
  *          "register again" until it does.
  *
  * Each datanode also has a queue of replicas to delete, handed out in
- * heartbeat answers.
+ * heartbeat answers, and the set of replicas ordered deleted that it has
+ * not yet confirmed gone ("doomed").  A doomed replica that a report lists
+ * again is not taken back (its deletion is ordered again instead): so a
+ * replica is never counted as both still there and about to go, even when
+ * its datanode restarts before it deleted it.  The set survives the
+ * datanode's death; an entry leaves it when the datanode reports the
+ * replica removed, or sends a full report that does not list it.
  *
  * Times are milliseconds of CLOCK_MONOTONIC (dfs_mono_ms(), clock.h); every call that
  * depends on time takes `now` so tests can drive it.  Runs on the
@@ -30,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <event2/event.h>
+#include "u64map.h"
 
 #define DM_ID_MAX   128     /* storage id, with its NUL */
 #define DM_HOST_MAX 256     /* transfer host, with its NUL */
@@ -67,6 +74,8 @@ struct dm_node {
     uint64_t registered;            /* dfs_mono_ms() of the last registration */
     struct dm_block *deletes;       /* queued deletions, oldest first */
     size_t ndeletes, capdeletes;
+    struct u64map doomed;           /* ordered deleted, not yet confirmed:
+                                     * block id -> genstamp (dm_is_doomed) */
 };
 
 struct dnmanager;
@@ -132,5 +141,19 @@ void dm_queue_delete(struct dnmanager *dm, struct dm_node *dn, uint64_t id, uint
 /* Take at most max queued deletions of dn, oldest first, into out[max].
  * Returns how many were taken. */
 size_t dm_take_deletes(struct dnmanager *dm, struct dm_node *dn, struct dm_block *out, size_t max);
+
+/* 1 when dn's replica (id, genstamp) is doomed: ordered deleted with this
+ * or a later genstamp, not yet confirmed gone. */
+int dm_is_doomed(const struct dm_node *dn, uint64_t id, uint64_t genstamp);
+/* dn confirmed replica id gone (or holds a newer one): no longer doomed. */
+void dm_delete_confirmed(struct dm_node *dn, uint64_t id);
+/* A full report of dn: dm_doomed_report_begin(), dm_doomed_listed() for
+ * each replica listed that is doomed, dm_doomed_report_end(), which drops
+ * the doomed entries the report did not list (they are gone). */
+void dm_doomed_report_begin(struct dm_node *dn);
+void dm_doomed_listed(struct dm_node *dn, uint64_t id);
+void dm_doomed_report_end(struct dm_node *dn);
+/* Datanodes, not dead, on which replica id is doomed. */
+unsigned dm_doomed_count(const struct dnmanager *dm, uint64_t id);
 
 #endif

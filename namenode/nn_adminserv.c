@@ -1,6 +1,6 @@
 /*
- * nn_adminserv.c - namenode <-> operators: the cluster report, safe mode,
- * decommissioning and fsck.
+ * nn_adminserv.c - namenode <-> operators: the cluster report, safe mode
+ * and decommissioning (fsck's block health is nn_fsck.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -160,7 +160,10 @@ static int h_decommission(struct nn *nn, struct dfs_conn *c, const struct dfs_fr
              dfs_conn_peer(c), dn ? "" : " (not registered yet)");
     if (dn)
         rm_note_datanode(nn->rm, dn->slot);
-    nn_reply_status(nn, c, h, DFS_OK, NULL);
+    Dfs__DecommissionResp r = DFS__DECOMMISSION_RESP__INIT;
+    r.has_registered = 1;
+    r.registered = dn != NULL;
+    nn_reply_msg(nn, c, h, &r.base);
     return 0;
 }
 

@@ -55,12 +55,22 @@ static uint64_t remaining_of(uint64_t capacity, uint64_t used, int has, uint64_t
 
 /* Counts of what became of the replicas of one report. */
 struct report_tally {
-    size_t added, unknown, orphans, stale, bad_length;
+    size_t added, unknown, orphans, stale, bad_length, doomed;
 };
 
-static void add_replica(struct nn *nn, const struct dm_node *dn, const Dfs__BlockInfo *bi,
+static void add_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
                         struct report_tally *t, int verbose)
 {
+    if (dm_is_doomed(dn, bi->id, bi->genstamp)) {
+        /* Ordered deleted, not yet gone (the datanode may have restarted
+         * before it got to it): not taken back; ordered again. */
+        t->doomed++;
+        dm_doomed_listed(dn, bi->id);
+        dm_queue_delete(nn->dm, dn, bi->id, bi->genstamp, bi->length);
+        return;
+    }
+    /* A replica newer than the one ordered deleted is another replica. */
+    dm_delete_confirmed(dn, bi->id);
     enum bm_report_rc rc = bm_add_replica(nn->bm, dn->slot, bi->id, bi->genstamp, bi->length);
     switch (rc) {
     case BM_ADDED:
@@ -75,7 +85,7 @@ static void add_replica(struct nn *nn, const struct dm_node *dn, const Dfs__Bloc
          * kept (it is no evidence of anything here). */
         if (bi->id < ns_next_block_id(nn->ns)) {
             t->orphans++;
-            dm_queue_delete(nn->dm, dm_get(nn->dm, dn->slot), bi->id, bi->genstamp, bi->length);
+            dm_queue_delete(nn->dm, dn, bi->id, bi->genstamp, bi->length);
         }
         break;
     case BM_STALE:
@@ -104,18 +114,21 @@ static void add_replica(struct nn *nn, const struct dm_node *dn, const Dfs__Bloc
 }
 
 /* A full report: dn's replicas become exactly those listed. */
-static void full_report(struct nn *nn, const struct dm_node *dn, Dfs__BlockInfo **blocks,
+static void full_report(struct nn *nn, struct dm_node *dn, Dfs__BlockInfo **blocks,
                         size_t n, const char *what)
 {
     struct report_tally t = { 0 };
     bm_report_begin(nn->bm, dn->slot);
+    dm_doomed_report_begin(dn);
     for (size_t i = 0; i < n; i++)
         add_replica(nn, dn, blocks[i], &t, 0);
     size_t dropped = bm_report_end(nn->bm, dn->slot);
+    dm_doomed_report_end(dn);
     LOG_INFO("datanode %s at %s:%u (%s): %s of %zu replicas: %zu known, %zu unknown "
-             "(%zu orphans to delete), %zu stale, %zu with a wrong length; %zu no longer listed",
-             dn->storage_id, dn->host, dn->port, dn->rack, what, n, t.added + t.bad_length,
-             t.unknown, t.orphans, t.stale, t.bad_length, dropped);
+             "(%zu orphans to delete), %zu stale, %zu with a wrong length, %zu being deleted; "
+             "%zu no longer listed", dn->storage_id, dn->host, dn->port, dn->rack, what, n,
+             t.added + t.bad_length, t.unknown, t.orphans, t.stale, t.bad_length, t.doomed,
+             dropped);
 }
 
 static int h_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
@@ -272,8 +285,10 @@ static int h_blockreport(struct nn *nn, struct dfs_conn *c, const struct dfs_fra
         struct report_tally t = { 0 };
         for (size_t i = 0; i < req->n_added; i++)
             add_replica(nn, dn, req->added[i], &t, 1);
-        for (size_t i = 0; i < req->n_removed; i++)
+        for (size_t i = 0; i < req->n_removed; i++) {
+            dm_delete_confirmed(dn, req->removed[i]->id);
             bm_remove_replica(nn->bm, dn->slot, req->removed[i]->id);
+        }
         LOG_DEBUG("datanode %s: %zu replicas added, %zu removed", dn->storage_id,
                   req->n_added, req->n_removed);
     }

@@ -103,10 +103,15 @@ static void fill_file(struct nn *nn, const char *path, Dfs__FsckFile *f)
         if (b) {
             fill_block(nn, b, fb);
         } else {
+            /* Not in the block map (cannot happen): nothing is known of
+             * its replicas, so it is judged as a complete block without
+             * any: missing. */
             dfs__fsck_block__init(fb);
             fb->id = blocks[i].id;
             fb->genstamp = blocks[i].genstamp;
             fb->length = blocks[i].length;
+            fb->has_complete = 1;
+            fb->complete = 1;
         }
         if (blocks[i].length > fb->length)
             fb->length = blocks[i].length;

@@ -49,6 +49,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct nn *nn = arg;
     uint64_t now = dfs_mono_ms();
+    sm_set_cfg(nn->sm, threshold_of(nn), nn->conf.nn_safemode_extension_ms);
     if (sm_on(nn->sm))
         check_safemode(nn, now);
     if (!sm_on(nn->sm) && now - last_tick >= nn->conf.nn_replication_interval_ms) {
@@ -149,8 +150,11 @@ int nn_refuse_in_safemode(struct nn *nn, struct dfs_conn *c, const struct dfs_fr
     char msg[400];
     uint64_t total, safe;
     bm_safe_counts(nn->bm, &total, &safe);
-    nn_reply_statusf(nn, c, h, DFS_ERR_SAFEMODE, "namenode is in safe mode: %s",
-                     sm_describe(nn->sm, safe, total, dfs_mono_ms(), msg, sizeof(msg)));
+    nn_reply_statusf(nn, c, h, DFS_ERR_SAFEMODE, "namenode is in safe mode: %s%s",
+                     sm_describe(nn->sm, safe, total, dfs_mono_ms(), msg, sizeof(msg)),
+                     sm_manual(nn->sm) ? "" : " It ends by itself once the datanodes have "
+                     "reported their blocks (start the missing ones), or now with "
+                     "`dfs safemode leave`.");
     return 1;
 }
 

@@ -105,14 +105,7 @@ void rm_watch(uint64_t block_id, void *arg)
 
 static struct rm_dn *dn_of(struct replmon *rm, uint32_t slot)
 {
-    if (slot >= rm->ndns) {
-        size_t n = rm->ndns ? rm->ndns : 8;
-        while (n <= slot)
-            n *= 2;
-        rm->dns = xrealloc(rm->dns, n * sizeof(*rm->dns));
-        memset(rm->dns + rm->ndns, 0, (n - rm->ndns) * sizeof(*rm->dns));
-        rm->ndns = n;
-    }
+    rm->dns = xgrow_index(rm->dns, &rm->ndns, sizeof(*rm->dns), slot);
     return &rm->dns[slot];
 }
 
@@ -169,7 +162,10 @@ void rm_datanode_dead(struct replmon *rm, uint32_t slot)
     for (size_t i = 0; i < u64map_cap(&rm->pending); i++) {
         struct u64pair *p = u64map_at(&rm->pending, i);
         struct copy *cp = p ? p->val : NULL;
-        if (!cp || cp->src != slot)
+        int aimed = 0;
+        for (uint32_t t = 0; cp && t < cp->cmd.ntargets; t++)
+            aimed |= cp->cmd.targets[t] == slot;
+        if (!cp || (cp->src != slot && !aimed))
             continue;
         uint64_t id = cp->cmd.id;
         end_copy(rm, id);
@@ -183,6 +179,8 @@ void rm_datanode_dead(struct replmon *rm, uint32_t slot)
 /* The replicas of b, sorted by kind. */
 struct census {
     unsigned live, decom, corrupt, coming;
+    unsigned fresh;             /* of live: on LIVE (not stale) datanodes */
+    unsigned stale_good;        /* good replicas on stale datanodes */
     const struct dm_node *in_service[64];   /* good replicas counted in live */
     size_t nin;
 };
@@ -196,10 +194,14 @@ static void take_census(struct replmon *rm, const struct bm_block *b, struct cen
             continue;
         if (b->reps[i].corrupt) {
             c->corrupt++;
-        } else if (dn->admin != DM_ADMIN_NORMAL) {
+            continue;
+        }
+        c->stale_good += dn->state == DM_STALE;
+        if (dn->admin != DM_ADMIN_NORMAL) {
             c->decom++;
         } else {
             c->live++;
+            c->fresh += dn->state == DM_LIVE;
             if (c->nin < sizeof(c->in_service) / sizeof(c->in_service[0]))
                 c->in_service[c->nin++] = dn;
         }
@@ -330,7 +332,11 @@ static void classify(struct replmon *rm, uint64_t id)
         if (!b)
             return;
     }
-    if (c.live > expected && !cp)
+    /* Trim only with every holder heard from (a stale one may be dying:
+     * its replica could be the one kept) and no deletion of this block
+     * still outstanding (the replica it removes is not counted any more,
+     * but not gone yet). */
+    if (c.live > expected && !cp && c.stale_good == 0 && dm_doomed_count(rm->dm, id) == 0)
         trim_excess(rm, b, c.live - expected);
 }
 
@@ -385,6 +391,11 @@ static int schedule(struct replmon *rm, uint64_t id)
     for (unsigned i = 0; i < b->nreps; i++)
         if (b->reps[i].dn < total)
             skip[b->reps[i].dn] = 1;
+    /* Nor a datanode whose replica of it is being deleted: it would
+     * refuse the copy until the deletion is done. */
+    for (size_t i = 0; i < total; i++)
+        if (dm_is_doomed(dm_get(rm->dm, (uint32_t)i), id, 0))
+            skip[i] = 1;
     struct dm_node *out[RM_MAX_TARGETS];
     size_t got = pl_choose_more(rm->pl, rm->dm, want, c.in_service, c.nin, skip,
                                 b->length, out);
@@ -474,7 +485,7 @@ static void expire_copies(struct replmon *rm)
 struct decom_ctx {
     struct replmon *rm;
     uint32_t slot;
-    unsigned in_service;        /* datanodes that could hold a replica */
+    unsigned in_service;        /* datanodes that could hold a replica (not dead) */
     uint64_t left;
 };
 
@@ -487,10 +498,12 @@ static int decom_block(const struct bm_block *b, void *arg)
     }
     struct census c;
     take_census(x->rm, b, &c);
+    /* Enough in-service replicas on datanodes heard from lately: stale
+     * ones may be dying and do not count. */
     unsigned need = b->expected ? b->expected : 1;
     if (need > x->in_service)
         need = x->in_service;
-    if (c.live < need || c.live == 0)
+    if (c.fresh < need || c.fresh == 0)
         x->left++;
     return 0;
 }
@@ -498,8 +511,12 @@ static int decom_block(const struct bm_block *b, void *arg)
 uint64_t rm_decommission_left(struct replmon *rm, uint32_t slot)
 {
     struct decom_ctx x = { rm, slot, 0, 0 };
-    for (size_t i = 0; i < dm_count(rm->dm); i++)
-        x.in_service += (unsigned)dm_in_service(dm_get(rm->dm, (uint32_t)i));
+    /* The datanodes that could hold a replica, stale ones included: a
+     * stale datanode lowers neither the target nor counts as a holder. */
+    for (size_t i = 0; i < dm_count(rm->dm); i++) {
+        const struct dm_node *dn = dm_get(rm->dm, (uint32_t)i);
+        x.in_service += dn->state != DM_DEAD && dn->admin == DM_ADMIN_NORMAL;
+    }
     bm_foreach_dn(rm->bm, slot, decom_block, &x);
     return x.left;
 }

@@ -11,29 +11,37 @@
  *                     thirds of the target, 2: the rest;
  *   missing           no good replica anywhere: listed, nothing to copy;
  *   over-replicated   more good in-service replicas than wanted: the extra
- *                     ones are deleted at once, keeping the racks spread
- *                     (a rack with two or more replicas gives one up first)
- *                     and taking from the fullest datanode;
- *   corrupt replicas  deleted once the good ones are enough (or when no
- *                     datanode is left to copy to but the one holding the
- *                     corrupt replica).
+ *                     ones are deleted, keeping the racks spread (a rack
+ *                     with two or more replicas gives one up first) and
+ *                     taking from the fullest datanode -- but only when
+ *                     every holder is LIVE (not stale) and no deletion of
+ *                     the block is still unconfirmed (dm_is_doomed);
+ *   corrupt replicas  deleted once the good ones are enough, or first when
+ *                     no datanode can take a copy (the one holding the
+ *                     corrupt replica can, once it is gone).
  * Then it schedules copies, highest priority first: a source among the
  * good replicas (decommissioning datanodes first, they serve no writers;
  * then the least busy) with fewer than `streams` copies in flight, and
  * targets chosen by placement (pl_choose_more: in-service live datanodes
- * holding no replica of the block, racks spread).  A copy is a command for
+ * holding no replica of the block nor an unconfirmed deletion of it, racks
+ * spread).  A copy is a command for
  * the source's next heartbeat answer (rm_take_copies); it is done when
  * every target reported the replica, and given up (the block queued
  * again) after timeout_ms.
  *
  * Deletions are queued on the datanodes (dm_queue_delete) and the replica
- * leaves the block map at once, so a replica is never counted as both
- * still there and about to go.
+ * leaves the block map at once; the datanode's "doomed" set keeps it from
+ * coming back with a report before the datanode confirmed it gone, so a
+ * replica is never counted as both still there and about to go.
  *
  * Decommissioning (dnmanager.h admin states): replicas on a decommissioning
  * or decommissioned datanode do not count as in service but serve as
  * copy sources; rm_tick turns a decommissioning datanode DECOMMISSIONED
- * once every block it holds has enough in-service replicas elsewhere.
+ * once every block it holds has enough in-service replicas elsewhere on
+ * LIVE datanodes (stale ones may be dying).
+ *
+ * A dead datanode (rm_datanode_dead) loses the copies it was sourcing and
+ * those aimed at it: their blocks are looked at again at once.
  *
  * Runs on the namenode's event loop thread only.  While rm_set_enabled(0)
  * (safe mode) nothing is classified, scheduled or deleted; enabling it

@@ -297,8 +297,11 @@ int dfs_safemode(dfs_fs *fs, enum dfs_safemode_action action, int *on, char *msg
  * "HOST:PORT" (its transfer address, as dfs_cluster_report shows it).  The
  * namenode remembers it across restarts; a decommissioning datanode gets
  * no new replicas and its replicas are copied elsewhere, after which its
- * admin_state is "decommissioned".  DFS_ERR_INVAL for a bad address. */
-int dfs_decommission(dfs_fs *fs, const char *datanode, int decommission);
+ * admin_state is "decommissioned".  *registered (may be NULL) gets 1 when
+ * a datanode is registered at that address now (else the address is
+ * remembered for one that registers there later: check it for typos).
+ * DFS_ERR_INVAL for a bad address. */
+int dfs_decommission(dfs_fs *fs, const char *datanode, int decommission, int *registered);
 
 /* The health of one replica, block and file, as fsck reports it. */
 struct dfs_replica_health {

@@ -125,6 +125,10 @@ def test_decommission_copies_everything_then_stop_loses_nothing(cluster, tmp_pat
 
     rc, out, err = c.dfs("admin", "decommission", "nohost")
     assert rc == 1 and "invalid datanode address 'nohost'" in err, (rc, err)
+    # An address no datanode has: remembered, with a warning to check it.
+    rc, out, err = c.dfs("admin", "decommission", "127.0.0.1:1")
+    assert rc == 0 and "no datanode is registered at this address" in err, (rc, err)
+    c.ok("admin", "recommission", "127.0.0.1:1")
     c.ok("admin", "decommission", addr)
 
     def state():
@@ -171,6 +175,11 @@ def test_safemode_after_namenode_restart(cluster, tmp_path):
     assert rc == 1 and "safe mode" in err, (rc, err)
     rc, _, err = c.dfs("put", "-", "/y", input=b"abc")
     assert rc == 1 and "safe mode" in err, (rc, err)
+    assert "dfs safemode leave" in err, err          # says what to do
+    for args in (("setrep", "1", list(sums)[0]), ("mv", list(sums)[0], "/moved"),
+                 ("chmod", "600", list(sums)[0]), ("admin", "decommission", "127.0.0.1:1")):
+        rc, _, err = c.dfs(*args)
+        assert rc == 1 and "safe mode" in err, (args, rc, err)
     read_ok = c.dfs("ls", "/d")
     assert read_ok[0] == 0, read_ok
     rep = c.report()
@@ -302,3 +311,44 @@ def test_every_replica_rotten_is_missing_even_after_namenode_restart(cluster, tm
     c.start("namenode")
     wait_for(named_corrupt, timeout=HEAL_TIMEOUT,
              what="fsck to name the corrupt block after the namenode's restart")
+
+
+@pytest.mark.cluster(datanodes=2, overrides=FAST + ["namenode.stale_ms=10000",
+                                                    "namenode.dead_ms=20000"])
+def test_trimmed_replica_reported_again_is_not_counted(cluster, tmp_path):
+    """setrep 2 -> 1 trims one replica; its datanode restarts before it got
+    the deletion and reports the replica again: the namenode must not count
+    it (and then trim the other, last, replica)."""
+    import os
+    import signal
+    c = cluster
+    sums = put_files(c, tmp_path, 1, 100_000, repl=2)
+    path = list(sums)[0]
+    blocks = all_blocks(c, sums)
+    names = c.datanode_names()
+    pids = {n: c.pid(n) for n in names}
+    # Frozen datanodes stay LIVE for stale_ms (10 s) but cannot fetch the
+    # deletions the trim orders.
+    for n in names:
+        os.kill(pids[n], signal.SIGSTOP)
+    try:
+        c.ok("setrep", "1", path)
+        wait_for(lambda: "deleting the replica" in c.log("namenode"), timeout=5,
+                 what="the trim to be ordered")
+        line = [l for l in c.log("namenode").splitlines() if "deleting the replica" in l][0]
+        port = int(line.split("replica on ")[1].split()[0].split(":")[1])
+        victim = c.datanode_by_port()[port]
+        c.kill(victim)
+    finally:
+        for n in names:
+            try:
+                os.kill(pids[n], signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    c.start(victim)
+    wait_for(lambda: all(replicas_on_disk(c, b["id"]) == 1 for b in blocks), timeout=30 * SLOW,
+             what="one replica per block on disk")
+    wait_for(lambda: healthy_with(c, 1), timeout=30 * SLOW, what="fsck healthy at 1")
+    read_back(c, sums)
+    trims = [l for l in c.log("namenode").splitlines() if "deleting the replica" in l]
+    assert len(trims) == len(blocks), trims

@@ -213,9 +213,14 @@ static void test_corrupt_deleted_first_when_no_room(void)
     struct dm_block d[4];
     CHECK_EQ_INT(deletes(&w, 1, d, 4), 1);
     CHECK_EQ_INT(deletes(&w, 0, d, 4) + deletes(&w, 2, d, 4), 0);
-    /* ... then a good copy goes to that datanode. */
+    /* ... no copy goes there while the deletion is not confirmed ... */
     rm_tick(w.rm, 1100);
     struct rm_copy c[8];
+    CHECK_EQ_INT(take(&w, 0, c, 8) + take(&w, 2, c, 8), 0);
+    /* ... then a good copy does. */
+    dm_delete_confirmed(w.dn[1], 31);
+    rm_watch(31, w.rm);
+    rm_tick(w.rm, 1200);
     size_t n = take(&w, 0, c, 8) + take(&w, 2, c, 8);
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(c[0].targets[0], 1);
@@ -335,6 +340,94 @@ static void test_dead_source_drops_its_copies(void)
     world_free(&w);
 }
 
+/* setrep 2 -> 1, then the trimmed datanode re-registers before it
+ * deleted its replica: the replica is not taken back and the other one
+ * is never trimmed too (the reviewer's double delete). */
+static void test_trimmed_replica_reported_again(void)
+{
+    struct world w;
+    world_init(&w, 2, NULL, 2);
+    block(&w, 90, 1, (int[]){ 0, 1 }, 2);
+    rm_tick(w.rm, 1000);
+    struct dm_block d[4];
+    int victim = deletes(&w, 0, d, 4) ? 0 : 1;
+    CHECK_EQ_INT(deletes(&w, 1 - victim, d, 4), 0);
+    CHECK(dm_is_doomed(w.dn[victim], 90, 1));
+    /* A full report from the victim still lists it (restarted first). */
+    bm_report_begin(w.bm, (uint32_t)victim);
+    dm_doomed_report_begin(w.dn[victim]);
+    CHECK(dm_is_doomed(w.dn[victim], 90, 1));   /* the handler skips it */
+    dm_doomed_listed(w.dn[victim], 90);
+    bm_report_end(w.bm, (uint32_t)victim);
+    dm_doomed_report_end(w.dn[victim]);
+    rm_tick(w.rm, 1100);
+    CHECK_EQ_INT(deletes(&w, 1 - victim, d, 4), 0);
+    CHECK_EQ_INT(bm_get(w.bm, 90)->nreps, 1);
+    CHECK(dm_is_doomed(w.dn[victim], 90, 1));
+    /* Its next full report no longer lists it: confirmed gone. */
+    dm_doomed_report_begin(w.dn[victim]);
+    dm_doomed_report_end(w.dn[victim]);
+    CHECK(!dm_is_doomed(w.dn[victim], 90, 1));
+    world_free(&w);
+}
+
+/* A stale holder: no trimming (its replica might be the one kept). */
+static void test_no_trim_with_stale_holder(void)
+{
+    struct world w;
+    world_init(&w, 2, NULL, 2);
+    block(&w, 91, 1, (int[]){ 0, 1 }, 2);
+    dm_check(w.dm, 15000);                      /* both silent: stale */
+    dm_heartbeat(w.dm, "DS-0", 1000 * MiB, 0, 1000 * MiB, 0, 15000);
+    rm_tick(w.rm, 15000);
+    struct dm_block d[4];
+    CHECK_EQ_INT(deletes(&w, 0, d, 4) + deletes(&w, 1, d, 4), 0);
+    dm_heartbeat(w.dm, "DS-1", 1000 * MiB, 0, 1000 * MiB, 0, 15100);
+    rm_watch(91, w.rm);
+    rm_tick(w.rm, 15100);
+    CHECK_EQ_INT(deletes(&w, 0, d, 4) + deletes(&w, 1, d, 4), 1);
+    world_free(&w);
+}
+
+/* Decommissioning does not end on replicas held by stale datanodes. */
+static void test_decommission_waits_for_live_holders(void)
+{
+    struct world w;
+    world_init(&w, 4, NULL, 2);
+    block(&w, 92, 3, (int[]){ 0, 1, 2 }, 3);
+    bm_add_replica(w.bm, 3, 92, 1, 4 * MiB);    /* 4 replicas: 3 elsewhere */
+    dm_set_decommission(w.dm, "10.0.0.1:9866", 1);
+    dm_check(w.dm, 15000);                      /* all stale ... */
+    dm_heartbeat(w.dm, "DS-0", 1000 * MiB, 0, 1000 * MiB, 0, 15000);
+    dm_heartbeat(w.dm, "DS-3", 1000 * MiB, 0, 1000 * MiB, 0, 15000);
+    rm_note_datanode(w.rm, 0);
+    rm_tick(w.rm, 15000);                       /* ... but 0 and 3 */
+    CHECK_EQ_INT(w.dn[0]->admin, DM_ADMIN_DECOMMISSIONING);
+    dm_heartbeat(w.dm, "DS-1", 1000 * MiB, 0, 1000 * MiB, 0, 15100);
+    dm_heartbeat(w.dm, "DS-2", 1000 * MiB, 0, 1000 * MiB, 0, 15100);
+    rm_tick(w.rm, 15100);
+    CHECK_EQ_INT(w.dn[0]->admin, DM_ADMIN_DECOMMISSIONED);
+    world_free(&w);
+}
+
+/* A copy aimed at a datanode that dies is dropped at once. */
+static void test_dead_target_drops_copy(void)
+{
+    struct world w;
+    world_init(&w, 3, NULL, 2);
+    block(&w, 93, 2, (int[]){ 0 }, 1);
+    rm_tick(w.rm, 1000);
+    struct rm_copy c[4];
+    CHECK_EQ_INT(take(&w, 0, c, 4), 1);
+    uint32_t t = c[0].targets[0];
+    w.dn[t]->state = DM_DEAD;
+    rm_datanode_dead(w.rm, t);
+    rm_tick(w.rm, 1100);
+    CHECK_EQ_INT(take(&w, 0, c, 4), 1);         /* again, elsewhere */
+    CHECK(c[0].targets[0] != t);
+    world_free(&w);
+}
+
 int main(void)
 {
     test_copy_scheduled_and_done();
@@ -348,5 +441,9 @@ int main(void)
     test_under_construction_ignored();
     test_decommission();
     test_dead_source_drops_its_copies();
+    test_trimmed_replica_reported_again();
+    test_no_trim_with_stale_holder();
+    test_decommission_waits_for_live_holders();
+    test_dead_target_drops_copy();
     return check_summary();
 }
