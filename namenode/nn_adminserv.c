@@ -86,6 +86,10 @@ static int h_report(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
     r.missing = complete - safe;
     struct rm_counts rc;
     rm_counts(nn->rm, &rc);
+    /* The monitor's count (in-service replicas, as fsck counts) once it
+     * runs; in safe mode, before its first look, the block map's. */
+    if (!sm_on(nn->sm))
+        r.under_replicated = rc.under_replicated;
     r.has_pending_replication = r.has_copies_done = 1;
     r.pending_replication = rc.pending;
     r.copies_done = rc.copies_done;

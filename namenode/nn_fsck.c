@@ -14,6 +14,7 @@
 #include "nn_rpc.h"
 #include "nn_wire.h"
 #include "path.h"
+#include "replmon.h"
 #include "xmalloc.h"
 
 /* Paths per request: bounds the work of one turn of the loop. */
@@ -44,15 +45,13 @@ static void fill_block(struct nn *nn, const struct bm_block *b, Dfs__FsckBlock *
     size_t nracks = 0;
     for (unsigned i = 0; i < b->nreps; i++) {
         const struct dm_node *dn = dm_get(nn->dm, b->reps[i].dn);
-        if (!dn || dn->state == DM_DEAD)
+        enum rm_kind kind = rm_replica_kind(dn, b->reps[i].corrupt);
+        if (kind == RM_GONE)
             continue;
-        int corrupt = b->reps[i].corrupt;
-        if (corrupt)
-            fb->corrupt++;
-        else if (dn->admin != DM_ADMIN_NORMAL)
-            fb->decommissioning++;
-        else
-            fb->live++;
+        int corrupt = kind == RM_CORRUPT;
+        fb->corrupt += kind == RM_CORRUPT;
+        fb->decommissioning += kind == RM_DECOM;
+        fb->live += kind == RM_IN_SERVICE;
         if (!corrupt) {
             size_t k = 0;
             while (k < nracks && strcmp(racks[k], dn->rack) != 0)

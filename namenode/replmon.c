@@ -24,6 +24,7 @@
 #include "xmalloc.h"
 
 #define NPRIO 3
+#define DECOM_LOG_MS 60000      /* decommissioning progress, at most this often */
 #define PRESENT ((void *)1)
 
 /* A copy in flight. */
@@ -36,6 +37,7 @@ struct copy {
 
 struct rm_dn {
     uint32_t active;            /* copies it sources, in flight */
+    uint64_t decom_logged;      /* when its decommissioning progress was logged */
     struct copy **cmds;         /* commands not yet handed out, oldest first */
     size_t ncmds, capcmds;
 };
@@ -185,19 +187,29 @@ struct census {
     size_t nin;
 };
 
+enum rm_kind rm_replica_kind(const struct dm_node *dn, int corrupt)
+{
+    if (!dn || dn->state == DM_DEAD)
+        return RM_GONE;
+    if (corrupt)
+        return RM_CORRUPT;
+    return dn->admin != DM_ADMIN_NORMAL ? RM_DECOM : RM_IN_SERVICE;
+}
+
 static void take_census(struct replmon *rm, const struct bm_block *b, struct census *c)
 {
     memset(c, 0, sizeof(*c));
     for (unsigned i = 0; i < b->nreps; i++) {
         const struct dm_node *dn = dm_get(rm->dm, b->reps[i].dn);
-        if (!dn || dn->state == DM_DEAD)
+        enum rm_kind kind = rm_replica_kind(dn, b->reps[i].corrupt);
+        if (kind == RM_GONE)
             continue;
-        if (b->reps[i].corrupt) {
+        if (kind == RM_CORRUPT) {
             c->corrupt++;
             continue;
         }
         c->stale_good += dn->state == DM_STALE;
-        if (dn->admin != DM_ADMIN_NORMAL) {
+        if (kind == RM_DECOM) {
             c->decom++;
         } else {
             c->live++;
@@ -527,7 +539,16 @@ static void advance_decommission(struct replmon *rm)
         struct dm_node *dn = dm_get(rm->dm, (uint32_t)i);
         if (dn->admin != DM_ADMIN_DECOMMISSIONING || dn->state == DM_DEAD)
             continue;
-        if (rm_decommission_left(rm, dn->slot) == 0) {
+        uint64_t left = rm_decommission_left(rm, dn->slot);
+        struct rm_dn *d = dn_of(rm, dn->slot);
+        if (left > 0 && rm->now - d->decom_logged >= DECOM_LOG_MS) {
+            d->decom_logged = rm->now;
+            LOG_INFO("datanode %s at %s:%u is decommissioning: %" PRIu64 " blocks still need "
+                     "enough in-service replicas on live datanodes elsewhere (blocks being "
+                     "written wait for their writer; missing ones for an operator)",
+                     dn->storage_id, dn->host, dn->port, left);
+        }
+        if (left == 0) {
             dn->admin = DM_ADMIN_DECOMMISSIONED;
             LOG_INFO("datanode %s at %s:%u is decommissioned: every block it holds has "
                      "enough replicas elsewhere; it may be stopped", dn->storage_id, dn->host,

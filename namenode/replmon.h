@@ -112,6 +112,13 @@ void rm_tick(struct replmon *rm, uint64_t now);
 size_t rm_take_copies(struct replmon *rm, uint32_t slot, struct rm_copy *out, size_t max);
 
 void rm_counts(const struct replmon *rm, struct rm_counts *out);
+
+/* How one replica counts, for the monitor, fsck and reports alike: not at
+ * all on a dead (or unknown) datanode; corrupt; good on a decommissioning
+ * or decommissioned datanode; good in service (stale datanodes included). */
+struct dm_node;
+enum rm_kind { RM_GONE, RM_CORRUPT, RM_DECOM, RM_IN_SERVICE };
+enum rm_kind rm_replica_kind(const struct dm_node *dn, int corrupt);
 /* Call cb for every missing block, until it returns nonzero. */
 int rm_foreach_missing(const struct replmon *rm, int (*cb)(uint64_t id, void *arg), void *arg);
 /* Blocks on datanode slot that still need a replica elsewhere before it
