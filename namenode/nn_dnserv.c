@@ -62,6 +62,8 @@ static void add_replica(struct nn *nn, const struct dm_node *dn, const Dfs__Bloc
                         struct report_tally *t, int verbose)
 {
     enum bm_report_rc rc = bm_add_replica(nn->bm, dn->slot, bi->id, bi->genstamp, bi->length);
+    if (rc == BM_ADDED && bi->corrupt)    /* the datanode found it bad (BlockInfo.corrupt) */
+        bm_mark_corrupt(nn->bm, bi->id, bi->genstamp, dn->slot);
     switch (rc) {
     case BM_ADDED:
         t->added++;
