@@ -1,5 +1,7 @@
 /*
- * blockstore.c - the datanode's replica store (see blockstore.h).
+ * blockstore.c - the datanode's replica store (see blockstore.h): the
+ * maps, the files, writers, failed dirs.  Re-reading a replica against its
+ * checksums is bs_verify.c's; the .meta format is in blockstore_i.h.
  *
  * In memory, behind bs->lock, two hash tables keyed by block id:
  *   fin  finalized replicas: FINAL, or DELETING while bs_delete unlinks
@@ -15,8 +17,16 @@
  * makes the failure visible to finalize: a replica is never added to the
  * map in a dir already swept.  WRITING and DELETING entries stay with
  * their owners, whose next I/O in the dir fails.
+ *
+ * Bad replicas: a FINAL entry's `bad` flag mirrors its marker file
+ * blk_<I>_<G>.bad.  bs_mark_bad sets the flag under the lock and creates
+ * the marker holding mark_lock; bs_delete removes the marker of a flagged
+ * replica holding mark_lock too, so a marker is never created after its
+ * replica's delete removed it.  A failed dir keeps its markers beside its
+ * replicas (they are still bad when the dir comes back).
  */
 #include "blockstore.h"
+#include "blockstore_i.h"
 #include "checksum.h"
 #include "frame.h"
 #include "log.h"
@@ -38,7 +48,6 @@
 #include <unistd.h>
 
 #define DIR_PATH_MAX (PATH_MAX - 128) /* room for the names we append */
-#define VERIFY_BUF (1u << 20)
 
 /* ---- the replica maps ---------------------------------------------- */
 
@@ -52,9 +61,11 @@ struct ent {
     uint32_t chunk;
     uint16_t dir;
     uint8_t state;
+    uint8_t bad;            /* FINAL: flagged bad (marker file) */
 };
 
-/* Add absent id in state st: the entry, or NULL when out of memory. */
+/* Add absent id in state st (other fields 0): the entry, or NULL when out
+ * of memory. */
 static struct ent *ent_add(struct u64tab *m, uint64_t id, enum ent_state st)
 {
     struct ent *e = u64tab_add(m, id);
@@ -69,6 +80,7 @@ struct bs {
     struct vol_set *vol;
     uint64_t reserved;
     pthread_mutex_t lock;
+    pthread_mutex_t mark_lock;  /* marker files: create (mark) vs unlink (delete) */
     struct u64tab fin, rbw;    /* under lock */
     size_t nfinal;          /* FINAL entries of fin */
     uint64_t used;          /* data + meta bytes of FINAL entries */
@@ -97,9 +109,7 @@ struct bs_writer {
  * and dirty pages do not pile up. */
 #define BS_SYNC_BEHIND (8u << 20)
 
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
+void bs_seterr(char *err, size_t errsz, const char *fmt, ...)
 {
     if (!err || errsz == 0)
         return;
@@ -107,11 +117,6 @@ static void seterr(char *err, size_t errsz, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errsz, fmt, ap);
     va_end(ap);
-}
-
-static uint64_t meta_size(uint64_t len, uint32_t chunk)
-{
-    return BS_META_HDR_LEN + 8 * (uint64_t)dfs_nchunks(len, chunk);
 }
 
 /* <dir>/finalized/subdirA/subdirB */
@@ -132,6 +137,18 @@ static void replica_paths(const struct bs *bs, size_t d, int rbw, uint64_t id, u
         fin_dir_path(dir, bs, d, id);
     snprintf(data, PATH_MAX, "%.*s/blk_%" PRIu64, DIR_PATH_MAX, dir, id);
     snprintf(meta, PATH_MAX, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".meta", DIR_PATH_MAX, dir, id, gs);
+}
+
+/* Path of finalized replica (id, gs)'s bad marker in dir d, and of the
+ * directory it sits in (fdir may be NULL). */
+static void marker_path(const struct bs *bs, size_t d, uint64_t id, uint64_t gs, char *path,
+                        char *fdir)
+{
+    char dir[PATH_MAX];
+    fin_dir_path(dir, bs, d, id);
+    snprintf(path, PATH_MAX, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".bad", DIR_PATH_MAX, dir, id, gs);
+    if (fdir)
+        snprintf(fdir, PATH_MAX, "%s", dir);
 }
 
 /* ---- small I/O helpers ----------------------------------------------- */
@@ -174,35 +191,6 @@ ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t off)
     return (ssize_t)done;
 }
 
-/* ---- .meta header ------------------------------------------------------ */
-
-static void meta_header(uint8_t h[BS_META_HDR_LEN], uint32_t chunk)
-{
-    memset(h, 0, BS_META_HDR_LEN);
-    dfs_put_be32(h, BS_META_MAGIC);
-    dfs_put_be16(h + 4, BS_META_VERSION);
-    dfs_put_be16(h + 6, DFS_CSUM_XXH3_64);
-    dfs_put_be32(h + 8, chunk);
-}
-
-/* NULL and *chunk when the header is good, else what is wrong with it. */
-static const char *meta_header_check(const uint8_t h[BS_META_HDR_LEN], uint32_t *chunk)
-{
-    if (dfs_get_be32(h) != BS_META_MAGIC)
-        return "bad meta magic";
-    if (dfs_get_be16(h + 4) != BS_META_VERSION)
-        return "unknown meta version";
-    if (dfs_get_be16(h + 6) != DFS_CSUM_XXH3_64)
-        return "unknown checksum algorithm";
-    if (!dfs_chunk_size_valid(dfs_get_be32(h + 8)))
-        return "invalid chunk size in meta header";
-    for (size_t i = 12; i < BS_META_HDR_LEN; i++)
-        if (h[i])
-            return "nonzero reserved bytes in meta header";
-    *chunk = dfs_get_be32(h + 8);
-    return NULL;
-}
-
 /* Check a replica's files.  0 with *len (data size) and *chunk; 1 when
  * bad, with the reason in why.  exact: the meta size must match the data
  * length (finalized); else any size (rbw, written up to a crash). */
@@ -232,14 +220,14 @@ static int replica_check(const char *data, const char *meta, int exact,
         snprintf(why, whysz, "meta file: %s", n < 0 ? strerror((int)-n) : "short header");
         goto out;
     }
-    if ((bad = meta_header_check(h, chunk)) != NULL) {
+    if ((bad = bs_meta_header_check(h, chunk)) != NULL) {
         snprintf(why, whysz, "%s", bad);
         goto out;
     }
     *len = (uint64_t)ds.st_size;
-    if (exact && (uint64_t)ms.st_size != meta_size(*len, *chunk)) {
+    if (exact && (uint64_t)ms.st_size != bs_meta_size(*len, *chunk)) {
         snprintf(why, whysz, "meta size %jd, expected %" PRIu64 " for %" PRIu64 " data bytes",
-                 (intmax_t)ms.st_size, meta_size(*len, *chunk), *len);
+                 (intmax_t)ms.st_size, bs_meta_size(*len, *chunk), *len);
         goto out;
     }
     rc = 0;
@@ -253,10 +241,25 @@ out:
 
 /* ---- scan at open ------------------------------------------------------- */
 
+/* A block file found by the scan, of one of three kinds (in their sort
+ * order within one id). */
+enum { ITEM_DATA, ITEM_META, ITEM_BAD };
+
 struct item {
     uint64_t id, gs;
-    int meta;           /* 0: blk_I, 1: blk_I_G.meta */
+    int kind;           /* ITEM_DATA: blk_I, ITEM_META: blk_I_G.meta,
+                         * ITEM_BAD: blk_I_G.bad (bs_mark_bad's marker) */
 };
+
+/* The file name of it. */
+static void item_name(const struct item *it, char *name, size_t namesz)
+{
+    if (it->kind == ITEM_DATA)
+        snprintf(name, namesz, "blk_%" PRIu64, it->id);
+    else
+        snprintf(name, namesz, "blk_%" PRIu64 "_%" PRIu64 "%s", it->id, it->gs,
+                 it->kind == ITEM_META ? ".meta" : ".bad");
+}
 
 /* Parse a canonical decimal (no sign, no leading zero) ending at stop. */
 static const char *parse_u64(const char *s, uint64_t *v)
@@ -273,8 +276,8 @@ static const char *parse_u64(const char *s, uint64_t *v)
     return s;
 }
 
-/* 1 when name is blk_<I> or blk_<I>_<G>.meta in canonical form (I > 0:
- * 0 is no block id). */
+/* 1 when name is blk_<I>, blk_<I>_<G>.meta or blk_<I>_<G>.bad in
+ * canonical form (I > 0: 0 is no block id). */
 static int parse_block_name(const char *name, struct item *it)
 {
     const char *p;
@@ -282,12 +285,17 @@ static int parse_block_name(const char *name, struct item *it)
         return 0;
     if (*p == '\0') {
         it->gs = 0;
-        it->meta = 0;
+        it->kind = ITEM_DATA;
         return 1;
     }
-    if (*p != '_' || !(p = parse_u64(p + 1, &it->gs)) || strcmp(p, ".meta") != 0)
+    if (*p != '_' || !(p = parse_u64(p + 1, &it->gs)))
         return 0;
-    it->meta = 1;
+    if (strcmp(p, ".meta") == 0)
+        it->kind = ITEM_META;
+    else if (strcmp(p, ".bad") == 0)
+        it->kind = ITEM_BAD;
+    else
+        return 0;
     return 1;
 }
 
@@ -307,9 +315,9 @@ static int item_cmp(const void *a, const void *b)
     const struct item *x = a, *y = b;
     if (x->id != y->id)
         return x->id < y->id ? -1 : 1;
-    if (x->meta != y->meta)
-        return x->meta - y->meta;          /* data first */
-    return x->gs == y->gs ? 0 : x->gs > y->gs ? -1 : 1;   /* newest meta first */
+    if (x->kind != y->kind)
+        return x->kind - y->kind;          /* data, metas, then markers */
+    return x->gs == y->gs ? 0 : x->gs > y->gs ? -1 : 1;   /* newest first */
 }
 
 /* Move dirpath/<name of it> into <dir>/corrupt/ (never overwriting) and log
@@ -318,10 +326,7 @@ static void move_aside(struct bs *bs, size_t d, const char *dirpath, const struc
                        const char *why)
 {
     char name[64], src[PATH_MAX], cdir[PATH_MAX], dst[PATH_MAX];
-    if (it->meta)
-        snprintf(name, sizeof name, "blk_%" PRIu64 "_%" PRIu64 ".meta", it->id, it->gs);
-    else
-        snprintf(name, sizeof name, "blk_%" PRIu64, it->id);
+    item_name(it, name, sizeof name);
     snprintf(src, sizeof src, "%.*s/%s", DIR_PATH_MAX, dirpath, name);
     snprintf(cdir, sizeof cdir, "%s/corrupt", vol_path(bs->vol, d));
     if (mkdir(cdir, 0755) < 0 && errno != EEXIST) {
@@ -349,49 +354,85 @@ static void move_aside(struct bs *bs, size_t d, const char *dirpath, const struc
     LOG_ERROR("block store: %s: %s; cannot move it to %s: %s", src, why, cdir, strerror(errno));
 }
 
+/* The markers mk[0..n) of one id in dirpath, once its replica there is
+ * decided: the one of the kept replica's generation stamp flags it bad;
+ * every other one (kept NULL: no replica of this id kept there) marks no
+ * replica and is removed. */
+static void scan_markers(const char *dirpath, const struct item *mk, size_t n, struct ent *kept)
+{
+    char name[64], path[PATH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (kept && mk[i].gs == kept->gs) {
+            kept->bad = 1;
+            continue;
+        }
+        item_name(&mk[i], name, sizeof name);
+        snprintf(path, sizeof path, "%.*s/%s", DIR_PATH_MAX, dirpath, name);
+        if (unlink(path) < 0 && errno != ENOENT)
+            LOG_WARN("block store: %s: bad-replica marker of no replica here; cannot remove "
+                     "it: %s", path, strerror(errno));
+        else
+            LOG_INFO("block store: %s: bad-replica marker of no replica here; removed", path);
+    }
+}
+
 /* Take one group of files of one id (sorted by item_cmp) found in dirpath
- * of dir d: keep the replica or move files aside.  placed: the files sit
+ * of dir d: keep the replica (flagged bad when its marker is there) or
+ * move files aside; remove markers of no replica.  placed: the files sit
  * where this id belongs.  0, or -1 when out of memory (message). */
 static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int placed,
                       const struct item *g, size_t n, char *err, size_t errsz)
 {
-    int has_data = !g[0].meta;
+    size_t nmark = 0;
+    while (nmark < n && g[n - 1 - nmark].kind == ITEM_BAD)
+        nmark++;
+    const struct item *marks = g + (n - nmark);
+    n -= nmark;
+    int has_data = n > 0 && g[0].kind == ITEM_DATA;
     const struct item *metas = g + has_data;
     size_t nmeta = n - (size_t)has_data;
     char data[PATH_MAX], meta[PATH_MAX], why[256];
     uint64_t len;
     uint32_t chunk;
     struct u64tab *m = rbw ? &bs->rbw : &bs->fin;
+    struct ent *e = NULL;
+    uint64_t id = g[0].id, gs;
+    int marked = 0;
 
-    if (!placed || !has_data || nmeta == 0) {
+    if (n > 0 && (!placed || !has_data || nmeta == 0)) {
         const char *reason = !placed ? "not in the subdir of its block id"
                            : !has_data ? "meta file without data file"
                            : "data file without meta file";
         for (size_t i = 0; i < n; i++)
             move_aside(bs, d, dirpath, &g[i], reason);
-        return 0;
     }
+    if (n == 0 || !placed || !has_data || nmeta == 0)
+        goto markers;
     for (size_t i = 1; i < nmeta; i++)
         move_aside(bs, d, dirpath, &metas[i], "meta file of an older generation stamp");
 
-    uint64_t id = g[0].id, gs = metas[0].gs;
+    gs = metas[0].gs;
     snprintf(data, sizeof data, "%.*s/blk_%" PRIu64, DIR_PATH_MAX, dirpath, id);
     snprintf(meta, sizeof meta, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".meta", DIR_PATH_MAX, dirpath,
              id, gs);
     if (replica_check(data, meta, !rbw, &len, &chunk, why, sizeof why)) {
         move_aside(bs, d, dirpath, &g[0], why);
         move_aside(bs, d, dirpath, &metas[0], why);
-        return 0;
+        goto markers;
     }
+    for (size_t i = 0; !rbw && i < nmark; i++)
+        marked |= marks[i].gs == gs;
 
-    struct ent *e = u64tab_get(m, id);
-    if (e) {
-        /* the same id in two places: the lower generation stamp loses */
+    if ((e = u64tab_get(m, id)) != NULL) {
+        /* the same id in two places: the lower generation stamp loses; of
+         * two equal ones a replica flagged bad loses to a sound one, else
+         * the first one found stays */
         char odir[PATH_MAX];
         const char *loser_dir = dirpath;
         size_t loser_d = d;
-        struct item ld = { id, 0, 0 }, lm = { id, gs, 1 };
-        if (e->gs < gs) {
+        int ours = e->gs < gs || (e->gs == gs && e->bad && !marked);
+        struct item ld = { id, 0, ITEM_DATA }, lm = { id, gs, ITEM_META };
+        if (ours) {
             if (rbw)
                 snprintf(odir, sizeof odir, "%s/rbw", vol_path(bs->vol, e->dir));
             else
@@ -400,18 +441,26 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
             loser_d = e->dir;
             lm.gs = e->gs;
         }
-        snprintf(why, sizeof why, "duplicate of blk_%" PRIu64 " with generation stamp %" PRIu64,
-                 id, e->gs < gs ? gs : e->gs);
+        snprintf(why, sizeof why, "duplicate of blk_%" PRIu64 " with generation stamp %" PRIu64
+                 "%s", id, ours ? gs : e->gs,
+                 e->gs == gs && (ours ? e->bad : marked) ? ", this one flagged bad" : "");
         move_aside(bs, loser_d, loser_dir, &ld, why);
         move_aside(bs, loser_d, loser_dir, &lm, why);
-        if (e->gs >= gs)
-            return 0;
+        if (!ours) {
+            e = NULL;
+            goto markers;
+        }
+        if (e->bad) {           /* the loser's marker goes with it */
+            struct item lb = { id, e->gs, ITEM_BAD };
+            scan_markers(loser_dir, &lb, 1, NULL);
+            e->bad = 0;
+        }
         if (!rbw) {
-            bs->used -= e->len + meta_size(e->len, e->chunk);
+            bs->used -= e->len + bs_meta_size(e->len, e->chunk);
             bs->nfinal--;
         }
     } else if (!(e = ent_add(m, id, rbw ? ENT_LEFTOVER : ENT_FINAL))) {
-        seterr(err, errsz, "%s: out of memory for the replica map", vol_path(bs->vol, d));
+        bs_seterr(err, errsz, "%s: out of memory for the replica map", vol_path(bs->vol, d));
         return -1;
     }
     e->gs = gs;
@@ -419,9 +468,11 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
     e->chunk = chunk;
     e->dir = (uint16_t)d;
     if (!rbw) {
-        bs->used += len + meta_size(len, chunk);
+        bs->used += len + bs_meta_size(len, chunk);
         bs->nfinal++;
     }
+markers:
+    scan_markers(dirpath, marks, nmark, rbw ? NULL : e);
     return 0;
 }
 
@@ -446,7 +497,7 @@ static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int dept
             return 0;
         }
         rc = -errno;
-        seterr(err, errsz, "opendir %s", path);
+        bs_seterr(err, errsz, "opendir %s", path);
         return rc;
     }
     for (;;) {
@@ -460,7 +511,7 @@ static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int dept
                 size_t ncap = cap ? 2 * cap : 256;
                 struct item *ni = realloc(items, ncap * sizeof *ni);
                 if (!ni) {
-                    seterr(err, errsz, "%s: out of memory", path);
+                    bs_seterr(err, errsz, "%s: out of memory", path);
                     goto out;
                 }
                 items = ni;
@@ -473,7 +524,7 @@ static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int dept
     }
     if (errno) {
         rc = -errno;
-        seterr(err, errsz, "readdir %s", path);
+        bs_seterr(err, errsz, "readdir %s", path);
         goto out;
     }
     closedir(dp);
@@ -534,7 +585,7 @@ static void sweep_dir(struct bs *bs, size_t d, struct lost **lost, size_t *nlost
                 }
                 (*lost)[(*nlost)++] = (struct lost){ e->id, e->gs, e->len };
                 bs->nfinal--;
-                bs->used -= e->len + meta_size(e->len, e->chunk);
+                bs->used -= e->len + bs_meta_size(e->len, e->chunk);
             }
             u64tab_del(m, e);
         }
@@ -639,14 +690,14 @@ static struct bs *store_open(const char *const *dirs, size_t ndirs, uint64_t res
         return NULL;
     for (size_t d = 0; strict && d < ndirs; d++) {
         if (!vol_usable(vs, d)) {
-            seterr(err, errsz, "data dir %s: %s", vol_path(vs, d), vol_failure(vs, d));
+            bs_seterr(err, errsz, "data dir %s: %s", vol_path(vs, d), vol_failure(vs, d));
             vol_close(vs);
             return NULL;
         }
     }
     if (!(bs = calloc(1, sizeof *bs))) {
         vol_close(vs);
-        seterr(err, errsz, "block store: out of memory");
+        bs_seterr(err, errsz, "block store: out of memory");
         return NULL;
     }
     bs->vol = vs;
@@ -654,6 +705,7 @@ static struct bs *store_open(const char *const *dirs, size_t ndirs, uint64_t res
     u64tab_init(&bs->fin, sizeof(struct ent));
     u64tab_init(&bs->rbw, sizeof(struct ent));
     pthread_mutex_init(&bs->lock, NULL);
+    pthread_mutex_init(&bs->mark_lock, NULL);
     pthread_mutex_init(&bs->hook_lock, NULL);
     for (size_t d = 0; d < ndirs; d++) {
         for (int rbw = 0; rbw < 2 && vol_usable(vs, d); rbw++) {
@@ -661,11 +713,11 @@ static struct bs *store_open(const char *const *dirs, size_t ndirs, uint64_t res
             snprintf(p, sizeof p, "%s/%s", vol_path(vs, d), rbw ? "rbw" : "finalized");
             int rc = scan_dir(bs, d, p, rbw, rbw ? 2 : 0, 0, 0, msg, sizeof msg);
             if (rc == -ENOMEM) {
-                seterr(err, errsz, "%s", msg);
+                bs_seterr(err, errsz, "%s", msg);
                 goto fail;
             }
             if (rc < 0 && strict) {
-                seterr(err, errsz, "%s: %s", msg, strerror(-rc));
+                bs_seterr(err, errsz, "%s: %s", msg, strerror(-rc));
                 goto fail;
             }
             if (rc < 0)
@@ -673,11 +725,17 @@ static struct bs *store_open(const char *const *dirs, size_t ndirs, uint64_t res
         }
     }
     if (vol_failed(vs) == ndirs) {
-        seterr(err, errsz, "no usable data dir: %s: %s", vol_path(vs, 0), vol_failure(vs, 0));
+        bs_seterr(err, errsz, "no usable data dir: %s: %s", vol_path(vs, 0), vol_failure(vs, 0));
         goto fail;
     }
-    LOG_INFO("block store: %zu data dir(s) (%zu failed), storage %s, %zu finalized replicas, "
-             "%zu in rbw", ndirs, vol_failed(vs), vol_storage_id(vs), bs->nfinal, bs->rbw.count);
+    size_t nbad = 0;
+    for (size_t i = 0; i < bs->fin.cap; i++) {
+        const struct ent *e = u64tab_at(&bs->fin, i);
+        nbad += e && e->bad;
+    }
+    LOG_INFO("block store: %zu data dir(s) (%zu failed), storage %s, %zu finalized replicas "
+             "(%zu flagged bad), %zu in rbw", ndirs, vol_failed(vs), vol_storage_id(vs),
+             bs->nfinal, nbad, bs->rbw.count);
     return bs;
 fail:
     bs_close(bs);
@@ -704,6 +762,7 @@ void bs_close(struct bs *bs)
     u64tab_free(&bs->fin);
     u64tab_free(&bs->rbw);
     pthread_mutex_destroy(&bs->hook_lock);
+    pthread_mutex_destroy(&bs->mark_lock);
     pthread_mutex_destroy(&bs->lock);
     free(bs);
 }
@@ -771,14 +830,14 @@ static int writer_files(struct bs_writer *w, char *err, size_t errsz)
         rc = -errno;
         goto fail;
     }
-    meta_header(h, w->chunk);
+    bs_meta_header(h, w->chunk);
     op = "write";
     if ((rc = pwrite_all(w->meta_fd, h, sizeof h, 0)) < 0)
         goto fail;
     return 0;
 
 fail:
-    seterr(err, errsz, "%s: %s", what, strerror(-rc));
+    bs_seterr(err, errsz, "%s: %s", what, strerror(-rc));
     if (w->meta_fd >= 0) {
         close(w->meta_fd);
         unlink(meta);
@@ -811,18 +870,18 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
     int saved;
 
     if (id == 0) {
-        seterr(err, errsz, "blk_0: 0 is not a block id");
+        bs_seterr(err, errsz, "blk_0: 0 is not a block id");
         errno = EINVAL;
         return NULL;
     }
     if (!dfs_chunk_size_valid(chunk_size)) {
-        seterr(err, errsz, "blk_%" PRIu64 ": invalid chunk size %" PRIu32
-               " (a power of two from %u to %u)", id, chunk_size, DFS_CHUNK_MIN, DFS_CHUNK_MAX);
+        bs_seterr(err, errsz, "blk_%" PRIu64 ": invalid chunk size %" PRIu32
+                  " (a power of two from %u to %u)", id, chunk_size, DFS_CHUNK_MIN, DFS_CHUNK_MAX);
         errno = EINVAL;
         return NULL;
     }
     if (!(w = calloc(1, sizeof *w))) {
-        seterr(err, errsz, "blk_%" PRIu64 ": out of memory", id);
+        bs_seterr(err, errsz, "blk_%" PRIu64 ": out of memory", id);
         errno = ENOMEM;
         return NULL;
     }
@@ -840,14 +899,14 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
     if (busy) {
         saved = e->state == ENT_DELETING ? EBUSY : EEXIST;
         pthread_mutex_unlock(&bs->lock);
-        seterr(err, errsz, "replica blk_%" PRIu64 " %s", id, busy);
+        bs_seterr(err, errsz, "replica blk_%" PRIu64 " %s", id, busy);
         goto fail_free;
     }
     /* room in fin for every writer's finalize, so that it cannot fail */
     if (u64tab_reserve(&bs->fin, bs->fin.count + bs->rbw.count + 1) < 0 ||
         !(e = ent_add(&bs->rbw, id, ENT_WRITING))) {
         pthread_mutex_unlock(&bs->lock);
-        seterr(err, errsz, "blk_%" PRIu64 ": out of memory for the replica map", id);
+        bs_seterr(err, errsz, "blk_%" PRIu64 ": out of memory for the replica map", id);
         saved = ENOMEM;
         goto fail_free;
     }
@@ -861,11 +920,11 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
         if (d < 0) {
             int none = vol_failed(bs->vol) == vol_count(bs->vol);
             if (none)
-                seterr(err, errsz, "blk_%" PRIu64 ": no usable data dir (all %zu failed)", id,
-                       vol_count(bs->vol));
+                bs_seterr(err, errsz, "blk_%" PRIu64 ": no usable data dir (all %zu failed)", id,
+                          vol_count(bs->vol));
             else
-                seterr(err, errsz, "blk_%" PRIu64 ": no data dir has room (%" PRIu64
-                       " bytes reserved per dir)", id, bs->reserved);
+                bs_seterr(err, errsz, "blk_%" PRIu64 ": no data dir has room (%" PRIu64
+                          " bytes reserved per dir)", id, bs->reserved);
             saved = none ? EIO : ENOSPC;
             goto fail_unclaim;
         }
@@ -1017,7 +1076,7 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
     if (ftruncate(w->data_fd, (off_t)length) < 0 || fsync(w->data_fd) < 0)
         goto fail_errno;
     what = rmeta;
-    if (ftruncate(w->meta_fd, (off_t)meta_size(length, w->chunk)) < 0 || fsync(w->meta_fd) < 0)
+    if (ftruncate(w->meta_fd, (off_t)bs_meta_size(length, w->chunk)) < 0 || fsync(w->meta_fd) < 0)
         goto fail_errno;
 
     snprintf(mid, sizeof mid, "%.*s/subdir%u", DIR_PATH_MAX, top, (unsigned)((w->id >> 16) & 0x1f));
@@ -1064,7 +1123,7 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
         e->chunk = w->chunk;
         e->dir = w->dir;
         bs->nfinal++;
-        bs->used += length + meta_size(length, w->chunk);
+        bs->used += length + bs_meta_size(length, w->chunk);
     }
     pthread_mutex_unlock(&bs->lock);
     if (!e) {   /* cannot happen: bs_writer_create reserved the slot */
@@ -1108,25 +1167,25 @@ int bs_open_replica(struct bs *bs, uint64_t id, uint64_t gs, struct bs_replica *
         cur = *e;
     pthread_mutex_unlock(&bs->lock);
     if (cur.state != ENT_FINAL) {
-        seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
+        bs_seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
         return -ENOENT;
     }
     if (cur.gs != gs) {
-        seterr(err, errsz, "replica blk_%" PRIu64 ": stale generation stamp (replica has %"
-               PRIu64 ", asked for %" PRIu64 ")", id, cur.gs, gs);
+        bs_seterr(err, errsz, "replica blk_%" PRIu64 ": stale generation stamp (replica has %"
+                  PRIu64 ", asked for %" PRIu64 ")", id, cur.gs, gs);
         return -ESTALE;
     }
     replica_paths(bs, cur.dir, 0, id, gs, data, meta);
     if ((r->data_fd = open(data, O_RDONLY | O_CLOEXEC)) < 0) {
         rc = -errno;
-        seterr(err, errsz, "replica blk_%" PRIu64 " %s: %s: %s", id,
-               rc == -ENOENT ? "not found" : "unreadable", data, strerror(-rc));
+        bs_seterr(err, errsz, "replica blk_%" PRIu64 " %s: %s: %s", id,
+                  rc == -ENOENT ? "not found" : "unreadable", data, strerror(-rc));
         return rc;
     }
     if ((r->meta_fd = open(meta, O_RDONLY | O_CLOEXEC)) < 0) {
         rc = -errno;
-        seterr(err, errsz, "replica blk_%" PRIu64 " %s: %s: %s", id,
-               rc == -ENOENT ? "not found" : "unreadable", meta, strerror(-rc));
+        bs_seterr(err, errsz, "replica blk_%" PRIu64 " %s: %s: %s", id,
+                  rc == -ENOENT ? "not found" : "unreadable", meta, strerror(-rc));
         close(r->data_fd);
         r->data_fd = -1;
         return rc;
@@ -1176,7 +1235,7 @@ int bs_delete(struct bs *bs, uint64_t id)
         }
     } else {
         bs->nfinal--;
-        bs->used -= e->len + meta_size(e->len, e->chunk);
+        bs->used -= e->len + bs_meta_size(e->len, e->chunk);
     }
     e->state = ENT_DELETING;
     struct ent cur = *e;
@@ -1194,6 +1253,18 @@ int bs_delete(struct bs *bs, uint64_t id)
         LOG_ERROR("block store: %s: unlink: %s", meta, strerror(saved));
         io_check(bs, cur.dir, -saved, "unlink", meta);
     }
+    if (cur.bad) {
+        /* last: a crash before it leaves a lone marker, removed at open */
+        pthread_mutex_lock(&bs->mark_lock);
+        marker_path(bs, cur.dir, id, cur.gs, meta, NULL);
+        if (unlink(meta) < 0 && errno != ENOENT) {
+            int saved = errno;
+            rc = rc ? rc : -saved;
+            LOG_ERROR("block store: %s: unlink: %s", meta, strerror(saved));
+            io_check(bs, cur.dir, -saved, "unlink", meta);
+        }
+        pthread_mutex_unlock(&bs->mark_lock);
+    }
 
     pthread_mutex_lock(&bs->lock);
     if ((e = u64tab_get(m, id)) != NULL)
@@ -1202,95 +1273,57 @@ int bs_delete(struct bs *bs, uint64_t id)
     return rc;
 }
 
-int bs_check_replica(const struct bs_replica *r, uint64_t id, char *err, size_t errsz)
+int bs_mark_bad(struct bs *bs, uint64_t id, uint64_t gs, char *err, size_t errsz)
 {
-    struct stat ds, ms;
-    uint8_t h[BS_META_HDR_LEN];
-    uint32_t chunk = 0;
-    const char *bad;
+    char path[PATH_MAX], fdir[PATH_MAX];
+    struct ent cur = { 0 };
+    int rc = 0, fd;
 
-    if (fstat(r->data_fd, &ds) < 0 || fstat(r->meta_fd, &ms) < 0) {
-        seterr(err, errsz, "blk_%" PRIu64 ": fstat: %s", id, strerror(errno));
-        return -1;
+    pthread_mutex_lock(&bs->mark_lock);
+    pthread_mutex_lock(&bs->lock);
+    struct ent *e = u64tab_get(&bs->fin, id);
+    if (e && e->state == ENT_FINAL && e->gs == gs)
+        e->bad = 1;
+    if (e && e->state == ENT_FINAL)
+        cur = *e;
+    pthread_mutex_unlock(&bs->lock);
+    if (cur.state != ENT_FINAL || cur.gs != gs) {
+        pthread_mutex_unlock(&bs->mark_lock);
+        if (cur.state != ENT_FINAL) {
+            bs_seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
+            return -ENOENT;
+        }
+        bs_seterr(err, errsz, "replica blk_%" PRIu64 ": stale generation stamp (replica has %"
+                  PRIu64 ", asked for %" PRIu64 ")", id, cur.gs, gs);
+        return -ESTALE;
     }
-    if (bs_pread_all(r->meta_fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
-        seterr(err, errsz, "blk_%" PRIu64 ": meta header unreadable", id);
-        return 1;
+    /* create even when flagged already: an earlier create may have failed */
+    marker_path(bs, cur.dir, id, gs, path, fdir);
+    const char *op = "create", *what = path;
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        rc = -errno;
+    else if (close(fd) < 0)
+        rc = -errno;
+    else if ((rc = vol_fsync_dir(fdir)) < 0) {
+        op = "fsync";
+        what = fdir;
     }
-    if ((bad = meta_header_check(h, &chunk)) || chunk != r->chunk_size) {
-        seterr(err, errsz, "blk_%" PRIu64 ": %s", id, bad ? bad : "chunk size changed");
-        return 1;
+    pthread_mutex_unlock(&bs->mark_lock);
+    if (rc < 0) {
+        bs_seterr(err, errsz, "blk_%" PRIu64 ": flagged bad, but not kept across a restart: %s %s: "
+                  "%s", id, op, what, strerror(-rc));
+        io_check(bs, cur.dir, rc, op, what);
     }
-    if ((uint64_t)ds.st_size != r->length ||
-        (uint64_t)ms.st_size != meta_size(r->length, chunk)) {
-        seterr(err, errsz, "blk_%" PRIu64 ": data size %jd, meta size %jd, expected %" PRIu64
-               " and %" PRIu64, id, (intmax_t)ds.st_size, (intmax_t)ms.st_size, r->length,
-               meta_size(r->length, chunk));
-        return 1;
-    }
-    return 0;
+    return rc;
 }
 
-int bs_verify_chunks(const struct bs_replica *r, uint64_t id, uint64_t first, size_t n,
-                     void *buf, uint8_t *sums, uint64_t *bad, char *err, size_t errsz)
+int bs_is_bad(struct bs *bs, uint64_t id)
 {
-    uint64_t chunk = r->chunk_size, off = first * chunk;
-    if (first > dfs_nchunks(r->length, r->chunk_size) ||
-        n > dfs_nchunks(r->length, r->chunk_size) - first) {
-        seterr(err, errsz, "blk_%" PRIu64 ": chunks %" PRIu64 "+%zu out of range", id, first, n);
-        return -1;
-    }
-    size_t len = (size_t)(r->length - off < n * chunk ? r->length - off : n * chunk);
-    ssize_t got = bs_pread_all(r->data_fd, buf, len, off);
-    int s = bs_read_sums(r, first, n, sums);
-    *bad = first;
-    if (got != (ssize_t)len || s < 0) {
-        seterr(err, errsz, "blk_%" PRIu64 ": read error near chunk %" PRIu64 ": %s", id, first,
-               got < 0 ? strerror((int)-got) : s < 0 ? strerror(-s) : "short read");
-        return 1;
-    }
-    long badc = dfs_checksum_verify_be(buf, len, r->chunk_size, sums);
-    if (badc < 0)
-        return 0;
-    *bad = first + (uint64_t)badc;
-    seterr(err, errsz, "blk_%" PRIu64 ": checksum mismatch in chunk %" PRIu64 " (bytes %" PRIu64
-           "..)", id, *bad, *bad * chunk);
-    return 1;
-}
-
-int bs_verify(struct bs *bs, uint64_t id, char *err, size_t errsz)
-{
-    struct bs_replica r;
-    uint64_t gs, bad;
-    uint8_t *buf = NULL, *sums = NULL;
-
-    if (!bs_lookup(bs, id, &gs, NULL)) {
-        seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
-        return -1;
-    }
-    int rc = bs_open_replica(bs, id, gs, &r, err, errsz);
-    if (rc == -ENOENT || rc == -ESTALE) {
-        /* still in the map with that gs: its files are missing */
-        uint64_t gs2;
-        return bs_lookup(bs, id, &gs2, NULL) && gs2 == gs ? 1 : -1;
-    }
-    if (rc < 0 || (rc = bs_check_replica(&r, id, err, errsz)) != 0)
-        goto out;
-    size_t per = r.chunk_size >= VERIFY_BUF ? 1 : VERIFY_BUF / r.chunk_size;
-    if (!(buf = malloc((size_t)r.chunk_size * per)) || !(sums = malloc(8 * per))) {
-        seterr(err, errsz, "blk_%" PRIu64 ": out of memory", id);
-        rc = -1;
-        goto out;
-    }
-    uint64_t nchunks = dfs_nchunks(r.length, r.chunk_size);
-    for (uint64_t c = 0; c < nchunks && rc == 0; c += per)
-        rc = bs_verify_chunks(&r, id, c, (size_t)(nchunks - c < per ? nchunks - c : per), buf,
-                              sums, &bad, err, errsz);
-out:
-    free(sums);
-    free(buf);
-    bs_close_replica(&r);
-    return rc < 0 ? -1 : rc;
+    pthread_mutex_lock(&bs->lock);
+    struct ent *e = u64tab_get(&bs->fin, id);
+    int bad = e && e->state == ENT_FINAL && e->bad;
+    pthread_mutex_unlock(&bs->lock);
+    return bad;
 }
 
 int bs_replica_path(struct bs *bs, uint64_t id, char *data, size_t datasz)

@@ -11,7 +11,9 @@
  *   volume_check.tmp the probe's scratch file (volume.h), gone between probes
  *   rbw/             replicas being written: blk_<I>, blk_<I>_<G>.meta
  *   finalized/subdir<(I>>16)&0x1f>/subdir<(I>>8)&0x1f>/
- *                    finalized replicas: blk_<I>, blk_<I>_<G>.meta
+ *                    finalized replicas: blk_<I>, blk_<I>_<G>.meta, and
+ *                    blk_<I>_<G>.bad (empty) beside one flagged bad
+ *                    (bs_mark_bad)
  *   corrupt/         files found bad at open, moved aside for an operator
  *
  * (I = block id, G = generation stamp, both decimal.)  A .meta file is a
@@ -25,11 +27,13 @@
  * EACCES, EPERM, ...; never ENOSPC: a full disk fails that replica only),
  * when bs_check_dirs' probe finds it broken, or (bs_open_tolerant) when it
  * cannot be used at start.  Then, at once: its replicas leave the map (each
- * reported to the bs_on_replica_lost hook), new replicas go to the other
- * dirs, writers in it fail their next call with -EIO (that replica only),
- * and bs_space stops counting it; one ERROR line names the dir, the failed
- * call and the errno; the bs_on_dir_failed hook decides whether the
- * datanode goes on.  A failed dir stays failed until bs_close.
+ * reported to the bs_on_replica_lost hook; their .bad files stay on the
+ * disk beside them, so a replica flagged bad is flagged again when a later
+ * open finds the dir usable), new replicas go to the other dirs, writers
+ * in it fail their next call with -EIO (that replica only), and bs_space
+ * stops counting it; one ERROR line names the dir, the failed call and the
+ * errno; the bs_on_dir_failed hook decides whether the datanode goes on.
+ * A failed dir stays failed until bs_close.
  *
  * Conventions:
  *  - struct bs, struct bs_writer are opaque; bs_open/bs_close and
@@ -77,9 +81,13 @@ struct bs_replica {
  * Then every finalized/ tree is scanned into the map; a replica whose data
  * or meta file is missing, whose meta header is bad, whose meta size does
  * not match its data length, that sits in the wrong subdir, or that is
- * duplicated (the lower generation stamp loses) is logged and moved into
- * <dir>/corrupt/.  Complete pairs in rbw/ with a good meta header are kept
- * as leftovers (bs_foreach_rbw), lone or bad ones are moved aside.
+ * duplicated (the lower generation stamp loses; of two equal ones, one
+ * flagged bad loses to a sound one) is logged and moved into
+ * <dir>/corrupt/.  A replica kept with its blk_<I>_<G>.bad beside it is
+ * flagged bad (bs_is_bad); a .bad file of no replica kept there is
+ * removed (logged).  Complete pairs in rbw/ with a good meta header are
+ * kept as leftovers (bs_foreach_rbw), lone or bad ones are moved aside
+ * (a .bad file there is removed).
  * `reserved`: bytes per dir kept free for non-dfs use (see bs_space).
  * Returns the store (free with bs_close) or NULL with a message.
  * Blocks on disk I/O for as long as the scan takes. */
@@ -158,11 +166,24 @@ int bs_read_sums(const struct bs_replica *r, uint64_t first_chunk, size_t n, uin
 void bs_close_replica(struct bs_replica *r);
 
 /* Delete replica `id`: a finalized one, or an rbw leftover.  The map entry
- * is dropped and the files unlinked (outside the lock; the id cannot be
- * re-created meanwhile).  Returns 0, -ENOENT when there is no such replica,
+ * is dropped and the files unlinked -- data, meta, then the .bad file of
+ * one flagged bad -- (outside the lock; the id cannot be re-created
+ * meanwhile).  Returns 0, -ENOENT when there is no such replica,
  * -EBUSY when it is being written, or -errno of a failed unlink (the
  * replica is gone from the map all the same). */
 int bs_delete(struct bs *bs, uint64_t id);
+/* Flag finalized replica (id, gs) bad (found corrupt: it stays readable
+ * and is kept until bs_delete) and make that survive a restart: create
+ * the empty blk_<id>_<gs>.bad beside it, then fsync its dir.  Idempotent.
+ * Returns 0; -ENOENT ("replica blk_I not found") or -ESTALE (its
+ * generation stamp is not gs) with a message, nothing flagged; or the
+ * -errno of the create, close or fsync with a message: flagged in memory
+ * only (a disk error also fails the dir, and the replica leaves the map
+ * with it).  Blocks on the fsync. */
+int bs_mark_bad(struct bs *bs, uint64_t id, uint64_t gs, char *err, size_t errsz);
+/* 1 when finalized replica `id` is flagged bad (bs_mark_bad, or its .bad
+ * file found at open), else 0. */
+int bs_is_bad(struct bs *bs, uint64_t id);
 /* Re-read the whole finalized replica `id` and check its meta header, both
  * file sizes and every chunk.  Returns 0 when sound, 1 when corrupt (message
  * names the chunk index, or the file and what is wrong with it), -1 on

@@ -360,6 +360,17 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
         bs_close_replica(&r);
         return DN_COPY_SKIPPED;
     }
+    if (bs_is_bad(bs, id)) {
+        /* found corrupt before (scanner, an earlier copy): never a source */
+        bs_close_replica(&r);
+        xfail(&x, DN_COPY_CORRUPT, "replica blk_%llu was found corrupt before (flagged bad); "
+              "not a copy source", (unsigned long long)id);
+        LOG_WARN("blk_%llu (genstamp %llu): %s; copy to %s refused", (unsigned long long)id,
+                 (unsigned long long)gs, x.err, tl);
+        if (o->on_corrupt)
+            o->on_corrupt(id, gs, x.err, o->corrupt_arg);
+        return DN_COPY_CORRUPT;
+    }
     if ((uint64_t)r.chunk_size + DFS_PKT_HDR_LEN + 8 > DFS_FRAME_MAX_PACKET) {
         xfail(&x, DN_COPY_FAILED, "chunk size %u too large to send", r.chunk_size);
         LOG_WARN("copying blk_%llu to %s: %s", (unsigned long long)id, tl, x.err);
@@ -392,6 +403,9 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
     case DN_COPY_CORRUPT:
         LOG_WARN("blk_%llu (genstamp %llu): the replica here is corrupt: %s; copy to %s "
                  "abandoned", (unsigned long long)id, (unsigned long long)gs, x.err, tl);
+        rc = bs_mark_bad(bs, id, gs, msg, sizeof(msg));
+        if (rc < 0 && rc != -ENOENT && rc != -ESTALE)     /* not gone meanwhile */
+            LOG_WARN("copying blk_%llu: %s", (unsigned long long)id, msg);
         if (o->on_corrupt)
             o->on_corrupt(id, gs, x.err, o->corrupt_arg);
         break;

@@ -10,8 +10,10 @@
  * DFS_PKT_LAST), and wait for every ack.  The receivers verify every
  * chunk, finalize the replica and report it to the namenode themselves.
  * Every chunk is also verified here before it is sent: a source found
- * corrupt ends the copy (WARN naming block and chunk) and is handed to
- * the on_corrupt callback.
+ * corrupt ends the copy (WARN naming block and chunk), is flagged bad in
+ * the store (bs_mark_bad) and is handed to the on_corrupt callback.  A
+ * source flagged bad already (bs_is_bad) is never sent: the copy ends at
+ * once, the same way, without a connection.
  *
  * Two ways in:
  *  - dn_copy_block: one copy, synchronously, on the calling thread (the
@@ -58,7 +60,8 @@ enum dn_copy_result {
     DN_COPY_OK = 0,        /* every target has the replica, finalized */
     DN_COPY_SKIPPED,       /* no such finalized replica here (missing, other
                             * genstamp or length): nothing sent */
-    DN_COPY_CORRUPT,       /* the source failed its checksums (on_corrupt called) */
+    DN_COPY_CORRUPT,       /* the source failed its checksums, or was flagged
+                            * bad already (on_corrupt called) */
     DN_COPY_FAILED,        /* a target refused or failed, I/O error, timeout */
     DN_COPY_STOPPED,       /* abandoned: the pool is stopping */
 };

@@ -179,6 +179,17 @@ static void report_add(struct report *r, uint64_t id, uint64_t gs, uint64_t len)
     b->length = len;
 }
 
+/* Set BlockInfo.corrupt on the replicas the store has flagged bad (left
+ * unset on the others: the wire stays as it was for them). */
+static void report_flag_bad(struct dn_nnconn *nc, struct report *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (bs_is_bad(nc->bs, r->infos[i].id)) {
+            r->infos[i].has_corrupt = 1;
+            r->infos[i].corrupt = 1;
+        }
+}
+
 /* Fix the pointer array once the infos no longer move. */
 static Dfs__BlockInfo **report_ptrs(struct report *r)
 {
@@ -218,6 +229,7 @@ static int do_register(struct dn_nnconn *nc)
 
     struct report rep = { 0 };
     bs_foreach(nc->bs, collect_cb, &rep);
+    report_flag_bad(nc, &rep);
 
     Dfs__RegisterReq req = DFS__REGISTER_REQ__INIT;
     Dfs__DatanodeId id = DFS__DATANODE_ID__INIT;
@@ -276,6 +288,7 @@ static int send_incremental(struct dn_nnconn *nc)
     struct report ra = { 0 }, rr = { 0 };
     for (size_t i = 0; i < added.n; i++)
         report_add(&ra, added.v[i].id, added.v[i].gs, added.v[i].len);
+    report_flag_bad(nc, &ra);
     for (size_t i = 0; i < removed.n; i++)
         report_add(&rr, removed.v[i].id, removed.v[i].gs, removed.v[i].len);
     Dfs__BlockReportReq req = DFS__BLOCK_REPORT_REQ__INIT;

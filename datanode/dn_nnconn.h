@@ -6,6 +6,9 @@
  *
  *   UNREGISTERED  RegisterReq {DatanodeId, space, full block report},
  *                 retried every second until the namenode answers OK;
+ *                 the full report, and the `added` list of incremental
+ *                 ones, set BlockInfo.corrupt on the replicas the store
+ *                 has flagged bad (bs_is_bad);
  *   REGISTERED    HeartbeatReq every heartbeat_ms (or the interval the
  *                 namenode asked for); BlockReportReq {added, removed} as
  *                 soon as the event loop queues a replica change, then a

@@ -67,7 +67,10 @@ struct scanner {
     size_t bufsz, sumsz;
 };
 
-enum { SCAN_SOUND, SCAN_CORRUPT, SCAN_SKIPPED, SCAN_STOPPED };
+/* What became of a replica of the pass: read and sound, found corrupt,
+ * flagged bad before (not read again), gone or unreadable, or the scanner
+ * is stopping. */
+enum { SCAN_SOUND, SCAN_CORRUPT, SCAN_KNOWN_BAD, SCAN_SKIPPED, SCAN_STOPPED };
 
 static uint64_t wall_s(void)
 {
@@ -231,19 +234,25 @@ static size_t piece_chunks(const struct scanner *sc, uint32_t chunk)
     return piece <= chunk ? 1 : (size_t)(piece / chunk);
 }
 
-/* Report replica it (its data file when known) as corrupt for `why`;
- * chunk is the bad chunk's index or -1 for the files as a whole.  Unless
- * the replica changed meanwhile (deleted, new generation stamp, new
- * length): then the verdict may be a race and it is skipped. */
+/* Flag replica it bad in the store and report it (its data file when
+ * known) as corrupt for `why`; chunk is the bad chunk's index or -1 for
+ * the files as a whole.  Unless the replica changed meanwhile (deleted,
+ * new generation stamp, new length): then the verdict may be a race and it
+ * is skipped. */
 static int corrupt(struct scanner *sc, const struct item *it, long long chunk, const char *why)
 {
     uint64_t gs, len;
-    char path[PATH_MAX], reason[1024];
+    char path[PATH_MAX], reason[1024], err[PATH_MAX + 128];
 
-    if (!bs_lookup(sc->bs, it->id, &gs, &len) || gs != it->gs || len != it->len) {
+    int rc = -ENOENT;
+    if (bs_lookup(sc->bs, it->id, &gs, &len) && gs == it->gs && len == it->len)
+        rc = bs_mark_bad(sc->bs, it->id, it->gs, err, sizeof(err));
+    if (rc == -ENOENT || rc == -ESTALE) {
         LOG_DEBUG("block scanner: blk_%" PRIu64 " changed while it was read; skipped", it->id);
         return SCAN_SKIPPED;
     }
+    if (rc < 0)
+        LOG_WARN("block scanner: %s", err);
     if (bs_replica_path(sc->bs, it->id, path, sizeof(path)) != 0)
         snprintf(path, sizeof(path), "(unknown)");
     if (chunk >= 0)
@@ -268,6 +277,12 @@ static int scan_one(struct scanner *sc, struct item *it)
 
     if (!bs_lookup(sc->bs, it->id, &it->gs, &it->len))
         return SCAN_SKIPPED;                    /* deleted since the snapshot */
+    if (bs_is_bad(sc->bs, it->id)) {
+        /* reported when it was flagged; block reports carry the flag */
+        LOG_DEBUG("block scanner: blk_%" PRIu64 " flagged bad already; not read again", it->id);
+        sc->done += it->len;
+        return SCAN_KNOWN_BAD;
+    }
     int rc = bs_open_replica(sc->bs, it->id, it->gs, &r, err, sizeof(err));
     if (rc == -ENOENT || rc == -ESTALE)
         return corrupt(sc, it, -1, err);        /* a race unless still in the map */
@@ -395,7 +410,7 @@ static void pass_run(struct scanner *sc)
             cur->bytes += l.v[i].len;
             sc->scanned_run++;
         }
-        if (rc == SCAN_CORRUPT)
+        if (rc == SCAN_CORRUPT || rc == SCAN_KNOWN_BAD)
             cur->corrupt++;
         pthread_mutex_unlock(&sc->mu);
         if ((int64_t)dfs_mono_ns() - sc->saved_ns >= (int64_t)SAVE_EVERY_MS * 1000000)

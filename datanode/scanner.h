@@ -17,11 +17,16 @@
  *    next pass starts then.  The first pass starts as the scanner starts.
  *  - A corrupt replica (meta header bad, data or meta file of the wrong
  *    size or missing, a chunk that does not match its checksum or cannot be
- *    read) is logged at WARN level (block, chunk, file) and handed to the
- *    report callback once in its pass; the scanner never moves or deletes
- *    it (the namenode re-replicates the block from a good replica and then
- *    orders this one deleted).  A replica deleted or rewritten under a new
- *    generation stamp while it is read is skipped, not reported.
+ *    read) is logged at WARN level (block, chunk, file), flagged bad in the
+ *    store (bs_mark_bad: the flag survives a restart) and handed to the
+ *    report callback; the scanner never moves or deletes it (the namenode
+ *    re-replicates the block from a good replica and then orders this one
+ *    deleted).  A replica deleted or rewritten under a new generation stamp
+ *    while it is read is skipped, not reported.
+ *  - A replica flagged bad already (by an earlier pass or a copy: see
+ *    bs_is_bad) is neither read nor reported again -- the datanode's block
+ *    reports say it is corrupt -- but counts as scanned and corrupt in
+ *    every pass until it is deleted.
  *  - Progress survives a restart: the cursor file
  *        pass_start=<unix s>   when the pass in progress (or last) began
  *        last_id=<block id>    last replica done in it (0: none yet)
@@ -63,8 +68,10 @@ struct scan_cfg {
 /* One pass's counts. */
 struct scan_pass {
     uint64_t start;               /* unix s */
-    uint64_t scanned, bytes;      /* replicas and their data bytes read */
-    uint64_t corrupt;             /* corrupt replicas found */
+    uint64_t scanned, bytes;      /* replicas and their data bytes read (or
+                                   * passed over: flagged bad already) */
+    uint64_t corrupt;             /* corrupt replicas found, or flagged bad
+                                   * already */
     uint64_t last_id;             /* last replica done, 0: none yet */
     uint64_t resumed_after;       /* the cursor this run resumed the pass
                                    * after, 0: not resumed */

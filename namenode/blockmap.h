@@ -16,7 +16,8 @@
  * Reported replicas are checked against the entry: an unknown block or a
  * generation stamp other than the block's is ignored (the caller logs it);
  * a complete block reported with another length is kept but flagged
- * corrupt, as is a replica a client reports bad (bm_mark_corrupt).  A
+ * corrupt, as is a replica reported bad (bm_mark_corrupt: by a reader or
+ * its datanode, or listed as corrupt in its datanode's block report).  A
  * corrupt replica stays listed but no longer counts as a good one.
  *
  * Counters for the cluster report are kept as the map changes: blocks,
@@ -104,7 +105,8 @@ void bm_report_begin(struct blockmap *bm, uint32_t dn);
 size_t bm_report_end(struct blockmap *bm, uint32_t dn);
 /* Drop every replica of dn (dead datanode); returns their number. */
 size_t bm_drop_datanode(struct blockmap *bm, uint32_t dn);
-/* A client found dn's replica of block id bad.  BM_ADDED when flagged,
+/* dn's replica of block id was found bad (by a reader, or by dn itself:
+ * ReportBadBlockReq, or BlockInfo.corrupt in a report).  BM_ADDED when flagged,
  * BM_UNKNOWN when there is no such block or dn holds no replica of it,
  * BM_STALE when genstamp is not the block's. */
 enum bm_report_rc bm_mark_corrupt(struct blockmap *bm, uint64_t id, uint64_t genstamp,

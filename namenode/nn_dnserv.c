@@ -72,6 +72,8 @@ static void add_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo 
     /* A replica newer than the one ordered deleted is another replica. */
     dm_delete_confirmed(dn, bi->id);
     enum bm_report_rc rc = bm_add_replica(nn->bm, dn->slot, bi->id, bi->genstamp, bi->length);
+    if (rc == BM_ADDED && bi->corrupt)    /* the datanode found it bad (BlockInfo.corrupt) */
+        bm_mark_corrupt(nn->bm, bi->id, bi->genstamp, dn->slot);
     switch (rc) {
     case BM_ADDED:
         t->added++;

@@ -352,3 +352,111 @@ def test_trimmed_replica_reported_again_is_not_counted(cluster, tmp_path):
     read_back(c, sums)
     trims = [l for l in c.log("namenode").splitlines() if "deleting the replica" in l]
     assert len(trims) == len(blocks), trims
+
+
+# A datanode remembers the replicas it found bad (blk_<id>_<gs>.bad beside
+# each) and lists them as corrupt in its block reports: a restart of the
+# datanode or of the namenode does not make them count as good again.  The
+# restarts go to the scanner's default period, so nothing is found again
+# by a rescan: what the namenode knows then comes from the reports alone.
+DEFAULT_SCAN = "datanode.scan_period_s=1814400"
+
+
+def marker_files(c, name, block_id):
+    """The bad-replica markers of block_id in datanode `name`'s data dirs."""
+    return [p for d in c.data_dirs(name)
+            for p in d.glob("finalized/subdir*/subdir*/blk_%d_*.bad" % block_id)]
+
+
+def since_last_start(text):
+    """The part of a daemon's log since tools/cluster last started it."""
+    return text[text.rfind("=== tools/cluster:"):]
+
+
+def fsck_block(c, path, block_id):
+    """fsck --json's entry of block_id under path (None: not listed)."""
+    _, r = fsck(c, path)
+    return next((b for f in r["files"] for b in f["blocks"] if b["id"] == block_id), None)
+
+
+@pytest.mark.cluster(datanodes=3, overrides=SCAN)
+def test_bad_replicas_stay_bad_across_datanode_and_namenode_restarts(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 1, 100_000)
+    path = list(sums)[0]
+    blk = c.locate(path)["blocks"][0]
+    names = c.datanode_names()
+    for n in names:
+        for p in c.replica_files(n, blk["id"]):
+            flip_byte(p)
+    wait_for(lambda: all(marker_files(c, n, blk["id"]) for n in names) and
+             c.report()["corrupt"] == 3, timeout=HEAL_TIMEOUT,
+             what="every datanode's scanner to flag its replica bad")
+
+    # Everything restarts, the scanners at their default period (named:
+    # `start` alone waits for safe mode to end, which it must not here).
+    c.stop()
+    c.start("-o", DEFAULT_SCAN, "namenode", *names)
+
+    def all_corrupt():
+        b = fsck_block(c, path, blk["id"])
+        return b and b["live"] == 0 and b["corrupt"] == 3 and b["status"] == "MISSING"
+    wait_for(all_corrupt, timeout=20 * SLOW,
+             what="the namenode to learn the 3 bad replicas from the reports")
+    rc, out, _ = c.dfs("fsck", path)
+    assert rc == 1 and ("blk_%d MISSING: 0 live" % blk["id"]) in out, out
+    assert out.rstrip().endswith("is CORRUPT"), out
+    rc, _, err = c.dfs("cat", path, binary=True)
+    assert rc == 1 and ("blk_%d" % blk["id"]) in err, err
+    # Safe mode does not count the block: it has no good replica.
+    out = c.ok("safemode", "get")
+    assert "Safe mode is ON" in out and "1 of 2 blocks" in out, out
+    for n in names:
+        log = since_last_start(c.log(n))
+        assert "finalized replicas (1 flagged bad)" in log, (n, log)
+        assert "is corrupt" not in log, (n, log)           # no rescan found it
+        assert marker_files(c, n, blk["id"]) and c.replica_files(n, blk["id"]), n
+
+
+@pytest.mark.cluster(datanodes=4, overrides=SCAN)
+def test_bad_replica_remembered_across_its_datanode_restart_then_replaced(cluster, tmp_path):
+    c = cluster
+    sums = put_files(c, tmp_path, 1, 100_000)
+    path = list(sums)[0]
+    blk = c.locate(path)["blocks"][0]
+    port = blk["locations"][0]["port"]
+    holder = c.datanode_by_port()[port]
+    # In safe mode the namenode orders no copy and no deletion: the bad
+    # replica is still there when its datanode restarts.
+    c.ok("safemode", "enter")
+    flip_byte(c.replica_files(holder, blk["id"])[0])
+    wait_for(lambda: marker_files(c, holder, blk["id"]) and c.report()["corrupt"] == 1,
+             timeout=HEAL_TIMEOUT, what="the scanner to flag the replica bad")
+
+    # Away long enough to be dead: the namenode drops its replicas, and with
+    # them what it knew about this one ...
+    c.stop(holder)
+
+    def holder_state():
+        return next(d["state"] for d in c.report()["datanodes"] if d["port"] == port)
+    wait_for(lambda: holder_state() == "dead" and c.report()["corrupt"] == 0,
+             timeout=20 * SLOW, what="the stopped datanode to be dead")
+    # ... and learns it again from the restarted datanode's report.
+    c.start("-o", DEFAULT_SCAN, holder)
+
+    def one_corrupt():
+        b = fsck_block(c, path, blk["id"])
+        return b and b["live"] == 2 and b["corrupt"] == 1
+    wait_for(one_corrupt, timeout=20 * SLOW, what="fsck to show 1 corrupt replica")
+    assert c.report()["corrupt"] == 1
+    assert "is corrupt" not in since_last_start(c.log(holder))
+
+    # Healing: a good copy on the fourth datanode, then the bad one (and its
+    # marker) deleted.
+    c.ok("safemode", "leave")
+    wait_for(lambda: not c.replica_files(holder, blk["id"]) and
+             replicas_on_disk(c, blk["id"]) == 3 and healthy_with(c, 3),
+             timeout=HEAL_TIMEOUT, what="the bad replica replaced, then deleted")
+    assert not marker_files(c, holder, blk["id"])
+    assert c.report()["corrupt"] == 0
+    read_back(c, sums)

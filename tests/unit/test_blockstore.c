@@ -579,6 +579,128 @@ static void test_delete(struct bs *bs)
     CHECK_EQ_INT(bs_delete(bs, 7000), 0);
 }
 
+/* The .bad marker path of (id, gs) in dir (finalized). */
+static void bad_path(const char *dir, uint64_t id, uint64_t gs, char *out)
+{
+    snprintf(out, PATH_MAX, "%s/finalized/subdir%u/subdir%u/blk_%" PRIu64 "_%" PRIu64 ".bad",
+             dir, (unsigned)((id >> 16) & 0x1f), (unsigned)((id >> 8) & 0x1f), id, gs);
+}
+
+/* Create an empty file, and its dir as needed. */
+static void touch(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    CHECK_EQ_INT(mkdir_p_(dir), 0);
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* bs_mark_bad: flagged, still readable, kept across a reopen, gone with
+ * bs_delete; markers of no replica (lone, older genstamp, in rbw/) are
+ * removed at open; of two equal duplicates the one flagged bad loses. */
+static void test_bad_marker(struct bs **bsp)
+{
+    struct bs *bs = *bsp;
+    char data[PATH_MAX], meta[PATH_MAX], mark[PATH_MAX], p[PATH_MAX];
+    struct bs_replica r;
+
+    CHECK_EQ_INT(put_replica(bs, 9000, 7, CHUNK, 3 * CHUNK, CHUNK), 0);
+    CHECK_EQ_INT(put_replica(bs, 9010, 1, CHUNK, 10, CHUNK), 0);
+    int d = where(9000, 7);
+    CHECK(d >= 0);
+    const char *dir = dirs[d < 0 ? 0 : d];
+    fin_paths(dir, 9000, 7, data, meta);
+    bad_path(dir, 9000, 7, mark);
+    CHECK_EQ_INT(bs_is_bad(bs, 9000), 0);
+    CHECK_EQ_INT(bs_mark_bad(bs, 9000, 8, err, sizeof err), -ESTALE);
+    CHECK(strstr(err, "stale generation stamp") != NULL);
+    CHECK_EQ_INT(bs_mark_bad(bs, 9999, 1, err, sizeof err), -ENOENT);
+    CHECK(strstr(err, "blk_9999 not found") != NULL);
+    CHECK_EQ_INT(bs_is_bad(bs, 9000), 0);
+    CHECK(!exists(mark));
+
+    size_t n = bs_count(bs);
+    CHECK_EQ_INT(bs_mark_bad(bs, 9000, 7, err, sizeof err), 0);
+    CHECK_EQ_INT(bs_mark_bad(bs, 9000, 7, err, sizeof err), 0);     /* idempotent */
+    CHECK_EQ_INT(bs_is_bad(bs, 9000), 1);
+    CHECK_EQ_INT(bs_is_bad(bs, 9010), 0);
+    CHECK(exists(mark) && fsize(mark) == 0);
+    CHECK_EQ_INT(bs_count(bs), n);
+    CHECK(bs_lookup(bs, 9000, NULL, NULL) == 1);
+    CHECK(replica_matches(bs, 9000, 7, 3 * CHUNK));                  /* still readable */
+    CHECK_EQ_INT(bs_open_replica(bs, 9000, 7, &r, err, sizeof err), 0);
+    bs_close_replica(&r);
+
+    /* markers that mark no replica */
+    bad_path(dirs[1], 9001, 1, p);
+    touch(p);                                         /* lone */
+    CHECK_EQ_INT(plant(dirs[0], 0, 9002, 3, 100), 0);
+    bad_path(dirs[0], 9002, 2, p);
+    touch(p);                                         /* an older genstamp's */
+    snprintf(p, sizeof p, "%s/rbw/blk_9003_1.bad", dirs[0]);
+    touch(p);                                         /* in rbw/ */
+    /* equal duplicates: the one flagged bad loses, found first or second */
+    CHECK_EQ_INT(plant(dirs[0], 0, 9004, 5, 100), 0);
+    CHECK_EQ_INT(plant(dirs[1], 0, 9004, 5, 100), 0);
+    bad_path(dirs[0], 9004, 5, p);
+    touch(p);
+    CHECK_EQ_INT(plant(dirs[0], 0, 9005, 5, 100), 0);
+    CHECK_EQ_INT(plant(dirs[1], 0, 9005, 5, 100), 0);
+    bad_path(dirs[1], 9005, 5, p);
+    touch(p);
+
+    bs = *bsp = reopen(bs);
+    if (!bs)
+        return;
+    CHECK_EQ_INT(bs_is_bad(bs, 9000), 1);            /* across the reopen */
+    CHECK(exists(mark) && exists(data));
+    CHECK(replica_matches(bs, 9000, 7, 3 * CHUNK));
+    CHECK_EQ_INT(bs_is_bad(bs, 9010), 0);
+    bad_path(dirs[1], 9001, 1, p);
+    CHECK(!exists(p));
+    CHECK_EQ_INT(bs_lookup(bs, 9001, NULL, NULL), 0);
+    snprintf(p, sizeof p, "%s/corrupt/blk_9001_1.bad", dirs[1]);
+    CHECK(!exists(p));                                /* removed, not moved aside */
+    CHECK(bs_lookup(bs, 9002, NULL, NULL) == 1);
+    CHECK_EQ_INT(bs_is_bad(bs, 9002), 0);
+    bad_path(dirs[0], 9002, 2, p);
+    CHECK(!exists(p));
+    snprintf(p, sizeof p, "%s/rbw/blk_9003_1.bad", dirs[0]);
+    CHECK(!exists(p));
+    CHECK_EQ_INT(bs_lookup(bs, 9003, NULL, NULL), 0);
+    for (uint64_t id = 9004; id <= 9005; id++) {
+        int bad_dir = id == 9004 ? 0 : 1;
+        CHECK(bs_lookup(bs, id, NULL, NULL) == 1);
+        CHECK_EQ_INT(bs_is_bad(bs, id), 0);
+        CHECK_EQ_INT(where(id, 5), 1 - bad_dir);     /* the sound one stays */
+        bad_path(dirs[bad_dir], id, 5, p);
+        CHECK(!exists(p));
+        snprintf(p, sizeof p, "%s/corrupt/blk_%" PRIu64 "_5.meta", dirs[bad_dir], id);
+        CHECK(exists(p));
+    }
+
+    /* bs_delete takes the marker with the replica */
+    CHECK_EQ_INT(bs_delete(bs, 9000), 0);
+    CHECK(!exists(data) && !exists(meta) && !exists(mark));
+    CHECK_EQ_INT(bs_is_bad(bs, 9000), 0);
+    CHECK_EQ_INT(bs_mark_bad(bs, 9000, 7, err, sizeof err), -ENOENT);
+    CHECK(!exists(mark));
+    /* written again with the same genstamp: sound, also after a reopen */
+    CHECK_EQ_INT(put_replica(bs, 9000, 7, CHUNK, 100, CHUNK), 0);
+    CHECK_EQ_INT(bs_is_bad(bs, 9000), 0);
+    bs = *bsp = reopen(bs);
+    if (!bs)
+        return;
+    CHECK_EQ_INT(bs_is_bad(bs, 9000), 0);
+    CHECK(bs_lookup(bs, 9000, NULL, NULL) == 1);
+    for (uint64_t id = 9000; id <= 9010; id++)
+        bs_delete(bs, id);
+}
+
 /* A failing pwrite comes back as -errno (a file size limit stands in for a
  * full disk: the same short-write-then-error path as ENOSPC). */
 static void test_write_error(struct bs *bs)
@@ -921,6 +1043,7 @@ int main(void)
         if (bs) test_corruption(&bs);
         if (bs) test_rbw_leftover(&bs);
         if (bs) test_delete(bs);
+        if (bs) test_bad_marker(&bs);
         if (bs) test_write_error(bs);
         if (bs) test_threads(bs);
         bs_close(bs);

@@ -207,7 +207,7 @@ static void on_corrupt(uint64_t id, uint64_t gs, const char *reason, void *arg)
 {
     (void)gs;
     CHECK(arg == &corrupt_calls);
-    CHECK(strstr(reason, "chunk 300") != NULL);
+    CHECK(strstr(reason, "chunk 300") != NULL || strstr(reason, "flagged bad") != NULL);
     corrupt_id = id;
     __atomic_add_fetch(&corrupt_calls, 1, __ATOMIC_RELAXED);
 }
@@ -282,6 +282,14 @@ int main(void)
     CHECK_EQ_INT(corrupt_id, 15);
     CHECK_EQ_INT(k.lasts, 1);
     CHECK_EQ_INT(k.bad, 0);
+    /* ... and is flagged bad: never a source again, not even connected. */
+    CHECK_EQ_INT(bs_is_bad(bs, 15), 1);
+    CHECK_EQ_INT(bs_is_bad(bs, 11), 0);
+    conns = k.conns;
+    CHECK_EQ_INT(dn_copy_block(bs, 15, 1, 2u << 20, tp, 1, NULL, err, sizeof(err)),
+                 DN_COPY_CORRUPT);
+    CHECK(strstr(err, "flagged bad") != NULL);
+    CHECK_EQ_INT(k.conns, conns);
     dn_copy_stop(dc);
 
     /* ---- a pool stuck on a target that never answers. */

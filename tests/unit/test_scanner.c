@@ -1,7 +1,8 @@
 /*
  * test_scanner.c - unit tests of datanode/scanner.c over a real block store
- * in a temporary dir: sound replicas pass, each kind of damage is reported
- * once per pass, the cursor resumes a pass, and stop is prompt.
+ * in a temporary dir: sound replicas pass, each kind of damage is flagged
+ * bad in the store and reported once (later passes count it without
+ * reading it again), the cursor resumes a pass, and stop is prompt.
  */
 #include "check.h"
 #include "blockstore.h"
@@ -248,7 +249,9 @@ static void test_sound(struct bs *bs)
 }
 
 /* A flipped data byte, a short meta file, a missing data file: each
- * reported once per pass with what is wrong; the files stay in place. */
+ * flagged bad and reported once with what is wrong; the files stay in
+ * place.  Later passes count them corrupt without reading or reporting
+ * them again. */
 static void test_damage(struct bs *bs)
 {
     char p[PATH_MAX];
@@ -285,11 +288,23 @@ static void test_damage(struct bs *bs)
     for (int i = 0; i < nreps; i++)
         CHECK_EQ_INT(reps[i].gs, 1000 + reps[i].id);
     pthread_mutex_unlock(&rep_mu);
-    /* Next pass: reported again (still there), once more each. */
+    for (int i = 0; i < NREP; i++) {
+        int damaged = ids[i] == 20 || ids[i] == 40 || ids[i] == 50;
+        CHECK_EQ_INT(bs_is_bad(bs, ids[i]), damaged);
+    }
+    snprintf(p, sizeof p, "%s/finalized/subdir0/subdir0/blk_20_1020.bad", dir);
+    CHECK(access(p, F_OK) == 0);                /* the flag is on disk */
+    /* Next pass: the same three corrupt, none read or reported again. */
     st = wait_passes(sc, 2);
     scan_stop(sc);
-    reported(20, &times);
-    CHECK(times == 2 || times == 3);            /* a third pass may have begun */
+    CHECK_EQ_INT(st.last.scanned, NREP);
+    CHECK_EQ_INT(st.last.corrupt, 3);
+    static const uint64_t damaged_ids[3] = { 20, 40, 50 };
+    for (int i = 0; i < 3; i++) {
+        reported(damaged_ids[i], &times);
+        CHECK_EQ_INT(times, 1);
+    }
+    CHECK(logged("block scanner: blk_20 flagged bad already; not read again"));
     data_path(20, p);
     CHECK(access(p, F_OK) == 0);                /* not moved or deleted */
     CHECK(bs_lookup(bs, 20, NULL, NULL) == 1);
@@ -316,7 +331,7 @@ static void test_resume(struct bs *bs)
     int times;
     /* (Pass 9 starts at once, but spreads over 100 s: blk_20 waits.) */
     CHECK(reported(20, &times) == NULL);        /* at or before the cursor */
-    CHECK(reported(40, &times) != NULL);
+    CHECK(reported(40, &times) == NULL);        /* flagged bad by test_damage */
     CHECK(logged("resuming the pass started at unix time"));
     CHECK(logged("after blk_30 (3 replicas done)"));
     CHECK(logged("pass 8 complete"));
