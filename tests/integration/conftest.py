@@ -154,6 +154,15 @@ def blob(size, seed=0):
     return random.Random("%d/%d" % (size, seed)).randbytes(size)
 
 
+def flip_byte(path, offset=1000):
+    """Invert one byte of a file in place (a replica rotting on disk)."""
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
 def sha256(b):
     return hashlib.sha256(b).hexdigest()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, SLOW, blob, free_port, run, sha256 as sha, wait_for
+from conftest import BUILD, SLOW, blob, flip_byte, free_port, run, sha256 as sha, wait_for
 
 MiB = 1024 * 1024
 PREAD_CHECK = BUILD / "tests" / "dfs-pread-check"
@@ -33,14 +33,6 @@ def get_ok(cluster, tmp_path, remote, payload):
     rc, out, err = cluster.dfs("get", "-f", remote, dst)
     assert rc == 0, err
     assert sha(dst.read_bytes()) == sha(payload)
-
-
-def flip_byte(path, offset):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0xFF]))
 
 
 def storage_id(cluster, name):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import SLOW, blob, sha256, wait_for
+from conftest import SLOW, blob, flip_byte, sha256, wait_for
 
 FAST = [
     "namenode.stale_ms=1000",
@@ -257,14 +257,6 @@ def test_fsck_names_missing_block_and_read_fails_clearly(cluster, tmp_path):
 
 
 SCAN = FAST + ["datanode.scan_period_s=1", "datanode.scan_bytes_per_s=64M"]
-
-
-def flip_byte(path, offset=1000):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0xFF]))
 
 
 @pytest.mark.cluster(datanodes=4, overrides=SCAN)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import DATANODE, SLOW, blob, run, sanitizer_report, wait_for
+from conftest import DATANODE, SLOW, blob, flip_byte, run, sanitizer_report, wait_for
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -27,14 +27,6 @@ def put(cluster, tmp_path, remote, payload, *opts):
     src = tmp_path / ("src-" + remote.strip("/").replace("/", "_"))
     src.write_bytes(payload)
     cluster.ok("put", *opts, src, remote)
-
-
-def flip_byte(path, offset):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0xFF]))
 
 
 def passes(text):
