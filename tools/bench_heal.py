@@ -68,6 +68,25 @@ def proc_start_time(pid):
         return None
 
 
+def cpu_split():
+    """Jiffies of all CPUs so far from /proc/stat: (user, system, iowait,
+    idle, total), or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
+    return (user + nice, system + irq + softirq, iowait, idle, sum(v))
+
+
+def cpu_percent(a, b):
+    """(user, system, iowait, idle) % of the CPU time between two cpu_split()."""
+    if not a or not b or b[4] <= a[4]:
+        return None
+    return tuple(100.0 * (b[i] - a[i]) / (b[4] - a[4]) for i in range(4))
+
+
 def mib(kb):
     return "%.0f MiB" % (kb / 1024.0) if kb is not None else "?"
 
@@ -98,6 +117,7 @@ DEAD_DEADLINE = 60
 HEAL_DEADLINE = 900
 SETTLE_DEADLINE = 180
 CATS_HEALTHY = 3
+DD_AFTER = 3                  # dd runs after round 2 (one runs before round 1)
 COPIED = re.compile(r"copied blk_(\d+) \(genstamp \d+\) to (\S+): (\d+) bytes in (\d+) ms")
 COPY_FAILED = re.compile(r"copying blk_\d+ .*failed|copying blk_\d+ to ")
 
@@ -119,6 +139,7 @@ class HealRound:
         self.copy_failures = 0
         self.cats = []                  # (start, end, MB/s) during the heal
         self.fsck = None
+        self.cpu = None                 # (user, system, iowait, idle) % during the heal
 
     def heal_secs(self):
         return self.t_healed - self.t_dead
@@ -150,6 +171,7 @@ class HealBench:
         self.disk = []
         self.cats_healthy = []
         self.files = []
+        self.write_rate = None      # MB/s of the setup's write (3 replicas)
         # The files: at most HEAL_FILE_MAX each, so that one is the reader's.
         self.nfiles = max(1, -(-args.size // HEAL_FILE_MAX))
         self.file_size = args.size // self.nfiles
@@ -225,7 +247,10 @@ class HealBench:
         if a.block:
             cmd[cmd.index("--keep"):cmd.index("--keep")] = ["-b", str(a.block)]
         log("writing %d file(s) of %s, replication 3" % (self.nfiles, human(self.file_size)))
-        run_checked("dfs-bench io", cmd, env=self.env(), capture=True)
+        p = run_checked("dfs-bench io", cmd, env=self.env(), capture=True)
+        for line in p.stdout.splitlines():
+            if line.startswith("{") and json.loads(line).get("op") == "write":
+                self.write_rate = json.loads(line)["rate"]
         self.cmds.append("dfs-bench -n $DFS_NAMENODE " + qcmd(cmd[3:]))
         self.files = ["%s/c%d/f0" % (HEAL_DIR, k) for k in range(self.nfiles)]
         self.locate()
@@ -355,8 +380,10 @@ class HealBench:
             th.start()
         log("%s is dead (%.1f s after the kill); waiting for the heal%s"
             % (r.victim, r.t_dead - r.t_kill, ", `dfs cat` running" if r.reader else ""))
+        c0 = cpu_split()
         try:
             self.wait_healed(r, copies_before)
+            r.cpu = cpu_percent(c0, cpu_split())
         finally:
             stop.set()
             if th:
@@ -394,7 +421,10 @@ class HealBench:
         second = HealRound(self.victim_for((first.victim,))[0], reader=True)
         self.rounds.append(second)
         self.run_round(second)
-        self.disk.append(self.disk_rate())
+        # The disk's rate moves a lot right after heavy writes on this kind
+        # of VM: several samples, the spread shown.
+        for _ in range(DD_AFTER):
+            self.disk.append(self.disk_rate())
 
     def disk_rate(self):
         rate, cmd = dd_fsync(os.path.join(self.work, "dd.bin"))
@@ -493,6 +523,9 @@ class HealBench:
         row("copy rate while copying: bytes / (first copy start → last copy end)",
             lambda r: "%.0f MB/s" % (r.bytes / (r.copy_span()[1] - r.copy_span()[0]) / 1e6)
             if r.copy_span() and r.copy_span()[1] > r.copy_span()[0] else "-")
+        row("CPU from detection to healed (%d cores): user / system / iowait / idle"
+            % (os.cpu_count() or 0),
+            lambda r: "%.0f / %.0f / %.0f / %.0f %%" % r.cpu if r.cpu else "-")
         row("reader during the heal: `dfs cat` runs, first one's MB/s, median MB/s",
             lambda r: "%d, %.0f, %.0f" % (len(r.cats), r.cats[0][2],
                                           statistics.median(c[2] for c in r.cats))
@@ -502,22 +535,36 @@ class HealBench:
         for line in rows:
             print(line)
         print()
-        disk = sum(self.disk) / len(self.disk)
+        disk = median(self.disk)
         healthy = median(self.cats_healthy)
         print("Same-run limits and the reader on the healthy cluster:")
         print()
         print("| measurement | value |")
         print("|---|--:|")
-        print("| disk: sequential write + fsync (`dd` 1 GiB), before round 1 / after round 2 "
-              "| %s MB/s |" % " / ".join("%.0f" % v for v in self.disk))
+        print("| disk: sequential write + fsync (`dd` 1 GiB), once before round 1, %d times "
+              "after round 2: %s; median | %.0f MB/s |"
+              % (DD_AFTER, ", ".join("%.0f" % v for v in self.disk), disk))
+        if self.write_rate:
+            print("| the setup's write: `dfs-bench io -c %d`, replication 3 (aggregate), and "
+                  "the replica bytes it wrote per second | %.0f MB/s; %.0f MB/s |"
+                  % (self.nfiles, self.write_rate, 3 * self.write_rate))
         print("| `dfs cat` of %s to /dev/null on the healthy cluster (%d runs: %s; median) "
               "| %.0f MB/s |" % (human(self.file_size), len(self.cats_healthy),
                                  ", ".join("%.0f" % v for v in self.cats_healthy), healthy))
         print()
         print("| ratio | round 1 | round 2 |")
         print("|---|--:|--:|")
-        print("| re-replication rate / disk fsync write (mean of the two dd, %.0f MB/s); "
-              "aim ≥ 0.50 | %.2f | %.2f |" % (disk, r1.rate() / disk, r2.rate() / disk))
+        print("| re-replication rate / disk fsync write (median dd, %.0f MB/s); aim ≥ 0.50 "
+              "| %.2f | %.2f |" % (disk, r1.rate() / disk, r2.rate() / disk))
+        lo, hi = min(self.disk), max(self.disk)
+        print("| the same against the slowest / fastest dd (%.0f / %.0f MB/s) "
+              "| %.2f / %.2f | %.2f / %.2f |" % (lo, hi, r1.rate() / lo, r1.rate() / hi,
+                                                 r2.rate() / lo, r2.rate() / hi))
+        if self.write_rate:
+            print("| re-replication rate / replica bytes written per second by the setup's "
+                  "3-replica write (%.0f MB/s) | %.2f | %.2f |"
+                  % (3 * self.write_rate, r1.rate() / (3 * self.write_rate),
+                     r2.rate() / (3 * self.write_rate)))
         if r2.cats:
             print("| reader during the heal / healthy (first cat; median of the cats) "
                   "| | %.2f; %.2f |" % (r2.cats[0][2] / healthy,
@@ -552,7 +599,8 @@ NN_LOG_PATTERNS = [
     ("ready", re.compile(r"namenode: namenode ready on")),
     ("report", re.compile(r"registered with a report of (\d+) replicas.*\((\d+) ms\)$")),
     ("safemode_off", re.compile(r"namenode: leaving safe mode")),
-    ("full_look", re.compile(r"replication monitor: looked at all (\d+) blocks in (\d+) ms")),
+    ("full_look", re.compile(r"replication monitor: looked at all (\d+) blocks in (\d+) ms: "
+                             r"(\d+) under-replicated")),
 ]
 
 
@@ -718,10 +766,14 @@ class NnRestartBench:
             lambda r: "{:,}".format(int(sum(int(m.group(1)) for _, m in r.events["report"]) /
                                         (sum(int(m.group(2)) for _, m in r.events["report"])
                                          / 1000.0))))
-        row("**first byte sent → safe mode off**",
-            lambda r: "**%.2f s**" % r.res["safemode_off_seconds"])
-        row("replication monitor's first look at every block (its log)",
-            lambda r: "%s ms" % r.first("full_look")[1].group(2))
+        row("**first byte sent → namenode logs `leaving safe mode`**",
+            lambda r: "**%.2f s**" % (r.first("safemode_off")[0] - r.res["start_epoch"]))
+        row("first byte sent → a SafemodeReq (every 10 ms) answers off",
+            lambda r: "%.2f s" % r.res["safemode_off_seconds"])
+        row("replication monitor's first look at every block (its log): time, blocks "
+            "found under-replicated",
+            lambda r: "%s ms, %s" % (r.first("full_look")[1].group(2),
+                                     "{:,}".format(int(r.first("full_look")[1].group(3)))))
         row("namenode RSS: after the create (before the restarts)",
             lambda r: mib(self.rss_created))
         row("namenode RSS: started, before the reports", lambda r: mib(r.rss_started))

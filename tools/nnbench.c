@@ -738,6 +738,8 @@ static int run_report(const char *in, size_t chunk, double wait_secs)
             die("pthread_create failed");
     pthread_barrier_wait(&start_line);
     double t0 = now_s();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
     /* Safe mode is watched while the reports go in: it may end before the
      * last one is in. */
     double t_safe = -1;
@@ -770,8 +772,9 @@ static int run_report(const char *in, size_t chunk, double wait_secs)
     if (g.json) {
         printf("{\"op\":\"report\",\"datanodes\":%u,\"blocks\":%zu,\"replicas\":%zu,"
                "\"messages\":%zu,\"bytes\":%zu,\"wait_seconds\":%.3f,\"safemode_at_start\":%s,"
-               "\"seconds\":%.3f,\"replicas_per_s\":%.0f,\"datanode_seconds\":[",
-               ndn, n, replicas, msgs, bytes, waited, sm_at_start ? "true" : "false",
+               "\"start_epoch\":%.3f,\"seconds\":%.3f,\"replicas_per_s\":%.0f,"
+               "\"datanode_seconds\":[", ndn, n, replicas, msgs, bytes, waited,
+               sm_at_start ? "true" : "false", (double)wall.tv_sec + wall.tv_nsec / 1e9,
                t_reports, (double)replicas / t_reports);
         for (unsigned k = 0; k < ndn; k++)
             printf("%s%.3f", k ? "," : "", dns[k].done - t0);
