@@ -237,7 +237,7 @@ class HealBench:
         self.host = machine(None)
         self.fs = fs_of(self.work)
         self.cluster = Cluster(None, os.path.join(self.work, "cluster"), datanodes=4,
-                               overrides=[o for o, _, _ in HEAL_OVERRIDES])
+                               overrides=[o for o, _, _ in HEAL_OVERRIDES], external=False)
         self.cluster.start()
         # The data: NFILES files of random bytes from one buffer, written at
         # once by dfs-bench io (which reads them back and compares, untimed
@@ -651,7 +651,8 @@ class NnRestartBench:
         self.work = tempfile.mkdtemp(prefix="dfs-bench-nnrestart.", dir=self.parent)
         self.list = os.path.join(self.work, "blocks.list")
         self.load_start = os.getloadavg()
-        self.cluster = Cluster(None, os.path.join(self.work, "cluster"), datanodes=0)
+        self.cluster = Cluster(None, os.path.join(self.work, "cluster"), datanodes=0,
+                               external=False)
         self.cluster.start()
         self.host = machine(self.cluster.metadata_path())
 

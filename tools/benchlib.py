@@ -153,14 +153,16 @@ def read_env(path):
 class Cluster:
     """The cluster to measure: given, or started (and later stopped) here."""
 
-    def __init__(self, namenode, rundir, datanodes=0, overrides=()):
+    def __init__(self, namenode, rundir, datanodes=0, overrides=(), external=True):
+        """external=False: always start a cluster here, whatever
+        $DFS_NAMENODE says (a benchmark that kills or restarts daemons)."""
         self.env = {}
         self.datanodes = datanodes
         self.overrides = list(overrides)   # -o SECTION.KEY=VALUE for tools/cluster
         self.started = False
         self.rundir = rundir
         self.tmpdir = None
-        self.namenode = namenode or os.environ.get("DFS_NAMENODE")
+        self.namenode = namenode or (os.environ.get("DFS_NAMENODE") if external else None)
         if self.namenode:
             self.env["DFS_NAMENODE"] = self.namenode
 
