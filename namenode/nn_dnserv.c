@@ -120,6 +120,7 @@ static void full_report(struct nn *nn, struct dm_node *dn, Dfs__BlockInfo **bloc
                         size_t n, const char *what)
 {
     struct report_tally t = { 0 };
+    uint64_t t0 = dfs_mono_ms();
     bm_report_begin(nn->bm, dn->slot);
     dm_doomed_report_begin(dn);
     for (size_t i = 0; i < n; i++)
@@ -128,9 +129,9 @@ static void full_report(struct nn *nn, struct dm_node *dn, Dfs__BlockInfo **bloc
     dm_doomed_report_end(dn);
     LOG_INFO("datanode %s at %s:%u (%s): %s of %zu replicas: %zu known, %zu unknown "
              "(%zu orphans to delete), %zu stale, %zu with a wrong length, %zu being deleted; "
-             "%zu no longer listed", dn->storage_id, dn->host, dn->port, dn->rack, what, n,
-             t.added + t.bad_length, t.unknown, t.orphans, t.stale, t.bad_length, t.doomed,
-             dropped);
+             "%zu no longer listed (%" PRIu64 " ms)", dn->storage_id, dn->host, dn->port,
+             dn->rack, what, n, t.added + t.bad_length, t.unknown, t.orphans, t.stale,
+             t.bad_length, t.doomed, dropped, dfs_mono_ms() - t0);
 }
 
 static int h_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,

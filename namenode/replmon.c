@@ -17,6 +17,7 @@
 
 #include "replmon.h"
 #include "blockmap.h"
+#include "clock.h"
 #include "dnmanager.h"
 #include "log.h"
 #include "placement.h"
@@ -101,7 +102,9 @@ void rm_set_enabled(struct replmon *rm, int on)
 void rm_watch(uint64_t block_id, void *arg)
 {
     struct replmon *rm = arg;
-    if (!rm->all_dirty)
+    /* Disabled (safe mode): enabling looks at every block anyway, so the
+     * block reports of a restart need not build a set of every block. */
+    if (rm->enabled && !rm->all_dirty)
         u64map_put(&rm->dirty, block_id, PRESENT);
 }
 
@@ -571,7 +574,9 @@ void rm_tick(struct replmon *rm, uint64_t now)
     if (!rm->enabled)
         return;
     rm->now = now;
-    if (rm->all_dirty) {
+    int all = rm->all_dirty;
+    uint64_t t0 = all ? dfs_mono_ms() : 0;
+    if (all) {
         rm->all_dirty = 0;
         bm_foreach(rm->bm, dirty_all, rm);
     }
@@ -586,6 +591,14 @@ void rm_tick(struct replmon *rm, uint64_t now)
     u64map_free(&work);
     schedule_all(rm);
     advance_decommission(rm);
+    if (all) {
+        uint64_t blocks;
+        bm_counts(rm->bm, &blocks, NULL, NULL);
+        LOG_INFO("replication monitor: looked at all %" PRIu64 " blocks in %" PRIu64 " ms: %"
+                 PRIu64 " under-replicated, %" PRIu64 " missing", blocks, dfs_mono_ms() - t0,
+                 (uint64_t)(u64map_count(&rm->queued) + u64map_count(&rm->pending)),
+                 (uint64_t)u64map_count(&rm->missing));
+    }
 }
 
 size_t rm_take_copies(struct replmon *rm, uint32_t slot, struct rm_copy *out, size_t max)
