@@ -25,6 +25,8 @@
 #include "xmalloc.h"
 
 #define NPRIO 3
+#define SCHEDULE_TRIES_PER_STREAM 16    /* blocks looked at per free stream and tick */
+#define SCHEDULE_TRIES_MIN 1024
 #define DECOM_LOG_MS 60000      /* decommissioning progress, at most this often */
 #define PRESENT ((void *)1)
 
@@ -52,6 +54,7 @@ struct replmon {
     int all_dirty;              /* look at every block on the next tick */
     struct u64map dirty, queued, missing, pending;
     uint64_t nqueued[NPRIO];
+    size_t cursor[NPRIO];       /* where each queue's walk resumes */
     struct rm_dn *dns;
     size_t ndns;
     struct rm_counts stats;     /* the since-start counters */
@@ -449,32 +452,50 @@ static int schedule(struct replmon *rm, uint64_t id)
     return 1;
 }
 
-/* Any datanode that could still source a copy this tick? */
-static int sources_left(struct replmon *rm)
+/* Copies the datanodes could still source this tick. */
+static size_t free_streams(struct replmon *rm)
 {
+    size_t k = 0;
     for (size_t i = 0; i < dm_count(rm->dm); i++) {
         const struct dm_node *dn = dm_get(rm->dm, (uint32_t)i);
-        if (dn->state != DM_DEAD && dn_of(rm, dn->slot)->active < rm->cfg.streams)
-            return 1;
+        uint32_t active = dn_of(rm, dn->slot)->active;
+        if (dn->state != DM_DEAD && active < rm->cfg.streams)
+            k += rm->cfg.streams - active;
     }
-    return 0;
+    return k;
 }
 
+/* Start copies, most urgent queue first, while streams are free.  A tick
+ * looks at a bounded number of blocks (a queue of millions that cannot be
+ * copied -- no target left -- must not hold the loop), resuming each
+ * queue's walk where the last tick left it, so every block gets its turn. */
 static void schedule_all(struct replmon *rm)
 {
-    for (unsigned prio = 0; prio < NPRIO; prio++) {
-        for (size_t i = 0; i < u64map_cap(&rm->queued) && rm->nqueued[prio] > 0; i++) {
+    size_t streams = free_streams(rm), cap = u64map_cap(&rm->queued);
+    if (streams == 0 || cap == 0)
+        return;
+    size_t tries = streams * SCHEDULE_TRIES_PER_STREAM;
+    if (tries < SCHEDULE_TRIES_MIN)
+        tries = SCHEDULE_TRIES_MIN;
+    for (unsigned prio = 0; prio < NPRIO && streams > 0 && tries > 0; prio++) {
+        size_t start = rm->cursor[prio] % cap, n = 0;
+        while (n < cap && rm->nqueued[prio] > 0 && streams > 0 && tries > 0) {
+            size_t i = (start + n) % cap;
             struct u64pair *p = u64map_at(&rm->queued, i);
-            if (!p || (uintptr_t)p->val != prio + 1)
+            if (!p || (uintptr_t)p->val != prio + 1) {
+                n++;
                 continue;
-            if (!sources_left(rm))
-                return;
-            uint64_t id = p->key;
-            if (schedule(rm, id)) {
-                unqueue(rm, id);
-                i--;    /* backward shift: look at slot i again */
             }
+            tries--;
+            uint64_t id = p->key;
+            if (!schedule(rm, id)) {
+                n++;
+                continue;
+            }
+            streams -= u64map_get(&rm->pending, id) != NULL;
+            unqueue(rm, id);    /* a later key may move into slot i: not n++ */
         }
+        rm->cursor[prio] = (start + n) % cap;
     }
 }
 

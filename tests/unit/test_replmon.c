@@ -428,6 +428,30 @@ static void test_dead_target_drops_copy(void)
     world_free(&w);
 }
 
+/* Thousands of blocks that cannot be copied anywhere (every datanode has
+ * one) do not keep a copyable block of the same priority waiting: each
+ * tick looks at a bounded part of the queue, resuming where it stopped. */
+static void test_bounded_walk_reaches_every_block(void)
+{
+    struct world w;
+    world_init(&w, 4, NULL, 2);
+    for (uint64_t id = 1000; id < 4000; id++)
+        block(&w, id, 5, (int[]){ 0, 1, 2, 3 }, 4);
+    block(&w, 5000, 4, (int[]){ 0, 1, 2 }, 3);
+    struct rm_copy c[8];
+    int ticks = 0;
+    size_t got = 0;
+    while (got == 0 && ticks < 10) {
+        rm_tick(w.rm, 1000 + (uint64_t)ticks++);
+        for (int i = 0; i < 3; i++)
+            got += take(&w, i, c, 8);
+    }
+    CHECK_EQ_INT(got, 1);
+    CHECK_EQ_INT(c[0].id, 5000);
+    CHECK(ticks <= 5);
+    world_free(&w);
+}
+
 int main(void)
 {
     test_copy_scheduled_and_done();
@@ -445,5 +469,6 @@ int main(void)
     test_no_trim_with_stale_holder();
     test_decommission_waits_for_live_holders();
     test_dead_target_drops_copy();
+    test_bounded_walk_reaches_every_block();
     return check_summary();
 }
