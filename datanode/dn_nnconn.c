@@ -60,6 +60,7 @@ struct dn_nnconn {
     unsigned dn_port;
     unsigned http_port;
     uint32_t interval_ms;          /* heartbeat interval in use */
+    uint32_t report_split;         /* replicas per full report message */
     struct bs *bs;
     unsigned (*load)(void *arg);
     void *load_arg;
@@ -212,6 +213,37 @@ static int collect_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
     return 0;
 }
 
+/* The rest of a full report begun by the registration: BlockReportReq
+ * {full, continued} parts of at most report_split replicas, `more` on all
+ * but the last.  DFS_OK or the failure (the next registration starts the
+ * report over). */
+static int send_report_parts(struct dn_nnconn *nc, Dfs__BlockInfo **blocks, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        size_t k = n - done < nc->report_split ? n - done : nc->report_split;
+        Dfs__BlockReportReq req = DFS__BLOCK_REPORT_REQ__INIT;
+        req.storage_id = (char *)bs_storage_id(nc->bs);
+        req.has_full = req.has_continued = req.has_more = 1;
+        req.full = req.continued = 1;
+        req.more = done + k < n;
+        req.n_added = k;
+        req.added = blocks + done;
+        ProtobufCMessage *m = NULL;
+        int rc = dfs_rpc_call(nc->rpc, DFS_MSG_BLOCKREPORT_REQ, &req.base,
+                              &dfs__block_report_resp__descriptor, &m);
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        if (rc != DFS_OK) {
+            LOG_WARN("namenode %s:%u: full block report, part at replica %zu of %zu: %s",
+                     nc->nn_host, nc->nn_port, done, n, dfs_errmsg());
+            return rc;
+        }
+        done += k;
+    }
+    return DFS_OK;
+}
+
 /* RegisterReq with a full report.  0 when the namenode accepted it. */
 static int do_register(struct dn_nnconn *nc)
 {
@@ -243,12 +275,18 @@ static int do_register(struct dn_nnconn *nc)
     req.id = &id;
     bs_space(nc->bs, &req.capacity, &req.used, &req.remaining);
     req.has_remaining = 1;
-    req.n_blocks = rep.n;
-    req.blocks = report_ptrs(&rep);
+    Dfs__BlockInfo **all = report_ptrs(&rep);
+    size_t first = rep.n < nc->report_split ? rep.n : nc->report_split;
+    req.n_blocks = first;
+    req.blocks = all;
+    req.has_more = 1;
+    req.more = first < rep.n;
 
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(nc->rpc, DFS_MSG_REGISTER_REQ, &req.base,
                           &dfs__register_resp__descriptor, &m);
+    if (rc == DFS_OK && first < rep.n)
+        rc = send_report_parts(nc, all + first, rep.n - first);
     if (rc == DFS_OK) {
         Dfs__RegisterResp *r = (Dfs__RegisterResp *)m;
         if (r->has_heartbeat_interval_ms && r->heartbeat_interval_ms >= 100)
@@ -601,6 +639,7 @@ struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, si
     nc->dn_port = cfg->dn_port;
     nc->http_port = cfg->http_port;
     nc->interval_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 3000;
+    nc->report_split = cfg->report_split ? cfg->report_split : UINT32_MAX;
     nc->bs = cfg->bs;
     nc->load = cfg->load;
     nc->load_arg = cfg->load_arg;

@@ -5,7 +5,9 @@
  * The link thread talks to the namenode with synchronous RPCs (rpc.h):
  *
  *   UNREGISTERED  RegisterReq {DatanodeId, space, full block report},
- *                 retried every second until the namenode answers OK;
+ *                 retried every second until the namenode answers OK; a
+ *                 report of more than report_split replicas goes in parts,
+ *                 the rest as BlockReportReq {full, continued, more};
  *                 the full report, and the `added` list of incremental
  *                 ones, set BlockInfo.corrupt on the replicas the store
  *                 has flagged bad (bs_is_bad);
@@ -48,6 +50,7 @@ struct dn_nnconn_cfg {
                                    * namenode sees it */
     unsigned http_port;           /* 0: none */
     uint32_t heartbeat_ms;
+    uint32_t report_split;        /* replicas per full report message (0: all) */
     struct bs *bs;
     /* Active transfers, for heartbeats; called on the link thread. */
     unsigned (*load)(void *arg);

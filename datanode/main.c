@@ -329,6 +329,7 @@ static int init_nnconn(struct dn *dn)
         .dn_port = dn_dataserv_port(dn->ds),
         .http_port = http_port,
         .heartbeat_ms = dn->conf.dn_heartbeat_ms,
+        .report_split = dn->conf.dn_block_report_split,
         .bs = dn->bs,
         .load = load_cb,
         .load_arg = dn,

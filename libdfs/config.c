@@ -140,6 +140,9 @@ static const struct conf_def conf_table[] = {
         "RPC address of the namenode, HOST:PORT."),
     NUM("datanode", "heartbeat_ms", CT_U32, dn_heartbeat_ms, "3000", 100, 600000,
         CF_RELOAD, "Interval between heartbeats to the namenode, in ms."),
+    NUM("datanode", "block_report_split", CT_U32, dn_block_report_split, "500000", 1,
+        1000000, 0, "A full block report lists at most this many replicas per message;\n"
+        "# a bigger one goes in parts (a message is at most 16 MiB)."),
     NUM("datanode", "io_threads", CT_U32, dn_io_threads, "4", 1, 64, 0,
         "Threads doing disk reads, writes and fsyncs."),
     NUM("datanode", "copy_threads", CT_U32, dn_copy_threads, "2", 1, 16, 0,

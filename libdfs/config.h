@@ -53,6 +53,7 @@ struct dfs_conf {
     char *dn_data_dirs;           /* comma-separated list */
     char *dn_namenode;            /* "HOST:PORT" of the namenode */
     uint32_t dn_heartbeat_ms;
+    uint32_t dn_block_report_split;  /* replicas per full report message */
     uint32_t dn_io_threads;       /* disk worker threads */
     uint32_t dn_copy_threads;     /* replica copy (re-replication) threads */
     uint64_t dn_reserved;         /* bytes per dir kept free */

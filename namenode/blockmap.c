@@ -23,6 +23,10 @@
 struct bm_dn {
     struct u64map set;      /* blocks of which this datanode holds a replica */
     uint32_t nblocks;       /* replicas held (== entries listing it) */
+    /* Full report in progress (it may come in several parts): the set
+     * before it, minus what it listed so far. */
+    int reporting;
+    struct u64map report_old;
 };
 
 struct blockmap {
@@ -33,10 +37,6 @@ struct blockmap {
     uint64_t complete, safe;    /* complete blocks; those with a good replica */
     bm_watch_fn watch;
     void *watch_arg;
-    /* Full report in progress: dn's previous set, minus what was listed. */
-    int reporting;
-    uint32_t report_dn;
-    struct u64map report_old;
 };
 
 struct blockmap *bm_new(void)
@@ -57,10 +57,11 @@ void bm_free(struct blockmap *bm)
         }
     }
     u64map_free(&bm->blocks);
-    for (size_t i = 0; i < bm->ndns; i++)
+    for (size_t i = 0; i < bm->ndns; i++) {
         u64map_free(&bm->dns[i].set);
+        u64map_free(&bm->dns[i].report_old);
+    }
     free(bm->dns);
-    u64map_free(&bm->report_old);
     free(bm);
 }
 
@@ -187,8 +188,7 @@ int bm_remove_block(struct blockmap *bm, uint64_t id,
         if (on_replica)
             on_replica(b, dn, arg);
         u64map_del(&dn_state(bm, dn)->set, id);
-        if (bm->reporting && bm->report_dn == dn)
-            u64map_del(&bm->report_old, id);
+        u64map_del(&dn_state(bm, dn)->report_old, id);
         dn_state(bm, dn)->nblocks--;
     }
     free(b->reps);
@@ -227,8 +227,7 @@ enum bm_report_rc bm_add_replica(struct blockmap *bm, uint32_t dn, uint64_t id,
     }
     account(bm, b);
     u64map_put(&dn_state(bm, dn)->set, id, b);
-    if (bm->reporting && bm->report_dn == dn)
-        u64map_del(&bm->report_old, id);
+    u64map_del(&dn_state(bm, dn)->report_old, id);
     return rc;
 }
 
@@ -238,20 +237,31 @@ int bm_remove_replica(struct blockmap *bm, uint32_t dn, uint64_t id)
     if (!b || drop_rep(bm, b, dn) != 0)
         return -1;
     u64map_del(&dn_state(bm, dn)->set, id);
-    if (bm->reporting && bm->report_dn == dn)
-        u64map_del(&bm->report_old, id);
+    u64map_del(&dn_state(bm, dn)->report_old, id);
     return 0;
 }
 
 void bm_report_begin(struct blockmap *bm, uint32_t dn)
 {
     struct bm_dn *d = dn_state(bm, dn);
-    if (bm->reporting)
-        bm_report_end(bm, bm->report_dn);
-    bm->reporting = 1;
-    bm->report_dn = dn;
-    bm->report_old = d->set;
+    if (d->reporting) {
+        /* A report of dn that never ended (its datanode went away in the
+         * middle): forget it, keeping every replica it had. */
+        for (size_t i = 0; i < u64map_cap(&d->report_old); i++) {
+            struct u64pair *p = u64map_at(&d->report_old, i);
+            if (p)
+                u64map_put(&d->set, p->key, p->val);
+        }
+        u64map_free(&d->report_old);
+    }
+    d->reporting = 1;
+    d->report_old = d->set;
     memset(&d->set, 0, sizeof(d->set));
+}
+
+int bm_reporting(const struct blockmap *bm, uint32_t dn)
+{
+    return dn < bm->ndns && bm->dns[dn].reporting;
 }
 
 /* Drop dn's replica of every block in set, then free the set. */
@@ -269,11 +279,12 @@ static size_t drop_set(struct blockmap *bm, struct u64map *set, uint32_t dn)
 
 size_t bm_report_end(struct blockmap *bm, uint32_t dn)
 {
-    if (!bm->reporting || bm->report_dn != dn)
+    struct bm_dn *d = dn_state(bm, dn);
+    if (!d->reporting)
         return 0;
-    struct u64map old = bm->report_old;
-    memset(&bm->report_old, 0, sizeof(bm->report_old));
-    bm->reporting = 0;
+    struct u64map old = d->report_old;
+    memset(&d->report_old, 0, sizeof(d->report_old));
+    d->reporting = 0;
     return drop_set(bm, &old, dn);
 }
 
@@ -285,8 +296,7 @@ size_t bm_drop_datanode(struct blockmap *bm, uint32_t dn)
 
     memset(&d->set, 0, sizeof(d->set));
     k = drop_set(bm, &set, dn);
-    if (bm->reporting && bm->report_dn == dn)
-        k += bm_report_end(bm, dn);
+    k += bm_report_end(bm, dn);
     return k;
 }
 

@@ -98,11 +98,15 @@ enum bm_report_rc bm_add_replica(struct blockmap *bm, uint32_t dn, uint64_t id,
 /* Datanode dn no longer holds block id.  0, or -1 when it was not listed. */
 int bm_remove_replica(struct blockmap *bm, uint32_t dn, uint64_t id);
 /* A full report of dn: bm_report_begin(), bm_add_replica() for every
- * replica it lists, bm_report_end(), which drops the replicas of dn that
- * the report did not list and returns their number.  One report at a
- * time. */
+ * replica it lists (over as many calls, and turns of the loop, as its
+ * parts take; other datanodes' reports may run meanwhile), bm_report_end(),
+ * which drops the replicas of dn that the report did not list and returns
+ * their number.  A report begun again before it ended is given up first,
+ * dropping nothing. */
 void bm_report_begin(struct blockmap *bm, uint32_t dn);
 size_t bm_report_end(struct blockmap *bm, uint32_t dn);
+/* 1 while a full report of dn is in progress. */
+int bm_reporting(const struct blockmap *bm, uint32_t dn);
 /* Drop every replica of dn (dead datanode); returns their number. */
 size_t bm_drop_datanode(struct blockmap *bm, uint32_t dn);
 /* dn's replica of block id was found bad (by a reader, or by dn itself:

@@ -117,16 +117,21 @@ static void add_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo 
 
 /* A full report: dn's replicas become exactly those listed. */
 static void full_report(struct nn *nn, struct dm_node *dn, Dfs__BlockInfo **blocks,
-                        size_t n, const char *what)
+                        size_t n, const char *what, int begin, int end)
 {
     struct report_tally t = { 0 };
     uint64_t t0 = dfs_mono_ms();
-    bm_report_begin(nn->bm, dn->slot);
-    dm_doomed_report_begin(dn);
+    size_t dropped = 0;
+    if (begin) {
+        bm_report_begin(nn->bm, dn->slot);
+        dm_doomed_report_begin(dn);
+    }
     for (size_t i = 0; i < n; i++)
         add_replica(nn, dn, blocks[i], &t, 0);
-    size_t dropped = bm_report_end(nn->bm, dn->slot);
-    dm_doomed_report_end(dn);
+    if (end) {
+        dropped = bm_report_end(nn->bm, dn->slot);
+        dm_doomed_report_end(dn);
+    }
     LOG_INFO("datanode %s at %s:%u (%s): %s of %zu replicas: %zu known, %zu unknown "
              "(%zu orphans to delete), %zu stale, %zu with a wrong length, %zu being deleted; "
              "%zu no longer listed (%" PRIu64 " ms)", dn->storage_id, dn->host, dn->port,
@@ -162,7 +167,9 @@ static int h_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_
                                      remaining_of(req->capacity, req->used, req->has_remaining,
                                                   req->remaining),
                                      dfs_mono_ms());
-    full_report(nn, dn, req->blocks, req->n_blocks, "registered with a report");
+    full_report(nn, dn, req->blocks, req->n_blocks,
+                req->more ? "registered with a report (first part)" : "registered with a report",
+                1, !req->more);
 
     Dfs__RegisterResp r = DFS__REGISTER_RESP__INIT;
     r.cluster_id = (char *)ns_cluster_id(nn->ns);
@@ -283,7 +290,14 @@ static int h_blockreport(struct nn *nn, struct dfs_conn *c, const struct dfs_fra
         return 0;
     }
     if (req->full) {
-        full_report(nn, dn, req->added, req->n_added, "full report");
+        if (req->continued && !bm_reporting(nn->bm, dn->slot)) {
+            nn_reply_statusf(nn, c, h, DFS_ERR_NOENT, "datanode %s: no block report in "
+                             "progress to continue: register again", dn->storage_id);
+            return 0;
+        }
+        full_report(nn, dn, req->added, req->n_added,
+                    req->more ? "full report (part)" : req->continued ? "full report (last part)"
+                    : "full report", !req->continued, !req->more);
     } else {
         struct report_tally t = { 0 };
         for (size_t i = 0; i < req->n_added; i++)

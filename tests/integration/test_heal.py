@@ -452,3 +452,36 @@ def test_bad_replica_remembered_across_its_datanode_restart_then_replaced(cluste
     assert not marker_files(c, holder, blk["id"])
     assert c.report()["corrupt"] == 0
     read_back(c, sums)
+
+
+@pytest.mark.cluster(datanodes=3, overrides=FAST + ["datanode.block_report_split=3"])
+def test_block_reports_in_parts(cluster, tmp_path):
+    """A full report bigger than one message goes in parts (here 3 replicas
+    each): after a namenode restart every replica is known again; a replica
+    lost while its datanode was down is dropped at the report's end."""
+    c = cluster
+    sums = put_files(c, tmp_path, 4, 200_000)           # 4 blocks each: 16
+    blocks = all_blocks(c, sums)
+    c.stop("namenode")
+    c.start()
+    log = c.log("namenode")
+    assert "registered with a report (first part)" in log and "full report (last part)" in log
+    held = {d["port"]: d["blocks"] for d in c.report()["datanodes"]}
+    assert sum(held.values()) == 3 * len(blocks), held
+
+    # A replica lost while its datanode is down (not long enough to be
+    # dead): the namenode still lists it until the report that omits it.
+    name = c.datanode_names()[0]
+    port = c.datanode_port(name)
+    gone = next(b for b in blocks if port in [l["port"] for l in b["locations"]])["id"]
+    c.stop(name)
+    for d in c.data_dirs(name):
+        for pat in ("blk_%d" % gone, "blk_%d_*.meta" % gone):
+            for p in d.glob("finalized/subdir*/subdir*/" + pat):
+                p.unlink()
+    c.start(name)
+    wait_for(lambda: "1 no longer listed" in c.log("namenode"), timeout=20 * SLOW,
+             what="the report in parts to drop the lost replica")
+    wait_for(lambda: healthy_with(c, 3), timeout=HEAL_TIMEOUT,
+             what="every block at 3 replicas again")
+    read_back(c, sums)

@@ -374,11 +374,57 @@ static void test_load(void)
     nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Reports in parts: two datanodes' reports interleave; one that never
+ * ends is given up by the next begin without dropping anything. */
+static void test_reports_in_parts(void)
+{
+    struct blockmap *bm = bm_new();
+    for (uint64_t id = 1; id <= 6; id++) {
+        bm_complete_block(bm, bm_add_block(bm, id, 100, 7, 2), 10);
+        bm_add_replica(bm, 0, id, 7, 10);
+        bm_add_replica(bm, 1, id, 7, 10);
+    }
+    /* dn 0 lists 1-3 then 4; dn 1 lists 5, 6 meanwhile. */
+    bm_report_begin(bm, 0);
+    CHECK(bm_reporting(bm, 0) && !bm_reporting(bm, 1));
+    for (uint64_t id = 1; id <= 3; id++)
+        bm_add_replica(bm, 0, id, 7, 10);
+    bm_report_begin(bm, 1);
+    bm_add_replica(bm, 1, 5, 7, 10);
+    bm_add_replica(bm, 0, 4, 7, 10);            /* dn 0's second part */
+    bm_add_replica(bm, 1, 6, 7, 10);
+    CHECK_EQ_INT(bm_report_end(bm, 0), 2);      /* 5 and 6 were not listed */
+    CHECK_EQ_INT(bm_report_end(bm, 1), 4);      /* 1-4 were not listed */
+    CHECK(!bm_reporting(bm, 0) && !bm_reporting(bm, 1));
+    CHECK_EQ_INT(bm_dn_blocks(bm, 0), 4);
+    CHECK_EQ_INT(bm_dn_blocks(bm, 1), 2);
+    CHECK(has_replica(bm_get(bm, 4), 0) && !has_replica(bm_get(bm, 4), 1));
+    check_counts(bm);
+
+    /* A report of dn 0 that stops after one part, then begins again:
+     * nothing is dropped by the first. */
+    bm_report_begin(bm, 0);
+    bm_add_replica(bm, 0, 1, 7, 10);
+    bm_report_begin(bm, 0);
+    CHECK_EQ_INT(bm_dn_blocks(bm, 0), 4);
+    for (uint64_t id = 1; id <= 4; id++)
+        bm_add_replica(bm, 0, id, 7, 10);
+    CHECK_EQ_INT(bm_report_end(bm, 0), 0);
+    CHECK_EQ_INT(bm_dn_blocks(bm, 0), 4);
+    /* A block removed while its datanode's report is in progress. */
+    bm_report_begin(bm, 1);
+    CHECK_EQ_INT(bm_remove_block(bm, 6, NULL, NULL), 0);
+    CHECK_EQ_INT(bm_report_end(bm, 1), 1);      /* 5, not listed; 6 is gone */
+    check_counts(bm);
+    bm_free(bm);
+}
+
 int main(void)
 {
     test_blocks_and_replicas();
     test_remove_block();
     test_full_report();
+    test_reports_in_parts();
     test_churn();
     test_load();
     return check_summary();
