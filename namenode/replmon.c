@@ -51,6 +51,7 @@ struct replmon {
     struct placement *pl;
     struct rm_cfg cfg;
     int enabled;
+    unsigned racks;             /* racks with an in-service datanode (0, 1, 2 = more) */
     int all_dirty;              /* look at every block on the next tick */
     struct u64map dirty, queued, missing, pending;
     uint64_t nqueued[NPRIO];
@@ -188,6 +189,7 @@ void rm_datanode_dead(struct replmon *rm, uint32_t slot)
 struct census {
     unsigned live, decom, corrupt, coming;
     unsigned fresh;             /* of live: on LIVE (not stale) datanodes */
+    unsigned racks;             /* racks of the in-service ones: 0, 1 or 2 (= more) */
     unsigned stale_good;        /* good replicas on stale datanodes */
     const struct dm_node *in_service[64];   /* good replicas counted in live */
     size_t nin;
@@ -224,6 +226,10 @@ static void take_census(struct replmon *rm, const struct bm_block *b, struct cen
                 c->in_service[c->nin++] = dn;
         }
     }
+    c->racks = c->nin ? 1 : 0;
+    for (size_t i = 1; i < c->nin && c->racks < 2; i++)
+        if (strcmp(c->in_service[i]->rack, c->in_service[0]->rack) != 0)
+            c->racks = 2;
     const struct copy *cp = u64map_get(&rm->pending, b->id);
     for (uint32_t t = 0; cp && t < cp->cmd.ntargets; t++) {
         int has = 0;
@@ -297,6 +303,14 @@ static void drop_corrupt(struct replmon *rm, const struct bm_block *b)
     }
 }
 
+/* Enough replicas, but all on one rack while the cluster has two or more
+ * with in-service datanodes: one more copy goes to another rack, and the
+ * trim that follows takes one from the crowded rack. */
+static int mis_replicated(const struct replmon *rm, const struct census *c, unsigned expected)
+{
+    return expected >= 2 && rm->racks >= 2 && c->live >= 2 && c->racks < 2;
+}
+
 static unsigned priority(const struct census *c, unsigned expected)
 {
     if (c->live <= 1)
@@ -341,6 +355,10 @@ static void classify(struct replmon *rm, uint64_t id)
     if (c.live + c.coming < expected) {
         if (!cp)
             enqueue(rm, id, priority(&c, expected));
+        return;
+    }
+    if (mis_replicated(rm, &c, expected) && c.live <= expected && !cp) {
+        enqueue(rm, id, NPRIO - 1);
         return;
     }
     unqueue(rm, id);
@@ -395,12 +413,13 @@ static int schedule(struct replmon *rm, uint64_t id)
     struct census c;
     take_census(rm, b, &c);
     unsigned expected = b->expected ? b->expected : 1;
-    if (c.live + c.coming >= expected)
+    int misrep = c.live + c.coming >= expected && mis_replicated(rm, &c, expected);
+    if (c.live + c.coming >= expected && !misrep)
         return 1;
     uint32_t src = choose_source(rm, b);
     if (src == UINT32_MAX)
         return 0;
-    unsigned want = expected - c.live - c.coming;
+    unsigned want = misrep ? 1 : expected - c.live - c.coming;
     if (want > RM_MAX_TARGETS)
         want = RM_MAX_TARGETS;
 
@@ -418,6 +437,8 @@ static int schedule(struct replmon *rm, uint64_t id)
     size_t got = pl_choose_more(rm->pl, rm->dm, want, c.in_service, c.nin, skip,
                                 b->length, out);
     free(skip);
+    if (misrep && got == 1 && strcmp(out[0]->rack, c.in_service[0]->rack) == 0)
+        got = 0;            /* no in-service datanode on another rack can take it */
     if (got == 0) {
         /* Nowhere to copy to.  A datanode holding a corrupt replica can
          * take a good one once that is gone. */
@@ -595,6 +616,19 @@ void rm_tick(struct replmon *rm, uint64_t now)
     if (!rm->enabled)
         return;
     rm->now = now;
+    rm->racks = 0;
+    const char *first_rack = NULL;
+    for (size_t i = 0; i < dm_count(rm->dm) && rm->racks < 2; i++) {
+        const struct dm_node *dn = dm_get(rm->dm, (uint32_t)i);
+        if (!dm_in_service(dn))
+            continue;
+        if (!first_rack) {
+            first_rack = dn->rack;
+            rm->racks = 1;
+        } else if (strcmp(dn->rack, first_rack) != 0) {
+            rm->racks = 2;
+        }
+    }
     int all = rm->all_dirty;
     uint64_t t0 = all ? dfs_mono_ms() : 0;
     if (all) {

@@ -10,6 +10,10 @@
  *                     replicas on decommissioning datanodes), 1: below two
  *                     thirds of the target, 2: the rest;
  *   missing           no good replica anywhere: listed, nothing to copy;
+ *   mis-replicated    enough replicas, all on one rack while the cluster has
+ *                     in-service datanodes on two or more: queued last for
+ *                     one extra copy on another rack, after which the trim
+ *                     takes one from the crowded rack;
  *   over-replicated   more good in-service replicas than wanted: the extra
  *                     ones are deleted, keeping the racks spread (a rack
  *                     with two or more replicas gives one up first) and

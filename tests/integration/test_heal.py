@@ -485,3 +485,43 @@ def test_block_reports_in_parts(cluster, tmp_path):
     wait_for(lambda: healthy_with(c, 3), timeout=HEAL_TIMEOUT,
              what="every block at 3 replicas again")
     read_back(c, sums)
+
+
+@pytest.mark.cluster(datanodes=4, overrides=FAST)
+def test_misreplicated_blocks_spread_over_racks(cluster, tmp_path):
+    """Blocks written to two datanodes that then turn out to share a rack
+    (the namenode restarts with a topology of two racks): fsck names them
+    mis-replicated, and the namenode moves one replica of each to the other
+    rack."""
+    c = cluster
+    names = c.datanode_names()
+    ports = [c.datanode_port(n) for n in names]
+    # Datanodes 3 and 4 take no new replicas while the files are written.
+    for p in ports[2:]:
+        c.ok("admin", "decommission", "127.0.0.1:%d" % p)
+    sums = put_files(c, tmp_path, 3, 200_000, repl=2)
+    for p in ports[2:]:
+        c.ok("admin", "recommission", "127.0.0.1:%d" % p)
+    blocks = all_blocks(c, sums)
+    assert all(sorted(l["port"] for l in b["locations"]) == sorted(ports[:2]) for b in blocks)
+
+    topo = tmp_path / "topology"
+    topo.write_text("".join("127.0.0.1:%d %s\n" % (p, rack)
+                            for p, rack in zip(ports, ["/r1", "/r1", "/r2", "/r2"])))
+    # Restarted with the topology, held in safe mode until we look.
+    c.stop("namenode")
+    c.start("-o", "namenode.topology_file=%s" % topo,
+            "-o", "namenode.safemode_extension_ms=600000", "namenode")
+    wait_for(lambda: sum(d["state"] == "live" for d in c.report()["datanodes"]) == 4,
+             timeout=20 * SLOW, what="the 4 datanodes to register again")
+    rc, r = fsck(c)
+    assert rc == 0 and r["mis_replicated"] == len(blocks), r
+    c.ok("safemode", "leave")
+
+    def racks_ok():
+        rc, r = fsck(c)
+        return rc == 0 and r["mis_replicated"] == 0 and r["under_replicated"] == 0 and \
+            r["over_replicated"] == 0 and \
+            all(b["racks"] == 2 and b["live"] == 2 for f in r["files"] for b in f["blocks"])
+    wait_for(racks_ok, timeout=HEAL_TIMEOUT, what="every block on two racks")
+    read_back(c, sums)

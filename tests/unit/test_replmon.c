@@ -452,6 +452,37 @@ static void test_bounded_walk_reaches_every_block(void)
     world_free(&w);
 }
 
+/* All replicas on one rack of two: one more copy on the other rack, then
+ * one replica of the crowded rack trimmed. */
+static void test_misreplicated_spread(void)
+{
+    static const char *const racks[] = { "/r1", "/r1", "/r1", "/r2" };
+    struct world w;
+    world_init(&w, 4, racks, 2);
+    block(&w, 95, 2, (int[]){ 0, 1 }, 2);
+    block(&w, 96, 1, (int[]){ 0 }, 1);          /* one replica: no rack rule */
+    rm_tick(w.rm, 1000);
+    struct rm_copy c[4];
+    CHECK_EQ_INT(take(&w, 0, c, 4) + take(&w, 1, c, 4), 1);
+    CHECK_EQ_INT(c[0].id, 95);
+    CHECK_EQ_INT(c[0].ntargets, 1);
+    CHECK_EQ_INT(c[0].targets[0], 3);           /* the other rack */
+    bm_add_replica(w.bm, 3, 95, 1, 4 * MiB);
+    rm_tick(w.rm, 1100);
+    const struct bm_block *b = bm_get(w.bm, 95);
+    CHECK_EQ_INT(b->nreps, 2);
+    CHECK(holds(b, 3));
+    CHECK_EQ_INT(holds(b, 0) + holds(b, 1), 1);
+    rm_tick(w.rm, 1200);                        /* settled */
+    CHECK_EQ_INT(take(&w, 0, c, 4) + take(&w, 1, c, 4) + take(&w, 3, c, 4), 0);
+    /* With /r2 decommissioning, one rack is all there is: nothing to do. */
+    block(&w, 97, 2, (int[]){ 1, 2 }, 2);
+    dm_set_decommission(w.dm, "10.0.0.4:9866", 1);
+    rm_tick(w.rm, 1300);
+    CHECK_EQ_INT(take(&w, 1, c, 4) + take(&w, 2, c, 4), 0);
+    world_free(&w);
+}
+
 int main(void)
 {
     test_copy_scheduled_and_done();
@@ -470,5 +501,6 @@ int main(void)
     test_decommission_waits_for_live_holders();
     test_dead_target_drops_copy();
     test_bounded_walk_reaches_every_block();
+    test_misreplicated_spread();
     return check_summary();
 }
