@@ -302,10 +302,15 @@ def test_full_dir_fails_the_write_not_the_dir(cluster, tmpfs, datanode,
     assert list((a / "data" / "rbw").iterdir()) == []
     assert failures(dn) == []
 
-    # a full dir: new replicas go to the other one, the probe still passes
-    with open(filler, "ab") as f:
+    # a full dir: new replicas go to the other one, the probe still passes.
+    # The aborted replica's files are unlinked, but tmpfs frees their space
+    # only once the datanode has closed them: wait for that before filling.
+    wait_for(lambda: free_bytes(a) > 39 * MiB, 10 * SLOW,
+             "the aborted replica's space to come back")
+    with open(filler, "ab", buffering=0) as f:
         try:
-            f.write(b"\0" * free_bytes(a) + b"\0" * MiB)
+            while True:
+                f.write(b"\0" * MiB)
         except OSError:
             pass
     assert free_bytes(a) < MiB
