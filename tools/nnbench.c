@@ -24,10 +24,11 @@
  *         each from its own thread and connection, as real datanodes do
  *         after a namenode restart: one RegisterReq carrying every replica
  *         it holds when that fits in one frame (DFS_FRAME_MAX_CONTROL), as a
- *         real datanode sends it; else (or with -c CHUNK) a RegisterReq with
- *         the first CHUNK replicas, then incremental BlockReportReqs
- *         (full=false) of CHUNK replicas, since a full report replaces the
- *         datanode's set.  Every request is encoded before the clock starts.
+ *         real datanode sends it; else (or with -c CHUNK) in parts, as a
+ *         real datanode sends a report bigger than datanode.block_report_split:
+ *         a RegisterReq with the first CHUNK replicas and `more`, then
+ *         BlockReportReq {full, continued, more} parts of CHUNK replicas.
+ *         Every request is encoded before the clock starts.
  *         Timed from the first byte sent: until the last answer (replicas
  *         per second over all datanodes; each datanode's time too), and
  *         until the namenode leaves safe mode (SafemodeReq every 10 ms from
@@ -200,16 +201,22 @@ static void simdn_id(const struct simdn *d, Dfs__DatanodeId *id)
     id->port = d->port;
 }
 
+/* A RegisterReq of d (identity id, filled here) with no replica yet. */
+static void simdn_register_req(struct simdn *d, Dfs__RegisterReq *req, Dfs__DatanodeId *id)
+{
+    dfs__register_req__init(req);
+    simdn_id(d, id);
+    req->id = id;
+    req->capacity = NNB_CAPACITY;
+    req->has_remaining = 1;
+    req->remaining = NNB_CAPACITY;
+}
+
 static void simdn_register_empty(struct simdn *d)
 {
-    Dfs__RegisterReq req = DFS__REGISTER_REQ__INIT;
+    Dfs__RegisterReq req;
     Dfs__DatanodeId id;
-    simdn_id(d, &id);
-    req.id = &id;
-    req.capacity = NNB_CAPACITY;
-    req.used = 0;
-    req.has_remaining = 1;
-    req.remaining = NNB_CAPACITY;
+    simdn_register_req(d, &req, &id);
     Dfs__RegisterResp *r = (Dfs__RegisterResp *)link_call(&d->l, DFS_MSG_REGISTER_REQ, &req.base,
                                                           &dfs__register_resp__descriptor);
     check_status("register", r->status, r->error);
@@ -577,7 +584,8 @@ static void add_frame(struct simdn *d, uint16_t type, const ProtobufCMessage *m,
 }
 
 /* d's report of list as frames: RegisterReq with the first `chunk`
- * replicas (0: all when they fit in one frame), BlockReportReqs after. */
+ * replicas (0: all when they fit in one frame), the rest as the parts of
+ * the same full report (BlockReportReq {full, continued, more}). */
 static void encode_report(struct simdn *d, const struct lblock *list, size_t chunk)
 {
     Dfs__BlockInfo *bi = xcalloc(d->nblocks ? d->nblocks : 1, sizeof(*bi));
@@ -590,13 +598,9 @@ static void encode_report(struct simdn *d, const struct lblock *list, size_t chu
         bi[i].length = b->len;
         bp[i] = &bi[i];
     }
-    Dfs__RegisterReq reg = DFS__REGISTER_REQ__INIT;
+    Dfs__RegisterReq reg;
     Dfs__DatanodeId id;
-    simdn_id(d, &id);
-    reg.id = &id;
-    reg.capacity = NNB_CAPACITY;
-    reg.has_remaining = 1;
-    reg.remaining = NNB_CAPACITY;
+    simdn_register_req(d, &reg, &id);
     reg.n_blocks = d->nblocks;
     reg.blocks = bp;
     if (chunk == 0) {
@@ -611,13 +615,16 @@ static void encode_report(struct simdn *d, const struct lblock *list, size_t chu
     }
     size_t off = d->nblocks < chunk ? d->nblocks : chunk;
     reg.n_blocks = off;
+    reg.has_more = 1;
+    reg.more = off < d->nblocks;
     add_frame(d, DFS_MSG_REGISTER_REQ, &reg.base, 1);
     for (uint32_t reqid = 2; off < d->nblocks; reqid++) {
         size_t n = d->nblocks - off < chunk ? d->nblocks - off : chunk;
         Dfs__BlockReportReq req = DFS__BLOCK_REPORT_REQ__INIT;
         req.storage_id = d->sid;
-        req.has_full = 1;
-        req.full = 0;
+        req.has_full = req.has_continued = req.has_more = 1;
+        req.full = req.continued = 1;
+        req.more = off + n < d->nblocks;
         req.n_added = n;
         req.added = bp + off;
         add_frame(d, DFS_MSG_BLOCKREPORT_REQ, &req.base, reqid);
