@@ -125,6 +125,17 @@ static const struct conf_def conf_table[] = {
         "# fraction of the blocks has a replica reported..."),
     NUM("namenode", "safemode_extension_ms", CT_U32, nn_safemode_extension_ms, "30000", 0,
         3600000, CF_RELOAD, "... and then this many ms more."),
+    NUM("namenode", "lease_soft_ms", CT_U32, nn_lease_soft_ms, "60000", 100, 86400000,
+        CF_RELOAD, "A writer that has not renewed its lease for this long (ms) may lose\n"
+        "# its file under construction to another writer, which recovers it first."),
+    NUM("namenode", "lease_hard_ms", CT_U32, nn_lease_hard_ms, "1200000", 100, 604800000,
+        CF_RELOAD, "A writer silent this long (ms) loses its files: the namenode\n"
+        "# recovers them (closed at the length every live replica holds; a\n"
+        "# temporary file such as a put's ._COPYING_ is deleted instead)."),
+    NUM("namenode", "block_recovery_timeout_ms", CT_U32, nn_block_recovery_timeout_ms,
+        "30000", 100, 86400000, CF_RELOAD,
+        "A block recovery not reported done within this many ms is started again\n"
+        "# (new generation stamp, maybe another primary datanode)."),
 
     STR("datanode", "address", dn_address, "127.0.0.1:9866",
         check_hostport, "HOST:PORT", 0,
@@ -171,6 +182,11 @@ static const struct conf_def conf_table[] = {
     NUM("datanode", "volume_check_ms", CT_U32, dn_volume_check_ms, "10000", 100, 86400000,
         0, "Interval between probes of every data dir (stat, then create, write,\n"
         "# fdatasync and unlink a small file), in ms."),
+    NUM("datanode", "ack_timeout_ms", CT_U32, dn_ack_timeout_ms, "15000", 100, 3600000, 0,
+        "A pipeline datanode whose downstream neighbour acks nothing for this\n"
+        "# long (ms, plus 5000 per further downstream node) reports it failed,\n"
+        "# so the writer can rebuild the pipeline without it.  Keep it below\n"
+        "# client.ack_timeout_ms."),
     STR("datanode", "log_level", dn_log_level, "info",
         check_log_level, "one of error, warn, info, debug", CF_RELOAD,
         "Log level: error, warn, info or debug."),
@@ -189,6 +205,15 @@ static const struct conf_def conf_table[] = {
         "Packets written but not yet acknowledged, at most."),
     NUM("client", "timeout_ms", CT_U32, cl_timeout_ms, "60000", 100, 3600000, 0,
         "Timeout of one RPC or one datanode operation, in ms."),
+    NUM("client", "ack_timeout_ms", CT_U32, cl_ack_timeout_ms, "30000", 100, 3600000, 0,
+        "A write pipeline that acks nothing for this long (ms) counts as failed\n"
+        "# at its first datanode, which is then left out of the pipeline."),
+    NUM("client", "replace_datanode_on_failure", CT_U32, cl_replace_datanode, "1", 0, 1, 0,
+        "1: when a pipeline datanode fails, ask the namenode for a replacement\n"
+        "# and copy the block's bytes so far to it; 0: go on with the survivors."),
+    NUM("client", "lease_renew_ms", CT_U32, cl_lease_renew_ms, "20000", 100, 3600000, 0,
+        "While files are open for writing, the client renews its lease this often\n"
+        "# (ms); keep it well below namenode.lease_soft_ms."),
     NUM("client", "replication", CT_U32, cl_replication, "0", 0, 10, 0,
         "Replication of new files; 0: the namenode's default."),
     NUM("client", "block_size", CT_SIZE64, cl_block_size, "0", MiB, 16 * GiB,

@@ -47,6 +47,9 @@ struct dfs_conf {
     uint32_t nn_replication_timeout_ms;   /* a copy not reported: redone */
     char *nn_safemode_threshold;  /* fraction of blocks reported, "0.999" */
     uint32_t nn_safemode_extension_ms;
+    uint32_t nn_lease_soft_ms;    /* another writer may take over after */
+    uint32_t nn_lease_hard_ms;    /* the namenode recovers the file after */
+    uint32_t nn_block_recovery_timeout_ms;  /* a recovery not done: redone */
     /* [datanode] */
     char *dn_address;             /* transfer listen "HOST:PORT" */
     char *dn_http_address;
@@ -63,6 +66,7 @@ struct dfs_conf {
     uint64_t dn_scan_bytes_per_s; /* block scanner read rate cap */
     uint32_t dn_failed_volumes_tolerated; /* failed data dirs before shutting down */
     uint32_t dn_volume_check_ms;  /* data dir probe interval */
+    uint32_t dn_ack_timeout_ms;   /* downstream silent this long: failed */
     char *dn_log_level;
     /* [client] */
     char *cl_namenode;            /* "HOST:PORT" */
@@ -70,6 +74,9 @@ struct dfs_conf {
     uint32_t cl_packet_size;      /* data bytes per packet */
     uint32_t cl_window;           /* unacked packets in flight */
     uint32_t cl_timeout_ms;
+    uint32_t cl_ack_timeout_ms;   /* pipeline silent this long: failed */
+    uint32_t cl_replace_datanode; /* ask for a replacement on failure */
+    uint32_t cl_lease_renew_ms;   /* lease renewal period */
     uint32_t cl_replication;      /* 0 = namenode default */
     uint64_t cl_block_size;       /* 0 = namenode default */
 };

@@ -169,6 +169,9 @@ typedef struct dfs_file dfs_file;
 
 #define DFS_O_OVERWRITE 0x1      /* replace an existing file */
 #define DFS_O_PARENTS   0x2      /* create missing parent directories */
+#define DFS_O_TEMPORARY 0x4      /* deleted, not recovered, when the writer
+                                  * dies (its lease expires): for files
+                                  * renamed into place once complete */
 
 /* Open a new file for writing.  replication / block_size 0: the options'
  * defaults, then the namenode's.  Readers see the file's bytes once
@@ -189,6 +192,20 @@ int dfs_hsync(dfs_file *f);
  * Bytes still buffered are not counted: dfs_close_replicas() tells the
  * final figures. */
 void dfs_write_replicas(const dfs_file *f, unsigned *wanted, unsigned *got);
+
+/* Open an existing, complete file for appending: the bytes written go
+ * after its end (its last block is reopened when partial).  DFS_ERR_BUSY
+ * while another writer holds the file; after that writer's lease passed
+ * the namenode's soft limit, the file is recovered first (this call waits
+ * for it, up to the options' timeout).  Readers see the old length until
+ * dfs_hflush() or dfs_close(). */
+int dfs_open_append(dfs_fs *fs, const char *path, dfs_file **out);
+/* Recover the lease of a file being written, whoever holds it: its last
+ * block is settled on the length every live replica holds and the file is
+ * closed.  *closed (may be NULL) gets 1 when the file is closed now, 0 when
+ * recovery has started and is still running (call again).  A complete
+ * file answers 1 at once. */
+int dfs_recover_lease(dfs_fs *fs, const char *path, int *closed);
 
 /* Open an existing file for reading. */
 int dfs_open_read(dfs_fs *fs, const char *path, dfs_file **out);
@@ -256,6 +273,7 @@ struct dfs_datanode_info {
     unsigned load;
     char admin_state[24];        /* "normal", "decommissioning", "decommissioned" */
     uint64_t decommission_left;  /* decommissioning: blocks still to copy */
+    uint64_t fsyncs;             /* replica fsyncs for hsync since it started */
 };
 
 struct dfs_cluster_report {
