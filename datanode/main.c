@@ -232,6 +232,7 @@ static int init_dataserv(struct dn *dn)
         .address = dn->conf.dn_address,
         .max_buffer = dn->conf.dn_max_buffer,
         .max_conns = dn->conf.dn_max_connections,
+        .ack_timeout_ms = dn->conf.dn_ack_timeout_ms,
         .bs = dn->bs,
         .iop = dn->iop,
     };
