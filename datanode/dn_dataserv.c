@@ -186,7 +186,7 @@ static void run_create(struct iop_job *ij)
         break;
     case DFS__WRITE_STAGE__WS_TRANSFER:
         /* a parked replica of an older attempt gives way */
-        if (bs_replica_info(bs, id, &ri) == 0 && ri.state == BS_RBW_PARKED && ri.gs < gs) {
+        if (bs_replica_info(bs, id, &ri) == 0 && ri.state == BS_RBW_PARKED && ri.gs <= gs) {
             LOG_INFO("blk_%llu: dropping the parked replica of generation stamp %llu for a "
                      "transfer under %llu", (unsigned long long)id, (unsigned long long)ri.gs,
                      (unsigned long long)gs);
