@@ -93,10 +93,10 @@ out:
 
 /* ---- queries and the acked length ------------------------------------ */
 
-int bs_replica_info(struct bs *bs, uint64_t id, struct bs_rinfo *ri)
+/* bs_replica_info with bs->lock held; *dir (may be NULL): its data dir. */
+static int info_locked(struct bs *bs, uint64_t id, struct bs_rinfo *ri, uint16_t *dir)
 {
     int rc = 0;
-    pthread_mutex_lock(&bs->lock);
     const struct ent *e = u64tab_get(&bs->rbw, id);
     if (e && e->state == ENT_WRITING && e->u.w) {
         *ri = (struct bs_rinfo){ BS_RBW_WRITING, e->gs, bs_writer_bytes(e->u.w),
@@ -108,6 +108,15 @@ int bs_replica_info(struct bs *bs, uint64_t id, struct bs_rinfo *ri)
     } else {
         rc = -ENOENT;
     }
+    if (rc == 0 && dir)
+        *dir = e->dir;
+    return rc;
+}
+
+int bs_replica_info(struct bs *bs, uint64_t id, struct bs_rinfo *ri)
+{
+    pthread_mutex_lock(&bs->lock);
+    int rc = info_locked(bs, id, ri, NULL);
     pthread_mutex_unlock(&bs->lock);
     return rc;
 }
@@ -450,20 +459,14 @@ int bs_open_rbw(struct bs *bs, uint64_t id, uint64_t gs, int gs_upto, uint64_t l
     char data[PATH_MAX], meta[PATH_MAX];
     struct bs_rinfo ri;
     uint16_t dir = 0;
-    int rbw = 0, rc;
+    int rbw, rc;
 
     r->data_fd = r->meta_fd = -1;
     r->tail_set = 0;
     pthread_mutex_lock(&bs->lock);
-    const struct ent *e = u64tab_get(&bs->rbw, id);
-    if (e && ((e->state == ENT_WRITING && e->u.w) || e->state == ENT_PARKED))
-        rbw = 1;
-    else
-        e = u64tab_get(&bs->fin, id);
-    if (e && (rbw || e->state == ENT_FINAL))
-        dir = e->dir;
+    int found = info_locked(bs, id, &ri, &dir) == 0;
     pthread_mutex_unlock(&bs->lock);
-    if (!e || (!rbw && e->state != ENT_FINAL) || bs_replica_info(bs, id, &ri) < 0) {
+    if (!found) {
         bs_seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
         return -ENOENT;
     }
