@@ -206,17 +206,17 @@ static int claim(struct bs_writer *w, enum reopen_mode mode, uint64_t old_gs, ui
     struct ent *e = u64tab_get(&bs->rbw, id);
 
     if (e) {
+        if (mode == RE_RECOVER && e->state != ENT_DELETING && e->gs > gs) {
+            bs_seterr(err, errsz, "replica blk_%" PRIu64 ": stale request: the replica has "
+                      "generation stamp %" PRIu64 ", above %" PRIu64, id, e->gs, gs);
+            return -ESTALE;
+        }
         if (e->state != ENT_PARKED || mode == RE_APPEND) {
             bs_seterr(err, errsz, "replica blk_%" PRIu64 " %s", id,
                       e->state == ENT_WRITING ? "is being written"
                       : e->state == ENT_DELETING ? "is being deleted"
                       : "is not finalized (it is parked in rbw/)");
             return e->state == ENT_PARKED ? -ENOENT : -EBUSY;
-        }
-        if (e->gs > gs) {
-            bs_seterr(err, errsz, "replica blk_%" PRIu64 ": stale request: the replica has "
-                      "generation stamp %" PRIu64 ", above %" PRIu64, id, e->gs, gs);
-            return -ESTALE;
         }
         if (e->chunk != w->chunk) {
             bs_seterr(err, errsz, "replica blk_%" PRIu64 " has chunk size %" PRIu32
@@ -595,7 +595,7 @@ int bs_recover_finalize(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len,
     }
     if (ri.state == BS_FINALIZED)
         return fin_regs(bs, id, gs, len, err, errsz);
-    if (ri.state == BS_RBW_WRITING) {
+    if (ri.state == BS_RBW_WRITING && ri.gs <= gs) {
         bs_seterr(err, errsz, "replica blk_%" PRIu64 " is being written", id);
         return -EBUSY;
     }

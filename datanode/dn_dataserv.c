@@ -663,7 +663,7 @@ static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t 
     sess_set_state(s, S_W_SETUP);
 
     if (s->stage == DFS__WRITE_STAGE__WS_RECOVER &&
-        ws_preempt(ds, s->blk_id, s) > 0)
+        ws_preempt(ds, s->blk_id, s->blk_gs, s) > 0)
         LOG_INFO("blk_%llu: pipeline recovery from %s (generation stamp %llu, %llu bytes) "
                  "took the replica over", (unsigned long long)s->blk_id, s->peer,
                  (unsigned long long)s->blk_gs, (unsigned long long)s->stage_len);
@@ -710,14 +710,15 @@ static void w_submit_create(struct sess *s)
     sess_job_submit(s, j);
 }
 
-unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, const struct sess *except)
+unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, uint64_t gs, const struct sess *except)
 {
     struct sess *victims[16];
     unsigned n = 0, total = 0;
     do {
         n = 0;
         for (struct sess *o = ds->sessions; o && n < 16; o = o->next) {
-            if (o != except && is_write_state(o->state) && o->blk_id == id) {
+            if (o != except && is_write_state(o->state) && o->blk_id == id &&
+                o->blk_gs <= gs) {
                 sess_ref(o);
                 victims[n++] = o;
             }

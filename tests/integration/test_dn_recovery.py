@@ -308,6 +308,25 @@ def test_recover_takes_the_replica_from_a_live_writer(dns, payload):
     assert "taken over by recovery" in a.log()
 
 
+def test_stale_recover_leaves_a_newer_writer_alone(dns, payload):
+    """A WS_RECOVER (or InitRecoveryReq) with an older genstamp than the
+    session writing the replica -- from a client that woke up late -- is
+    refused at once; the writer goes on."""
+    data, f = payload
+    a, = dns(1)
+    bid = new_id()
+    p = spawn_writer(a, "-n", 30_000, "-p", bid, 5, f)
+    assert p.stdout.readline() == "acked 30000\n", p.stderr.read()
+    try:
+        out = wire(a, "write", "-s", "recover", "-l", 20_000, bid, 4, f)
+        assert out.startswith("setup error %d bad_index 0:" % STALE), out
+        assert wire(a, "init", bid, 3).startswith("error %d:" % STALE)
+        assert "taken over" not in a.log() and "parked" not in a.log()
+        assert wire(a, "info", bid, 5) == "visible 30000 gs 5 finalized 0"
+    finally:
+        end_writer(p)
+
+
 def test_append_reopens_a_finalized_replica(dns, payload):
     data, f = payload
     a, b = dns(2)

@@ -187,7 +187,9 @@ static void test_recover_cut(struct bs *bs)
     CHECK(stored_sum(m2, 4) == dfs_checksum(data + 2048, 52));
     CHECK_EQ_INT(bs_writer_bytes(w), 2100);
     CHECK_EQ_INT(bs_writer_acked(w), 2100);
-    /* being written: a second reopen must wait */
+    /* being written: an older request is stale, a newer one must wait */
+    CHECK(bs_writer_recover(bs, 200, 3, 100, CHUNK, err, sizeof err) == NULL && errno == ESTALE);
+    CHECK_EQ_INT(bs_recover_finalize(bs, 200, 3, 100, err, sizeof err), -ESTALE);
     CHECK(bs_writer_recover(bs, 200, 5, 100, CHUNK, err, sizeof err) == NULL && errno == EBUSY);
     CHECK_EQ_INT(bs_recover_finalize(bs, 200, 5, 100, err, sizeof err), -EBUSY);
     /* the writer goes on from the partial chunk's start */
