@@ -184,16 +184,15 @@ static void run_create(struct iop_job *ij)
         j->w = bs_writer_append(bs, id, j->old_gs, gs, j->length, j->chunk, j->err,
                                 sizeof(j->err));
         break;
-    case DFS__WRITE_STAGE__WS_TRANSFER:
-        /* a parked replica of an older attempt gives way */
+    default:
+        /* A parked replica of an older attempt gives way to a new one
+         * (a transfer, a copy of the finished block): stale either way. */
         if (bs_replica_info(bs, id, &ri) == 0 && ri.state == BS_RBW_PARKED && ri.gs <= gs) {
             LOG_INFO("blk_%llu: dropping the parked replica of generation stamp %llu for a "
-                     "transfer under %llu", (unsigned long long)id, (unsigned long long)ri.gs,
+                     "new one under %llu", (unsigned long long)id, (unsigned long long)ri.gs,
                      (unsigned long long)gs);
             bs_delete(bs, id);
         }
-        /* fall through */
-    default:
         j->w = bs_writer_create(bs, id, gs, j->chunk, j->err, sizeof(j->err));
         break;
     }
