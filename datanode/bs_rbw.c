@@ -246,7 +246,9 @@ static int claim(struct bs_writer *w, enum reopen_mode mode, uint64_t old_gs, ui
                   mode == RE_APPEND ? "asked for" : "above", mode == RE_APPEND ? old_gs : gs);
         return -ESTALE;
     }
-    if (e->len != len || e->chunk != w->chunk || e->bad) {
+    /* recovery may cut a finalized replica: the block's bytes past len
+     * were never acked to the client, which sends them again */
+    if ((mode == RE_APPEND ? e->len != len : e->len < len) || e->chunk != w->chunk || e->bad) {
         if (e->bad)
             bs_seterr(err, errsz, "replica blk_%" PRIu64 " is flagged bad", id);
         else if (e->len != len)

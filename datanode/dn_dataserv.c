@@ -121,6 +121,7 @@ static void w_reset(struct sess *s)
     s->down_dead = 0;
     s->next_seq = s->recv_len = s->disk_len = s->acked_len = 0;
     s->last_seen = 0;
+    __atomic_store_n(&s->last_abandoned, 0, __ATOMIC_RELAXED);
     s->disk_queued = 0;
     s->aq_head = s->aq_count = s->aq_ndown = 0;
     s->wk_err = 0;
@@ -280,12 +281,15 @@ static void run_write(struct iop_job *ij)
             s->wk_err = j->status;
     }
     if (j->flags & DFS_PKT_LAST) {
-        /* The LAST job owns the writer: finalize it, or discard it. */
+        /* The LAST job owns the writer: finalize it, park it (a transfer's;
+         * or the stream failed before this job ran: the client recovers
+         * the pipeline from what was acked), or discard it. */
         if (s->wk_err) {
             bs_writer_abort(j->w);
-        } else if (j->stage == DFS__WRITE_STAGE__WS_TRANSFER) {
-            /* stays being written, for the WS_RECOVER that follows */
-            bs_writer_set_acked(j->w, j->final_len);
+        } else if (j->stage == DFS__WRITE_STAGE__WS_TRANSFER ||
+                   __atomic_load_n(&s->last_abandoned, __ATOMIC_ACQUIRE)) {
+            if (j->stage == DFS__WRITE_STAGE__WS_TRANSFER)
+                bs_writer_set_acked(j->w, j->final_len);
             if ((rc = bs_writer_park(j->w)) < 0) {
                 j->status = dfs_err_from_errno(-rc);
                 snprintf(j->err, sizeof(j->err), "park: %s", strerror(-rc));
@@ -295,6 +299,8 @@ static void run_write(struct iop_job *ij)
             j->status = dfs_err_from_errno(-rc);
             snprintf(j->err, sizeof(j->err), "finalize: %s", strerror(-rc));
             s->wk_err = j->status;
+        } else {
+            j->finalized = 1;
         }
         j->w = NULL;
     }
@@ -310,8 +316,7 @@ static void done_write(struct iop_job *ij)
         s->disk_queued -= j->len;
     pkt_unref(j->pkt);
     j->pkt = NULL;
-    if ((j->flags & DFS_PKT_LAST) && j->status == DFS_OK &&
-        j->stage != DFS__WRITE_STAGE__WS_TRANSFER) {
+    if (j->finalized) {
         /* Finalized: the replica exists whatever happens to the stream. */
         LOG_INFO("received blk_%llu_%llu (%llu bytes) from %s", (unsigned long long)j->blk_id,
                  (unsigned long long)j->blk_gs, (unsigned long long)j->final_len, s->peer);
@@ -592,6 +597,8 @@ static void w_try_acks(struct sess *s)
  * error it was just sent reaches it; else close once output is flushed. */
 static void w_fail(struct sess *s, int linger)
 {
+    if (s->last_seen)                       /* the LAST job parks, if not done */
+        __atomic_store_n(&s->last_abandoned, 1, __ATOMIC_RELEASE);
     sess_set_state(s, S_W_FAILED);
     evtimer_del(s->timer);
     if (s->down) {

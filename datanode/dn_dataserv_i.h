@@ -129,6 +129,7 @@ struct sess {
     int down_dead;                  /* downstream lost while streaming */
     uint64_t next_seq, recv_len, disk_len;
     int last_seen;
+    int last_abandoned;             /* atomic: failed after LAST came: park */
     size_t disk_queued;             /* data bytes queued to the io pool */
     struct ackent *aq;              /* ring of unacked packets */
     size_t aq_cap, aq_head, aq_count;

@@ -432,3 +432,20 @@ def test_a_new_write_replaces_a_parked_replica(dns, payload):
     out = wire(b, "write", bid, 2, f)
     assert out.startswith("setup error"), out
     assert b.rbw(bid) == (data[:50_000], "blk_%d_3.meta" % bid)
+
+
+def test_recover_cuts_a_finalized_replica(dns, payload):
+    """The old pipeline finished the block but the client's acks went
+    missing: WS_RECOVER at the acked length reopens the finalized replica,
+    cuts it there, and the resent bytes finish it under the new genstamp;
+    an append-style exact length is not required.  Fewer bytes than asked:
+    refused."""
+    data, f = payload
+    a, = dns(1)
+    bid = new_id()
+    assert wire(a, "write", bid, 1, f) == "done %d" % N
+    out = wire(a, "write", "-s", "recover", "-l", N + 1, bid, 2, f)
+    assert out.startswith("setup error %d" % INVAL), out
+    assert wire(a, "write", "-s", "recover", "-l", 70_001, bid, 2, f) == "done %d" % N
+    assert a.finalized(bid) == (data, "blk_%d_2.meta" % bid)
+    assert "reopened (finalized) under generation stamp 2 from 1 at 70001 bytes" in a.log()
