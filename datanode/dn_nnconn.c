@@ -584,13 +584,28 @@ static int send_commits(struct dn_nnconn *nc)
     return ret;
 }
 
-/* Delete one replica the namenode no longer wants (unless ours is newer)
- * and report it removed.  On the deleter thread. */
+/* bs_foreach_rbw callback: the genstamp of RBW replica want->id. */
+static int rbw_find_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
+{
+    struct binfo *want = arg;
+    if (id != want->id)
+        return 0;
+    want->gs = gs;
+    want->len = len;
+    return 1;
+}
+
+/* Delete one replica the namenode no longer wants (unless ours is newer:
+ * finalized, or reopened in rbw/ under a newer genstamp since the command
+ * was decided) and report it removed.  On the deleter thread. */
 static void delete_one(struct dn_nnconn *nc, const struct binfo *b)
 {
     uint64_t gs = 0, len = 0;
+    struct binfo rbw = { b->id, 0, 0 };
 
-    if (bs_lookup(nc->bs, b->id, &gs, &len) && gs > b->gs) {
+    if (!bs_lookup(nc->bs, b->id, &gs, &len) && bs_foreach_rbw(nc->bs, rbw_find_cb, &rbw))
+        gs = rbw.gs;
+    if (gs > b->gs) {
         LOG_INFO("not deleting blk_%llu: ours has genstamp %llu, newer than %llu",
                  (unsigned long long)b->id, (unsigned long long)gs, (unsigned long long)b->gs);
         return;

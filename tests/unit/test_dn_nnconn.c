@@ -2,8 +2,9 @@
  * test_dn_nnconn.c - unit tests of datanode/dn_nnconn.c's parts for block
  * recovery against a fake namenode on a loopback port: RBW replicas in
  * the full report (BlockInfo.rbw), HeartbeatReq.fsyncs, CMD_RECOVER handed
- * to the recover callback, and CommitBlockSyncReq sent, retried after a
- * lost connection, and dropped when refused.  Registration, heartbeats and
+ * to the recover callback, CommitBlockSyncReq sent, retried after a
+ * lost connection, and dropped when refused, and CMD_DELETE of a replica
+ * left in rbw/ (kept when its genstamp is newer than the command's).  Registration, heartbeats and
  * the rest of the link are the integration tests' (real namenode).
  *
  * The fake namenode serves each connection on a thread of its own.
@@ -71,6 +72,9 @@ struct fake_nn {
     uint64_t c_id, c_gs, c_len;
     size_t c_nsids;
     char c_sid0[32];
+    uint64_t del_id, del_gs;       /* CMD_DELETE in the next heartbeat answer */
+    unsigned removed;              /* replicas reported removed */
+    uint64_t removed_id;
 };
 
 static struct fake_nn nn;
@@ -144,7 +148,16 @@ static void *conn_main(void *arg)
             Dfs__BlockInfo *bis[1] = { &bi };
             Dfs__DatanodeId t[2] = { DFS__DATANODE_ID__INIT, DFS__DATANODE_ID__INIT };
             Dfs__DatanodeId *tp[2] = { &t[0], &t[1] };
-            if (!nn.recover_sent) {
+            if (nn.del_id) {
+                cmd.type = DFS__COMMAND_TYPE__CMD_DELETE;
+                bi.id = nn.del_id;
+                bi.genstamp = nn.del_gs;
+                cmd.n_blocks = 1;
+                cmd.blocks = bis;
+                a.n_commands = 1;
+                a.commands = cmds;
+                nn.del_id = 0;
+            } else if (!nn.recover_sent) {
                 nn.recover_sent = 1;
                 cmd.type = DFS__COMMAND_TYPE__CMD_RECOVER;
                 bi.id = 77;
@@ -183,6 +196,14 @@ static void *conn_main(void *arg)
                 rc = reply_status(&s, &h, nn.commit_status);
             }
         } else if (h.type == DFS_MSG_BLOCKREPORT_REQ) {
+            Dfs__BlockReportReq *r = dfs__block_report_req__unpack(NULL, h.len, buf);
+            CHECK(r != NULL);
+            if (r) {
+                nn.removed += (unsigned)r->n_removed;
+                if (r->n_removed)
+                    nn.removed_id = r->removed[0]->id;
+                dfs__block_report_req__free_unpacked(r, NULL);
+            }
             rc = reply_status(&s, &h, DFS_OK);
         } else {
             rc = -1;
@@ -244,6 +265,14 @@ static unsigned nn_get(const unsigned *field)
 {
     pthread_mutex_lock(&nn.mu);
     unsigned v = *field;
+    pthread_mutex_unlock(&nn.mu);
+    return v;
+}
+
+static uint64_t nn_get64(const uint64_t *field)
+{
+    pthread_mutex_lock(&nn.mu);
+    uint64_t v = *field;
     pthread_mutex_unlock(&nn.mu);
     return v;
 }
@@ -446,6 +475,29 @@ int main(void)
     CHECK(nn.heartbeats >= hb + 3);
     CHECK_EQ_INT(nn.registers, 1);
     pthread_mutex_unlock(&nn.mu);
+
+    /* CMD_DELETE of the replica left in rbw/: kept while the command's
+     * genstamp is older than its own, deleted and reported removed when
+     * it is the same. */
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/rbw/blk_12", base);
+    pthread_mutex_lock(&nn.mu);
+    nn.del_id = 12;
+    nn.del_gs = 2;
+    pthread_mutex_unlock(&nn.mu);
+    WAIT_FOR(nn_get64(&nn.del_id) == 0, 5000);
+    hb = nn_get(&nn.heartbeats);
+    WAIT_FOR(nn_get(&nn.heartbeats) >= hb + 3, 5000);
+    CHECK(access(path, F_OK) == 0);
+    CHECK_EQ_INT(nn_get(&nn.removed), 0);
+    pthread_mutex_lock(&nn.mu);
+    nn.del_id = 12;
+    nn.del_gs = 3;
+    pthread_mutex_unlock(&nn.mu);
+    WAIT_FOR(nn_get(&nn.removed) == 1, 5000);
+    CHECK_EQ_INT(nn_get(&nn.removed), 1);
+    CHECK_EQ_INT(nn_get64(&nn.removed_id), 12);
+    CHECK(access(path, F_OK) != 0);
 
     dn_nnconn_stop(nc);
     nn_stop();
