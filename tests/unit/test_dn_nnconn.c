@@ -34,20 +34,6 @@
 #define CHUNK 4096u
 #define MAXCONN 32
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Poll cond for up to ms milliseconds. */
-#define WAIT_FOR(cond, ms) do { \
-        uint64_t dl_ = now_ms() + (ms); \
-        while (!(cond) && now_ms() < dl_) \
-            usleep(2000); \
-    } while (0)
-
 /* ============================================================ the fake namenode */
 
 struct fake_nn {
@@ -411,7 +397,7 @@ int main(void)
 
     /* The full report lists the finalized replica plainly and the one
      * left in rbw/ with rbw set and its bytes. */
-    WAIT_FOR(dn_nnconn_registered(nc), 5000);
+    CHECK_WAIT_FOR(dn_nnconn_registered(nc), 5000);
     CHECK_EQ_INT(dn_nnconn_registered(nc), 1);
     pthread_mutex_lock(&nn.mu);
     CHECK_EQ_INT(nn.registers, 1);
@@ -426,7 +412,7 @@ int main(void)
 
     /* Heartbeats carry the fsync count; CMD_RECOVER reaches the callback
      * with its block and targets. */
-    WAIT_FOR(nn_get(&nn.heartbeats) >= 1 && recovers_n() == 1, 5000);
+    CHECK_WAIT_FOR(nn_get(&nn.heartbeats) >= 1 && recovers_n() == 1, 5000);
     pthread_mutex_lock(&nn.mu);
     CHECK_EQ_INT(nn.has_fsyncs, 1);
     CHECK_EQ_INT(nn.fsyncs, 42);
@@ -449,7 +435,7 @@ int main(void)
     pthread_mutex_unlock(&nn.mu);
     const char *sids[2] = { "DS-a", "DS-b" };
     dn_nnconn_commit_sync(nc, 77, 9, 4096, sids, 2);
-    WAIT_FOR(nn_get(&nn.commits) == 2, 5000);
+    CHECK_WAIT_FOR(nn_get(&nn.commits) == 2, 5000);
     usleep(300 * 1000);
     pthread_mutex_lock(&nn.mu);
     CHECK_EQ_INT(nn.commits, 2);
@@ -464,9 +450,9 @@ int main(void)
     /* An empty commit (no replica anywhere) that the namenode refuses is
      * sent once and dropped. */
     dn_nnconn_commit_sync(nc, 78, 10, 0, NULL, 0);
-    WAIT_FOR(nn_get(&nn.commits) == 3, 5000);
+    CHECK_WAIT_FOR(nn_get(&nn.commits) == 3, 5000);
     unsigned hb = nn_get(&nn.heartbeats);
-    WAIT_FOR(nn_get(&nn.heartbeats) >= hb + 3, 5000);     /* the link went on */
+    CHECK_WAIT_FOR(nn_get(&nn.heartbeats) >= hb + 3, 5000);     /* the link went on */
     pthread_mutex_lock(&nn.mu);
     CHECK_EQ_INT(nn.commits, 3);
     CHECK_EQ_INT(nn.c_id, 78);
@@ -485,16 +471,16 @@ int main(void)
     nn.del_id = 12;
     nn.del_gs = 2;
     pthread_mutex_unlock(&nn.mu);
-    WAIT_FOR(nn_get64(&nn.del_id) == 0, 5000);
+    CHECK_WAIT_FOR(nn_get64(&nn.del_id) == 0, 5000);
     hb = nn_get(&nn.heartbeats);
-    WAIT_FOR(nn_get(&nn.heartbeats) >= hb + 3, 5000);
+    CHECK_WAIT_FOR(nn_get(&nn.heartbeats) >= hb + 3, 5000);
     CHECK(access(path, F_OK) == 0);
     CHECK_EQ_INT(nn_get(&nn.removed), 0);
     pthread_mutex_lock(&nn.mu);
     nn.del_id = 12;
     nn.del_gs = 3;
     pthread_mutex_unlock(&nn.mu);
-    WAIT_FOR(nn_get(&nn.removed) == 1, 5000);
+    CHECK_WAIT_FOR(nn_get(&nn.removed) == 1, 5000);
     CHECK_EQ_INT(nn_get(&nn.removed), 1);
     CHECK_EQ_INT(nn_get64(&nn.removed_id), 12);
     CHECK(access(path, F_OK) != 0);

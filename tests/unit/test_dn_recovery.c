@@ -26,20 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Poll cond for up to ms milliseconds. */
-#define WAIT_FOR(cond, ms) do { \
-        uint64_t dl_ = now_ms() + (ms); \
-        while (!(cond) && now_ms() < dl_) \
-            usleep(2000); \
-    } while (0)
-
 /* ============================================================ settling */
 
 static void test_settle(void)
@@ -430,10 +416,10 @@ static void test_block(void)
     fake_set(&fk[1], DFS_OK, 7, 300, 0);
     fake_set(&fk[2], DFS_OK, 7, 200, 0);
     __atomic_store_n(&fk[0].stall, 1, __ATOMIC_RELAXED);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = check_now_ms();
     CHECK_EQ_INT(dn_recovery_block(50, 9, tp, NF, 700, on_commit, &seen),
                  DN_RECOVERY_COMMITTED);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = check_now_ms() - t0;
     CHECK(took >= 600 && took < 1500);
     CHECK_EQ_INT(commits_n(), c0 + 1);
     CHECK_EQ_INT(seen.len, 200);
@@ -483,7 +469,7 @@ static void test_pool(void)
         fake_set(&fk[i], DFS_OK, 7, 4096, 0);
     unsigned c0 = commits_n();
     CHECK_EQ_INT(dn_recovery_submit(rp, 60, 9, tp, NF), 0);
-    WAIT_FOR(commits_n() == c0 + 1 && dn_recovery_active(rp) == 0, 10000);
+    CHECK_WAIT_FOR(commits_n() == c0 + 1 && dn_recovery_active(rp) == 0, 10000);
     CHECK_EQ_INT(commits_n(), c0 + 1);
     CHECK_EQ_INT(seen.id, 60);
     CHECK_EQ_INT(seen.len, 4096);
@@ -504,7 +490,7 @@ static void test_pool(void)
     __atomic_store_n(&fk[0].stall, 1, __ATOMIC_RELAXED);
     c0 = commits_n();
     CHECK_EQ_INT(dn_recovery_submit(rp, 70, 9, tp, NF), 0);
-    WAIT_FOR(dn_recovery_active(rp) == 1 && __atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED),
+    CHECK_WAIT_FOR(dn_recovery_active(rp) == 1 && __atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED),
              5000);
     CHECK_EQ_INT(dn_recovery_active(rp), 1);
     CHECK_EQ_INT(dn_recovery_submit(rp, 70, 10, tp, NF), 1);   /* in progress */
@@ -514,9 +500,9 @@ static void test_pool(void)
     CHECK_EQ_INT(dn_recovery_submit(rp, 71, 10, tp, NF), 0);   /* replaces it */
     CHECK_EQ_INT(dn_recovery_submit(rp, 72, 9, tp, NF), 0);
     CHECK_EQ_INT(dn_recovery_submit(rp, 73, 9, tp, NF), -1);   /* queue full */
-    uint64_t t0 = now_ms();
+    uint64_t t0 = check_now_ms();
     dn_recovery_stop(rp);
-    CHECK(now_ms() - t0 < 2000);
+    CHECK(check_now_ms() - t0 < 2000);
     CHECK_EQ_INT(commits_n(), c0);
     __atomic_store_n(&fk[0].stall, 0, __ATOMIC_RELAXED);
 
