@@ -119,11 +119,16 @@ struct rec {
     int timeout_ms;
     pthread_mutex_t *mu;           /* NULL: nothing can cancel it */
     const int *stop;               /* set under mu; read atomically */
+    int superseded;                /* set under mu (read atomically): a newer
+                                    * recovery of the block takes over */
 };
 
+/* 1 when the recovery is to be abandoned: the pool stops, or a newer
+ * recovery of the block superseded it. */
 static int stopping(const struct rec *r)
 {
-    return r->stop && __atomic_load_n(r->stop, __ATOMIC_RELAXED);
+    return (r->stop && __atomic_load_n(r->stop, __ATOMIC_RELAXED)) ||
+           __atomic_load_n(&r->superseded, __ATOMIC_RELAXED);
 }
 
 static void peer_fail(struct peer *p, int status, const char *fmt, ...)
@@ -154,7 +159,7 @@ static int peer_connect(struct rec *r, struct peer *p)
     int stop = 0;
     if (r->mu) {
         pthread_mutex_lock(r->mu);
-        stop = *r->stop;
+        stop = *r->stop || r->superseded;
         if (!stop)
             p->sk = s;
         pthread_mutex_unlock(r->mu);
@@ -163,7 +168,7 @@ static int peer_connect(struct rec *r, struct peer *p)
     }
     if (stop) {
         dfs_sock_close(&s);
-        peer_fail(p, DFS_ERR_CONN, "abandoned: the datanode is stopping");
+        peer_fail(p, DFS_ERR_CONN, "abandoned");
         return -1;
     }
     return 0;
@@ -260,7 +265,7 @@ static int phase(struct rec *r, const int *want, uint16_t type, uint64_t len, in
         if (ans)
             ans[i] = (struct dn_rec_answer){ .status = DFS_OK };
         if (stopping(r)) {
-            peer_fail(p, DFS_ERR_CONN, "abandoned: the datanode is stopping");
+            peer_fail(p, DFS_ERR_CONN, "abandoned");
             continue;
         }
         if (peer_connect(r, p) != 0)
@@ -343,6 +348,10 @@ static enum dn_recovery_result recover(struct rec *r, dn_recovery_commit_fn comm
         goto out;
     }
     if (s == DN_REC_NO_REPLICA) {
+        if (stopping(r)) {
+            res = DN_RECOVERY_STOPPED;
+            goto out;
+        }
         LOG_INFO("recovered blk_%llu (genstamp %llu): no replica on any of %zu datanodes; "
                  "committing length 0", (unsigned long long)r->id, (unsigned long long)r->gs,
                  r->n);
@@ -351,9 +360,6 @@ static enum dn_recovery_result recover(struct rec *r, dn_recovery_commit_fn comm
         goto out;
     }
 
-    size_t nkeep = 0;
-    for (size_t i = 0; i < r->n; i++)
-        nkeep += keep[i] != 0;
     if (phase(r, keep, DFS_MSG_FINISH_RECOVERY_REQ, len, 1, NULL) != 0) {
         res = DN_RECOVERY_STOPPED;
         goto out;
@@ -375,6 +381,10 @@ static enum dn_recovery_result recover(struct rec *r, dn_recovery_commit_fn comm
     }
     char ffails[1024];
     failures(r, keep, ffails, sizeof(ffails));
+    if (stopping(r)) {
+        res = DN_RECOVERY_STOPPED;
+        goto out;
+    }
     if (ndone == 0) {
         LOG_WARN("recovery of blk_%llu (genstamp %llu) given up: no replica could be "
                  "finalized at length %llu: %s", (unsigned long long)r->id,
@@ -393,8 +403,10 @@ static enum dn_recovery_result recover(struct rec *r, dn_recovery_commit_fn comm
 
 out:
     if (res == DN_RECOVERY_STOPPED)
-        LOG_INFO("recovery of blk_%llu abandoned: the datanode is stopping",
-                 (unsigned long long)r->id);
+        LOG_INFO("recovery of blk_%llu (genstamp %llu) abandoned: %s", (unsigned long long)r->id,
+                 (unsigned long long)r->gs,
+                 __atomic_load_n(&r->superseded, __ATOMIC_RELAXED)
+                 ? "a newer recovery of the block superseded it" : "the datanode is stopping");
     free(want);
     free(keep);
     free(ans);
@@ -533,17 +545,22 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Shut down the sockets of recovery in flight j: whatever it waits on
+ * fails at once.  Called with mu held. */
+static void job_shutdown(struct job *j)
+{
+    for (size_t k = 0; j && k < j->r.n; k++)
+        if (j->r.p[k].sk.fd >= 0)
+            shutdown(j->r.p[k].sk.fd, SHUT_RDWR);
+}
+
 /* Stop and join the started workers, drop the queue, free rp. */
 static void pool_free(struct dn_recovery *rp)
 {
     pthread_mutex_lock(&rp->mu);
     __atomic_store_n(&rp->stop, 1, __ATOMIC_RELAXED);
-    for (unsigned i = 0; i < rp->nworkers; i++) {
-        struct job *j = rp->w[i].cur;
-        for (size_t k = 0; j && k < j->r.n; k++)
-            if (j->r.p[k].sk.fd >= 0)
-                shutdown(j->r.p[k].sk.fd, SHUT_RDWR);
-    }
+    for (unsigned i = 0; i < rp->nworkers; i++)
+        job_shutdown(rp->w[i].cur);
     pthread_cond_broadcast(&rp->cv);
     pthread_mutex_unlock(&rp->mu);
     for (unsigned i = 0; i < rp->nworkers; i++)
@@ -617,16 +634,17 @@ int dn_recovery_submit(struct dn_recovery *rp, uint64_t id, uint64_t gs,
     struct job *q = rp->head;
     while (q && q->r.id != id)
         q = q->next;
-    int busy = 0;
-    for (unsigned i = 0; i < rp->nworkers && !busy; i++)
-        if (rp->w[i].cur && rp->w[i].cur->r.id == id) {
-            busy = 1;
-            other_gs = rp->w[i].cur->r.gs;
-        }
+    struct job *busy = NULL;           /* in flight, not superseded yet */
+    for (unsigned i = 0; i < rp->nworkers && !busy; i++) {
+        struct job *c = rp->w[i].cur;
+        if (c && c->r.id == id && !c->r.superseded)
+            busy = c;
+    }
     if (rp->stop) {
         rc = -1;
-    } else if (busy) {
+    } else if (busy && busy->r.gs >= gs) {
         rc = 1;
+        other_gs = busy->r.gs;
     } else if (q) {
         other_gs = q->r.gs;
         if (q->r.gs < gs) {
@@ -648,6 +666,12 @@ int dn_recovery_submit(struct dn_recovery *rp, uint64_t id, uint64_t gs,
         rp->nqueued++;
         j = NULL;
         pthread_cond_signal(&rp->cv);
+    }
+    if (rc == 0 && busy) {
+        /* A newer recovery of a block in flight: that one is abandoned
+         * (no new connection, its sockets shut down, no commit). */
+        __atomic_store_n(&busy->r.superseded, 1, __ATOMIC_RELAXED);
+        job_shutdown(busy);
     }
     pthread_mutex_unlock(&rp->mu);
     job_free(j);

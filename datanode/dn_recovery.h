@@ -36,9 +36,11 @@
  *
  * The pool: `threads` workers fed by a bounded FIFO.  A block already
  * queued is not queued twice (a newer recovery genstamp replaces the
- * queued job's); a block being recovered is not queued again; a command
- * that finds the queue full is dropped with a log line (the namenode asks
- * again after its timeout).  Stopping shuts down the sockets of the
+ * queued job's); a block being recovered is not queued again for the same
+ * genstamp, while a newer one supersedes the recovery in flight (it is
+ * abandoned as at stop, without a commit: the namenode has moved on) and
+ * is queued; a command that finds the queue full is dropped with a log
+ * line (the namenode asks again after its timeout).  Stopping shuts down the sockets of the
  * recoveries in flight, which are abandoned without a commit; only a
  * connect in progress is waited for (DN_RECOVERY_CONNECT_MS at most).
  *
@@ -104,7 +106,8 @@ typedef void (*dn_recovery_commit_fn)(void *arg, uint64_t id, uint64_t gs, uint6
 enum dn_recovery_result {
     DN_RECOVERY_COMMITTED = 0,   /* commit was called */
     DN_RECOVERY_FAILED,          /* given up without a commit (logged) */
-    DN_RECOVERY_STOPPED,         /* abandoned: the pool is stopping */
+    DN_RECOVERY_STOPPED,         /* abandoned: the pool is stopping, or a
+                                  * newer recovery of the block superseded it */
 };
 
 /* Recover block (id, recovery gs) with targets[0..ntargets) (each needs
@@ -138,10 +141,10 @@ void dn_recovery_stop(struct dn_recovery *rp);
 
 /* Queue the recovery of block (id, recovery gs) with targets[0..ntargets)
  * (deep-copied).  Returns 0 queued (or the queued job of that block
- * updated to this newer gs), 1 not queued because that block is queued
- * with the same or a newer gs or is being recovered, -1 dropped (queue
- * full, no valid target, stopping; logged).  Thread-safe; never blocks
- * on I/O. */
+ * updated to this newer gs; a recovery of the block in flight with an
+ * older gs is abandoned), 1 not queued because that block is queued or
+ * being recovered with the same or a newer gs, -1 dropped (queue full, no
+ * valid target, stopping; logged).  Thread-safe; never blocks on I/O. */
 int dn_recovery_submit(struct dn_recovery *rp, uint64_t id, uint64_t gs,
                        Dfs__DatanodeId *const *targets, size_t ntargets);
 

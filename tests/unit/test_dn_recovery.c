@@ -477,7 +477,8 @@ static void test_pool(void)
     CHECK_EQ_INT(dn_recovery_submit(rp, 61, 9, tp, 0), -1);     /* no target */
 
     /* Stuck on a target that never answers: the block is not queued again
-     * while in flight, a queued one is replaced by a newer genstamp only,
+     * while in flight with the same genstamp, a queued one is replaced by
+     * a newer genstamp only,
      * the queue is bounded, and stopping abandons the stuck one at once
      * without a commit. */
     dn_recovery_stop(rp);
@@ -493,7 +494,17 @@ static void test_pool(void)
     CHECK_WAIT_FOR(dn_recovery_active(rp) == 1 && __atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED),
              5000);
     CHECK_EQ_INT(dn_recovery_active(rp), 1);
-    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 10, tp, NF), 1);   /* in progress */
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 9, tp, NF), 1);    /* in progress */
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 8, tp, NF), 1);
+    /* A newer genstamp supersedes the one in flight, which gives up at once
+     * (no commit) for the new one to run. */
+    unsigned inits = __atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 10, tp, NF), 0);
+    CHECK_WAIT_FOR(__atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED) == inits + 1, 5000);
+    CHECK_EQ_INT(fk[0].inits, inits + 1);
+    CHECK_EQ_INT(fk[0].init_gs, 10);
+    CHECK_EQ_INT(dn_recovery_active(rp), 1);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 10, tp, NF), 1);
     CHECK_EQ_INT(dn_recovery_submit(rp, 71, 9, tp, NF), 0);
     CHECK_EQ_INT(dn_recovery_submit(rp, 71, 9, tp, NF), 1);    /* queued, same gs */
     CHECK_EQ_INT(dn_recovery_submit(rp, 71, 8, tp, NF), 1);    /* queued, newer gs */
