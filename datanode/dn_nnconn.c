@@ -246,14 +246,15 @@ static int collect_rbw_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
 /* The full report: every finalized replica, then every RBW one (rbw set).
  * A replica found by both walks (finalized, or reopened for append, in
  * between) is listed once, with the newer genstamp (the finalized entry
- * on a tie). */
-static void collect_full(struct dn_nnconn *nc, struct report *rep)
+ * on a tie).  Returns the number of RBW entries. */
+static size_t collect_full(struct dn_nnconn *nc, struct report *rep)
 {
     struct report rbw = { 0 };
+    size_t nrbw = 0;
     bs_foreach(nc->bs, collect_cb, rep);
     bs_foreach_rbw(nc->bs, collect_rbw_cb, &rbw);
     if (rbw.n == 0)
-        return;
+        return 0;
     struct u64map at = { 0 };                 /* id -> index + 1 in rep */
     for (size_t i = 0; i < rep->n; i++)
         u64map_put(&at, rep->infos[i].id, (void *)(uintptr_t)(i + 1));
@@ -263,12 +264,15 @@ static void collect_full(struct dn_nnconn *nc, struct report *rep)
         if (!k) {
             Dfs__BlockInfo *e = report_add(rep, b->id, b->genstamp, b->length);
             e->has_rbw = e->rbw = 1;
+            nrbw++;
         } else if (b->genstamp > rep->infos[k - 1].genstamp) {
             rep->infos[k - 1] = *b;
+            nrbw++;
         }
     }
     u64map_free(&at);
     report_free(&rbw);
+    return nrbw;
 }
 
 /* The rest of a full report begun by the registration: BlockReportReq
@@ -318,7 +322,7 @@ static int do_register(struct dn_nnconn *nc)
     pthread_mutex_unlock(&nc->mu);
 
     struct report rep = { 0 };
-    collect_full(nc, &rep);
+    size_t nrbw = collect_full(nc, &rep);
     report_flag_bad(nc, &rep);
 
     Dfs__RegisterReq req = DFS__REGISTER_REQ__INIT;
@@ -349,9 +353,10 @@ static int do_register(struct dn_nnconn *nc)
         Dfs__RegisterResp *r = (Dfs__RegisterResp *)m;
         if (r->has_heartbeat_interval_ms && r->heartbeat_interval_ms >= 100)
             nc->interval_ms = r->heartbeat_interval_ms;
-        LOG_INFO("registered with namenode %s:%u as %s (%s:%u, %zu blocks%s%s)", nc->nn_host,
-                 nc->nn_port, id.storage_id, nc->advertised, nc->dn_port, rep.n,
-                 r->cluster_id ? ", cluster " : "", r->cluster_id ? r->cluster_id : "");
+        LOG_INFO("registered with namenode %s:%u as %s (%s:%u, %zu blocks, %zu of them "
+                 "being written or unfinished%s%s)", nc->nn_host, nc->nn_port, id.storage_id,
+                 nc->advertised, nc->dn_port, rep.n, nrbw, r->cluster_id ? ", cluster " : "",
+                 r->cluster_id ? r->cluster_id : "");
         nc->link_state = 1;
         __atomic_store_n(&nc->registered, 1, __ATOMIC_RELAXED);
     } else {
