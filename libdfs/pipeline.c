@@ -289,15 +289,19 @@ static int write_packet(dfs_file *f, uint64_t seq, const struct pkt_slot *s, siz
 
 /* Connect to the pipeline's first datanode and set the write of the
  * current block up (stage; length and old_gs as WriteBlockReq wants them),
- * then send every packet of the ring on it.  DFS_OK, or 1 with *bad (the
- * datanode to blame) and why; or an error that is no datanode's fault
- * (out of memory). */
+ * then send every packet of the ring on it.  After a WS_RECOVER every
+ * datanode holds `length` bytes: ring packets that end there (without a
+ * flag to carry) count as acked.  DFS_OK, or 1 with *bad (the datanode to
+ * blame), why, and *refused when a datanode answered no (rather than
+ * failing to answer); or an error that is no datanode's fault (out of
+ * memory). */
 static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t old_gs,
-                 size_t *bad, char *why, size_t whysz)
+                 size_t *bad, char *why, size_t whysz, int *refused)
 {
     char err[512];
     const struct pl_node *first = &f->nodes[0];
     *bad = 0;
+    *refused = 0;
     dfs_sock_close(&f->dn);
     int rc = dfs_sock_connect(&f->dn, first->host, first->port, (int)f->fs->opts.timeout_ms,
                               err, sizeof(err));
@@ -354,6 +358,7 @@ static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t o
     }
     rc = (int)resp->status;
     if (rc != DFS_OK) {
+        *refused = 1;
         *bad = pl_setup_bad_index(resp->bad_index, f->nnodes);
         snprintf(why, whysz, "refused the write: %s",
                  resp->error && *resp->error ? resp->error
@@ -363,6 +368,10 @@ static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t o
     if (rc != DFS_OK)
         return 1;
 
+    if (stage == DFS__WRITE_STAGE__WS_RECOVER)
+        for (const struct pkt_slot *p; (p = pktring_at(&f->ring, 0)) != NULL &&
+             p->offset + p->len <= length && p->flags == 0;)
+            pktring_pop(&f->ring);
     /* The ring's packets again, numbered from 0 on this connection. */
     f->next_seq = f->acked_seq = 0;
     for (size_t i = 0; i < pktring_count(&f->ring); i++) {
@@ -462,6 +471,15 @@ static int transfer(dfs_file *f, Dfs__DatanodeId **repl, size_t n, uint64_t leng
     return rc;
 }
 
+/* The end of the block's LAST packet when it is among the unacked ones,
+ * else 0. */
+static uint64_t last_packet_end(const dfs_file *f)
+{
+    size_t n = pktring_count(&f->ring);
+    const struct pkt_slot *p = n ? pktring_at(&f->ring, n - 1) : NULL;
+    return p && (p->flags & DFS_PKT_LAST) ? p->offset + p->len : 0;
+}
+
 /* UpdatePipelineReq for the survivors in f->nodes: the block gets a new
  * genstamp and, when the policy asks, replacements, which get the acked
  * bytes from a survivor and join the end of the pipeline (a replacement
@@ -470,7 +488,9 @@ static int transfer(dfs_file *f, Dfs__DatanodeId **repl, size_t n, uint64_t leng
 static int update_pipeline(dfs_file *f, uint64_t acked)
 {
     for (unsigned round = 0;; round++) {
-        unsigned want = round < PL_REPLACE_ROUNDS
+        /* No replacement once the block's LAST packet went out: the
+         * survivors may have finalized it (the namenode re-replicates). */
+        unsigned want = round < PL_REPLACE_ROUNDS && last_packet_end(f) == 0
                         ? pl_replacements(f->fs->opts.replace_datanode, f->nnodes, f->wanted,
                                           acked)
                         : 0;
@@ -575,7 +595,25 @@ static int recover(dfs_file *f, size_t bad, const char *why)
         int rc = update_pipeline(f, acked);
         if (rc != DFS_OK)
             return rc;
-        rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, acked, 0, &bad, reason, sizeof(reason));
+        int refused;
+        rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, acked, 0, &bad, reason, sizeof(reason),
+                   &refused);
+        uint64_t sent = last_packet_end(f);
+        if (rc == 1 && refused && sent > acked) {
+            /* The block's LAST packet went out: the survivors may have
+             * finalized every byte sent before a later one failed to ack.
+             * Such replicas reopen only at their length: try that. */
+            size_t bad2;
+            char why2[512];
+            rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, sent, 0, &bad2, why2, sizeof(why2),
+                       &refused);
+            if (rc == DFS_OK)
+                acked = sent;
+            else if (rc == 1) {
+                bad = bad2;
+                snprintf(reason, sizeof(reason), "%s", why2);
+            }
+        }
         if (rc == DFS_OK) {
             dfs_fs_log(f->fs, DFS_LOG_INFO, "%s: block blk_%llu: pipeline rebuilt with %zu "
                        "datanode(s), generation stamp %llu, %llu bytes kept", f->path,
@@ -636,7 +674,8 @@ int pl_begin_block(dfs_file *f)
 
         size_t bad;
         char why[512];
-        rc = setup(f, DFS__WRITE_STAGE__WS_CREATE, 0, 0, &bad, why, sizeof(why));
+        int refused;
+        rc = setup(f, DFS__WRITE_STAGE__WS_CREATE, 0, 0, &bad, why, sizeof(why), &refused);
         if (rc == DFS_OK)
             return DFS_OK;
         dfs_sock_close(&f->dn);
@@ -675,8 +714,9 @@ int pl_begin_append(dfs_file *f, const Dfs__LocatedBlock *last, uint64_t old_gs)
     }
     size_t bad;
     char why[512];
+    int refused;
     rc = setup(f, DFS__WRITE_STAGE__WS_APPEND, last->block->length, old_gs, &bad, why,
-               sizeof(why));
+               sizeof(why), &refused);
     if (rc == 1)
         return recover(f, bad, why);
     if (rc != DFS_OK)

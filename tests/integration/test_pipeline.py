@@ -156,11 +156,11 @@ def test_kill_pipeline_datanode_without_replacement(cluster, tmp_path):
     env = client_conf(cluster, tmp_path, replace_datanode_on_failure=0,
                       ack_timeout_ms=5000)
     _, port = _kill_mid_block(cluster, tmp_path, env, 1)
-    last = block_ports(cluster, "/f")[-1]
-    assert port not in last
-    assert len(last) in (2, 3), last    # 3 once the namenode re-replicated
-    wait_for(lambda: len(block_ports(cluster, "/f")[-1]) == 3, 30,
-             "the block to be re-replicated to 3 datanodes")
+    assert port not in block_ports(cluster, "/f")[-1]
+    last = wait_for(lambda: (lambda p: p if len(p) == 3 else None)(
+        block_ports(cluster, "/f")[-1]), 30,
+        "the block to be re-replicated to 3 datanodes")
+    assert port not in last, last
 
 
 @needs_issue7
