@@ -9,8 +9,9 @@
  * (dfs_hsync) or `a` (dfs_abort, then print "aborted" and stop).  After
  * each flush it prints "flushed OFFSET" (bytes of LOCAL written so far)
  * and waits for a line on stdin before going on.  At the end it writes
- * what is left of LOCAL, closes the file and prints "closed".  Exit 0; 1 when a call fails (named on stderr); 2 on usage
- * errors.
+ * what is left of LOCAL, closes the file and prints "closed".  Client
+ * settings come from $DFS_CONF when set (its [client] section).  Exit 0;
+ * 1 when a call fails (named on stderr); 2 on usage errors.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
     close(fd);
 
     dfs_options *o = dfs_options_create();
+    if (!o || dfs_options_load_conf(o, NULL) != DFS_OK)     /* $DFS_CONF, if set */
+        return fail("config");
     if (dfs_options_set_namenode(o, nn) != DFS_OK)
         return fail("namenode");
     dfs_fs *fs;
