@@ -420,17 +420,22 @@ def test_init_and_finish_recovery(dns, payload):
     assert wire(b, "init", bid, 6) == "length 41000 gs 6 finalized 1"
 
 
-def test_a_new_write_replaces_a_parked_replica(dns, payload):
-    """A copy of the finished block (WS_CREATE) reaching a datanode that
-    still has a parked replica of it from an old pipeline replaces it; a
-    parked replica of a newer genstamp is kept (the write is refused)."""
+def test_a_new_write_replaces_a_stale_replica(dns, payload):
+    """A copy of the finished block (WS_CREATE under its newer genstamp)
+    reaching a datanode that still has a parked replica of it from an old
+    pipeline replaces it, as it replaces a finalized one of an older
+    genstamp; a replica of the same or a newer genstamp is kept (the write
+    is refused)."""
     data, f = payload
     bid = new_id()
     a, b = parked_pair(dns, f, bid, gs=3)
-    assert wire(a, "write", bid, 3, f) == "done %d" % N
-    assert a.finalized(bid) == (data, "blk_%d_3.meta" % bid) and a.rbw(bid) is None
-    out = wire(b, "write", bid, 2, f)
-    assert out.startswith("setup error"), out
+    assert wire(a, "write", bid, 4, f) == "done %d" % N
+    assert a.finalized(bid) == (data, "blk_%d_4.meta" % bid) and a.rbw(bid) is None
+    assert wire(a, "write", bid, 5, f) == "done %d" % N
+    assert a.finalized(bid) == (data, "blk_%d_5.meta" % bid)
+    for gs in (2, 3):
+        out = wire(b, "write", bid, gs, f)
+        assert out.startswith("setup error"), out
     assert b.rbw(bid) == (data[:50_000], "blk_%d_3.meta" % bid)
 
 
