@@ -235,6 +235,7 @@ static int init_dataserv(struct dn *dn)
         .address = dn->conf.dn_address,
         .max_buffer = dn->conf.dn_max_buffer,
         .max_conns = dn->conf.dn_max_connections,
+        .ack_timeout_ms = dn->conf.dn_ack_timeout_ms,
         .bs = dn->bs,
         .iop = dn->iop,
     };
@@ -337,6 +338,13 @@ static unsigned load_cb(void *arg)
     return dn_dataserv_load(dn->ds) + dn_copy_load(dn->copy);
 }
 
+/* Replica fsyncs done for hsync, for heartbeats. */
+static uint64_t fsyncs_cb(void *arg)
+{
+    struct dn *dn = arg;
+    return dn_dataserv_fsyncs(dn->ds);
+}
+
 static void replicate_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len,
                          struct Dfs__DatanodeId *const *targets, size_t ntargets)
 {
@@ -383,6 +391,8 @@ static int init_nnconn(struct dn *dn)
         .bs = dn->bs,
         .load = load_cb,
         .load_arg = dn,
+        .fsyncs = fsyncs_cb,
+        .fsyncs_arg = dn,
         .replicate = replicate_cb,
         .replicate_arg = dn->copy,
         .recover = recover_cb,
