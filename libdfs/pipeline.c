@@ -480,6 +480,40 @@ static uint64_t last_packet_end(const dfs_file *f)
     return p && (p->flags & DFS_PKT_LAST) ? p->offset + p->len : 0;
 }
 
+/* Whether every survivor holds the block finalized at `length` bytes
+ * under its current genstamp (ReplicaInfoReq): the LAST packet reached
+ * them and only an ack went missing. */
+static int all_finalized_at(dfs_file *f, uint64_t length)
+{
+    Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
+    eb.id = f->blk_id;
+    eb.genstamp = f->blk_gs;
+    Dfs__ReplicaInfoReq req = DFS__REPLICA_INFO_REQ__INIT;
+    req.block = &eb;
+    for (size_t i = 0; i < f->nnodes; i++) {
+        struct dfs_sock s = { .fd = -1 };
+        struct dfs_frame_hdr h;
+        int rc = dfs_sock_connect(&s, f->nodes[i].host, f->nodes[i].port,
+                                  (int)f->fs->opts.timeout_ms, NULL, 0);
+        if (rc == 0) {
+            s.timeout_ms = (int)f->fs->opts.ack_timeout_ms;
+            rc = dfs_sock_send_msg(&s, DFS_MSG_REPLICA_INFO_REQ, 1, &req.base);
+        }
+        if (rc == 0)
+            rc = dfs_sock_recv_frame(&s, &h, &f->rbuf, &f->rcap, DFS_FRAME_MAX_CONTROL);
+        dfs_sock_close(&s);
+        Dfs__ReplicaInfoResp *r = rc == 0 && h.type == DFS_MSG_REPLICA_INFO_RESP
+                                  ? dfs__replica_info_resp__unpack(NULL, h.len, f->rbuf) : NULL;
+        int yes = r && r->status == DFS__STATUS__OK && r->finalized &&
+                  r->has_visible_length && r->visible_length == length;
+        if (r)
+            dfs__replica_info_resp__free_unpacked(r, NULL);
+        if (!yes)
+            return 0;
+    }
+    return f->nnodes > 0;
+}
+
 /* UpdatePipelineReq for the survivors in f->nodes: the block gets a new
  * genstamp and, when the policy asks, replacements, which get the acked
  * bytes from a survivor and join the end of the pipeline (a replacement
@@ -488,9 +522,7 @@ static uint64_t last_packet_end(const dfs_file *f)
 static int update_pipeline(dfs_file *f, uint64_t acked)
 {
     for (unsigned round = 0;; round++) {
-        /* No replacement once the block's LAST packet went out: the
-         * survivors may have finalized it (the namenode re-replicates). */
-        unsigned want = round < PL_REPLACE_ROUNDS && last_packet_end(f) == 0
+        unsigned want = round < PL_REPLACE_ROUNDS && !f->no_replace
                         ? pl_replacements(f->fs->opts.replace_datanode, f->nnodes, f->wanted,
                                           acked)
                         : 0;
@@ -586,6 +618,12 @@ static int recover(dfs_file *f, size_t bad, const char *why)
                                  PL_MAX_RECOVERIES, f->failures);
         }
         uint64_t acked = pktring_acked(&f->ring);
+        uint64_t sent = last_packet_end(f);
+        /* The block's LAST packet went out and only acks are missing: the
+         * survivors finalized every byte sent, and reopen only at that
+         * length. */
+        if (sent > acked && all_finalized_at(f, sent))
+            acked = sent;
         if (acked == 0 && !f->blk_reopened) {
             /* Nothing of this block is promised anywhere: start it afresh
              * on other datanodes. */
@@ -598,11 +636,11 @@ static int recover(dfs_file *f, size_t bad, const char *why)
         int refused;
         rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, acked, 0, &bad, reason, sizeof(reason),
                    &refused);
-        uint64_t sent = last_packet_end(f);
         if (rc == 1 && refused && sent > acked) {
-            /* The block's LAST packet went out: the survivors may have
-             * finalized every byte sent before a later one failed to ack.
-             * Such replicas reopen only at their length: try that. */
+            /* Some survivors finalized every byte sent, others did not:
+             * those reopen only at that length, try it.  A replacement
+             * would have the acked length only: no more of them. */
+            f->no_replace = 1;
             size_t bad2;
             char why2[512];
             rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, sent, 0, &bad2, why2, sizeof(why2),
