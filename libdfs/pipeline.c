@@ -292,16 +292,14 @@ static int write_packet(dfs_file *f, uint64_t seq, const struct pkt_slot *s, siz
  * then send every packet of the ring on it.  After a WS_RECOVER every
  * datanode holds `length` bytes: ring packets that end there (without a
  * flag to carry) count as acked.  DFS_OK, or 1 with *bad (the datanode to
- * blame), why, and *refused when a datanode answered no (rather than
- * failing to answer); or an error that is no datanode's fault (out of
+ * blame) and why; or an error that is no datanode's fault (out of
  * memory). */
 static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t old_gs,
-                 size_t *bad, char *why, size_t whysz, int *refused)
+                 size_t *bad, char *why, size_t whysz)
 {
     char err[512];
     const struct pl_node *first = &f->nodes[0];
     *bad = 0;
-    *refused = 0;
     dfs_sock_close(&f->dn);
     int rc = dfs_sock_connect(&f->dn, first->host, first->port, (int)f->fs->opts.timeout_ms,
                               err, sizeof(err));
@@ -358,7 +356,6 @@ static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t o
     }
     rc = (int)resp->status;
     if (rc != DFS_OK) {
-        *refused = 1;
         *bad = pl_setup_bad_index(resp->bad_index, f->nnodes);
         snprintf(why, whysz, "refused the write: %s",
                  resp->error && *resp->error ? resp->error
@@ -522,7 +519,7 @@ static int all_finalized_at(dfs_file *f, uint64_t length)
 static int update_pipeline(dfs_file *f, uint64_t acked)
 {
     for (unsigned round = 0;; round++) {
-        unsigned want = round < PL_REPLACE_ROUNDS && !f->no_replace
+        unsigned want = round < PL_REPLACE_ROUNDS
                         ? pl_replacements(f->fs->opts.replace_datanode, f->nnodes, f->wanted,
                                           acked)
                         : 0;
@@ -633,25 +630,9 @@ static int recover(dfs_file *f, size_t bad, const char *why)
         int rc = update_pipeline(f, acked);
         if (rc != DFS_OK)
             return rc;
-        int refused;
-        rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, acked, 0, &bad, reason, sizeof(reason),
-                   &refused);
-        if (rc == 1 && refused && sent > acked) {
-            /* Some survivors finalized every byte sent, others did not:
-             * those reopen only at that length, try it.  A replacement
-             * would have the acked length only: no more of them. */
-            f->no_replace = 1;
-            size_t bad2;
-            char why2[512];
-            rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, sent, 0, &bad2, why2, sizeof(why2),
-                       &refused);
-            if (rc == DFS_OK)
-                acked = sent;
-            else if (rc == 1) {
-                bad = bad2;
-                snprintf(reason, sizeof(reason), "%s", why2);
-            }
-        }
+        /* A survivor that finalized more than `acked` while the others did
+         * not refuses this and is left out like any failed one. */
+        rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, acked, 0, &bad, reason, sizeof(reason));
         if (rc == DFS_OK) {
             dfs_fs_log(f->fs, DFS_LOG_INFO, "%s: block blk_%llu: pipeline rebuilt with %zu "
                        "datanode(s), generation stamp %llu, %llu bytes kept", f->path,
@@ -712,8 +693,7 @@ int pl_begin_block(dfs_file *f)
 
         size_t bad;
         char why[512];
-        int refused;
-        rc = setup(f, DFS__WRITE_STAGE__WS_CREATE, 0, 0, &bad, why, sizeof(why), &refused);
+        rc = setup(f, DFS__WRITE_STAGE__WS_CREATE, 0, 0, &bad, why, sizeof(why));
         if (rc == DFS_OK)
             return DFS_OK;
         dfs_sock_close(&f->dn);
@@ -752,9 +732,8 @@ int pl_begin_append(dfs_file *f, const Dfs__LocatedBlock *last, uint64_t old_gs)
     }
     size_t bad;
     char why[512];
-    int refused;
     rc = setup(f, DFS__WRITE_STAGE__WS_APPEND, last->block->length, old_gs, &bad, why,
-               sizeof(why), &refused);
+               sizeof(why));
     if (rc == 1)
         return recover(f, bad, why);
     if (rc != DFS_OK)

@@ -149,10 +149,13 @@ def test_kill_pipeline_datanode_mid_block_with_spare(cluster, tmp_path, victim):
 
 
 @needs_issue7
-@pytest.mark.cluster(datanodes=4, overrides=["datanode.heartbeat_ms=500"])
+@pytest.mark.cluster(datanodes=4, overrides=["datanode.heartbeat_ms=500",
+                                             "namenode.stale_ms=1500",
+                                             "namenode.dead_ms=3000"])
 def test_kill_pipeline_datanode_without_replacement(cluster, tmp_path):
-    """client.replace_datanode_on_failure = 0: the block goes on with the two
-    survivors and is re-replicated afterwards."""
+    """client.replace_datanode_on_failure = 0: the block goes on with the
+    survivors and is re-replicated afterwards (once the killed datanode is
+    known dead, the spare gets the copies)."""
     env = client_conf(cluster, tmp_path, replace_datanode_on_failure=0,
                       ack_timeout_ms=5000)
     _, port = _kill_mid_block(cluster, tmp_path, env, 1)
