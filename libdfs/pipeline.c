@@ -365,10 +365,13 @@ static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t o
     if (rc != DFS_OK)
         return 1;
 
-    if (stage == DFS__WRITE_STAGE__WS_RECOVER)
+    if (stage == DFS__WRITE_STAGE__WS_RECOVER) {
         for (const struct pkt_slot *p; (p = pktring_at(&f->ring, 0)) != NULL &&
              p->offset + p->len <= length && p->flags == 0;)
             pktring_pop(&f->ring);
+        /* The replicas continue at the start of their partial chunk. */
+        pktring_trim_front(&f->ring, length - length % f->chunk_size);
+    }
     /* The ring's packets again, numbered from 0 on this connection. */
     f->next_seq = f->acked_seq = 0;
     for (size_t i = 0; i < pktring_count(&f->ring); i++) {
