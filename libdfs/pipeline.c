@@ -480,35 +480,45 @@ static uint64_t last_packet_end(const dfs_file *f)
     return p && (p->flags & DFS_PKT_LAST) ? p->offset + p->len : 0;
 }
 
-/* Whether every survivor holds the block finalized at `length` bytes
- * under its current genstamp (ReplicaInfoReq): the LAST packet reached
- * them and only an ack went missing. */
-static int all_finalized_at(dfs_file *f, uint64_t length)
+/* Ask datanode n about its replica of the block under genstamp gs:
+ * 1 finalized at `length` bytes, 0 not, -1 it has another genstamp. */
+static int probe_finalized(dfs_file *f, const struct pl_node *n, uint64_t gs, uint64_t length)
 {
     Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
     eb.id = f->blk_id;
-    eb.genstamp = f->blk_gs;
+    eb.genstamp = gs;
     Dfs__ReplicaInfoReq req = DFS__REPLICA_INFO_REQ__INIT;
     req.block = &eb;
+    struct dfs_sock s = { .fd = -1 };
+    struct dfs_frame_hdr h;
+    int rc = dfs_sock_connect(&s, n->host, n->port, (int)f->fs->opts.timeout_ms, NULL, 0);
+    if (rc == 0) {
+        s.timeout_ms = (int)f->fs->opts.ack_timeout_ms;
+        rc = dfs_sock_send_msg(&s, DFS_MSG_REPLICA_INFO_REQ, 1, &req.base);
+    }
+    if (rc == 0)
+        rc = dfs_sock_recv_frame(&s, &h, &f->rbuf, &f->rcap, DFS_FRAME_MAX_CONTROL);
+    dfs_sock_close(&s);
+    Dfs__ReplicaInfoResp *r = rc == 0 && h.type == DFS_MSG_REPLICA_INFO_RESP
+                              ? dfs__replica_info_resp__unpack(NULL, h.len, f->rbuf) : NULL;
+    int res = r && r->status == DFS__STATUS__ERR_STALE ? -1
+              : r && r->status == DFS__STATUS__OK && r->finalized && r->has_visible_length &&
+                r->visible_length == length;
+    if (r)
+        dfs__replica_info_resp__free_unpacked(r, NULL);
+    return res;
+}
+
+/* Whether every survivor holds the block finalized at `length` bytes
+ * under one of the genstamps the block had (ReplicaInfoReq): the LAST
+ * packet reached them and only an ack went missing. */
+static int all_finalized_at(dfs_file *f, uint64_t length)
+{
     for (size_t i = 0; i < f->nnodes; i++) {
-        struct dfs_sock s = { .fd = -1 };
-        struct dfs_frame_hdr h;
-        int rc = dfs_sock_connect(&s, f->nodes[i].host, f->nodes[i].port,
-                                  (int)f->fs->opts.timeout_ms, NULL, 0);
-        if (rc == 0) {
-            s.timeout_ms = (int)f->fs->opts.ack_timeout_ms;
-            rc = dfs_sock_send_msg(&s, DFS_MSG_REPLICA_INFO_REQ, 1, &req.base);
-        }
-        if (rc == 0)
-            rc = dfs_sock_recv_frame(&s, &h, &f->rbuf, &f->rcap, DFS_FRAME_MAX_CONTROL);
-        dfs_sock_close(&s);
-        Dfs__ReplicaInfoResp *r = rc == 0 && h.type == DFS_MSG_REPLICA_INFO_RESP
-                                  ? dfs__replica_info_resp__unpack(NULL, h.len, f->rbuf) : NULL;
-        int yes = r && r->status == DFS__STATUS__OK && r->finalized &&
-                  r->has_visible_length && r->visible_length == length;
-        if (r)
-            dfs__replica_info_resp__free_unpacked(r, NULL);
-        if (!yes)
+        int yes = probe_finalized(f, &f->nodes[i], f->blk_gs, length);
+        for (size_t k = f->ngs_old; yes < 0 && k > 0; k--)
+            yes = probe_finalized(f, &f->nodes[i], f->gs_old[k - 1], length);
+        if (yes != 1)
             return 0;
     }
     return f->nnodes > 0;
@@ -567,6 +577,11 @@ static int update_pipeline(dfs_file *f, uint64_t acked)
                                  "%s: %s", f->path, (unsigned long long)f->blk_id,
                                  f->failures, dfs_errmsg());
         }
+        if (f->ngs_old == sizeof(f->gs_old) / sizeof(f->gs_old[0])) {
+            memmove(f->gs_old, f->gs_old + 1, sizeof(f->gs_old) - sizeof(f->gs_old[0]));
+            f->ngs_old--;
+        }
+        f->gs_old[f->ngs_old++] = f->blk_gs;
         f->blk_gs = r->genstamp;
         if (r->n_replacements == 0) {
             protobuf_c_message_free_unpacked(m, NULL);
@@ -682,6 +697,7 @@ int pl_begin_block(dfs_file *f)
             f->blk_id = resp->block->block->id;
             f->blk_gs = resp->block->block->genstamp;
             f->blk_reopened = 0;
+            f->ngs_old = 0;
             rc = set_nodes(f, resp->block->locs, resp->block->n_locs);
         }
         if (m)
@@ -722,6 +738,7 @@ int pl_begin_append(dfs_file *f, const Dfs__LocatedBlock *last, uint64_t old_gs)
     f->blk_id = last->block->id;
     f->blk_gs = last->block->genstamp;
     f->blk_reopened = 1;
+    f->ngs_old = 0;
     pktring_reset(&f->ring, last->block->length);
     int rc = set_nodes(f, last->locs, last->n_locs);
     if (rc != DFS_OK) {
