@@ -144,7 +144,9 @@ def test_kill_pipeline_datanode_mid_block_with_spare(cluster, tmp_path, victim):
     replicas (a replacement got the bytes so far), none on the dead one."""
     env = client_conf(cluster, tmp_path, **{"ack_timeout_ms": 5000})
     _, port = _kill_mid_block(cluster, tmp_path, env, victim)
-    last = block_ports(cluster, "/f")[-1]
+    # close needs one reported replica; the others' reports follow
+    last = wait_for(lambda: (lambda p: p if len(p) >= 3 else None)(
+        block_ports(cluster, "/f")[-1]), 10, "3 replicas of the last block")
     assert len(last) == 3 and port not in last, last
 
 
@@ -161,7 +163,7 @@ def test_kill_pipeline_datanode_without_replacement(cluster, tmp_path):
     _, port = _kill_mid_block(cluster, tmp_path, env, 1)
     assert port not in block_ports(cluster, "/f")[-1]
     last = wait_for(lambda: (lambda p: p if len(p) == 3 else None)(
-        block_ports(cluster, "/f")[-1]), 30,
+        block_ports(cluster, "/f")[-1]), 60,
         "the block to be re-replicated to 3 datanodes")
     assert port not in last, last
 
