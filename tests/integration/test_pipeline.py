@@ -119,8 +119,9 @@ def test_put_fails_clearly_when_every_datanode_is_dead(cluster, tmp_path):
 
 def _kill_mid_block(cluster, tmp_path, env, victim_index):
     """Write 1.5 blocks with dfs-hflush-check, stop after an hflush in the
-    second block, kill the pipeline datanode at victim_index (pipeline
-    order as the namenode records it), then let the write finish.
+    second block, kill the datanode at victim_index of the block's
+    locations, then let the write finish.  With a window of 2 packets
+    (env) the failure is noticed well before the block's LAST packet.
     Returns (payload, killed port)."""
     payload = blob(BLOCK + BLOCK // 2 + 12345, 3)
     src = local(tmp_path, "src", payload)
@@ -142,7 +143,7 @@ def test_kill_pipeline_datanode_mid_block_with_spare(cluster, tmp_path, victim):
     """One of the three pipeline datanodes killed mid-block, a fourth one
     spare: the write completes byte-identical and the block ends with 3
     replicas (a replacement got the bytes so far), none on the dead one."""
-    env = client_conf(cluster, tmp_path, **{"ack_timeout_ms": 5000})
+    env = client_conf(cluster, tmp_path, ack_timeout_ms=5000, window=2)
     _, port = _kill_mid_block(cluster, tmp_path, env, victim)
     # close needs one reported replica; the others' reports follow
     last = wait_for(lambda: (lambda p: p if len(p) >= 3 else None)(
@@ -159,7 +160,7 @@ def test_kill_pipeline_datanode_without_replacement(cluster, tmp_path):
     survivors and is re-replicated afterwards (once the killed datanode is
     known dead, the spare gets the copies)."""
     env = client_conf(cluster, tmp_path, replace_datanode_on_failure=0,
-                      ack_timeout_ms=5000)
+                      ack_timeout_ms=5000, window=2)
     _, port = _kill_mid_block(cluster, tmp_path, env, 1)
     assert port not in block_ports(cluster, "/f")[-1]
     last = wait_for(lambda: (lambda p: p if len(p) == 3 else None)(
