@@ -184,16 +184,20 @@ static void run_create(struct iop_job *ij)
         j->w = bs_writer_append(bs, id, j->old_gs, gs, j->length, j->chunk, j->err,
                                 sizeof(j->err));
         break;
-    case DFS__WRITE_STAGE__WS_TRANSFER:
-        /* a parked replica of an older attempt gives way */
-        if (bs_replica_info(bs, id, &ri) == 0 && ri.state == BS_RBW_PARKED && ri.gs <= gs) {
-            LOG_INFO("blk_%llu: dropping the parked replica of generation stamp %llu for a "
-                     "transfer under %llu", (unsigned long long)id, (unsigned long long)ri.gs,
-                     (unsigned long long)gs);
+    default:
+        /* A replica here of an older genstamp is stale (the namenode hands
+         * out a write, a copy or a transfer only under the block's newest
+         * genstamp): it gives way.  A parked one of the same genstamp is
+         * an earlier attempt of this transfer. */
+        if (bs_replica_info(bs, id, &ri) == 0 && ri.state != BS_RBW_WRITING &&
+            (ri.gs < gs || (ri.gs == gs && ri.state == BS_RBW_PARKED &&
+                            j->stage == DFS__WRITE_STAGE__WS_TRANSFER))) {
+            LOG_INFO("blk_%llu: dropping the %s replica of generation stamp %llu for a "
+                     "write under %llu", (unsigned long long)id,
+                     ri.state == BS_RBW_PARKED ? "parked" : "finalized",
+                     (unsigned long long)ri.gs, (unsigned long long)gs);
             bs_delete(bs, id);
         }
-        /* fall through */
-    default:
         j->w = bs_writer_create(bs, id, gs, j->chunk, j->err, sizeof(j->err));
         break;
     }
@@ -750,10 +754,8 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
         bad = "packet out of sequence";
     else if (ph.chunk_size != s->chunk)
         bad = "packet chunk size differs from the stream's";
-    else if (ph.offset != s->recv_len && ph.offset != base)
-        bad = "packet offset is not the replica's length";
-    else if (ph.data_len > 0 && ph.offset + ph.data_len < s->recv_len)
-        bad = "packet rewrites less than the partial chunk";
+    else if (ph.offset > base)
+        bad = "packet offset is past the replica's length";
     if (bad) {
         LOG_WARN("closing connection from %s: blk_%llu: %s", s->peer,
                  (unsigned long long)s->blk_id, bad);
@@ -801,7 +803,10 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
     j->chunk = s->chunk;
     j->nsums = ph.nsums;
     j->stage = s->stage;
-    if (ph.data_len > 0)
+    /* A packet may start before the replica's end, on a chunk boundary:
+     * the partial last chunk rewritten whole, or a recovered pipeline's
+     * writer resending packets the replica already held (same bytes). */
+    if (end > s->recv_len)
         s->recv_len = end;
     j->final_len = s->recv_len;
     s->next_seq++;

@@ -80,8 +80,9 @@ static int stale_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo
 
 /* A replica being written (BlockInfo.rbw, full reports): of a block under
  * construction with its genstamp, dn is one of its expected locations
- * (after a restart, the only way to know them); of a complete block, it
- * is left over and deleted; with an older genstamp, ignored.  An unknown
+ * (after a restart, the only way to know them), with its genstamp or an
+ * older one (a recovery picks the newest); of a complete block, it is
+ * left over and deleted; with a newer genstamp, ignored.  An unknown
  * block is left to the caller (orphans).  1 when handled. */
 static int rbw_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
                        struct report_tally *t)
@@ -95,7 +96,9 @@ static int rbw_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *
                  "being written, but the block is complete: deleting it", dn->storage_id,
                  bi->id, bi->genstamp);
         dm_queue_delete(nn->dm, dn, bi->id, bi->genstamp, bi->length);
-    } else if (bi->genstamp == b->genstamp) {
+    } else if (bi->genstamp <= b->genstamp) {
+        /* An older genstamp too: a block recovery (whose genstamp is
+         * newer than every replica's) needs to know every holder. */
         bm_pipeline_add(nn->bm, bi->id, dn->slot);
         t->rbw++;
     } else {
@@ -122,6 +125,14 @@ static void add_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo 
     enum bm_report_rc rc = bm_add_replica(nn->bm, dn->slot, bi->id, bi->genstamp, bi->length);
     if (rc == BM_STALE && stale_replica(nn, dn, bi, t))
         return;
+    if (rc == BM_STALE) {
+        /* A finalized replica of a block under construction again (a
+         * recovery or an append bumped its genstamp): a holder a block
+         * recovery must ask. */
+        const struct bm_block *b = bm_get(nn->bm, bi->id);
+        if (b && !b->complete && bi->genstamp < b->genstamp)
+            bm_pipeline_add(nn->bm, bi->id, dn->slot);
+    }
     if (rc == BM_ADDED && bi->corrupt)    /* the datanode found it bad (BlockInfo.corrupt) */
         bm_mark_corrupt(nn->bm, bi->id, bi->genstamp, dn->slot);
     switch (rc) {
