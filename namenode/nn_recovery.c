@@ -38,6 +38,7 @@ struct rec {
     uint32_t primary;               /* slot, or NO_PRIMARY */
     int sent;                       /* CMD_RECOVER handed to the primary */
     int logged_wait;                /* "no live datanode" said */
+    int failed;                     /* could not start: tried again after the timeout */
     uint32_t ntargets;
     uint32_t targets[BM_PIPELINE_MAX];
 };
@@ -223,6 +224,7 @@ int nn_recovery_start(struct nn *nn, uint64_t inode, const char *why, int *close
     r->started = dfs_mono_ms();
     r->attempts++;
     r->logged_wait = 0;
+    r->failed = 0;
     r->ntargets = nt;
     memcpy(r->targets, targets, nt * sizeof(*targets));
     LOG_INFO("inode %" PRIu64 " (written by %s): %s: recovering blk_%" PRIu64
@@ -251,14 +253,27 @@ size_t nn_recovery_take(struct nn *nn, uint32_t slot, struct nn_recover_cmd *out
     return k;
 }
 
-/* Recover inode, logging a failure. */
+/* Recover inode; one that cannot be is tried again after the recovery
+ * timeout (logged each time). */
 static void recover(struct nn *nn, uint64_t inode, const char *why)
 {
     char err[ERRLEN] = "";
     int closed;
     int rc = nn_recovery_start(nn, inode, why, &closed, err, sizeof(err));
-    if (rc != DFS_OK)
-        LOG_WARN("inode %" PRIu64 ": cannot start its recovery (%s): %s", inode, why, err);
+    if (rc == DFS_OK)
+        return;
+    LOG_WARN("inode %" PRIu64 ": cannot start its recovery (%s): %s; trying again in %u ms",
+             inode, why, err, nn->conf.nn_block_recovery_timeout_ms);
+    struct rec *r = u64map_get(&state(nn)->recs, inode);
+    if (!r) {
+        r = xcalloc(1, sizeof(*r));
+        r->inode = inode;
+        u64map_put(&state(nn)->recs, inode, r);
+    }
+    lease_remove(nn->leases, inode);
+    r->primary = NO_PRIMARY;
+    r->failed = 1;
+    r->started = dfs_mono_ms();
 }
 
 void nn_recovery_tick(struct nn *nn, uint64_t now)
@@ -280,7 +295,7 @@ void nn_recovery_tick(struct nn *nn, uint64_t now)
         if (!r)
             continue;
         if (r->started == 0 || now - r->started >= nn->conf.nn_block_recovery_timeout_ms) {
-            if (r->started != 0)
+            if (r->started != 0 && !r->failed)
                 LOG_INFO("blk_%" PRIu64 " (inode %" PRIu64 "): recovery %" PRIu64 " not done "
                          "after %" PRIu64 " ms: starting again", r->block, r->inode,
                          r->genstamp, now - r->started);
@@ -290,7 +305,7 @@ void nn_recovery_tick(struct nn *nn, uint64_t now)
                 again = xrealloc(again, cap * sizeof(*again));
             }
             again[nagain++] = r->inode;
-        } else if (r->primary == NO_PRIMARY) {
+        } else if (r->primary == NO_PRIMARY && !r->failed) {
             r->ntargets = 0;
             const struct bm_block *b = bm_get(nn->bm, r->block);
             if (b)
