@@ -26,9 +26,14 @@ support for the new calls:
   the lease lives, and starts recovery once it is past the soft limit.
 * Replicas being written reported after a restart are the block's
   locations; HeartbeatReq.fsyncs shows in the cluster report.
+* With real datanodes: a writer killed after an hflush leaves its block
+  under construction on its pipeline, and the hard limit sends the
+  recovery to one of them.
 """
 
 import json
+import re
+import subprocess
 
 import pytest
 
@@ -362,3 +367,41 @@ def test_rbw_reports_after_restart(cluster):
     # fsyncs from heartbeats show in the cluster report.
     ok(cluster, "heartbeat", holder, 42)
     assert ok(cluster, "report")["datanodes"][holder]["fsyncs"] == 42
+
+
+# ------------------------------------------------------ with real datanodes
+
+HFLUSH_CHECK = BUILD / "tests" / "dfs-hflush-check"
+
+
+@pytest.mark.cluster(datanodes=3, overrides=["namenode.lease_hard_ms=2000",
+                                             "namenode.block_size=1M"])
+def test_killed_writer_recovery_starts(cluster, tmp_path):
+    """A writer killed after an hflush: readers see its last block under
+    construction on the pipeline's datanodes; after the hard limit the
+    namenode starts the block's recovery and a datanode of the pipeline
+    gets the CMD_RECOVER (or, with the datanode side in place, the file is
+    closed)."""
+    src = tmp_path / "src"
+    src.write_bytes(b"x" * 5000)
+    cluster.ok("mkdir", "/k")
+    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", cluster.addr, "-b", str(MiB), "/k/f",
+                          str(src), "w1000", "f"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cluster.spawned.append(p)
+    assert p.stdout.readline() == "flushed 1000\n", p.stderr.read()
+    lb = last_block(cluster, "/k/f")
+    assert lb["uc"] and len(lb["locs"]) == 3 and lb["offset"] == 0
+    p.kill()
+    p.wait()
+    wait_for(lambda: "recovering blk_%d" % lb["id"] in cluster.log(), 30,
+             "the namenode to start the recovery")
+    assert re.search(r"blk_%d \(inode \d+\): recovery \d+ by datanode" % lb["id"],
+                     cluster.log())
+
+    def recovered_or_asked():
+        if nn_stat(cluster, "/k/f")["complete"]:
+            return True
+        return any("namenode command 4" in t for n, t in cluster.logs().items()
+                   if n.startswith("datanode"))
+    wait_for(recovered_or_asked, 30, "the primary to get the CMD_RECOVER")
