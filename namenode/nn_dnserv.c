@@ -80,22 +80,29 @@ static int stale_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo
 
 /* A replica being written (BlockInfo.rbw, full reports): of a block under
  * construction with its genstamp, dn is one of its expected locations
- * (after a restart, the only way to know them); of a complete block, it
- * is left over and deleted; with an older genstamp, ignored.  An unknown
- * block is left to the caller (orphans).  1 when handled. */
+ * (after a restart, the only way to know them); with an older genstamp,
+ * ignored (a survivor not bumped yet).  Of a complete block it is left
+ * over and deleted -- but with the block's genstamp only once the block
+ * has its good replicas elsewhere: the report may just have been sent
+ * before that replica was finalized.  An unknown block is left to the
+ * caller (orphans).  1 when handled. */
 static int rbw_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
                        struct report_tally *t)
 {
     const struct bm_block *b = bm_get(nn->bm, bi->id);
     if (!b)
         return 0;
-    if (b->complete) {
+    unsigned elsewhere = 0;
+    for (unsigned i = 0; i < b->nreps; i++)
+        elsewhere += !b->reps[i].corrupt && b->reps[i].dn != dn->slot;
+    if (b->complete && (bi->genstamp != b->genstamp ||
+                        elsewhere >= (b->expected ? b->expected : 1))) {
         t->stale++;
         LOG_INFO("datanode %s reports blk_%" PRIu64 " (generation stamp %" PRIu64 ") still "
                  "being written, but the block is complete: deleting it", dn->storage_id,
                  bi->id, bi->genstamp);
         dm_queue_delete(nn->dm, dn, bi->id, bi->genstamp, bi->length);
-    } else if (bi->genstamp == b->genstamp) {
+    } else if (!b->complete && bi->genstamp == b->genstamp) {
         bm_pipeline_add(nn->bm, bi->id, dn->slot);
         t->rbw++;
     } else {
