@@ -20,6 +20,13 @@ struct nn;
 int nn_monitor_init(struct nn *nn);
 void nn_monitor_shutdown(struct nn *nn);
 
+/* Have fn(nn, now) run on every tick of the monitor timer (every 200 ms)
+ * while the namenode is out of safe mode (a module's background duty:
+ * lease recovery).  At most NN_MONITOR_MAX_TICKS; from a module's init. */
+#define NN_MONITOR_MAX_TICKS 4
+typedef void (*nn_tick_fn)(struct nn *nn, uint64_t now);
+void nn_monitor_on_tick(nn_tick_fn fn);
+
 /* The namespace's block-removed hook (ns_set_block_removed; arg: the
  * struct nn): the block leaves the block map and its replicas are queued
  * for deletion on their datanodes. */

@@ -391,6 +391,7 @@ int nn_recovery_init(struct nn *nn)
     LOG_INFO("leases: %zu clients writing %zu files; %zu files to recover", nl, nf,
              u64map_count(&state(nn)->recs));
     ns_set_uc_removed(nn->ns, on_uc_removed, nn);
+    nn_monitor_on_tick(nn_recovery_tick);
     nn_rpc_handle(DFS_MSG_COMMIT_SYNC_REQ, &dfs__commit_block_sync_req__descriptor,
                   h_commit_sync);
     return 0;
