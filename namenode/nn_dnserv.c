@@ -68,8 +68,13 @@ static int stale_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo
                          struct report_tally *t)
 {
     const struct bm_block *b = bm_get(nn->bm, bi->id);
+    if (b && !b->complete && bi->genstamp < b->genstamp) {
+        /* A survivor not bumped yet: kept, and asked by lease recovery. */
+        bm_pipeline_add(nn->bm, bi->id, dn->slot, 1);
+        return 0;
+    }
     if (!b || !b->complete || bi->genstamp >= b->genstamp)
-        return 0;       /* under construction: a survivor may not be bumped yet */
+        return 0;
     t->stale++;
     LOG_INFO("datanode %s reports blk_%" PRIu64 " with generation stamp %" PRIu64
              ", the block's is %" PRIu64 ": a stale replica, deleting it", dn->storage_id,
@@ -81,7 +86,8 @@ static int stale_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo
 /* A replica being written (BlockInfo.rbw, full reports): of a block under
  * construction with its genstamp, dn is one of its expected locations
  * (after a restart, the only way to know them); with an older genstamp,
- * ignored (a survivor not bumped yet).  Of a complete block it is left
+ * one flagged older (a survivor not bumped yet: lease recovery asks it,
+ * readers are not sent there).  Of a complete block it is left
  * over and deleted -- but with the block's genstamp only once the block
  * has its good replicas elsewhere: the report may just have been sent
  * before that replica was finalized.  An unknown block is left to the
@@ -102,8 +108,9 @@ static int rbw_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *
                  "being written, but the block is complete: deleting it", dn->storage_id,
                  bi->id, bi->genstamp);
         dm_queue_delete(nn->dm, dn, bi->id, bi->genstamp, bi->length);
-    } else if (!b->complete && bi->genstamp == b->genstamp) {
-        bm_pipeline_add(nn->bm, bi->id, dn->slot);
+    } else if (!b->complete && bi->genstamp <= b->genstamp) {
+        /* Older: a survivor not bumped yet, which lease recovery asks. */
+        bm_pipeline_add(nn->bm, bi->id, dn->slot, bi->genstamp < b->genstamp);
         t->rbw++;
     } else {
         t->stale++;

@@ -435,11 +435,15 @@ static void test_new_genstamp_and_pipeline(void)
     const uint32_t *p = bm_pipeline(bm, 7, &n);
     CHECK_EQ_INT(n, 3);
     CHECK(p && p[0] == 3 && p[1] == 1 && p[2] == 2);
-    bm_pipeline_add(bm, 7, 1);
-    bm_pipeline_add(bm, 7, 4);
+    bm_pipeline_add(bm, 7, 1, 1);
+    bm_pipeline_add(bm, 7, 4, 1);
     p = bm_pipeline(bm, 7, &n);
     CHECK_EQ_INT(n, 4);
     CHECK(p && p[3] == 4);
+    CHECK_EQ_INT(bm_pipeline_older(bm, 7, 1), 0);   /* current stays current */
+    CHECK_EQ_INT(bm_pipeline_older(bm, 7, 4), 1);
+    bm_pipeline_add(bm, 7, 4, 0);
+    CHECK_EQ_INT(bm_pipeline_older(bm, 7, 4), 0);
     bm_set_pipeline(bm, 99, slots, 2);          /* no such block: nothing */
     CHECK(bm_pipeline(bm, 99, &n) == NULL);
 
