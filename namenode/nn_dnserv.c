@@ -61,9 +61,11 @@ struct report_tally {
     size_t added, unknown, orphans, stale, bad_length, doomed, rbw;
 };
 
-/* A replica of a complete block with a genstamp below the block's (its
- * pipeline was recovered or the file appended to since): deleted.  1 when
- * it was handled so, 0 when it is another case of BM_STALE. */
+/* A replica with a genstamp below its block's (the pipeline was recovered
+ * or the file appended to since): of a complete block it is stale and
+ * deleted (1: handled); of a block under construction it is a survivor
+ * not bumped yet, kept as a location lease recovery asks (0, as every
+ * other case of BM_STALE: the caller counts and logs it). */
 static int stale_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
                          struct report_tally *t)
 {
