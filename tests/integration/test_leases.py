@@ -37,7 +37,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, run, wait_for
+from conftest import BUILD, SLOW, run, wait_for
 
 NN_CALL = BUILD / "tests" / "dfs-nn-call"
 MiB = 1 << 20
@@ -89,7 +89,7 @@ def restart_namenode(cluster):
 
 # ------------------------------------------------------------- lease rules
 
-@pytest.mark.cluster(overrides=["namenode.lease_soft_ms=1500",
+@pytest.mark.cluster(overrides=["namenode.lease_soft_ms=%d" % (2000 * SLOW),
                                 "namenode.lease_hard_ms=600000"])
 def test_overwrite_refused_while_the_lease_lives(cluster):
     a = ok(cluster, "create", "/o/f", "alice")
@@ -113,7 +113,7 @@ def test_overwrite_refused_while_the_lease_lives(cluster):
     ok(cluster, "renew", "nobody-at-all")
 
 
-@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=1500",
+@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (3000 * SLOW),
                                 "namenode.block_size=1M"])
 def test_hard_limit_closes_or_deletes(cluster):
     fake_datanodes(cluster, 1)
@@ -130,7 +130,7 @@ def test_hard_limit_closes_or_deletes(cluster):
     assert nn_stat(cluster, "/h/empty")["length"] == 0
 
 
-@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=2000",
+@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (4000 * SLOW),
                                 "namenode.block_size=1M",
                                 "namenode.safemode_threshold=0",
                                 "namenode.safemode_extension_ms=0"])
@@ -149,6 +149,8 @@ def test_leases_rebuilt_after_kill(cluster):
     a = ok(cluster, "append", "/r/full", "w5")
     assert a["last_full"]["id"] == blk["id"] and "last" not in a
     assert nn_stat(cluster, "/r/full")["complete"] is False
+    for w in ("w1", "w2", "w3", "w5"):
+        ok(cluster, "renew", w)
 
     restart_namenode(cluster)
     assert "leases: 4 clients writing 4 files" in cluster.log()
@@ -165,7 +167,7 @@ def test_leases_rebuilt_after_kill(cluster):
 
 # ------------------------------------------------------- block recovery
 
-@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=1000",
+@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (2500 * SLOW),
                                 "namenode.replication=2"])
 def test_block_recovery_dispatch_and_commit(cluster):
     sids = fake_datanodes(cluster, 2)
@@ -209,7 +211,7 @@ def test_block_recovery_dispatch_and_commit(cluster):
 
 
 @pytest.mark.cluster(overrides=["namenode.lease_hard_ms=600000",
-                                "namenode.block_recovery_timeout_ms=1000",
+                                "namenode.block_recovery_timeout_ms=%d" % (2000 * SLOW),
                                 "namenode.replication=1"])
 def test_recover_lease_and_timeout(cluster):
     fk = fake_datanodes(cluster, 1)[0]
@@ -283,7 +285,7 @@ def test_update_pipeline(cluster):
 # ------------------------------------------------------------------ append
 
 @pytest.mark.cluster(overrides=["namenode.replication=1", "namenode.block_size=1M",
-                                "namenode.lease_soft_ms=1500"])
+                                "namenode.lease_soft_ms=%d" % (2000 * SLOW)])
 def test_append(cluster):
     fk = fake_datanodes(cluster, 1)[0]
     f = ok(cluster, "create", "/a/f", "w")
