@@ -270,6 +270,13 @@ int bm_remove_block(struct blockmap *bm, uint64_t id,
     struct bm_block *b = u64map_del(&bm->blocks, id);
     if (!b)
         return -1;
+    size_t np = 0;
+    const uint32_t *pipe = bm_pipeline(bm, id, &np);
+    /* The pipeline's datanodes hold replicas being written (parked when
+     * their writer went away) that no report has listed: those go too. */
+    for (size_t i = 0; i < np && on_replica; i++)
+        if (!find_rep(b, pipe[i]))
+            on_replica(b, pipe[i], arg);
     free(u64map_del(&bm->pipes, id));
     unaccount(bm, b);
     for (unsigned i = 0; i < b->nreps; i++) {

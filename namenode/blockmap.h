@@ -114,8 +114,9 @@ int bm_pipeline_older(const struct blockmap *bm, uint64_t id, uint32_t slot);
 /* The file's replication changed. */
 void bm_set_expected(struct blockmap *bm, struct bm_block *b, uint32_t expected);
 /* Drop block id (file deleted, block abandoned).  Before the entry is
- * freed, on_replica (may be NULL) runs for each of its replicas (to queue
- * their deletion).  0, or -1 when id is not in the map. */
+ * freed, on_replica (may be NULL) runs for each of its replicas and each
+ * datanode of its pipeline that is not one of them (a replica being
+ * written, to queue their deletion).  0, or -1 when id is not in the map. */
 int bm_remove_block(struct blockmap *bm, uint64_t id,
                     void (*on_replica)(const struct bm_block *b, uint32_t dn, void *arg),
                     void *arg);

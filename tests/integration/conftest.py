@@ -12,6 +12,8 @@ $DFS_BUILD (default <repo>/build).
     def test_y(cluster): ...
 """
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import os
@@ -19,6 +21,7 @@ import random
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -48,6 +51,9 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "cluster(datanodes=0, overrides=()): cluster fixture setup")
+    config.addinivalue_line(
+        "markers", "issue7: needs the namenode and datanode sides of issue 7 "
+        "(pipeline recovery, leases, append, readers of files being written)")
 
 
 # ---------------------------------------------------------------- helpers
@@ -171,6 +177,49 @@ def stat_json(addr, path):
     rc, out, err = dfs_at(addr, "stat", "--json", path)
     assert rc == 0, err
     return json.loads(out)
+
+
+# ------------------------------------------------------- replica .meta files
+
+META_HDR = 32
+META_MAGIC = 0x4446534d     # "DFSM"
+
+
+def _xxh3():
+    for name in ("libxxhash.so.0", ctypes.util.find_library("xxhash")):
+        if not name:
+            continue
+        try:
+            f = ctypes.CDLL(name).XXH3_64bits
+        except (OSError, AttributeError):
+            continue
+        f.restype = ctypes.c_uint64
+        f.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        return f
+    return None
+
+
+XXH3 = _xxh3()
+
+
+def xxh3(b):
+    return XXH3(b, len(b))
+
+
+def check_meta(meta, data, chunk):
+    """The .meta bytes describe data: header, then XXH3-64 per chunk."""
+    assert XXH3 is not None, "libxxhash not found (a build dependency)"
+    magic, version, algo, csize = struct.unpack(">IHHI", meta[:12])
+    assert magic == META_MAGIC, hex(magic)
+    assert (version, algo) == (1, 1)
+    assert csize == chunk
+    nsums = -(-len(data) // chunk)
+    assert len(meta) == META_HDR + 8 * nsums
+    for i in range(nsums):
+        want = xxh3(data[i * chunk:(i + 1) * chunk])
+        got, = struct.unpack(">Q", meta[META_HDR + 8 * i:META_HDR + 8 * i + 8])
+        assert got == want, "chunk %d: checksum %016x != xxh3 %016x" % (
+            i, got, want)
 
 
 # ---------------------------------------------------------------- cluster

@@ -15,17 +15,15 @@ every test works under its own directory (`base`).  Files use 1 MiB blocks
 """
 
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import re
-import struct
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import BUILD, SLOW, blob, dfs_env, run, sha256 as sha, wait_for
+from conftest import (BUILD, SLOW, XXH3, blob, check_meta, dfs_env, run, sha256 as sha,
+                      wait_for)
 
 pytestmark = pytest.mark.cluster(datanodes=4,
                                  overrides=["datanode.heartbeat_ms=500"])
@@ -34,8 +32,6 @@ KiB, MiB = 1024, 1024 * 1024
 CHUNK = 16 * KiB            # client.chunk_size default
 PACKET = 64 * KiB           # client.packet_size default
 BLOCK = MiB                 # put -b 1M
-META_HDR = 32
-META_MAGIC = 0x4446534d     # "DFSM"
 PREAD_CHECK = BUILD / "tests" / "dfs-pread-check"
 HFLUSH_CHECK = BUILD / "tests" / "dfs-hflush-check"
 
@@ -53,44 +49,6 @@ def put_bytes(c, tmp_path, remote, payload, *opts, env=None):
     rc, out, err = c.dfs("put", "-b", "1M", *opts, src, remote, env=env)
     assert rc == 0 and err == "", "put %s -> %d: %s" % (remote, rc, err)
     return src
-
-
-# ------------------------------------------------------------ xxh3 (meta)
-
-def _xxh3():
-    for name in ("libxxhash.so.0", ctypes.util.find_library("xxhash")):
-        if not name:
-            continue
-        try:
-            f = ctypes.CDLL(name).XXH3_64bits
-        except (OSError, AttributeError):
-            continue
-        f.restype = ctypes.c_uint64
-        f.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-        return f
-    return None
-
-
-XXH3 = _xxh3()
-
-
-def xxh3(b):
-    return XXH3(b, len(b))
-
-
-def check_meta(meta, data, chunk):
-    """The .meta bytes describe data: header, then XXH3-64 per chunk."""
-    magic, version, algo, csize = struct.unpack(">IHHI", meta[:12])
-    assert magic == META_MAGIC, hex(magic)
-    assert (version, algo) == (1, 1)
-    assert csize == chunk
-    nsums = -(-len(data) // chunk)
-    assert len(meta) == META_HDR + 8 * nsums
-    for i in range(nsums):
-        want = xxh3(data[i * chunk:(i + 1) * chunk])
-        got, = struct.unpack(">Q", meta[META_HDR + 8 * i:META_HDR + 8 * i + 8])
-        assert got == want, "chunk %d: checksum %016x != xxh3 %016x" % (
-            i, got, want)
 
 
 # ------------------------------------------------------------ round trips
