@@ -419,8 +419,14 @@ static int h_blockreport(struct nn *nn, struct dfs_conn *c, const struct dfs_fra
         for (size_t i = 0; i < req->n_added; i++)
             add_replica(nn, dn, req->added[i], &t, 1);
         for (size_t i = 0; i < req->n_removed; i++) {
-            dm_delete_confirmed(dn, req->removed[i]->id);
-            bm_remove_replica(nn->bm, dn->slot, req->removed[i]->id);
+            const Dfs__BlockInfo *ri = req->removed[i];
+            const struct bm_block *b = bm_get(nn->bm, ri->id);
+            dm_delete_confirmed(dn, ri->id);
+            /* The replicas in the map have their block's genstamp: the
+             * removal of an older one (a stale or left-over replica)
+             * leaves them be. */
+            if (!b || ri->genstamp >= b->genstamp)
+                bm_remove_replica(nn->bm, dn->slot, ri->id);
         }
         LOG_DEBUG("datanode %s: %zu replicas added, %zu removed", dn->storage_id,
                   req->n_added, req->n_removed);

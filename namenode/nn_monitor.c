@@ -127,6 +127,29 @@ void nn_block_removed(uint64_t block_id, void *arg)
         bm_remove_block(nn->bm, block_id, queue_delete, nn);
 }
 
+void nn_block_completed(struct nn *nn, struct bm_block *b, uint64_t length)
+{
+    size_t np = 0, n = 0;
+    const uint32_t *pipe = bm_pipeline(nn->bm, b->id, &np);
+    uint32_t left[BM_PIPELINE_MAX];
+    for (size_t i = 0; i < np; i++) {
+        unsigned k = 0;
+        while (k < b->nreps && b->reps[k].dn != pipe[i])
+            k++;
+        if (k == b->nreps)
+            left[n++] = pipe[i];
+    }
+    bm_complete_block(nn->bm, b, length);
+    for (size_t i = 0; i < n && b->genstamp > 1; i++) {
+        struct dm_node *dn = dm_get(nn->dm, left[i]);
+        if (dn && dn->state != DM_DEAD)
+            dm_queue_delete(nn->dm, dn, b->id, b->genstamp - 1, 0);
+    }
+    if (n)
+        LOG_DEBUG("blk_%" PRIu64 " complete: %zu pipeline datanodes reported no replica of it: "
+                  "older replicas there deleted", b->id, n);
+}
+
 void nn_replication_changed(struct nn *nn, const char *path)
 {
     struct ns_block *blocks = NULL;

@@ -31,6 +31,15 @@ void nn_monitor_on_tick(nn_tick_fn fn);
  * struct nn): the block leaves the block map and its replicas are queued
  * for deletion on their datanodes. */
 void nn_block_removed(uint64_t block_id, void *arg);
+/* Block b's final length is recorded (AddBlock's previous, Complete,
+ * lease recovery): the block map completes it, and every datanode of its
+ * pipeline that reported no replica of it gets a CMD_DELETE for
+ * (id, genstamp - 1): a replica left behind with an older genstamp (a
+ * parked one, or a stale finalized one) goes, one finalizing under the
+ * block's genstamp is kept (a datanode keeps a replica newer than the
+ * command's). */
+struct bm_block;
+void nn_block_completed(struct nn *nn, struct bm_block *b, uint64_t length);
 /* The replication of file `path` (normalised) changed (setrep): its
  * blocks take it.  Call after ns_setattr() succeeded with NS_SET_REPL. */
 void nn_replication_changed(struct nn *nn, const char *path);

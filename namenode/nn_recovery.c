@@ -138,7 +138,7 @@ static int close_file(struct nn *nn, const struct ns_uc *uc, int drop, const cha
     else if (uc->last_id) {
         struct bm_block *b = bm_get(nn->bm, uc->last_id);
         if (b && !b->complete)
-            bm_complete_block(nn->bm, b, uc->last_length);
+            nn_block_completed(nn, b, uc->last_length);
     }
     lease_remove(nn->leases, uc->inode);
     forget(nn, uc->inode);
@@ -350,7 +350,7 @@ static int h_commit_sync(struct nn *nn, struct dfs_conn *c, const struct dfs_fra
     if (drop)
         nn_block_removed(id, nn);
     else if (b && !b->complete)
-        bm_complete_block(nn->bm, b, len);
+        nn_block_completed(nn, b, len);
     lease_remove(nn->leases, inode);
     forget(nn, inode);
     LOG_INFO("blk_%" PRIu64 " (inode %" PRIu64 "): recovered at %" PRIu64 " bytes on %zu "
