@@ -76,6 +76,12 @@ def nn_stat(cluster, path):
     return ok(cluster, "locations", path)["st"]
 
 
+def deletes(cluster, sid):
+    """The (id, genstamp) of the deletions in sid's next heartbeat answer."""
+    return {tuple(b) for c in ok(cluster, "heartbeat", sid)["commands"]
+            if c["type"] == "delete" for b in c["blocks"]}
+
+
 def last_block(cluster, path):
     r = ok(cluster, "locations", path)
     return r["blocks"][-1] if r["blocks"] else None
@@ -266,20 +272,26 @@ def test_update_pipeline(cluster):
     for s in (keep, spare):
         ok(cluster, "register", s, 40000 + sids.index(s), "%d:%d:100" % (blk["id"], gs))
     assert ok(cluster, "complete", "/p/f", f["inode"], "w", blk["id"], gs, 100)["complete"]
-    # The excluded datanode turns up with its old replica: deleted.
+    # The excluded datanode, known to hold an older replica, is told to
+    # delete it when the block completes (a replica under the block's
+    # genstamp would be kept)...
+    assert deletes(cluster, bad) == {(blk["id"], gs - 1)}
+    # ... and again when it turns up with it.
     ok(cluster, "register", bad, 40000 + sids.index(bad), "%d:%d:60" % (blk["id"], blk["gs"]))
-    c = ok(cluster, "heartbeat", bad)["commands"]
-    assert {"type": "delete", "blocks": [[blk["id"], blk["gs"]]], "targets": []} in c
+    assert deletes(cluster, bad) == {(blk["id"], blk["gs"])}
+    # A stale finalized replica (no longer doomed there) is deleted too.
+    ok(cluster, "register", spare, 40000 + sids.index(spare),
+       "%d:%d:100" % (blk["id"], u["genstamp"]))
+    assert deletes(cluster, spare) == {(blk["id"], u["genstamp"])}
     assert "a stale replica, deleting it" in cluster.log()
+    ok(cluster, "register", spare, 40000 + sids.index(spare), "%d:%d:100" % (blk["id"], gs))
     # A leftover replica being written of the complete block: deleted, as
     # the block has its replicas elsewhere...
     ok(cluster, "register", bad, 40000 + sids.index(bad), "%d:%d:100:rbw" % (blk["id"], gs))
-    c = ok(cluster, "heartbeat", bad)["commands"]
-    assert {"type": "delete", "blocks": [[blk["id"], gs]], "targets": []} in c
+    assert deletes(cluster, bad) == {(blk["id"], gs)}
     # ... but not while they are short: it may be finalized yet.
     ok(cluster, "register", keep, 40000 + sids.index(keep), "%d:%d:100:rbw" % (blk["id"], gs))
-    c = ok(cluster, "heartbeat", keep)["commands"]
-    assert not [x for x in c if x["type"] == "delete"]
+    assert deletes(cluster, keep) == set()
 
 
 # ------------------------------------------------------------------ append
