@@ -136,7 +136,7 @@ void nn_block_completed(struct nn *nn, struct bm_block *b, uint64_t length)
         unsigned k = 0;
         while (k < b->nreps && b->reps[k].dn != pipe[i])
             k++;
-        if (k == b->nreps)
+        if (k == b->nreps && bm_pipeline_older(nn->bm, b->id, pipe[i]))
             left[n++] = pipe[i];
     }
     bm_complete_block(nn->bm, b, length);
@@ -146,8 +146,8 @@ void nn_block_completed(struct nn *nn, struct bm_block *b, uint64_t length)
             dm_queue_delete(nn->dm, dn, b->id, b->genstamp - 1, 0);
     }
     if (n)
-        LOG_DEBUG("blk_%" PRIu64 " complete: %zu pipeline datanodes reported no replica of it: "
-                  "older replicas there deleted", b->id, n);
+        LOG_DEBUG("blk_%" PRIu64 " complete: %zu datanodes left with an older replica of it: "
+                  "deleting those", b->id, n);
 }
 
 void nn_replication_changed(struct nn *nn, const char *path)

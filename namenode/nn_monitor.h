@@ -32,12 +32,13 @@ void nn_monitor_on_tick(nn_tick_fn fn);
  * for deletion on their datanodes. */
 void nn_block_removed(uint64_t block_id, void *arg);
 /* Block b's final length is recorded (AddBlock's previous, Complete,
- * lease recovery): the block map completes it, and every datanode of its
- * pipeline that reported no replica of it gets a CMD_DELETE for
- * (id, genstamp - 1): a replica left behind with an older genstamp (a
- * parked one, or a stale finalized one) goes, one finalizing under the
- * block's genstamp is kept (a datanode keeps a replica newer than the
- * command's). */
+ * lease recovery): the block map completes it, and every datanode its
+ * expected locations list as holding an older replica (left out of the
+ * pipeline, or of the recovery: bm_pipeline_older) that reported none
+ * under the block's genstamp gets a CMD_DELETE for (id, genstamp - 1): the
+ * older replica (parked, or a stale finalized one) goes, one finalizing
+ * under the block's genstamp would be kept (a datanode keeps a replica
+ * newer than the command's). */
 struct bm_block;
 void nn_block_completed(struct nn *nn, struct bm_block *b, uint64_t length);
 /* The replication of file `path` (normalised) changed (setrep): its

@@ -320,6 +320,28 @@ void nn_recovery_tick(struct nn *nn, uint64_t now)
 
 /* ------------------------------------------------------ CommitBlockSync */
 
+/* The recovery finished b on the datanodes ids[n]: the others of its
+ * expected locations keep an older replica (deleted at completion). */
+static void mark_unfinished(struct nn *nn, struct bm_block *b, char **ids, size_t n)
+{
+    size_t np = 0, nfin = 0, nold = 0;
+    const uint32_t *pipe = bm_pipeline(nn->bm, b->id, &np);
+    uint32_t fin[BM_PIPELINE_MAX], old[BM_PIPELINE_MAX];
+    for (size_t i = 0; i < np; i++) {
+        const struct dm_node *dn = dm_get(nn->dm, pipe[i]);
+        size_t k = 0;
+        while (dn && k < n && strcmp(ids[k], dn->storage_id) != 0)
+            k++;
+        if (dn && k < n)
+            fin[nfin++] = pipe[i];
+        else
+            old[nold++] = pipe[i];
+    }
+    bm_set_pipeline(nn->bm, b->id, fin, nfin);
+    for (size_t i = 0; i < nold; i++)
+        bm_pipeline_add(nn->bm, b->id, old[i], 1);
+}
+
 static int h_commit_sync(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
                          ProtobufCMessage *m)
 {
@@ -349,8 +371,10 @@ static int h_commit_sync(struct nn *nn, struct dfs_conn *c, const struct dfs_fra
     struct bm_block *b = bm_get(nn->bm, id);
     if (drop)
         nn_block_removed(id, nn);
-    else if (b && !b->complete)
+    else if (b && !b->complete) {
+        mark_unfinished(nn, b, req->storage_ids, req->n_storage_ids);
         nn_block_completed(nn, b, len);
+    }
     lease_remove(nn->leases, inode);
     forget(nn, inode);
     LOG_INFO("blk_%" PRIu64 " (inode %" PRIu64 "): recovered at %" PRIu64 " bytes on %zu "
