@@ -184,16 +184,20 @@ static void run_create(struct iop_job *ij)
         j->w = bs_writer_append(bs, id, j->old_gs, gs, j->length, j->chunk, j->err,
                                 sizeof(j->err));
         break;
-    case DFS__WRITE_STAGE__WS_TRANSFER:
-        /* a parked replica of an older attempt gives way */
-        if (bs_replica_info(bs, id, &ri) == 0 && ri.state == BS_RBW_PARKED && ri.gs <= gs) {
-            LOG_INFO("blk_%llu: dropping the parked replica of generation stamp %llu for a "
-                     "transfer under %llu", (unsigned long long)id, (unsigned long long)ri.gs,
-                     (unsigned long long)gs);
+    default:
+        /* A replica here of an older genstamp is stale (the namenode hands
+         * out a write, a copy or a transfer only under the block's newest
+         * genstamp): it gives way.  A parked one of the same genstamp is
+         * an earlier attempt of this transfer. */
+        if (bs_replica_info(bs, id, &ri) == 0 && ri.state != BS_RBW_WRITING &&
+            (ri.gs < gs || (ri.gs == gs && ri.state == BS_RBW_PARKED &&
+                            j->stage == DFS__WRITE_STAGE__WS_TRANSFER))) {
+            LOG_INFO("blk_%llu: dropping the %s replica of generation stamp %llu for a "
+                     "write under %llu", (unsigned long long)id,
+                     ri.state == BS_RBW_PARKED ? "parked" : "finalized",
+                     (unsigned long long)ri.gs, (unsigned long long)gs);
             bs_delete(bs, id);
         }
-        /* fall through */
-    default:
         j->w = bs_writer_create(bs, id, gs, j->chunk, j->err, sizeof(j->err));
         break;
     }

@@ -45,7 +45,19 @@ struct rec {
 
 struct nn_recovery {
     struct u64map recs;             /* inode -> struct rec */
+    uint64_t first_tick;            /* first tick out of safe mode, 0 before */
 };
+
+/* Long enough out of safe mode that every datanode alive has registered
+ * and listed its replicas being written: a block no datanode has named
+ * by then is taken to have none.  Before that, after a restart, the
+ * namenode knows no pipeline and must not conclude so. */
+static int reports_settled(const struct nn *nn, uint64_t now)
+{
+    const struct nn_recovery *rs = nn->recovery;
+    return rs->first_tick != 0 &&
+           now - rs->first_tick >= (uint64_t)nn->conf.nn_lease_hard_ms + nn->conf.nn_dead_ms;
+}
 
 static struct nn_recovery *state(const struct nn *nn)
 {
@@ -190,7 +202,7 @@ int nn_recovery_start(struct nn *nn, uint64_t inode, const char *why, int *close
     uint32_t targets[BM_PIPELINE_MAX];
     uint32_t nt = candidates(nn, b, targets);
     if (nt == 0 && b->nreps == 0 && !bm_pipeline(nn->bm, b->id, &npipe) &&
-        uc.last_length == 0) {
+        uc.last_length == 0 && reports_settled(nn, dfs_mono_ms())) {
         /* No datanode ever heard of it: the writer died before writing. */
         *closed = 1;
         return close_file(nn, &uc, 1, why, err, errsz);
@@ -278,6 +290,8 @@ static void recover(struct nn *nn, uint64_t inode, const char *why)
 
 void nn_recovery_tick(struct nn *nn, uint64_t now)
 {
+    if (state(nn)->first_tick == 0)
+        state(nn)->first_tick = now;
     uint64_t *inodes = NULL;
     size_t n = lease_expired(nn->leases, now, nn->conf.nn_lease_hard_ms, &inodes);
     for (size_t i = 0; i < n; i++)
@@ -294,8 +308,15 @@ void nn_recovery_tick(struct nn *nn, uint64_t now)
         struct rec *r = p ? p->val : NULL;
         if (!r)
             continue;
-        if (r->started == 0 || now - r->started >= nn->conf.nn_block_recovery_timeout_ms) {
-            if (r->started != 0 && !r->failed)
+        size_t npipe = 0;
+        const struct bm_block *rb = bm_get(nn->bm, r->block);
+        int nobody = r->primary == NO_PRIMARY && r->ntargets == 0 && !r->failed && rb &&
+                     rb->nreps == 0 && !bm_pipeline(nn->bm, r->block, &npipe) &&
+                     reports_settled(nn, now);
+        /* r->started may be later than now (set during this tick). */
+        if (r->started == 0 || nobody ||
+            (now > r->started && now - r->started >= nn->conf.nn_block_recovery_timeout_ms)) {
+            if (r->started != 0 && !nobody && !r->failed)
                 LOG_INFO("blk_%" PRIu64 " (inode %" PRIu64 "): recovery %" PRIu64 " not done "
                          "after %" PRIu64 " ms: starting again", r->block, r->inode,
                          r->genstamp, now - r->started);

@@ -138,6 +138,7 @@ def test_hard_limit_closes_or_deletes(cluster):
 
 @pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (4000 * SLOW),
                                 "namenode.block_size=1M",
+                                "namenode.stale_ms=1000", "namenode.dead_ms=3000",
                                 "namenode.safemode_threshold=0",
                                 "namenode.safemode_extension_ms=0"])
 def test_leases_rebuilt_after_kill(cluster):
@@ -165,8 +166,9 @@ def test_leases_rebuilt_after_kill(cluster):
     wait_for(lambda: nn_stat(cluster, "/r/empty")["complete"], 30, "/r/empty closed")
     wait_for(lambda: nn_stat(cluster, "/r/full")["complete"], 30, "/r/full closed")
     assert nn_stat(cluster, "/r/full")["length"] == MiB
-    # /r/open's block: no datanode knows it after the restart, nothing
-    # recorded in it: dropped, the file closed empty.
+    # /r/open's block: no datanode names it once the reports have settled
+    # (hard limit + dead_ms out of safe mode), nothing recorded in it:
+    # dropped, the file closed empty.
     wait_for(lambda: nn_stat(cluster, "/r/open")["complete"], 30, "/r/open closed")
     assert ok(cluster, "locations", "/r/open")["blocks"] == []
 
