@@ -378,10 +378,15 @@ def test_rbw_reports_after_restart(cluster):
        "%d:%d:500:rbw" % (blk["id"], blk["gs"]))
     lb = last_block(cluster, "/w/f")
     assert lb["uc"] and lb["locs"] == [holder]
-    # An older stamp of a block being written: ignored, not deleted.
+    # An older stamp of a block being written: not deleted (a survivor may
+    # not have been bumped yet), and its datanode is one a block recovery
+    # must ask (it picks the newest stamp).
     other = [s for s in fk if s != holder][0]
     ok(cluster, "register", other, 40000 + fk.index(other),
        "%d:%d:500:rbw" % (blk["id"], blk["gs"] - 1))
+    # Readers are not sent there (its stamp is stale for them): the spec's
+    # locations are the replicas with the block's stamp.
+    # (test_older_replica_recovered_after_restart: recovery asks it.)
     assert last_block(cluster, "/w/f")["locs"] == [holder]
     assert not [c for c in ok(cluster, "heartbeat", other)["commands"]
                 if c["type"] == "delete"]
