@@ -41,7 +41,17 @@ struct rec {
     int failed;                     /* could not start: tried again after the timeout */
     uint32_t ntargets;
     uint32_t targets[BM_PIPELINE_MAX];
+    /* The newest pipeline when the first recovery began (its datanodes
+     * hold every acknowledged byte; others may hold an older, shorter
+     * replica): one of them must be live for the first attempts. */
+    uint32_t nnewest;
+    uint32_t newest[BM_PIPELINE_MAX];
 };
+
+/* Attempts that wait for a datanode of the newest pipeline; after them a
+ * recovery settles with whichever holders are left (their datanodes may
+ * never come back). */
+#define NEWEST_ATTEMPTS 3
 
 struct nn_recovery {
     struct u64map recs;             /* inode -> struct rec */
@@ -114,6 +124,21 @@ static uint32_t candidates(struct nn *nn, const struct bm_block *b, uint32_t *ou
 static int dispatch(struct nn *nn, struct rec *r)
 {
     uint32_t live[BM_PIPELINE_MAX], n = 0;
+    int newest_live = r->nnewest == 0 || r->attempts > NEWEST_ATTEMPTS;
+    for (uint32_t i = 0; i < r->nnewest && !newest_live; i++) {
+        const struct dm_node *dn = dm_get(nn->dm, r->newest[i]);
+        newest_live = dn && dn->state == DM_LIVE;
+    }
+    if (!newest_live) {
+        if (!r->logged_wait)
+            LOG_WARN("blk_%" PRIu64 " (inode %" PRIu64 "): no datanode of its newest pipeline "
+                     "is live (%u of them): its recovery waits for one (attempt %u of %d "
+                     "that wait)", r->block, r->inode, r->nnewest, r->attempts,
+                     NEWEST_ATTEMPTS);
+        r->logged_wait = 1;
+        r->primary = NO_PRIMARY;
+        return -1;
+    }
     for (uint32_t i = 0; i < r->ntargets; i++) {
         const struct dm_node *dn = dm_get(nn->dm, r->targets[i]);
         if (dn && dn->state == DM_LIVE)
@@ -224,13 +249,19 @@ int nn_recovery_start(struct nn *nn, uint64_t inode, const char *why, int *close
         keep[nkeep++] = pipe[i];
     for (uint32_t i = 0; i < nt && nkeep < BM_PIPELINE_MAX; i++)
         keep[nkeep++] = targets[i];
-    bm_new_genstamp(nn->bm, b, gs);
-    bm_set_pipeline(nn->bm, b->id, keep, nkeep);
     if (!r) {
         r = xcalloc(1, sizeof(*r));
         r->inode = inode;
         u64map_put(&state(nn)->recs, inode, r);
+        /* Before the bump: holders with the block's genstamp. */
+        for (size_t i = 0; i < npipe && r->nnewest < BM_PIPELINE_MAX; i++)
+            if (!bm_pipeline_older(nn->bm, b->id, pipe[i]))
+                r->newest[r->nnewest++] = pipe[i];
+        for (unsigned i = 0; i < b->nreps && r->nnewest < BM_PIPELINE_MAX; i++)
+            r->newest[r->nnewest++] = b->reps[i].dn;
     }
+    bm_new_genstamp(nn->bm, b, gs);
+    bm_set_pipeline(nn->bm, b->id, keep, nkeep);
     r->block = uc.last_id;
     r->genstamp = gs;
     r->started = dfs_mono_ms();
