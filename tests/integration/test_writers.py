@@ -15,6 +15,7 @@ CL_ACK_MS (just above what the first datanode waits for the third); lease
 limits are set per test.
 """
 
+import functools
 import json
 import os
 import re
@@ -33,8 +34,15 @@ KiB, MiB = 1024, 1024 * 1024
 CHUNK = 16 * KiB            # client.chunk_size default
 HFLUSH_CHECK = BUILD / "tests" / "dfs-hflush-check"
 
-DN_ACK_MS = int(1500 * SLOW)
-CL_ACK_MS = DN_ACK_MS + 5000 + int(1500 * SLOW)
+# (Sanitizer builds: twice the margins, not SLOW times: these are waits for
+# a failure to be noticed, paid by every SIGSTOP test.)
+MARGIN = 2 if SLOW > 1 else 1
+DN_ACK_MS = 1500 * MARGIN
+CL_ACK_MS = DN_ACK_MS + 5000 + 1500 * MARGIN
+# Packets (64 KiB) a writer keeps unacknowledged: with a datanode stopped
+# mid-block, the block stays unfinished (the default, 64, would let the
+# whole rest of a 4 MiB block out).
+WINDOW = 8
 
 FAST = [
     "namenode.stale_ms=1000",
@@ -59,12 +67,17 @@ def lease(soft_ms, hard_ms):
             "namenode.lease_hard_ms=%d" % hard_ms]
 
 
+def client_conf(path, window=WINDOW):
+    """Write a client configuration to path: short ack timeout, frequent
+    lease renewal, at most `window` packets unacknowledged."""
+    path.write_text("[client]\nack_timeout_ms = %d\nlease_renew_ms = 300\nwindow = %d\n"
+                    % (CL_ACK_MS, window))
+    return path
+
+
 @pytest.fixture
 def conf(tmp_path):
-    """A client configuration: short ack timeout, frequent lease renewal."""
-    p = tmp_path / "client.conf"
-    p.write_text("[client]\nack_timeout_ms = %d\nlease_renew_ms = 300\n" % CL_ACK_MS)
-    return p
+    return client_conf(tmp_path / "client.conf")
 
 
 @pytest.fixture
@@ -189,9 +202,15 @@ class Writer:
         self.p.wait()
 
 
+@functools.lru_cache(maxsize=2)
+def _blob(size, seed):
+    return blob(size, seed)
+
+
 def source(tmp_path, size, seed, name="src"):
-    """A local file of `size` reproducible random bytes: (path, bytes)."""
-    data = blob(size, seed)
+    """A local file of `size` reproducible random bytes: (path, bytes).
+    (The bytes are made once per run: 50 MiB take a while.)"""
+    data = _blob(size, seed)
     p = tmp_path / ("%s-%d" % (name, seed))
     p.write_bytes(data)
     return p, data
@@ -365,20 +384,24 @@ def healthy_with(c, want):
 
 BIG = 50 * MiB
 BLOCK4 = 4 * MiB
-# In the third block, not on a chunk boundary: the pipeline is open and the
-# block half written.
-PAUSE_AT = 2 * BLOCK4 + 3 * MiB // 2 + 5000
+# Where the writer pauses and the datanode fails, in the third block: "mid"
+# leaves it half written (not on a chunk boundary) whatever happens next;
+# at "end" the writer has its LAST packet out (default window) when the
+# failure stops the acks, so survivors may have finalized the block.
+PAUSE = {"mid": 2 * BLOCK4 + 3 * MiB // 2 + 5000, "end": 3 * BLOCK4 - 100000}
 POSITION = {"first": 0, "middle": 1, "last": 2}
 
 
-def fail_mid_write(c, tmp_path, conf, freeze, how, pos):
-    """Write 50 MiB in 4 MiB blocks; halfway through the third block kill
+def fail_mid_write(c, tmp_path, conf, freeze, how, pos, where="mid"):
+    """Write 50 MiB in 4 MiB blocks; in the third block (PAUSE[where]) kill
     (SIGKILL) or stop (SIGSTOP) the first, middle or last datanode of its
     pipeline; the write completes.  Returns (payload, block id, its old
     genstamp, victim, victim pid when stopped)."""
     src, payload = source(tmp_path, BIG, 1)
-    w = Writer(c, "/f", src, ["w%d" % PAUSE_AT, "p"], block=BLOCK4, conf=conf)
-    assert w.expect("paused") == PAUSE_AT
+    if where == "end":
+        conf = client_conf(tmp_path / "client-window64.conf", window=64)
+    w = Writer(c, "/f", src, ["w%d" % PAUSE[where], "p"], block=BLOCK4, conf=conf)
+    assert w.expect("paused") == PAUSE[where]
     chain = wait_pipeline(c, w)
     blk, gs = block_being_written(c, chain)
     victim = chain[POSITION[pos]]
@@ -393,16 +416,18 @@ def fail_mid_write(c, tmp_path, conf, freeze, how, pos):
     return payload, blk, gs, victim, stopped
 
 
-@pytest.mark.parametrize("pos", ["first", "middle", "last"])
-@pytest.mark.parametrize("how", ["kill", "stop"])
+@pytest.mark.parametrize("how,pos,where", [
+    (how, pos, "mid") for how in ("kill", "stop") for pos in ("first", "middle", "last")
+] + [("kill", "first", "end"), ("stop", "last", "end")])
 @pytest.mark.cluster(datanodes=4, overrides=SPARE)
-def test_pipeline_datanode_fails_with_spare(cluster, tmp_path, conf, freeze, how, pos):
+def test_pipeline_datanode_fails_with_spare(cluster, tmp_path, conf, freeze, how, pos, where):
     """The failed datanode is replaced: the block ends with 3 replicas under
     a new genstamp, none on the failed datanode, and nothing was copied by
     the replication monitor.  A stopped datanode, continued and restarted
     (its full report lists its late replica), loses that replica."""
     c = cluster
-    payload, blk, gs, victim, stopped = fail_mid_write(c, tmp_path, conf, freeze, how, pos)
+    payload, blk, gs, victim, stopped = fail_mid_write(c, tmp_path, conf, freeze, how, pos,
+                                                       where)
     vport = c.datanode_port(victim)
 
     def three():
@@ -558,7 +583,9 @@ def test_killed_put_leaves_no_temporary_file(cluster, tmp_path, env):
     c.ok("mkdir", "/p")
     before = all_replica_files(c)
     p = c.spawn("put", "-b", "1M", "-", "/p/f", env=env, stdin=subprocess.PIPE)
-    feeder = threading.Thread(target=lambda: _feed(p, blob(2 * MiB + 5000, 6)))
+    # put reads its input 4 MiB at a time: the first 4 MiB go out, and it
+    # waits for the rest.
+    feeder = threading.Thread(target=lambda: _feed(p, blob(4 * MiB + 5000, 6)))
     feeder.start()
     try:
         wait_for(lambda: c.exists("/p/.f._COPYING_") and
