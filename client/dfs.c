@@ -84,12 +84,22 @@ static const struct sh_command commands[] = {
       "Copy each LOCAL file ('-': standard input) to REMOTE.  When REMOTE is an\n"
       "existing directory, the files keep their names in it; several LOCAL\n"
       "need such a directory.  Data goes to REMOTE_DIR/.NAME._COPYING_ first\n"
-      "and is renamed on success: a failed copy leaves nothing under NAME.\n"
+      "and is renamed on success: a failed copy leaves nothing under NAME,\n"
+      "and a killed put's ._COPYING_ file is deleted once its lease expires.\n"
       "\n"
       "  -r REPL        replication of the new files (1..10)\n"
       "  -b BLOCKSIZE   block size of the new files; suffixes K, M, G (1024-based)\n"
       "  -f             replace an existing file\n"
       "  -p             preserve the local permission bits and modification time\n" },
+    { "append", cmd_append, "append LOCAL... REMOTE",
+      "Append local files to a dfs file",
+      "Append each LOCAL file ('-': standard input) to the file REMOTE, in\n"
+      "order, as one writer (like hdfs dfs -appendToFile).  REMOTE is created\n"
+      "when missing.  Its last block is reopened when partial; readers see\n"
+      "the old length until the append ends.  Every LOCAL must open before\n"
+      "anything is appended; what was appended before a failure stays.  A\n"
+      "file another client is writing is refused (\"being written\"); one\n"
+      "whose writer died is recovered first (this waits for it).\n" },
     { "get", cmd_get, "get [-f] REMOTE... LOCAL",
       "Copy dfs files to the local file system",
       "Copy each REMOTE file to LOCAL ('-': standard output).  When LOCAL is an\n"
@@ -114,9 +124,11 @@ static const struct sh_command commands[] = {
       "Show the state of the cluster and its datanodes",
       "Print capacity, usage, block and file counts, under-replicated and\n"
       "corrupt blocks, safe mode, and for every datanode its address, storage\n"
-      "id, rack, state, space, blocks and time since its last heartbeat.\n"
+      "id, rack, state, space, blocks, time since its last heartbeat and\n"
+      "replica fsyncs done for hsync.\n"
       "\n"
-      "  --json   one JSON object (last_heartbeat in seconds)\n" },
+      "  --json   one JSON object (last_heartbeat in seconds; \"fsyncs\" per\n"
+      "           datanode)\n" },
     { "df", cmd_df, "df [-h]",
       "Show the capacity and free space of the file system",
       "Print size, used and available space of the cluster and the use\n"

@@ -7,7 +7,7 @@
  *                  formatting (modes, times, sizes, JSON), paths, tree walk
  *   shell_ns.c     namespace commands: mkdir ls stat touch rm mv setrep
  *                  chmod chown
- *   shell_data.c   data commands: put get cat (and the progress line)
+ *   shell_data.c   data commands: put append get cat (and the progress line)
  *   xfer.c         a ring of buffers and a thread that writes them, so get
  *                  and cat read from dfs while the local write goes on
  *   shell_admin.c  cluster and locality commands: locate report df du
@@ -177,6 +177,7 @@ int cmd_setrep(struct shell *sh, int argc, char **argv);
 int cmd_chmod(struct shell *sh, int argc, char **argv);
 int cmd_chown(struct shell *sh, int argc, char **argv);
 int cmd_put(struct shell *sh, int argc, char **argv);
+int cmd_append(struct shell *sh, int argc, char **argv);
 int cmd_get(struct shell *sh, int argc, char **argv);
 int cmd_cat(struct shell *sh, int argc, char **argv);
 int cmd_locate(struct shell *sh, int argc, char **argv);

@@ -185,6 +185,7 @@ static void report_human(const char *namenode, const struct dfs_cluster_report *
         print_bytes("  ", "Remaining:", d->remaining);
         printf("  %-17s %u\n", "Blocks:", d->blocks);
         printf("  %-17s %.1f s ago\n", "Last heartbeat:", (double)d->last_heartbeat_ms / 1000.0);
+        printf("  %-17s %" PRIu64 "\n", "Fsyncs (hsync):", d->fsyncs);
     }
 }
 
@@ -214,8 +215,9 @@ static void report_json(const struct dfs_cluster_report *r)
         json_str(stdout, d->admin_state);
         printf(",\"decommission_left\":%" PRIu64, d->decommission_left);
         printf(",\"capacity\":%" PRIu64 ",\"used\":%" PRIu64 ",\"remaining\":%" PRIu64
-               ",\"blocks\":%u,\"last_heartbeat\":%.1f}", d->capacity, d->used,
-               d->remaining, d->blocks, (double)d->last_heartbeat_ms / 1000.0);
+               ",\"blocks\":%u,\"last_heartbeat\":%.1f,\"fsyncs\":%" PRIu64 "}", d->capacity,
+               d->used, d->remaining, d->blocks, (double)d->last_heartbeat_ms / 1000.0,
+               d->fsyncs);
     }
     fputs("]}\n", stdout);
 }

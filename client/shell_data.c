@@ -1,13 +1,15 @@
 /*
- * shell_data.c - data commands of the dfs shell: put, get, cat, and the
- * progress line that put and get draw on a terminal.
+ * shell_data.c - data commands of the dfs shell: put, append, get, cat, and
+ * the progress line that put and get draw on a terminal.
  *
  * Both directions move data in XFER_BUF pieces; get and cat write them
  * from a helper thread while the next piece is read (xfer.h).  Neither
  * leaves a partial result under the final name: put writes
  * ".NAME._COPYING_" beside the target and renames it on success; get
  * writes "LOCAL.tmp-XXXXXX" and renames it on success.  Whatever fails,
- * the temporary file is removed.
+ * the temporary file is removed (put's is created temporary, so even a
+ * killed put leaves nothing once its lease expires).  append adds to an
+ * existing file in place: what was appended before a failure stays.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -200,7 +202,9 @@ static void put_file(struct shell *sh, const struct put_opts *po, int fd,
     dfs_file *f;
     int err = 0, rc;
 
-    rc = dfs_open_write(sh->fs, tmp, DFS_O_OVERWRITE, mode, po->replication,
+    /* Temporary: should this process die, the namenode deletes the file
+     * once the lease expires instead of keeping a partial copy. */
+    rc = dfs_open_write(sh->fs, tmp, DFS_O_OVERWRITE | DFS_O_TEMPORARY, mode, po->replication,
                         po->block_size, &f);
     if (rc != DFS_OK) {
         sh_fail_as(sh, target, rc, tmp);
@@ -342,6 +346,93 @@ int cmd_put(struct shell *sh, int argc, char **argv)
         put_one(sh, &po, argv[i], remote, isdir, buf);
     sh_trap_signals(0);
     free(buf);
+    return sh_status(sh);
+}
+
+/* -------------------------------------------------------------- append */
+
+/* Open remote for appending, creating it when missing.  NULL after a
+ * report. */
+static dfs_file *append_open(struct shell *sh, const char *remote)
+{
+    struct dfs_stat st;
+    dfs_file *f = NULL;
+    int rc = dfs_stat(sh->fs, remote, &st);
+
+    if (rc == DFS_OK && st.type == DFS_TYPE_DIR) {
+        sh_failf(sh, remote, "Is a directory");
+        return NULL;
+    }
+    if (rc == DFS_ERR_NOENT)
+        rc = dfs_open_write(sh->fs, remote, 0, 0644, 0, 0, &f);
+    else if (rc == DFS_OK)
+        rc = dfs_open_append(sh->fs, remote, &f);
+    if (rc != DFS_OK) {
+        sh_fail(sh, remote, rc);
+        return NULL;
+    }
+    return f;
+}
+
+int cmd_append(struct shell *sh, int argc, char **argv)
+{
+    const char *remote;
+    int c, i, n, rc, *fds, err = 0, failed = 0;
+    struct stat *lst;
+    struct progress prog;
+    enum copy_end end = COPY_OK;
+    dfs_file *f;
+    char *buf;
+
+    sh_opt_reset();
+    while ((c = sh_getopt(sh, argc, argv, "", NULL)) != -1)
+        return EXIT_USAGE;
+    if (optind >= argc)
+        return sh_usage(sh, "missing operand");
+    if (argc - optind < 2)
+        return sh_usage(sh, "missing destination operand after '%s'", argv[optind]);
+    remote = argv[argc - 1];
+    n = argc - optind - 1;
+    /* Every local operand must open before anything is appended. */
+    fds = xcalloc((size_t)n, sizeof(*fds));
+    lst = xcalloc((size_t)n, sizeof(*lst));
+    for (i = 0; i < n; i++) {
+        const char *l = argv[optind + i];
+        fds[i] = strcmp(l, "-") == 0 ? STDIN_FILENO : open(l, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0 || fstat(fds[i], &lst[i]) != 0) {
+            sh_fail_errno(sh, l, errno);
+            failed = 1;
+        } else if (S_ISDIR(lst[i].st_mode)) {
+            sh_failf(sh, l, "Is a directory");
+            failed = 1;
+        }
+    }
+    if (failed || sh_connect(sh, remote) != DFS_OK || !(f = append_open(sh, remote)))
+        goto out;
+    buf = xmalloc(XFER_BUF);
+    sh_trap_signals(1);
+    progress_start(&prog, remote, UINT64_MAX);
+    for (i = 0; i < n && end == COPY_OK; i++) {
+        end = put_copy(fds[i], &lst[i], f, buf, &prog, &err);
+        if (end != COPY_OK) {
+            progress_end(&prog);
+            put_report(sh, end, err, argv[optind + i], remote, NULL);
+        }
+    }
+    progress_end(&prog);
+    /* Whatever was appended before a failure or an interruption stays:
+     * close completes the file with it. */
+    rc = dfs_close(f);
+    if (rc != DFS_OK && end == COPY_OK)
+        sh_fail(sh, remote, rc);
+    sh_trap_signals(0);
+    free(buf);
+out:
+    for (i = 0; i < n; i++)
+        if (fds[i] > STDIN_FILENO)
+            close(fds[i]);
+    free(fds);
+    free(lst);
     return sh_status(sh);
 }
 

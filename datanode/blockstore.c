@@ -5,14 +5,15 @@
  *
  * In memory, behind bs->lock, two hash tables keyed by block id:
  *   fin  finalized replicas: FINAL, or DELETING while bs_delete unlinks
- *   rbw  replicas in rbw/:   WRITING (a live writer), LEFTOVER (found at
- *        open), or DELETING
+ *   rbw  replicas in rbw/:   WRITING (a live writer), PARKED (files closed:
+ *        left by a writer that went away, or found at open; bs_rbw.c
+ *        reopens them), or DELETING
  * The rule that makes I/O outside the lock safe: a thread claims an id in a
  * table (WRITING, DELETING) before it touches that id's files, and an id
  * present in either table cannot be claimed again.
  *
  * The data dirs themselves (paths, locks, VERSION, space, health) are
- * volume.c's.  When a dir fails (dir_fail), its FINAL and LEFTOVER entries
+ * volume.c's.  When a dir fails (dir_fail), its FINAL and PARKED entries
  * leave the tables under the lock, in the same critical section that
  * makes the failure visible to finalize: a replica is never added to the
  * map in a dir already swept.  WRITING and DELETING entries stay with
@@ -47,26 +48,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DIR_PATH_MAX (PATH_MAX - 128) /* room for the names we append */
-
-/* ---- the replica maps ---------------------------------------------- */
-
-/* What a map entry is.  (Key 0, an empty slot, is no block id.) */
-enum ent_state { ENT_FINAL = 1, ENT_WRITING, ENT_LEFTOVER, ENT_DELETING };
-
-/* An entry of bs->fin or bs->rbw (u64tab.h tables, entries inline). */
-struct ent {
-    uint64_t id;            /* the key: first */
-    uint64_t gs, len;
-    uint32_t chunk;
-    uint16_t dir;
-    uint8_t state;
-    uint8_t bad;            /* FINAL: flagged bad (marker file) */
-};
-
 /* Add absent id in state st (other fields 0): the entry, or NULL when out
  * of memory. */
-static struct ent *ent_add(struct u64tab *m, uint64_t id, enum ent_state st)
+struct ent *bs_ent_add(struct u64tab *m, uint64_t id, enum ent_state st)
 {
     struct ent *e = u64tab_add(m, id);
     if (e)
@@ -75,39 +59,6 @@ static struct ent *ent_add(struct u64tab *m, uint64_t id, enum ent_state st)
 }
 
 /* ---- the store ------------------------------------------------------ */
-
-struct bs {
-    struct vol_set *vol;
-    uint64_t reserved;
-    pthread_mutex_t lock;
-    pthread_mutex_t mark_lock;  /* marker files: create (mark) vs unlink (delete) */
-    struct u64tab fin, rbw;    /* under lock */
-    size_t nfinal;          /* FINAL entries of fin */
-    uint64_t used;          /* data + meta bytes of FINAL entries */
-
-    /* Failure hooks, set and called under hook_lock. */
-    pthread_mutex_t hook_lock;
-    bs_dir_failed_fn on_failed;
-    void *on_failed_arg;
-    bs_replica_lost_fn on_lost;
-    void *on_lost_arg;
-};
-
-struct bs_writer {
-    struct bs *bs;
-    uint64_t id, gs;
-    uint32_t chunk;
-    uint16_t dir;
-    int data_fd, meta_fd;
-    int rbw_synced;
-    uint64_t bytes;         /* atomic: read by bs_writer_bytes */
-    uint64_t flushed;       /* data up to here handed to writeback */
-};
-
-/* Start writeback every BS_SYNC_BEHIND bytes of a replica being written
- * ("sync behind writes"), so the fsync at finalize has little left to do
- * and dirty pages do not pile up. */
-#define BS_SYNC_BEHIND (8u << 20)
 
 void bs_seterr(char *err, size_t errsz, const char *fmt, ...)
 {
@@ -120,23 +71,23 @@ void bs_seterr(char *err, size_t errsz, const char *fmt, ...)
 }
 
 /* <dir>/finalized/subdirA/subdirB */
-static void fin_dir_path(char *buf, const struct bs *bs, size_t d, uint64_t id)
+void bs_fin_dir_path(char *buf, const struct bs *bs, size_t d, uint64_t id)
 {
     snprintf(buf, PATH_MAX, "%s/finalized/subdir%u/subdir%u", vol_path(bs->vol, d),
              (unsigned)((id >> 16) & 0x1f), (unsigned)((id >> 8) & 0x1f));
 }
 
 /* Data and meta paths of a replica in rbw/ or finalized/. */
-static void replica_paths(const struct bs *bs, size_t d, int rbw, uint64_t id, uint64_t gs,
+void bs_replica_paths(const struct bs *bs, size_t d, int rbw, uint64_t id, uint64_t gs,
                           char *data, char *meta)
 {
     char dir[PATH_MAX];
     if (rbw)
         snprintf(dir, sizeof dir, "%s/rbw", vol_path(bs->vol, d));
     else
-        fin_dir_path(dir, bs, d, id);
-    snprintf(data, PATH_MAX, "%.*s/blk_%" PRIu64, DIR_PATH_MAX, dir, id);
-    snprintf(meta, PATH_MAX, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".meta", DIR_PATH_MAX, dir, id, gs);
+        bs_fin_dir_path(dir, bs, d, id);
+    snprintf(data, PATH_MAX, "%.*s/blk_%" PRIu64, BS_DIR_PATH_MAX, dir, id);
+    snprintf(meta, PATH_MAX, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".meta", BS_DIR_PATH_MAX, dir, id, gs);
 }
 
 /* Path of finalized replica (id, gs)'s bad marker in dir d, and of the
@@ -145,8 +96,8 @@ static void marker_path(const struct bs *bs, size_t d, uint64_t id, uint64_t gs,
                         char *fdir)
 {
     char dir[PATH_MAX];
-    fin_dir_path(dir, bs, d, id);
-    snprintf(path, PATH_MAX, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".bad", DIR_PATH_MAX, dir, id, gs);
+    bs_fin_dir_path(dir, bs, d, id);
+    snprintf(path, PATH_MAX, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".bad", BS_DIR_PATH_MAX, dir, id, gs);
     if (fdir)
         snprintf(fdir, PATH_MAX, "%s", dir);
 }
@@ -154,7 +105,7 @@ static void marker_path(const struct bs *bs, size_t d, uint64_t id, uint64_t gs,
 /* ---- small I/O helpers ----------------------------------------------- */
 
 /* 0 or -errno; a short write is retried (the next one reports ENOSPC). */
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
     const uint8_t *p = buf;
     while (len > 0) {
@@ -327,7 +278,7 @@ static void move_aside(struct bs *bs, size_t d, const char *dirpath, const struc
 {
     char name[64], src[PATH_MAX], cdir[PATH_MAX], dst[PATH_MAX];
     item_name(it, name, sizeof name);
-    snprintf(src, sizeof src, "%.*s/%s", DIR_PATH_MAX, dirpath, name);
+    snprintf(src, sizeof src, "%.*s/%s", BS_DIR_PATH_MAX, dirpath, name);
     snprintf(cdir, sizeof cdir, "%s/corrupt", vol_path(bs->vol, d));
     if (mkdir(cdir, 0755) < 0 && errno != EEXIST) {
         LOG_ERROR("block store: %s: %s; cannot create %s: %s", src, why, cdir, strerror(errno));
@@ -335,9 +286,9 @@ static void move_aside(struct bs *bs, size_t d, const char *dirpath, const struc
     }
     for (int i = 0; i < 1000; i++) {
         if (i == 0)
-            snprintf(dst, sizeof dst, "%.*s/%s", DIR_PATH_MAX, cdir, name);
+            snprintf(dst, sizeof dst, "%.*s/%s", BS_DIR_PATH_MAX, cdir, name);
         else
-            snprintf(dst, sizeof dst, "%.*s/%s.%d", DIR_PATH_MAX, cdir, name, i);
+            snprintf(dst, sizeof dst, "%.*s/%s.%d", BS_DIR_PATH_MAX, cdir, name, i);
         /* never replace an earlier file of the same name; link + unlink
          * where the file system cannot rename without replacing */
         int rc = renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE);
@@ -367,13 +318,37 @@ static void scan_markers(const char *dirpath, const struct item *mk, size_t n, s
             continue;
         }
         item_name(&mk[i], name, sizeof name);
-        snprintf(path, sizeof path, "%.*s/%s", DIR_PATH_MAX, dirpath, name);
+        snprintf(path, sizeof path, "%.*s/%s", BS_DIR_PATH_MAX, dirpath, name);
         if (unlink(path) < 0 && errno != ENOENT)
             LOG_WARN("block store: %s: bad-replica marker of no replica here; cannot remove "
                      "it: %s", path, strerror(errno));
         else
             LOG_INFO("block store: %s: bad-replica marker of no replica here; removed", path);
     }
+}
+
+/* The verified length (bs_verified_len) of a replica found in rbw/ with
+ * len data bytes; 0 (logged) when it cannot be read. */
+static uint64_t rbw_scan_acked(const char *data, const char *meta, uint32_t chunk, uint64_t len)
+{
+    uint64_t acked = 0;
+    int rc = -EIO;
+    int dfd = open(data, O_RDONLY | O_CLOEXEC), mfd = open(meta, O_RDONLY | O_CLOEXEC);
+    if (dfd >= 0 && mfd >= 0)
+        rc = bs_verified_len(dfd, mfd, chunk, &acked);
+    else
+        rc = -errno;
+    if (rc < 0)
+        LOG_WARN("block store: %s: cannot read it: %s; its verified length is 0", data,
+                 strerror(-rc));
+    else if (acked < len)
+        LOG_INFO("block store: %s: %" PRIu64 " bytes, %" PRIu64 " of them verified", data, len,
+                 acked);
+    if (dfd >= 0)
+        close(dfd);
+    if (mfd >= 0)
+        close(mfd);
+    return acked;
 }
 
 /* Take one group of files of one id (sorted by item_cmp) found in dirpath
@@ -412,8 +387,8 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
         move_aside(bs, d, dirpath, &metas[i], "meta file of an older generation stamp");
 
     gs = metas[0].gs;
-    snprintf(data, sizeof data, "%.*s/blk_%" PRIu64, DIR_PATH_MAX, dirpath, id);
-    snprintf(meta, sizeof meta, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".meta", DIR_PATH_MAX, dirpath,
+    snprintf(data, sizeof data, "%.*s/blk_%" PRIu64, BS_DIR_PATH_MAX, dirpath, id);
+    snprintf(meta, sizeof meta, "%.*s/blk_%" PRIu64 "_%" PRIu64 ".meta", BS_DIR_PATH_MAX, dirpath,
              id, gs);
     if (replica_check(data, meta, !rbw, &len, &chunk, why, sizeof why)) {
         move_aside(bs, d, dirpath, &g[0], why);
@@ -436,7 +411,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
             if (rbw)
                 snprintf(odir, sizeof odir, "%s/rbw", vol_path(bs->vol, e->dir));
             else
-                fin_dir_path(odir, bs, e->dir, id);
+                bs_fin_dir_path(odir, bs, e->dir, id);
             loser_dir = odir;
             loser_d = e->dir;
             lm.gs = e->gs;
@@ -459,7 +434,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
             bs->used -= e->len + bs_meta_size(e->len, e->chunk);
             bs->nfinal--;
         }
-    } else if (!(e = ent_add(m, id, rbw ? ENT_LEFTOVER : ENT_FINAL))) {
+    } else if (!(e = bs_ent_add(m, id, rbw ? ENT_PARKED : ENT_FINAL))) {
         bs_seterr(err, errsz, "%s: out of memory for the replica map", vol_path(bs->vol, d));
         return -1;
     }
@@ -467,6 +442,8 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
     e->len = len;
     e->chunk = chunk;
     e->dir = (uint16_t)d;
+    if (rbw)
+        e->u.acked = rbw_scan_acked(data, meta, chunk, len);
     if (!rbw) {
         bs->used += len + bs_meta_size(len, chunk);
         bs->nfinal++;
@@ -544,7 +521,7 @@ static int scan_dir(struct bs *bs, size_t d, const char *path, int rbw, int dept
         char sub[PATH_MAX];
         if (!(subs & (1u << k)))
             continue;
-        snprintf(sub, sizeof sub, "%.*s/subdir%u", DIR_PATH_MAX, path, k);
+        snprintf(sub, sizeof sub, "%.*s/subdir%u", BS_DIR_PATH_MAX, path, k);
         if ((rc = scan_dir(bs, d, sub, rbw, depth + 1, depth == 0 ? k : a, depth == 1 ? k : b,
                            err, errsz)) < 0)
             goto out;
@@ -570,7 +547,7 @@ static void sweep_dir(struct bs *bs, size_t d, struct lost **lost, size_t *nlost
     size_t cap = 0;
     for (int t = 0; t < 2; t++) {
         struct u64tab *m = t == 0 ? &bs->fin : &bs->rbw;
-        uint8_t st = t == 0 ? ENT_FINAL : ENT_LEFTOVER;
+        uint8_t st = t == 0 ? ENT_FINAL : ENT_PARKED;
         /* u64tab_del shifts later entries back into slot i: look at i again */
         for (size_t i = 0; i < m->cap;) {
             struct ent *e = u64tab_at(m, i);
@@ -625,7 +602,7 @@ static void dir_fail(struct bs *bs, size_t d, int e, const char *what)
 
 /* rc: the result (-errno) of `op` on `path` in dir d.  A disk error
  * (vol_disk_error) fails the dir.  Returns rc. */
-static int io_check(struct bs *bs, size_t d, int rc, const char *op, const char *path)
+int bs_io_check(struct bs *bs, size_t d, int rc, const char *op, const char *path)
 {
     if (rc < 0 && vol_disk_error(-rc) && vol_usable(bs->vol, d)) {
         char what[PATH_MAX + 32];
@@ -775,7 +752,7 @@ const char *bs_storage_id(const struct bs *bs)
 /* ---- writer --------------------------------------------------------- */
 
 /* Drop w's claim on its id (rbw entry) under the lock. */
-static void writer_unclaim(struct bs_writer *w)
+void bs_writer_unclaim(struct bs_writer *w)
 {
     struct bs *bs = w->bs;
     pthread_mutex_lock(&bs->lock);
@@ -786,27 +763,27 @@ static void writer_unclaim(struct bs_writer *w)
 }
 
 /* Unlink w's files (in rbw/ or finalized/), close, unclaim, free. */
-static void writer_discard(struct bs_writer *w, int rbw)
+void bs_writer_discard(struct bs_writer *w, int rbw)
 {
     char data[PATH_MAX], meta[PATH_MAX];
     /* best effort in a failed dir: no complaint */
     int quiet = !vol_usable(w->bs->vol, w->dir);
-    replica_paths(w->bs, w->dir, rbw, w->id, w->gs, data, meta);
+    bs_replica_paths(w->bs, w->dir, rbw, w->id, w->gs, data, meta);
     if (unlink(data) < 0 && errno != ENOENT && !quiet) {
         int e = errno;
         LOG_ERROR("block store: %s: unlink: %s", data, strerror(e));
-        io_check(w->bs, w->dir, -e, "unlink", data);
+        bs_io_check(w->bs, w->dir, -e, "unlink", data);
     }
     if (unlink(meta) < 0 && errno != ENOENT && !quiet) {
         int e = errno;
         LOG_ERROR("block store: %s: unlink: %s", meta, strerror(e));
-        io_check(w->bs, w->dir, -e, "unlink", meta);
+        bs_io_check(w->bs, w->dir, -e, "unlink", meta);
     }
     if (w->data_fd >= 0)
         close(w->data_fd);
     if (w->meta_fd >= 0)
         close(w->meta_fd);
-    writer_unclaim(w);
+    bs_writer_unclaim(w);
     free(w);
 }
 
@@ -820,7 +797,7 @@ static int writer_files(struct bs_writer *w, char *err, size_t errsz)
     const char *op = "create", *what = data;
     int rc;
 
-    replica_paths(w->bs, w->dir, 1, w->id, w->gs, data, meta);
+    bs_replica_paths(w->bs, w->dir, 1, w->id, w->gs, data, meta);
     if ((w->data_fd = open(data, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
         rc = -errno;
         goto fail;
@@ -832,7 +809,7 @@ static int writer_files(struct bs_writer *w, char *err, size_t errsz)
     }
     bs_meta_header(h, w->chunk);
     op = "write";
-    if ((rc = pwrite_all(w->meta_fd, h, sizeof h, 0)) < 0)
+    if ((rc = bs_pwrite_all(w->meta_fd, h, sizeof h, 0)) < 0)
         goto fail;
     return 0;
 
@@ -847,18 +824,18 @@ fail:
         unlink(data);
     }
     w->data_fd = w->meta_fd = -1;
-    return io_check(w->bs, w->dir, rc, op, what);
+    return bs_io_check(w->bs, w->dir, rc, op, what);
 }
 
 /* rc: the -errno of `op` on w's data (meta 0) or meta file in rbw/; see
  * io_check.  Returns rc. */
-static int writer_io(struct bs_writer *w, int rc, const char *op, int meta)
+int bs_writer_io(struct bs_writer *w, int rc, const char *op, int meta)
 {
     char data[PATH_MAX], mpath[PATH_MAX];
     if (!vol_disk_error(-rc))
         return rc;
-    replica_paths(w->bs, w->dir, 1, w->id, w->gs, data, mpath);
-    return io_check(w->bs, w->dir, rc, op, meta ? mpath : data);
+    bs_replica_paths(w->bs, w->dir, 1, w->id, w->gs, data, mpath);
+    return bs_io_check(w->bs, w->dir, rc, op, meta ? mpath : data);
 }
 
 struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
@@ -894,7 +871,7 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
         busy = e->state == ENT_DELETING ? "is being deleted" : "already exists";
     else if ((e = u64tab_get(&bs->rbw, id)) != NULL)
         busy = e->state == ENT_WRITING ? "is being written"
-             : e->state == ENT_LEFTOVER ? "has an unfinished copy in rbw/"
+             : e->state == ENT_PARKED ? "has an unfinished copy in rbw/"
              : "is being deleted";
     if (busy) {
         saved = e->state == ENT_DELETING ? EBUSY : EEXIST;
@@ -904,7 +881,7 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
     }
     /* room in fin for every writer's finalize, so that it cannot fail */
     if (u64tab_reserve(&bs->fin, bs->fin.count + bs->rbw.count + 1) < 0 ||
-        !(e = ent_add(&bs->rbw, id, ENT_WRITING))) {
+        !(e = bs_ent_add(&bs->rbw, id, ENT_WRITING))) {
         pthread_mutex_unlock(&bs->lock);
         bs_seterr(err, errsz, "blk_%" PRIu64 ": out of memory for the replica map", id);
         saved = ENOMEM;
@@ -912,6 +889,7 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
     }
     e->gs = gs;
     e->chunk = chunk_size;
+    e->u.w = w;
     pthread_mutex_unlock(&bs->lock);
 
     /* A dir that fails on the create is left for the next best one. */
@@ -944,7 +922,7 @@ struct bs_writer *bs_writer_create(struct bs *bs, uint64_t id, uint64_t gs,
     return w;
 
 fail_unclaim:
-    writer_unclaim(w);
+    bs_writer_unclaim(w);
 fail_free:
     free(w);
     errno = saved;
@@ -967,11 +945,11 @@ int bs_writer_write(struct bs_writer *w, uint64_t offset, const void *data, size
         return 0;
     if (!vol_usable(w->bs->vol, w->dir))
         return -EIO;
-    if ((rc = pwrite_all(w->data_fd, data, len, offset)) < 0)
-        return writer_io(w, rc, "write", 0);
-    if ((rc = pwrite_all(w->meta_fd, sums_be, 8 * nsums,
+    if ((rc = bs_pwrite_all(w->data_fd, data, len, offset)) < 0)
+        return bs_writer_io(w, rc, "write", 0);
+    if ((rc = bs_pwrite_all(w->meta_fd, sums_be, 8 * nsums,
                          BS_META_HDR_LEN + 8 * (offset / w->chunk))) < 0)
-        return writer_io(w, rc, "write", 1);
+        return bs_writer_io(w, rc, "write", 1);
     if (offset + len > bytes)
         __atomic_store_n(&w->bytes, offset + len, __ATOMIC_RELAXED);
     if (offset + len >= w->flushed + BS_SYNC_BEHIND) {
@@ -988,15 +966,15 @@ int bs_writer_sync(struct bs_writer *w)
     if (!vol_usable(w->bs->vol, w->dir))
         return -EIO;
     if (fdatasync(w->data_fd) < 0)
-        return writer_io(w, -errno, "fdatasync", 0);
+        return bs_writer_io(w, -errno, "fdatasync", 0);
     if (fdatasync(w->meta_fd) < 0)
-        return writer_io(w, -errno, "fdatasync", 1);
+        return bs_writer_io(w, -errno, "fdatasync", 1);
     if (!w->rbw_synced) {
         if (fsync(vol_rbw_fd(w->bs->vol, w->dir)) < 0) {
             char rbw[PATH_MAX];
             int rc = -errno;
             snprintf(rbw, sizeof rbw, "%s/rbw", vol_path(w->bs->vol, w->dir));
-            return io_check(w->bs, w->dir, rc, "fsync", rbw);
+            return bs_io_check(w->bs, w->dir, rc, "fsync", rbw);
         }
         w->rbw_synced = 1;
     }
@@ -1011,39 +989,7 @@ uint64_t bs_writer_bytes(const struct bs_writer *w)
 void bs_writer_abort(struct bs_writer *w)
 {
     if (w)
-        writer_discard(w, 1);
-}
-
-/* Finalize cuts inside chunk `length / chunk`: check that chunk as written,
- * then store the checksum of its first length % chunk bytes. */
-static int recut_last_chunk(struct bs_writer *w, uint64_t length, uint64_t bytes,
-                            const char *data_path)
-{
-    uint64_t ci = length / w->chunk, off = ci * w->chunk;
-    size_t oldn = (size_t)(bytes - off < w->chunk ? bytes - off : w->chunk);
-    uint8_t sum[8];
-    uint8_t *buf = malloc(w->chunk);
-    ssize_t n;
-    int rc = 0;
-
-    if (!buf)
-        return -ENOMEM;
-    if ((n = bs_pread_all(w->data_fd, buf, oldn, off)) != (ssize_t)oldn ||
-        bs_pread_all(w->meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci) != 8) {
-        rc = n < 0 ? (int)n : -EIO;
-        goto out;
-    }
-    if (dfs_checksum(buf, oldn) != dfs_get_be64(sum)) {
-        LOG_ERROR("block store: %s: chunk %" PRIu64 " is corrupt; cannot cut it at %" PRIu64,
-                  data_path, ci, length);
-        rc = -EIO;
-        goto out;
-    }
-    dfs_put_be64(sum, dfs_checksum(buf, (size_t)(length - off)));
-    rc = pwrite_all(w->meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci);
-out:
-    free(buf);
-    return rc;
+        bs_writer_discard(w, 1);
 }
 
 int bs_writer_finalize(struct bs_writer *w, uint64_t length)
@@ -1055,8 +1001,8 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
     const char *what = rdata, *op = NULL;
     int rc = 0, moved = 0;
 
-    replica_paths(bs, w->dir, 1, w->id, w->gs, rdata, rmeta);
-    replica_paths(bs, w->dir, 0, w->id, w->gs, fdata, fmeta);
+    bs_replica_paths(bs, w->dir, 1, w->id, w->gs, rdata, rmeta);
+    bs_replica_paths(bs, w->dir, 0, w->id, w->gs, fdata, fmeta);
     snprintf(top, sizeof top, "%s/finalized", vol_path(bs->vol, w->dir));
     if (!vol_usable(bs->vol, w->dir)) {
         what = top;
@@ -1070,7 +1016,7 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
         goto fail;
     }
     if (length < bytes && length % w->chunk != 0 &&
-        (rc = recut_last_chunk(w, length, bytes, rdata)) < 0)
+        (rc = bs_recut_chunk(w->data_fd, w->meta_fd, w->chunk, length, bytes, rdata)) < 0)
         goto fail;
     op = "truncate or fsync";
     if (ftruncate(w->data_fd, (off_t)length) < 0 || fsync(w->data_fd) < 0)
@@ -1079,8 +1025,8 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
     if (ftruncate(w->meta_fd, (off_t)bs_meta_size(length, w->chunk)) < 0 || fsync(w->meta_fd) < 0)
         goto fail_errno;
 
-    snprintf(mid, sizeof mid, "%.*s/subdir%u", DIR_PATH_MAX, top, (unsigned)((w->id >> 16) & 0x1f));
-    fin_dir_path(fdir, bs, w->dir, w->id);
+    snprintf(mid, sizeof mid, "%.*s/subdir%u", BS_DIR_PATH_MAX, top, (unsigned)((w->id >> 16) & 0x1f));
+    bs_fin_dir_path(fdir, bs, w->dir, w->id);
     what = fdir;
     op = "mkdir";
     if ((rc = vol_mkdir_durable(mid, top)) < 0 || (rc = vol_mkdir_durable(fdir, mid)) < 0)
@@ -1117,7 +1063,7 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
     struct ent *e = u64tab_get(&bs->rbw, w->id);
     if (e)
         u64tab_del(&bs->rbw, e);
-    if ((e = ent_add(&bs->fin, w->id, ENT_FINAL)) != NULL) {
+    if ((e = bs_ent_add(&bs->fin, w->id, ENT_FINAL)) != NULL) {
         e->gs = w->gs;
         e->len = length;
         e->chunk = w->chunk;
@@ -1144,10 +1090,10 @@ fail:
     else
         LOG_ERROR("block store: blk_%" PRIu64 ": finalize failed: %s%s%s: %s; replica discarded",
                   w->id, op ? op : "", op ? " " : "", what, strerror(-rc));
-    io_check(bs, w->dir, rc, op ? op : "finalize", what);
+    bs_io_check(bs, w->dir, rc, op ? op : "finalize", what);
     if (moved == 1)
         unlink(fmeta);      /* data is still in rbw/ */
-    writer_discard(w, moved == 2 ? 0 : 1);
+    bs_writer_discard(w, moved == 2 ? 0 : 1);
     return rc;
 }
 
@@ -1175,7 +1121,7 @@ int bs_open_replica(struct bs *bs, uint64_t id, uint64_t gs, struct bs_replica *
                   PRIu64 ", asked for %" PRIu64 ")", id, cur.gs, gs);
         return -ESTALE;
     }
-    replica_paths(bs, cur.dir, 0, id, gs, data, meta);
+    bs_replica_paths(bs, cur.dir, 0, id, gs, data, meta);
     if ((r->data_fd = open(data, O_RDONLY | O_CLOEXEC)) < 0) {
         rc = -errno;
         bs_seterr(err, errsz, "replica blk_%" PRIu64 " %s: %s: %s", id,
@@ -1193,6 +1139,7 @@ int bs_open_replica(struct bs *bs, uint64_t id, uint64_t gs, struct bs_replica *
     r->length = cur.len;
     r->genstamp = cur.gs;
     r->chunk_size = cur.chunk;
+    r->tail_set = 0;
     return 0;
 }
 
@@ -1204,7 +1151,11 @@ int bs_read_sums(const struct bs_replica *r, uint64_t first_chunk, size_t n, uin
     ssize_t got = bs_pread_all(r->meta_fd, out_be, 8 * n, BS_META_HDR_LEN + 8 * first_chunk);
     if (got < 0)
         return (int)got;
-    return (size_t)got == 8 * n ? 0 : -EIO;
+    if ((size_t)got != 8 * n)
+        return -EIO;
+    if (r->tail_set && r->tail_chunk >= first_chunk && r->tail_chunk - first_chunk < n)
+        memcpy(out_be + 8 * (r->tail_chunk - first_chunk), r->tail_sum, 8);
+    return 0;
 }
 
 void bs_close_replica(struct bs_replica *r)
@@ -1228,7 +1179,7 @@ int bs_delete(struct bs *bs, uint64_t id)
     struct ent *e = u64tab_get(m, id);
     if (!e || e->state != ENT_FINAL) {
         m = &bs->rbw;
-        if (!(e = u64tab_get(m, id)) || e->state != ENT_LEFTOVER) {
+        if (!(e = u64tab_get(m, id)) || e->state != ENT_PARKED) {
             rc = e && e->state == ENT_WRITING ? -EBUSY : -ENOENT;
             pthread_mutex_unlock(&bs->lock);
             return rc;
@@ -1241,17 +1192,17 @@ int bs_delete(struct bs *bs, uint64_t id)
     struct ent cur = *e;
     pthread_mutex_unlock(&bs->lock);
 
-    replica_paths(bs, cur.dir, m == &bs->rbw, id, cur.gs, data, meta);
+    bs_replica_paths(bs, cur.dir, m == &bs->rbw, id, cur.gs, data, meta);
     if (unlink(data) < 0 && errno != ENOENT) {
         rc = -errno;
         LOG_ERROR("block store: %s: unlink: %s", data, strerror(-rc));
-        io_check(bs, cur.dir, rc, "unlink", data);
+        bs_io_check(bs, cur.dir, rc, "unlink", data);
     }
     if (unlink(meta) < 0 && errno != ENOENT) {
         int saved = errno;
         rc = rc ? rc : -saved;
         LOG_ERROR("block store: %s: unlink: %s", meta, strerror(saved));
-        io_check(bs, cur.dir, -saved, "unlink", meta);
+        bs_io_check(bs, cur.dir, -saved, "unlink", meta);
     }
     if (cur.bad) {
         /* last: a crash before it leaves a lone marker, removed at open */
@@ -1261,7 +1212,7 @@ int bs_delete(struct bs *bs, uint64_t id)
             int saved = errno;
             rc = rc ? rc : -saved;
             LOG_ERROR("block store: %s: unlink: %s", meta, strerror(saved));
-            io_check(bs, cur.dir, -saved, "unlink", meta);
+            bs_io_check(bs, cur.dir, -saved, "unlink", meta);
         }
         pthread_mutex_unlock(&bs->mark_lock);
     }
@@ -1312,7 +1263,7 @@ int bs_mark_bad(struct bs *bs, uint64_t id, uint64_t gs, char *err, size_t errsz
     if (rc < 0) {
         bs_seterr(err, errsz, "blk_%" PRIu64 ": flagged bad, but not kept across a restart: %s %s: "
                   "%s", id, op, what, strerror(-rc));
-        io_check(bs, cur.dir, rc, op, what);
+        bs_io_check(bs, cur.dir, rc, op, what);
     }
     return rc;
 }
@@ -1338,7 +1289,7 @@ int bs_replica_path(struct bs *bs, uint64_t id, char *data, size_t datasz)
     pthread_mutex_unlock(&bs->lock);
     if (cur.state != ENT_FINAL)
         return -ENOENT;
-    replica_paths(bs, cur.dir, 0, id, cur.gs, d, m);
+    bs_replica_paths(bs, cur.dir, 0, id, cur.gs, d, m);
     snprintf(data, datasz, "%s", d);
     return 0;
 }
@@ -1383,7 +1334,17 @@ int bs_foreach(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, 
 int bs_foreach_rbw(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, void *arg),
                    void *arg)
 {
-    return foreach_state(bs, &bs->rbw, ENT_LEFTOVER, cb, arg);
+    int rc = 0;
+    pthread_mutex_lock(&bs->lock);
+    for (size_t i = 0; i < bs->rbw.cap && rc == 0; i++) {
+        const struct ent *e = u64tab_at(&bs->rbw, i);
+        if (e && e->state == ENT_PARKED)
+            rc = cb(e->id, e->gs, e->len, arg);
+        else if (e && e->state == ENT_WRITING && e->u.w)
+            rc = cb(e->id, e->gs, bs_writer_bytes(e->u.w), arg);
+    }
+    pthread_mutex_unlock(&bs->lock);
+    return rc;
 }
 
 void bs_space(struct bs *bs, uint64_t *capacity, uint64_t *used, uint64_t *remaining)

@@ -61,13 +61,20 @@
 struct bs;
 struct bs_writer;
 
-/* An open finalized replica.  Read data with pread/sendfile on data_fd;
- * read checksums with bs_read_sums.  length/genstamp/chunk_size are those
- * of the replica when it was opened. */
+/* An open replica: finalized (bs_open_replica), or the first `length`
+ * bytes of one being written (bs_open_rbw).  Read data with
+ * pread/sendfile on data_fd; read checksums with bs_read_sums.
+ * length/genstamp/chunk_size are those of the replica when it was opened.
+ * tail_*: private to the store (bs_open_rbw: the checksum of a partial
+ * last chunk, computed from its first length % chunk_size bytes, since the
+ * stored one may cover more bytes being written). */
 struct bs_replica {
     int data_fd, meta_fd;
     uint64_t length, genstamp;
     uint32_t chunk_size;
+    int tail_set;
+    uint64_t tail_chunk;
+    uint8_t tail_sum[8];
 };
 
 /* Open a store over dirs[0..ndirs) (1 <= ndirs <= 65535), creating any dir
@@ -86,8 +93,9 @@ struct bs_replica {
  * <dir>/corrupt/.  A replica kept with its blk_<I>_<G>.bad beside it is
  * flagged bad (bs_is_bad); a .bad file of no replica kept there is
  * removed (logged).  Complete pairs in rbw/ with a good meta header are
- * kept as leftovers (bs_foreach_rbw), lone or bad ones are moved aside
- * (a .bad file there is removed).
+ * kept as PARKED replicas (see "Replicas being written" below; their
+ * visible length is their verified length, bs_verified_len), lone or bad
+ * ones are moved aside (a .bad file there is removed).
  * `reserved`: bytes per dir kept free for non-dfs use (see bs_space).
  * Returns the store (free with bs_close) or NULL with a message.
  * Blocks on disk I/O for as long as the scan takes. */
@@ -117,8 +125,8 @@ const char *bs_storage_id(const struct bs *bs);
  * Creates rbw/blk_<id> and rbw/blk_<id>_<gs>.meta (header written).
  * Returns NULL with a message and errno set: EINVAL for id 0 or a chunk
  * size that is not dfs_chunk_size_valid; EEXIST when the id exists finalized
- * ("replica blk_I already exists"), is being written, or has an rbw
- * leftover; EBUSY while it is being deleted; ENOSPC when no usable dir has
+ * ("replica blk_I already exists"), is being written, or is parked in
+ * rbw/; EBUSY while it is being deleted; ENOSPC when no usable dir has
  * room; EIO when every dir failed; else the errno of the failed call.  A
  * dir that fails on the create with a disk error is failed and the next
  * best dir is tried.  Blocks on file creation. */
@@ -165,7 +173,7 @@ int bs_read_sums(const struct bs_replica *r, uint64_t first_chunk, size_t n, uin
 /* Close the replica's fds (idempotent). */
 void bs_close_replica(struct bs_replica *r);
 
-/* Delete replica `id`: a finalized one, or an rbw leftover.  The map entry
+/* Delete replica `id`: a finalized one, or a parked one in rbw/.  The map entry
  * is dropped and the files unlinked -- data, meta, then the .bad file of
  * one flagged bad -- (outside the lock; the id cannot be re-created
  * meanwhile).  Returns 0, -ENOENT when there is no such replica,
@@ -215,7 +223,8 @@ int bs_lookup(struct bs *bs, uint64_t id, uint64_t *gs, uint64_t *len);
  * the walk and is returned; else 0. */
 int bs_foreach(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, void *arg),
                void *arg);
-/* Same for the rbw leftovers found at open (len = data file size). */
+/* Same for every replica in rbw/, parked or being written (len = the
+ * bytes in its data file, or written so far). */
 int bs_foreach_rbw(struct bs *bs, int (*cb)(uint64_t id, uint64_t gs, uint64_t len, void *arg),
                    void *arg);
 /* capacity, remaining: summed over the usable dirs from statvfs (remaining
@@ -248,5 +257,95 @@ typedef void (*bs_dir_failed_fn)(void *arg, const char *dir, int err, size_t nfa
                                  size_t ndirs);
 void bs_on_replica_lost(struct bs *bs, bs_replica_lost_fn fn, void *arg);
 void bs_on_dir_failed(struct bs *bs, bs_dir_failed_fn fn, void *arg);
+
+/* ---- Replicas being written (RBW; bs_rbw.c) ----------------------------
+ *
+ * A replica in rbw/ is WRITING (a bs_writer owns it) or PARKED (files
+ * closed, kept with its bytes, generation stamp and chunk size: its writer
+ * went away, or it was found at open).  Each has an acked length, its
+ * visible length: for a WRITING one the highest bs_writer_set_acked; for a
+ * PARKED one its verified length (bs_verified_len).  Parked replicas are
+ * reopened by pipeline recovery (bs_writer_recover), finalized by block
+ * recovery (bs_recover_finalize), or deleted (bs_delete).  Each call below
+ * that changes files keeps the replica whole across a crash at any point
+ * (truncate and checksum fix first, fsynced, then renames, then the dir
+ * fsync), except that a crash in the middle of moving a replica between
+ * finalized/ and rbw/ leaves lone files moved aside at the next open. */
+
+/* What bs_replica_info tells. */
+enum bs_rstate { BS_FINALIZED = 1, BS_RBW_WRITING, BS_RBW_PARKED };
+struct bs_rinfo {
+    enum bs_rstate state;
+    uint64_t gs;
+    uint64_t bytes;           /* data bytes (written so far, for WRITING) */
+    uint64_t visible;         /* FINALIZED: bytes; RBW: the acked length */
+    uint32_t chunk;
+};
+/* Describe replica `id`: 0 and *ri, or -ENOENT (none, or being deleted). */
+int bs_replica_info(struct bs *bs, uint64_t id, struct bs_rinfo *ri);
+
+/* Record that bytes [0, acked) of w's replica were acknowledged upstream:
+ * its visible length (never lowered).  Any thread, concurrently with
+ * writes. */
+void bs_writer_set_acked(struct bs_writer *w, uint64_t acked);
+uint64_t bs_writer_acked(const struct bs_writer *w);
+
+/* Park w's replica: close its files and keep it in rbw/ as PARKED with
+ * the bytes written, its visible length = its verified length (the last
+ * chunk is read and checked).  Always consumes w.  Returns 0, or -EIO when
+ * w's dir has failed (the replica is gone with the dir: its files are
+ * left there, the entry dropped).  Blocks on one chunk's read. */
+int bs_writer_park(struct bs_writer *w);
+
+/* Pipeline recovery (WS_RECOVER): reopen replica `id` for writing under
+ * generation stamp gs, cut to len bytes.  The replica must be PARKED with
+ * a generation stamp <= gs, chunk size `chunk` and at least len verified
+ * bytes; or FINALIZED with generation stamp <= gs and exactly len bytes
+ * (the old pipeline had finished it: it moves back to rbw/).  The cut
+ * truncates data and meta, recomputing the checksum of a partial last
+ * chunk (after checking that chunk as stored), fsyncs both, renames the
+ * meta to gs and fsyncs rbw/.  The writer's bytes and acked length are
+ * len.  NULL with a message and errno: EBUSY while another writer has it
+ * (preempt it: bs_writer_park, then retry) or it is being deleted; ENOENT
+ * none; ESTALE its generation stamp is above gs; EINVAL other chunk size,
+ * too few bytes, or flagged bad; EIO a corrupt chunk at the cut (the
+ * replica is discarded) or a failed dir; else the errno of a failed call
+ * (an open failure leaves the replica parked, a later one discards it).
+ * Blocks on the disk. */
+struct bs_writer *bs_writer_recover(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len,
+                                    uint32_t chunk, char *err, size_t errsz);
+/* Append (WS_APPEND): reopen FINALIZED replica (id, old_gs), which must
+ * hold exactly len bytes in chunks of `chunk`, for writing under gs: its
+ * files move back to rbw/ (meta renamed to gs), rbw/ and its finalized
+ * subdir fsynced; it leaves the finalized map (and bs_space's used).
+ * NULL with a message and errno: ENOENT none finalized (EBUSY: being
+ * written or deleted); ESTALE another generation stamp; EINVAL another
+ * length or chunk size, or flagged bad; else the errno of a failed call
+ * (the replica is discarded). Blocks on the disk. */
+struct bs_writer *bs_writer_append(struct bs *bs, uint64_t id, uint64_t old_gs, uint64_t gs,
+                                   uint64_t len, uint32_t chunk, char *err, size_t errsz);
+
+/* Open the first len bytes of replica `id` for reading (UINT64_MAX: its
+ * visible length): an RBW one (WRITING or PARKED; the bytes below its
+ * visible length are stable) or else a FINALIZED one.  gs_upto 0: its
+ * generation stamp must be gs; else any <= gs.  len must be at most the
+ * visible length.  Fills *r (r->length = len; a partial last chunk's
+ * checksum is computed from the bytes, see struct bs_replica).  Returns 0,
+ * or -ENOENT, -ESTALE (other genstamp), -EINVAL (len too long) or -errno,
+ * with a message.  Blocks on one chunk's read. */
+int bs_open_rbw(struct bs *bs, uint64_t id, uint64_t gs, int gs_upto, uint64_t len,
+                struct bs_replica *r, char *err, size_t errsz);
+
+/* Block recovery (FinishRecoveryReq): make replica `id` FINALIZED with
+ * len bytes under generation stamp gs.  A PARKED one (generation stamp
+ * <= gs, at least len verified bytes) is cut, renamed and finalized
+ * (bs_writer_recover + bs_writer_finalize); a FINALIZED one of exactly len
+ * bytes with generation stamp <= gs gets its meta renamed to gs (fsynced);
+ * a FINALIZED one of another length is refused (-EINVAL).  Returns 0, or
+ * -EBUSY (being written: preempt it first), -ENOENT, -ESTALE (generation
+ * stamp above gs), -EINVAL, -EIO or -errno, with a message.  Blocks on
+ * the disk. */
+int bs_recover_finalize(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len,
+                        char *err, size_t errsz);
 
 #endif

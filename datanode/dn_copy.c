@@ -151,7 +151,7 @@ static enum dn_copy_result collect_acks(struct xfer *x, uint64_t keep)
 /* Connect to targets[0], publish the socket for cancellation, send the
  * WriteBlockReq and check the answer. */
 static enum dn_copy_result open_pipeline(struct xfer *x, uint64_t len, uint32_t chunk,
-                                         const char *client, int timeout_ms)
+                                         const char *client, int timeout_ms, int transfer)
 {
     const Dfs__DatanodeId *t = x->targets[0];
     char msg[512];
@@ -184,6 +184,10 @@ static enum dn_copy_result open_pipeline(struct xfer *x, uint64_t len, uint32_t 
     wr.n_targets = x->ntargets - 1;
     wr.targets = (Dfs__DatanodeId **)x->targets + 1;
     wr.client = (char *)client;
+    if (transfer) {
+        wr.has_stage = 1;
+        wr.stage = DFS__WRITE_STAGE__WS_TRANSFER;
+    }
     rc = dfs_sock_send_msg(&x->sk, DFS_MSG_WRITEBLOCK_REQ, REQID, &wr.base);
     struct dfs_frame_hdr h;
     if (rc == 0)
@@ -305,12 +309,15 @@ static enum dn_copy_result stream(struct xfer *x, const struct bs_replica *r)
     return res;
 }
 
-/* One copy, logged; cx NULL when nothing can cancel it. */
+/* One copy, logged; cx NULL when nothing can cancel it.  transfer: the
+ * first len bytes of an RBW replica of generation stamp <= gs, sent as a
+ * WS_TRANSFER write under gs (dn_copy_transfer). */
 static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len,
                                     Dfs__DatanodeId *const *targets, size_t ntargets,
                                     const struct dn_copy_opts *o, const struct cancel *cx,
-                                    char *err, size_t errsz)
+                                    int transfer, char *err, size_t errsz)
 {
+    const char *verb = transfer ? "transferring" : "copying";
     char ebuf[512], tl[512], client[64];
     struct xfer x = {
         .id = id, .gs = gs, .targets = targets, .ntargets = ntargets, .cx = cx,
@@ -339,20 +346,21 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
 
     struct bs_replica r;
     char msg[512];
-    int rc = bs_open_replica(bs, id, gs, &r, msg, sizeof(msg));
+    int rc = transfer ? bs_open_rbw(bs, id, gs, 1, len, &r, msg, sizeof(msg))
+                      : bs_open_replica(bs, id, gs, &r, msg, sizeof(msg));
     if (rc < 0) {
-        enum dn_copy_result res = rc == -ENOENT || rc == -ESTALE ? DN_COPY_SKIPPED
-                                                                 : DN_COPY_FAILED;
+        enum dn_copy_result res = rc == -ENOENT || rc == -ESTALE || rc == -EINVAL
+                                  ? DN_COPY_SKIPPED : DN_COPY_FAILED;
         xfail(&x, res, "%s", msg);
         if (res == DN_COPY_SKIPPED)
-            LOG_INFO("not copying blk_%llu (genstamp %llu) to %s: %s", (unsigned long long)id,
+            LOG_INFO("not %s blk_%llu (genstamp %llu) to %s: %s", verb, (unsigned long long)id,
                      (unsigned long long)gs, tl, msg);
         else
-            LOG_WARN("copying blk_%llu (genstamp %llu) to %s: %s", (unsigned long long)id,
+            LOG_WARN("%s blk_%llu (genstamp %llu) to %s: %s", verb, (unsigned long long)id,
                      (unsigned long long)gs, tl, msg);
         return res;
     }
-    if (r.length != len) {
+    if (!transfer && r.length != len) {
         xfail(&x, DN_COPY_SKIPPED, "replica blk_%llu has %llu bytes, %llu were asked for",
               (unsigned long long)id, (unsigned long long)r.length, (unsigned long long)len);
         LOG_INFO("not copying blk_%llu (genstamp %llu) to %s: %s", (unsigned long long)id,
@@ -360,7 +368,7 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
         bs_close_replica(&r);
         return DN_COPY_SKIPPED;
     }
-    if (bs_is_bad(bs, id)) {
+    if (!transfer && bs_is_bad(bs, id)) {
         /* found corrupt before (scanner, an earlier copy): never a source */
         bs_close_replica(&r);
         xfail(&x, DN_COPY_CORRUPT, "replica blk_%llu was found corrupt before (flagged bad); "
@@ -379,7 +387,8 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
     }
 
     uint64_t t0 = (dfs_mono_ns() / 1000);
-    enum dn_copy_result res = open_pipeline(&x, len, r.chunk_size, client, timeout_ms);
+    enum dn_copy_result res = open_pipeline(&x, len, r.chunk_size, client, timeout_ms,
+                                            transfer);
     if (res == DN_COPY_OK)
         res = stream(&x, &r);
     if (x.sk.fd >= 0) {
@@ -396,11 +405,17 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
 
     switch (res) {
     case DN_COPY_OK:
-        LOG_INFO("copied blk_%llu (genstamp %llu) to %s: %llu bytes in %llu ms (%.1f MB/s)",
-                 (unsigned long long)id, (unsigned long long)gs, tl, (unsigned long long)len,
+        LOG_INFO("%s blk_%llu (genstamp %llu) to %s: %llu bytes in %llu ms (%.1f MB/s)",
+                 transfer ? "transferred" : "copied", (unsigned long long)id,
+                 (unsigned long long)gs, tl, (unsigned long long)len,
                  (unsigned long long)(us / 1000), us ? (double)len / (double)us : 0.0);
         break;
     case DN_COPY_CORRUPT:
+        if (transfer) {
+            LOG_WARN("blk_%llu: the replica being written here is corrupt: %s; transfer to %s "
+                     "abandoned", (unsigned long long)id, x.err, tl);
+            break;
+        }
         LOG_WARN("blk_%llu (genstamp %llu): the replica here is corrupt: %s; copy to %s "
                  "abandoned", (unsigned long long)id, (unsigned long long)gs, x.err, tl);
         rc = bs_mark_bad(bs, id, gs, msg, sizeof(msg));
@@ -414,8 +429,8 @@ static enum dn_copy_result copy_run(struct bs *bs, uint64_t id, uint64_t gs, uin
                  (unsigned long long)id, tl);
         break;
     default:
-        LOG_WARN("copying blk_%llu (genstamp %llu) to %s failed after %llu ms: %s",
-                 (unsigned long long)id, (unsigned long long)gs, tl,
+        LOG_WARN("%s blk_%llu (genstamp %llu) to %s failed after %llu ms: %s",
+                 verb, (unsigned long long)id, (unsigned long long)gs, tl,
                  (unsigned long long)(us / 1000), x.err);
         break;
     }
@@ -426,7 +441,14 @@ enum dn_copy_result dn_copy_block(struct bs *bs, uint64_t id, uint64_t gs, uint6
                                   Dfs__DatanodeId *const *targets, size_t ntargets,
                                   const struct dn_copy_opts *opts, char *err, size_t errsz)
 {
-    return copy_run(bs, id, gs, len, targets, ntargets, opts, NULL, err, errsz);
+    return copy_run(bs, id, gs, len, targets, ntargets, opts, NULL, 0, err, errsz);
+}
+
+enum dn_copy_result dn_copy_transfer(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len,
+                                     Dfs__DatanodeId *const *targets, size_t ntargets,
+                                     const struct dn_copy_opts *opts, char *err, size_t errsz)
+{
+    return copy_run(bs, id, gs, len, targets, ntargets, opts, NULL, 1, err, errsz);
 }
 
 /* ============================================================ the pool */
@@ -519,7 +541,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&dc->mu);
 
         char err[512];
-        copy_run(dc->bs, j->id, j->gs, j->len, j->ptrs, j->ntargets, &dc->opts, &cx, err,
+        copy_run(dc->bs, j->id, j->gs, j->len, j->ptrs, j->ntargets, &dc->opts, &cx, 0, err,
                  sizeof(err));
         job_free(j);
 

@@ -85,6 +85,18 @@ enum dn_copy_result dn_copy_block(struct bs *bs, uint64_t id, uint64_t gs, uint6
                                   Dfs__DatanodeId *const *targets, size_t ntargets,
                                   const struct dn_copy_opts *opts, char *err, size_t errsz);
 
+/* Pipeline recovery with a replacement (TransferBlockReq): send the first
+ * len bytes of this datanode's replica being written (any generation
+ * stamp <= gs; it may be being written still: bs_open_rbw) to
+ * targets[0..ntargets) as a write of stage WS_TRANSFER under block (id,
+ * gs): the receivers keep it being written.  As dn_copy_block otherwise,
+ * except that a corrupt source is not flagged bad (on_corrupt is not
+ * called) and DN_COPY_SKIPPED also means "fewer than len visible bytes".
+ * Logged as "transferred blk_I (genstamp G) to ...". */
+enum dn_copy_result dn_copy_transfer(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len,
+                                     Dfs__DatanodeId *const *targets, size_t ntargets,
+                                     const struct dn_copy_opts *opts, char *err, size_t errsz);
+
 struct dn_copy_cfg {
     struct bs *bs;
     unsigned threads;            /* copy threads, 1..DN_COPY_THREADS_MAX */

@@ -4,20 +4,29 @@
  * Each accepted connection is a session, an explicit state machine:
  *
  *   IDLE       waiting for a request: WriteBlockReq, ReadBlockReq,
- *              BlockChecksumReq (CopyBlockReq is refused for now); closed
- *              after IDLE_TIMEOUT_MS without one;
- *   W_SETUP    write: the rbw replica is being created (io pool) while the
- *              downstream datanode, if any, is connected and sent the
- *              WriteBlockReq with the remaining targets; when both have
- *              answered, WriteBlockResp goes upstream;
+ *              BlockChecksumReq, ReplicaInfoReq (answered at once),
+ *              TransferBlockReq, InitRecoveryReq, FinishRecoveryReq
+ *              (CopyBlockReq is refused for now); closed after
+ *              IDLE_TIMEOUT_MS without one;
+ *   W_SETUP    write: the rbw replica is being created -- or reopened,
+ *              by the request's stage: WS_RECOVER cuts a parked one (a
+ *              session still writing it is preempted first and the reopen
+ *              retried until it has parked), WS_APPEND reopens a
+ *              finalized one -- (io pool) while the downstream datanode,
+ *              if any, is connected and sent the WriteBlockReq with the
+ *              remaining targets (stage, length and old genstamp
+ *              unchanged); when both have answered, WriteBlockResp goes
+ *              upstream;
  *   W_STREAM   write: packets arrive in seq order; each is checked, sent
  *              downstream first (by reference, no copy), then verified and
  *              written by the io pool; when both its local write and the
  *              downstream ack are done, PacketAck{seq, [own, downstream...]}
- *              goes upstream, in seq order.  The LAST packet's job
- *              finalizes the replica before it is acked;
+ *              goes upstream, in seq order (its end is the replica's
+ *              acked length).  The LAST packet's job finalizes the
+ *              replica before it is acked (WS_TRANSFER: parks it);
  *   W_FAILED   write: an error answer or ack went upstream; the replica
- *              is aborted and downstream dropped.  The connection stays
+ *              is parked (discarded when it failed here) and downstream
+ *              dropped.  The connection stays
  *              open, discarding packets, until the upstream closes it (or
  *              LINGER_MS pass): closing a socket with unread input makes
  *              the kernel send a reset, which can destroy the error ack
@@ -28,6 +37,11 @@
  *              and stored checksums) and sent while the output is below the
  *              high watermark; back to IDLE after the LAST one;
  *   CSUM       checksum: the io pool computes the replica's SHA-256;
+ *   XFER       transfer: an io thread streams the replica being written
+ *              to the targets (dn_copy_transfer), then answers;
+ *   RECOV      block recovery: writers of the block preempted, the
+ *              replica described (init) or finalized (finish) by the io
+ *              pool, retried while a preempted writer has not parked;
  *   CLOSED     the upstream connection is gone; the session lives on only
  *              until its disk jobs have completed.
  *
@@ -105,7 +119,7 @@ static void w_reset(struct sess *s)
     s->fail_logged = 0;
     s->local_err[0] = s->down_err[0] = '\0';
     s->down_dead = 0;
-    s->next_seq = s->recv_len = s->disk_len = 0;
+    s->next_seq = s->recv_len = s->disk_len = s->acked_len = 0;
     s->last_seen = 0;
     s->disk_queued = 0;
     s->aq_head = s->aq_count = s->aq_ndown = 0;
@@ -154,47 +168,83 @@ static void w_flow(struct sess *s)
 
 /* ---- io jobs of a write */
 
+/* The replica of the request: created, or reopened by the stage. */
 static void run_create(struct iop_job *ij)
 {
     struct djob *j = (struct djob *)ij;
-    struct sess *s = j->s;
-    j->w = bs_writer_create(s->ds->bs, j->off /* id */, j->seq /* gs */, j->chunk,
-                            j->err, sizeof(j->err));
+    struct bs *bs = j->s->ds->bs;
+    struct bs_rinfo ri;
+    uint64_t id = j->off, gs = j->seq;
+
+    switch (j->stage) {
+    case DFS__WRITE_STAGE__WS_RECOVER:
+        j->w = bs_writer_recover(bs, id, gs, j->length, j->chunk, j->err, sizeof(j->err));
+        break;
+    case DFS__WRITE_STAGE__WS_APPEND:
+        j->w = bs_writer_append(bs, id, j->old_gs, gs, j->length, j->chunk, j->err,
+                                sizeof(j->err));
+        break;
+    default:
+        /* A replica here of an older genstamp is stale (the namenode hands
+         * out a write, a copy or a transfer only under the block's newest
+         * genstamp): it gives way.  A parked one of the same genstamp is
+         * an earlier attempt of this transfer. */
+        if (bs_replica_info(bs, id, &ri) == 0 && ri.state != BS_RBW_WRITING &&
+            (ri.gs < gs || (ri.gs == gs && ri.state == BS_RBW_PARKED &&
+                            j->stage == DFS__WRITE_STAGE__WS_TRANSFER))) {
+            LOG_INFO("blk_%llu: dropping the %s replica of generation stamp %llu for a "
+                     "write under %llu", (unsigned long long)id,
+                     ri.state == BS_RBW_PARKED ? "parked" : "finalized",
+                     (unsigned long long)ri.gs, (unsigned long long)gs);
+            bs_delete(bs, id);
+        }
+        j->w = bs_writer_create(bs, id, gs, j->chunk, j->err, sizeof(j->err));
+        break;
+    }
     j->status = j->w ? DFS_OK : dfs_err_from_errno(errno);
     if (!j->w && j->status == DFS_OK)
         j->status = DFS_ERR_IO;
 }
 
-static void run_abort(struct iop_job *ij)
+/* Park the writer, or discard it when its replica failed here. */
+static void run_release(struct iop_job *ij)
 {
     struct djob *j = (struct djob *)ij;
-    bs_writer_abort(j->w);
+    if (j->s->wk_err)                        /* io threads, in strand order */
+        bs_writer_abort(j->w);
+    else
+        bs_writer_park(j->w);
     j->w = NULL;
 }
 
-static void done_abort(struct iop_job *ij)
+static void done_release(struct iop_job *ij)
 {
     sess_job_free((struct djob *)ij);
 }
 
-/* Discard a writer on the io pool (unlinking is disk work). */
-static void w_abort_writer(struct sess *s, struct bs_writer *w)
+/* Let go of a writer on the io pool (closing, unlinking is disk work):
+ * parked, unless its replica failed here (then discarded). */
+static void w_release_writer(struct sess *s, struct bs_writer *w)
 {
     if (!w)
         return;
-    struct djob *j = sess_job_new(s, J_ABORT, run_abort, done_abort);
+    struct djob *j = sess_job_new(s, J_RELEASE, run_release, done_release);
     j->w = w;
     sess_job_submit(s, j);
 }
 
 static void setup_check(struct sess *s);
+static void w_submit_create(struct sess *s);
 
 static void done_create(struct iop_job *ij)
 {
     struct djob *j = (struct djob *)ij;
     struct sess *s = j->s;
     if (!sess_job_live(j, S_W_SETUP)) {
-        w_abort_writer(s, j->w);            /* the request is gone */
+        w_release_writer(s, j->w);           /* the request is gone */
+    } else if (j->status == DFS_ERR_BUSY && s->stage == DFS__WRITE_STAGE__WS_RECOVER &&
+               sess_retry_later(s)) {
+        /* a preempted session has not parked the replica yet */
     } else {
         s->w = j->w;
         s->local_done = 1;
@@ -228,6 +278,8 @@ static void run_write(struct iop_job *ij)
         } else if ((j->flags & DFS_PKT_SYNC) && (rc = bs_writer_sync(j->w)) < 0) {
             j->status = dfs_err_from_errno(-rc);
             snprintf(j->err, sizeof(j->err), "sync: %s", strerror(-rc));
+        } else if (j->flags & DFS_PKT_SYNC) {
+            __atomic_add_fetch(&s->ds->fsyncs, 1, __ATOMIC_RELAXED);
         }
         if (j->status != DFS_OK)
             s->wk_err = j->status;
@@ -236,6 +288,14 @@ static void run_write(struct iop_job *ij)
         /* The LAST job owns the writer: finalize it, or discard it. */
         if (s->wk_err) {
             bs_writer_abort(j->w);
+        } else if (j->stage == DFS__WRITE_STAGE__WS_TRANSFER) {
+            /* stays being written, for the WS_RECOVER that follows */
+            bs_writer_set_acked(j->w, j->final_len);
+            if ((rc = bs_writer_park(j->w)) < 0) {
+                j->status = dfs_err_from_errno(-rc);
+                snprintf(j->err, sizeof(j->err), "park: %s", strerror(-rc));
+                s->wk_err = j->status;
+            }
         } else if ((rc = bs_writer_finalize(j->w, j->final_len)) < 0) {
             j->status = dfs_err_from_errno(-rc);
             snprintf(j->err, sizeof(j->err), "finalize: %s", strerror(-rc));
@@ -255,7 +315,8 @@ static void done_write(struct iop_job *ij)
         s->disk_queued -= j->len;
     pkt_unref(j->pkt);
     j->pkt = NULL;
-    if ((j->flags & DFS_PKT_LAST) && j->status == DFS_OK) {
+    if ((j->flags & DFS_PKT_LAST) && j->status == DFS_OK &&
+        j->stage != DFS__WRITE_STAGE__WS_TRANSFER) {
         /* Finalized: the replica exists whatever happens to the stream. */
         LOG_INFO("received blk_%llu_%llu (%llu bytes) from %s", (unsigned long long)j->blk_id,
                  (unsigned long long)j->blk_gs, (unsigned long long)j->final_len, s->peer);
@@ -499,7 +560,7 @@ static void w_try_acks(struct sess *s)
         a.statuses = st;
         dfs_conn_send_msg(s->up, DFS_MSG_PACKET_ACK, e->reqid, &a.base);
         uint32_t flags = e->flags;
-        uint64_t seq = e->seq;
+        uint64_t seq = e->seq, e_end = e->end;
         s->aq_head = (s->aq_head + 1) & (s->aq_cap - 1);
         s->aq_count--;
         s->aq_ndown--;
@@ -513,6 +574,11 @@ static void w_try_acks(struct sess *s)
             w_fail(s, 1);
             return;
         }
+        if (e_end > s->acked_len) {
+            s->acked_len = e_end;
+            if (s->w)                        /* else the LAST job owns it */
+                bs_writer_set_acked(s->w, e_end);
+        }
         if (flags & DFS_PKT_LAST) {
             if (s->down) {
                 struct dfs_conn *d = s->down;
@@ -525,7 +591,8 @@ static void w_try_acks(struct sess *s)
     }
 }
 
-/* End the write: drop downstream and abort the replica.  With linger,
+/* End the write: drop downstream and park the replica (discarded when it
+ * failed here).  With linger,
  * keep reading (and discarding) until the upstream closes, so that the
  * error it was just sent reaches it; else close once output is flushed. */
 static void w_fail(struct sess *s, int linger)
@@ -537,7 +604,7 @@ static void w_fail(struct sess *s, int linger)
         s->down = NULL;
         dfs_conn_abort(d);
     }
-    w_abort_writer(s, s->w);
+    w_release_writer(s, s->w);
     s->w = NULL;
     if (!s->up)
         return;
@@ -564,6 +631,16 @@ static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t 
         bad = "chunk size too large for a packet";
     else if (req->n_targets > MAX_TARGETS)
         bad = "too many targets";
+    else if (req->stage != DFS__WRITE_STAGE__WS_CREATE &&
+             req->stage != DFS__WRITE_STAGE__WS_RECOVER &&
+             req->stage != DFS__WRITE_STAGE__WS_APPEND &&
+             req->stage != DFS__WRITE_STAGE__WS_TRANSFER)
+        bad = "unknown write stage";
+    else if ((req->stage == DFS__WRITE_STAGE__WS_RECOVER ||
+              req->stage == DFS__WRITE_STAGE__WS_APPEND) && !req->has_length)
+        bad = "write stage without a length";
+    else if (req->stage == DFS__WRITE_STAGE__WS_APPEND && !req->has_old_genstamp)
+        bad = "append without the old generation stamp";
     if (bad) {
         s->reqid = h->reqid;
         reply_write(s, DFS_ERR_INVAL, 0, bad);
@@ -578,14 +655,23 @@ static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t 
     s->blk_gs = req->block->genstamp;
     s->chunk = req->chunk_size;
     s->ntargets = (unsigned)req->n_targets;
-    s->ack_timeout_ms = ACK_TIMEOUT_MS + STEP_MS * s->ntargets;
+    s->ack_timeout_ms = ds->ack_timeout_ms + STEP_MS * (s->ntargets ? s->ntargets - 1 : 0);
+    s->stage = (int)req->stage;
+    s->stage_len = req->has_length ? req->length : 0;
+    s->old_gs = req->old_genstamp;
+    if (s->stage == DFS__WRITE_STAGE__WS_RECOVER || s->stage == DFS__WRITE_STAGE__WS_APPEND) {
+        /* the replica goes on from stage_len: the first packet starts
+         * there, or at the start of its partial last chunk */
+        s->recv_len = s->disk_len = s->acked_len = s->stage_len;
+    }
     sess_set_state(s, S_W_SETUP);
 
-    struct djob *j = sess_job_new(s, J_CREATE, run_create, done_create);
-    j->off = s->blk_id;
-    j->seq = s->blk_gs;
-    j->chunk = s->chunk;
-    sess_job_submit(s, j);
+    if (s->stage == DFS__WRITE_STAGE__WS_RECOVER &&
+        ws_preempt(ds, s->blk_id, s) > 0)
+        LOG_INFO("blk_%llu: pipeline recovery from %s (generation stamp %llu, %llu bytes) "
+                 "took the replica over", (unsigned long long)s->blk_id, s->peer,
+                 (unsigned long long)s->blk_gs, (unsigned long long)s->stage_len);
+    sess_retry_start(s, w_submit_create);
 
     if (s->ntargets == 0) {
         s->down_done = 1;
@@ -610,6 +696,47 @@ static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t 
     dfs__write_block_req__free_unpacked(req, NULL);
     setup_check(s);
     return 0;
+}
+
+/* Submit the job that creates or reopens the replica (again, while a
+ * preempted writer has not parked it: sess_retry_later). */
+static void w_submit_create(struct sess *s)
+{
+    if (s->state != S_W_SETUP || s->local_done)
+        return;
+    struct djob *j = sess_job_new(s, J_CREATE, run_create, done_create);
+    j->off = s->blk_id;
+    j->seq = s->blk_gs;
+    j->chunk = s->chunk;
+    j->stage = s->stage;
+    j->length = s->stage_len;
+    j->old_gs = s->old_gs;
+    sess_job_submit(s, j);
+}
+
+unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, const struct sess *except)
+{
+    struct sess *victims[16];
+    unsigned n = 0, total = 0;
+    do {
+        n = 0;
+        for (struct sess *o = ds->sessions; o && n < 16; o = o->next) {
+            if (o != except && is_write_state(o->state) && o->blk_id == id) {
+                sess_ref(o);
+                victims[n++] = o;
+            }
+        }
+        for (unsigned i = 0; i < n; i++) {
+            struct sess *o = victims[i];
+            LOG_WARN("blk_%llu: the write from %s (generation stamp %llu) is taken over by "
+                     "recovery; ending it, its replica is parked", (unsigned long long)id,
+                     o->peer, (unsigned long long)o->blk_gs);
+            w_fail(o, 0);
+            sess_unref(o);
+        }
+        total += n;
+    } while (n == 16);
+    return total;
 }
 
 /* One data packet of the write stream. */
@@ -654,6 +781,7 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
         s->down_progress_ms = dfs_mono_ms();
     struct ackent *e = aq_push(s);
     e->seq = ph.seq;
+    e->end = ph.offset + ph.data_len;
     e->reqid = h->reqid;
     e->flags = ph.flags;
     if (s->ntargets == 0) {
@@ -676,6 +804,7 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
     j->flags = ph.flags;
     j->chunk = s->chunk;
     j->nsums = ph.nsums;
+    j->stage = s->stage;
     if (ph.data_len > 0)
         s->recv_len = end;
     j->final_len = s->recv_len;
@@ -705,6 +834,14 @@ static int dispatch_request(struct sess *s, const struct dfs_frame_hdr *h, const
         return rs_read(s, h, body);
     case DFS_MSG_CHECKSUM_REQ:
         return rs_checksum(s, h, body);
+    case DFS_MSG_REPLICA_INFO_REQ:
+        return rbs_replica_info(s, h, body);
+    case DFS_MSG_TRANSFER_REQ:
+        return rbs_transfer(s, h, body);
+    case DFS_MSG_INIT_RECOVERY_REQ:
+        return rbs_init_recovery(s, h, body);
+    case DFS_MSG_FINISH_RECOVERY_REQ:
+        return rbs_finish_recovery(s, h, body);
     case DFS_MSG_COPYBLOCK_REQ:
         sess_reply_status(s, h->type, h->reqid, DFS_ERR_INVAL, "block copy is not supported yet");
         return 0;
@@ -717,7 +854,9 @@ static int dispatch_request(struct sess *s, const struct dfs_frame_hdr *h, const
 static int is_request(uint16_t type)
 {
     return type == DFS_MSG_WRITEBLOCK_REQ || type == DFS_MSG_READBLOCK_REQ ||
-           type == DFS_MSG_CHECKSUM_REQ || type == DFS_MSG_COPYBLOCK_REQ;
+           type == DFS_MSG_CHECKSUM_REQ || type == DFS_MSG_COPYBLOCK_REQ ||
+           type == DFS_MSG_REPLICA_INFO_REQ || type == DFS_MSG_TRANSFER_REQ ||
+           type == DFS_MSG_INIT_RECOVERY_REQ || type == DFS_MSG_FINISH_RECOVERY_REQ;
 }
 
 static int up_on_frame(struct dfs_conn *c, const struct dfs_frame_hdr *h, const uint8_t *body)
@@ -743,6 +882,8 @@ static int up_on_frame(struct dfs_conn *c, const struct dfs_frame_hdr *h, const 
     case S_R_OPEN:
     case S_R_STREAM:
     case S_CSUM:
+    case S_XFER:
+    case S_RECOV:
         /* The next request, sent early: keep it for when this one ends. */
         if (!s->stash_body && is_request(h->type)) {
             s->stash_h = *h;
@@ -751,7 +892,9 @@ static int up_on_frame(struct dfs_conn *c, const struct dfs_frame_hdr *h, const 
             sess_pause_up(s);
         } else {
             LOG_WARN("closing connection from %s: unexpected message 0x%x during a %s",
-                     s->peer, h->type, s->state == S_CSUM ? "checksum" : "read");
+                     s->peer, h->type, s->state == S_CSUM ? "checksum"
+                     : s->state == S_XFER ? "transfer" : s->state == S_RECOV ? "recovery"
+                     : "read");
             rc = -1;
         }
         break;
@@ -795,18 +938,20 @@ static void up_on_close(struct dfs_conn *c)
     s->prev = s->next = NULL;
 
     if (is_write_state(s->state) && !s->last_seen)
-        LOG_WARN("connection from %s lost while writing blk_%llu; discarding the replica",
+        LOG_WARN("connection from %s lost while writing blk_%llu; parking the replica",
                  s->peer, (unsigned long long)s->blk_id);
     sess_set_state(s, S_CLOSED);
     s->up = NULL;
     dfs_listener_closed(ds->listener);
     evtimer_del(s->timer);
+    if (s->retry_ev)
+        evtimer_del(s->retry_ev);
     if (s->down) {
         struct dfs_conn *d = s->down;
         s->down = NULL;
         dfs_conn_abort(d);
     }
-    w_abort_writer(s, s->w);
+    w_release_writer(s, s->w);
     s->w = NULL;
     sess_unref(s);                      /* the upstream's reference */
 }
@@ -856,6 +1001,7 @@ struct dn_dataserv *dn_dataserv_new(struct event_base *base, const struct dn_dat
     ds->dispatch = dispatch_request;
     ds->iop = cfg->iop;
     ds->max_buffer = cfg->max_buffer;
+    ds->ack_timeout_ms = cfg->ack_timeout_ms ? cfg->ack_timeout_ms : ACK_TIMEOUT_MS;
     const struct dfs_listener_cfg lc = {
         .key = "datanode.address",
         .address = cfg->address,
@@ -905,4 +1051,9 @@ void dn_dataserv_set_reporter(struct dn_dataserv *ds, dn_block_added_fn fn, void
 unsigned dn_dataserv_load(const struct dn_dataserv *ds)
 {
     return __atomic_load_n(&ds->load, __ATOMIC_RELAXED);
+}
+
+uint64_t dn_dataserv_fsyncs(const struct dn_dataserv *ds)
+{
+    return __atomic_load_n(&ds->fsyncs, __ATOMIC_RELAXED);
 }

@@ -1,7 +1,16 @@
 /*
  * dn_dataserv.h - the datanode's transfer server: block writes (the
- * pipeline), block reads and replica checksums, for clients and for other
- * datanodes.  The wire protocol is docs/protocol.md.
+ * pipeline, with its stages: create, pipeline recovery, append, transfer),
+ * block reads (of finalized replicas, and of replicas being written up to
+ * their visible length), replica checksums and info, transfers of a
+ * replica being written to a replacement datanode, and the two steps of
+ * block recovery, for clients and for other datanodes.  The wire protocol
+ * is docs/protocol.md.
+ *
+ * A write session whose upstream goes away before LAST, or that fails
+ * for a reason other than its own replica (downstream lost or silent,
+ * timeout, malformed stream), parks its replica (blockstore.h); only a
+ * replica that failed here (checksum mismatch, disk error) is discarded.
  *
  * Everything here runs on the event loop's thread; disk work goes to the
  * io pool (iopool.h).  See dn_dataserv.c for the connection state machine.
@@ -21,6 +30,9 @@ struct dn_dataserv_cfg {
     const char *address;          /* "HOST:PORT" to listen on (numeric host; port 0: any) */
     size_t max_buffer;            /* per connection: downstream output / queued disk bytes */
     unsigned max_conns;           /* connections served at once (listener.h) */
+    uint32_t ack_timeout_ms;      /* datanode.ack_timeout_ms (0: 15000): a downstream
+                                   * silent this long (+5000 per further downstream
+                                   * node) is failed with ERR_TIMEOUT in the ack */
     struct bs *bs;
     struct iop *iop;
 };
@@ -49,5 +61,9 @@ void dn_dataserv_set_reporter(struct dn_dataserv *ds, dn_block_added_fn fn, void
 /* Active transfers (writes being set up or streamed, reads, checksums).
  * Thread-safe: read by the namenode link for heartbeats. */
 unsigned dn_dataserv_load(const struct dn_dataserv *ds);
+
+/* fsyncs of replicas done for DFS_PKT_SYNC (hsync) since the server
+ * started.  Thread-safe: read by the namenode link for heartbeats. */
+uint64_t dn_dataserv_fsyncs(const struct dn_dataserv *ds);
 
 #endif

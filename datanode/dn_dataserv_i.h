@@ -1,8 +1,9 @@
 /*
  * dn_dataserv_i.h - private to the transfer server: the session (one
  * connection's state machine), its disk jobs and the helpers that
- * dn_dataserv.c (set-up, write pipeline, dispatch) and dn_readserv.c
- * (READBLOCK, CHECKSUM) share.
+ * dn_dataserv.c (set-up, write pipeline, dispatch), dn_readserv.c
+ * (READBLOCK, CHECKSUM) and dn_rbwserv.c (REPLICA_INFO, TRANSFER,
+ * INIT_RECOVERY, FINISH_RECOVERY) share.
  */
 #ifndef DN_DATASERV_I_H
 #define DN_DATASERV_I_H
@@ -23,8 +24,10 @@
 #define READ_PKT_DATA    (512u << 10)   /* data bytes per read packet */
 #define READ_MAX_JOBS    8              /* read-ahead packets per stream */
 #define SETUP_TIMEOUT_MS 10000          /* + SETUP/ACK_STEP_MS per downstream node */
-#define ACK_TIMEOUT_MS   15000
+#define ACK_TIMEOUT_MS   15000          /* default of datanode.ack_timeout_ms */
 #define STEP_MS          5000
+#define PREEMPT_WAIT_MS  5000           /* wait for a preempted writer to park */
+#define PREEMPT_POLL_MS  50
 #define LINGER_MS        30000          /* W_FAILED: wait for the upstream to close */
 #define DN_FD_RESERVE    256            /* descriptors kept beside connections */
 #define IDLE_TIMEOUT_MS  600000         /* IDLE: close a connection unused this long */
@@ -32,7 +35,8 @@
 #define ERRLEN           256
 
 enum sess_state {
-    S_IDLE, S_W_SETUP, S_W_STREAM, S_W_FAILED, S_R_OPEN, S_R_STREAM, S_CSUM, S_CLOSED
+    S_IDLE, S_W_SETUP, S_W_STREAM, S_W_FAILED, S_R_OPEN, S_R_STREAM, S_CSUM, S_XFER, S_RECOV,
+    S_CLOSED
 };
 
 struct sess;
@@ -63,6 +67,8 @@ struct dn_dataserv {
     unsigned load;                  /* atomic: active transfers */
     dn_block_added_fn report;
     void *report_arg;
+    uint32_t ack_timeout_ms;        /* datanode.ack_timeout_ms */
+    uint64_t fsyncs;                /* atomic: fsyncs done for DFS_PKT_SYNC */
     /* Runs one request frame on an idle session (dn_dataserv.c); 0, or -1
      * to close the connection.  A pointer, so the session core calls
      * back without depending on the server. */
@@ -80,6 +86,7 @@ struct pkt {
 /* A packet waiting for its ack. */
 struct ackent {
     uint64_t seq;
+    uint64_t end;                   /* offset + length of its data */
     uint32_t reqid;
     uint32_t flags;
     uint8_t local_done, down_done;
@@ -94,6 +101,9 @@ struct sess {
     struct dfs_conn *down;
     struct iop_strand *strand;
     struct event *timer;
+    struct event *retry_ev;         /* polls for a preempted writer to park */
+    void (*retry)(struct sess *s);  /* what retry_ev runs again */
+    uint64_t retry_until_ms;
     enum sess_state state;
     int refs;
     uint64_t gen;                   /* current request; older jobs are stale */
@@ -106,6 +116,9 @@ struct sess {
     uint64_t blk_id, blk_gs;
 
     /* write */
+    int stage;                      /* Dfs__WriteStage */
+    uint64_t stage_len, old_gs;     /* WriteBlockReq.length, old_genstamp */
+    uint64_t acked_len;             /* highest end of a packet acked upstream */
     uint32_t chunk;
     unsigned ntargets;
     struct bs_writer *w;            /* until handed to the LAST or abort job */
@@ -125,6 +138,9 @@ struct sess {
     int wk_err;                     /* io threads only: first failure of this replica */
     int fail_logged;
 
+    /* recovery */
+    int recov_finish;               /* FINISH_RECOVERY (else INIT_RECOVERY) */
+
     /* read */
     struct bs_replica rep;
     int rep_open;
@@ -140,7 +156,7 @@ struct sess {
     uint8_t *stash_body;
 };
 
-enum job_kind { J_CREATE, J_WRITE, J_ABORT, J_RD_OPEN, J_RD_FILL, J_CSUM };
+enum job_kind { J_CREATE, J_WRITE, J_RELEASE, J_RD_OPEN, J_RD_FILL, J_CSUM, J_XFER, J_RECOV };
 
 struct djob {
     struct iop_job ij;              /* first: the pool hands this back */
@@ -154,6 +170,13 @@ struct djob {
     struct pkt *pkt;
     uint64_t off, seq, final_len;
     uint32_t len, flags, chunk, nsums;
+    int stage;                      /* write: Dfs__WriteStage */
+    uint64_t old_gs, length;        /* WS_RECOVER/WS_APPEND; recovery: length */
+    int finalized;                  /* recovery: the replica is finalized */
+    void *req;                      /* transfer: the unpacked request (owned) */
+    /* recovery */
+    int recov_finish;               /* FINISH_RECOVERY (else INIT_RECOVERY) */
+
     /* read */
     struct bs_replica rep;
     uint8_t *buf;
@@ -191,6 +214,22 @@ void sess_resume_up(struct sess *s);
 void sess_arm_timer(struct sess *s, uint32_t ms);
 /* Back to IDLE; a request stashed meanwhile runs through ds->dispatch. */
 void sess_go_idle(struct sess *s);
+
+/* Run s->retry again in PREEMPT_POLL_MS when the deadline set by
+ * sess_retry_start has not passed: 1 armed, 0 too late. */
+void sess_retry_start(struct sess *s, void (*fn)(struct sess *s));
+int sess_retry_later(struct sess *s);
+
+/* Fail every write session of block `id` but `except` (pipeline or block
+ * recovery takes the replica over): its replica is parked by a job on its
+ * strand; poll the store until it is.  Returns the sessions failed. */
+unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, const struct sess *except);
+
+/* Request handlers of dn_rbwserv.c: 0, or -1 to close the connection. */
+int rbs_replica_info(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+int rbs_transfer(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+int rbs_init_recovery(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+int rbs_finish_recovery(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
 
 /* Request handlers of dn_readserv.c: 0, or -1 to close the connection. */
 int rs_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);

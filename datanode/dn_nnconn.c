@@ -6,7 +6,8 @@
  * that CMD_DELETE names, so a burst of deletes on a busy disk never holds
  * up a heartbeat (HDFS runs them on its async disk service for the same
  * reason).  The event loop only touches the report queue (under the mutex)
- * and signals the condition variable.
+ * and signals the condition variable; so do the recovery threads with
+ * their commits.
  */
 #include "dn_nnconn.h"
 
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "frame.h"
 #include "log.h"
 #include "rpc.h"
+#include "u64map.h"
 #include "xmalloc.h"
 
 #define RPC_TIMEOUT_MS   10000
@@ -53,6 +56,18 @@ struct badlist {
     size_t n, cap;
 };
 
+/* A block recovery's outcome to commit (CommitBlockSyncReq). */
+struct csync {
+    uint64_t id, gs, len;
+    char **sids;                   /* owned, n of them */
+    size_t n;
+};
+
+struct cslist {
+    struct csync *v;
+    size_t n, cap;
+};
+
 struct dn_nnconn {
     char nn_host[256];
     unsigned nn_port;
@@ -66,6 +81,10 @@ struct dn_nnconn {
     void *load_arg;
     dn_nnconn_replicate_fn replicate;
     void *replicate_arg;
+    dn_nnconn_recover_fn recover;
+    void *recover_arg;
+    uint64_t (*fsyncs)(void *arg);
+    void *fsyncs_arg;
 
     struct dfs_rpc *rpc;
     pthread_t thread;
@@ -75,6 +94,7 @@ struct dn_nnconn {
     struct blist added, removed;   /* under mu: incremental report queue */
     struct blist doomed;           /* under mu: replicas to delete */
     struct badlist bad;            /* under mu: bad replicas to report */
+    struct cslist commits;         /* under mu: recoveries to commit */
     pthread_cond_t del_cv;         /* doomed non-empty / stop */
     pthread_t deleter;
     int registered;                /* atomic: for dn_nnconn_registered */
@@ -167,7 +187,7 @@ struct report {
     size_t n, cap;
 };
 
-static void report_add(struct report *r, uint64_t id, uint64_t gs, uint64_t len)
+static Dfs__BlockInfo *report_add(struct report *r, uint64_t id, uint64_t gs, uint64_t len)
 {
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 1024;
@@ -178,6 +198,7 @@ static void report_add(struct report *r, uint64_t id, uint64_t gs, uint64_t len)
     b->id = id;
     b->genstamp = gs;
     b->length = len;
+    return b;
 }
 
 /* Set BlockInfo.corrupt on the replicas the store has flagged bad (left
@@ -211,6 +232,47 @@ static int collect_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
 {
     report_add(arg, id, gs, len);
     return 0;
+}
+
+/* The replicas being written or left unfinished, gathered apart. */
+static int collect_rbw_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
+{
+    Dfs__BlockInfo *b = report_add(arg, id, gs, len);
+    b->has_rbw = 1;
+    b->rbw = 1;
+    return 0;
+}
+
+/* The full report: every finalized replica, then every RBW one (rbw set).
+ * A replica found by both walks (finalized, or reopened for append, in
+ * between) is listed once, with the newer genstamp (the finalized entry
+ * on a tie).  Returns the number of RBW entries. */
+static size_t collect_full(struct dn_nnconn *nc, struct report *rep)
+{
+    struct report rbw = { 0 };
+    size_t nrbw = 0;
+    bs_foreach(nc->bs, collect_cb, rep);
+    bs_foreach_rbw(nc->bs, collect_rbw_cb, &rbw);
+    if (rbw.n == 0)
+        return 0;
+    struct u64map at = { 0 };                 /* id -> index + 1 in rep */
+    for (size_t i = 0; i < rep->n; i++)
+        u64map_put(&at, rep->infos[i].id, (void *)(uintptr_t)(i + 1));
+    for (size_t i = 0; i < rbw.n; i++) {
+        const Dfs__BlockInfo *b = &rbw.infos[i];
+        uintptr_t k = (uintptr_t)u64map_get(&at, b->id);
+        if (!k) {
+            Dfs__BlockInfo *e = report_add(rep, b->id, b->genstamp, b->length);
+            e->has_rbw = e->rbw = 1;
+            nrbw++;
+        } else if (b->genstamp > rep->infos[k - 1].genstamp) {
+            rep->infos[k - 1] = *b;
+            nrbw++;
+        }
+    }
+    u64map_free(&at);
+    report_free(&rbw);
+    return nrbw;
 }
 
 /* The rest of a full report begun by the registration: BlockReportReq
@@ -260,7 +322,7 @@ static int do_register(struct dn_nnconn *nc)
     pthread_mutex_unlock(&nc->mu);
 
     struct report rep = { 0 };
-    bs_foreach(nc->bs, collect_cb, &rep);
+    size_t nrbw = collect_full(nc, &rep);
     report_flag_bad(nc, &rep);
 
     Dfs__RegisterReq req = DFS__REGISTER_REQ__INIT;
@@ -291,9 +353,10 @@ static int do_register(struct dn_nnconn *nc)
         Dfs__RegisterResp *r = (Dfs__RegisterResp *)m;
         if (r->has_heartbeat_interval_ms && r->heartbeat_interval_ms >= 100)
             nc->interval_ms = r->heartbeat_interval_ms;
-        LOG_INFO("registered with namenode %s:%u as %s (%s:%u, %zu blocks%s%s)", nc->nn_host,
-                 nc->nn_port, id.storage_id, nc->advertised, nc->dn_port, rep.n,
-                 r->cluster_id ? ", cluster " : "", r->cluster_id ? r->cluster_id : "");
+        LOG_INFO("registered with namenode %s:%u as %s (%s:%u, %zu blocks, %zu of them "
+                 "being written or unfinished%s%s)", nc->nn_host, nc->nn_port, id.storage_id,
+                 nc->advertised, nc->dn_port, rep.n, nrbw, r->cluster_id ? ", cluster " : "",
+                 r->cluster_id ? r->cluster_id : "");
         nc->link_state = 1;
         __atomic_store_n(&nc->registered, 1, __ATOMIC_RELAXED);
     } else {
@@ -432,13 +495,122 @@ static int send_bad(struct dn_nnconn *nc)
     return ret;
 }
 
-/* Delete one replica the namenode no longer wants (unless ours is newer)
- * and report it removed.  On the deleter thread. */
+static void csync_free(struct csync *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->sids[i]);
+    free(c->sids);
+    memset(c, 0, sizeof(*c));
+}
+
+static void cslist_free(struct cslist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        csync_free(&l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Add c (taken over) to l, unless l has that block with a newer recovery
+ * genstamp (then c is freed); an older one of the block is replaced. */
+static void cslist_put(struct cslist *l, struct csync *c)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i].id != c->id)
+            continue;
+        if (c->gs > l->v[i].gs) {
+            csync_free(&l->v[i]);
+            l->v[i] = *c;
+        } else {
+            csync_free(c);
+        }
+        return;
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = *c;
+}
+
+/* Send the queued recovery commits, one CommitBlockSyncReq each.  0 when
+ * the queue is done (an answer other than OK is logged and dropped), -1
+ * on a transport failure: what is left goes back into the queue. */
+static int send_commits(struct dn_nnconn *nc)
+{
+    pthread_mutex_lock(&nc->mu);
+    struct cslist l = nc->commits;
+    memset(&nc->commits, 0, sizeof(nc->commits));
+    pthread_mutex_unlock(&nc->mu);
+
+    size_t i = 0;
+    int ret = 0;
+    for (; i < l.n; i++) {
+        struct csync *c = &l.v[i];
+        Dfs__CommitBlockSyncReq req = DFS__COMMIT_BLOCK_SYNC_REQ__INIT;
+        Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
+        eb.id = c->id;
+        eb.genstamp = c->gs;
+        eb.has_length = 1;
+        eb.length = c->len;
+        req.block = &eb;
+        req.n_storage_ids = c->n;
+        req.storage_ids = c->sids;
+        ProtobufCMessage *m = NULL;
+        int rc = dfs_rpc_call(nc->rpc, DFS_MSG_COMMIT_SYNC_REQ, &req.base,
+                              &dfs__commit_block_sync_resp__descriptor, &m);
+        if (rc == DFS_OK) {
+            LOG_DEBUG("committed the recovery of blk_%llu (genstamp %llu, length %llu, "
+                      "%zu replicas)", (unsigned long long)c->id, (unsigned long long)c->gs,
+                      (unsigned long long)c->len, c->n);
+            link_ok(nc);
+        } else if (m) {
+            LOG_WARN("namenode %s:%u refused the recovery of blk_%llu (genstamp %llu): %s",
+                     nc->nn_host, nc->nn_port, (unsigned long long)c->id,
+                     (unsigned long long)c->gs, dfs_errmsg());
+        } else {
+            link_failed(nc, "committing a block recovery to");
+            ret = -1;
+        }
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        if (ret < 0)
+            break;
+        csync_free(c);
+    }
+    if (i < l.n) {
+        /* Back into the queue; a newer recovery queued meanwhile wins. */
+        pthread_mutex_lock(&nc->mu);
+        for (; i < l.n; i++)
+            cslist_put(&nc->commits, &l.v[i]);
+        pthread_mutex_unlock(&nc->mu);
+    }
+    free(l.v);
+    return ret;
+}
+
+/* bs_foreach_rbw callback: the genstamp of RBW replica want->id. */
+static int rbw_find_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
+{
+    struct binfo *want = arg;
+    if (id != want->id)
+        return 0;
+    want->gs = gs;
+    want->len = len;
+    return 1;
+}
+
+/* Delete one replica the namenode no longer wants (unless ours is newer:
+ * finalized, or reopened in rbw/ under a newer genstamp since the command
+ * was decided) and report it removed.  On the deleter thread. */
 static void delete_one(struct dn_nnconn *nc, const struct binfo *b)
 {
     uint64_t gs = 0, len = 0;
+    struct binfo rbw = { b->id, 0, 0 };
 
-    if (bs_lookup(nc->bs, b->id, &gs, &len) && gs > b->gs) {
+    if (!bs_lookup(nc->bs, b->id, &gs, &len) && bs_foreach_rbw(nc->bs, rbw_find_cb, &rbw))
+        gs = rbw.gs;
+    if (gs > b->gs) {
         LOG_INFO("not deleting blk_%llu: ours has genstamp %llu, newer than %llu",
                  (unsigned long long)b->id, (unsigned long long)gs, (unsigned long long)b->gs);
         return;
@@ -507,6 +679,24 @@ static void cmd_replicate(struct dn_nnconn *nc, const Dfs__DatanodeCommand *cmd)
                       cmd->blocks[i]->length, cmd->targets, cmd->n_targets);
 }
 
+/* CMD_RECOVER: each block handed on with the command's targets. */
+static void cmd_recover(struct dn_nnconn *nc, const Dfs__DatanodeCommand *cmd)
+{
+    if (!nc->recover) {
+        LOG_INFO("namenode command: recover %zu blocks: no recovery threads, ignored",
+                 cmd->n_blocks);
+        return;
+    }
+    if (cmd->n_targets == 0) {
+        LOG_WARN("namenode command: recover %zu blocks with no datanode; ignored",
+                 cmd->n_blocks);
+        return;
+    }
+    for (size_t i = 0; i < cmd->n_blocks; i++)
+        nc->recover(nc->recover_arg, cmd->blocks[i]->id, cmd->blocks[i]->genstamp,
+                    cmd->targets, cmd->n_targets);
+}
+
 /* HeartbeatReq and its commands.  0 ok, -1 transport failure, -2 register
  * again. */
 static int do_heartbeat(struct dn_nnconn *nc)
@@ -517,6 +707,10 @@ static int do_heartbeat(struct dn_nnconn *nc)
     req.has_remaining = 1;
     req.has_load = 1;
     req.load = nc->load ? nc->load(nc->load_arg) : 0;
+    if (nc->fsyncs) {
+        req.has_fsyncs = 1;
+        req.fsyncs = nc->fsyncs(nc->fsyncs_arg);
+    }
 
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(nc->rpc, DFS_MSG_HEARTBEAT_REQ, &req.base,
@@ -548,6 +742,9 @@ static int do_heartbeat(struct dn_nnconn *nc)
         case DFS__COMMAND_TYPE__CMD_REPLICATE:
             cmd_replicate(nc, cmd);
             break;
+        case DFS__COMMAND_TYPE__CMD_RECOVER:
+            cmd_recover(nc, cmd);
+            break;
         default:
             LOG_WARN("namenode command %d: unknown, ignored", (int)cmd->type);
             break;
@@ -563,7 +760,8 @@ static int do_heartbeat(struct dn_nnconn *nc)
  * a report is queued.  Called and returns with mu held. */
 static void wait_until(struct dn_nnconn *nc, uint64_t deadline, int wake_on_queue)
 {
-    while (!nc->stop && !(wake_on_queue && (nc->added.n || nc->removed.n || nc->bad.n))) {
+    while (!nc->stop &&
+           !(wake_on_queue && (nc->added.n || nc->removed.n || nc->bad.n || nc->commits.n))) {
         uint64_t now = dfs_mono_ms();
         if (now >= deadline)
             return;
@@ -595,6 +793,8 @@ static void *link_main(void *arg)
                 int rc = send_incremental(nc);
                 if (rc == 0)
                     rc = send_bad(nc);
+                if (rc == 0)
+                    rc = send_commits(nc);
                 if (rc == -1)
                     retry_at = dfs_mono_ms() + RETRY_MS;
                 else if (rc == -2)
@@ -645,6 +845,10 @@ struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, si
     nc->load_arg = cfg->load_arg;
     nc->replicate = cfg->replicate;
     nc->replicate_arg = cfg->replicate_arg;
+    nc->recover = cfg->recover;
+    nc->recover_arg = cfg->recover_arg;
+    nc->fsyncs = cfg->fsyncs;
+    nc->fsyncs_arg = cfg->fsyncs_arg;
     nc->link_state = -1;
     nc->rpc = dfs_rpc_new(nc->nn_host, nc->nn_port, RPC_TIMEOUT_MS);
     if (!nc->rpc)
@@ -696,6 +900,7 @@ void dn_nnconn_stop(struct dn_nnconn *nc)
     free(nc->removed.v);
     free(nc->doomed.v);
     badlist_free(&nc->bad);
+    cslist_free(&nc->commits);
     free(nc);
 }
 
@@ -736,6 +941,19 @@ void dn_nnconn_report_bad(struct dn_nnconn *nc, uint64_t id, uint64_t gs, const 
         l->v[l->n++] = (struct badrep){ id, gs, NULL };
     }
     l->v[i].reason = r;
+    pthread_cond_signal(&nc->cv);
+    pthread_mutex_unlock(&nc->mu);
+}
+
+void dn_nnconn_commit_sync(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len,
+                           const char *const *storage_ids, size_t n)
+{
+    struct csync c = { .id = id, .gs = gs, .len = len, .n = n };
+    c.sids = xcalloc(n ? n : 1, sizeof(*c.sids));
+    for (size_t i = 0; i < n; i++)
+        c.sids[i] = xstrdup(storage_ids[i] ? storage_ids[i] : "");
+    pthread_mutex_lock(&nc->mu);
+    cslist_put(&nc->commits, &c);
     pthread_cond_signal(&nc->cv);
     pthread_mutex_unlock(&nc->mu);
 }

@@ -20,7 +20,17 @@
  *                 (queued for the deleter thread, which unlinks each
  *                 replica and reports it removed), CMD_REPLICATE (each
  *                 block handed to the `replicate` callback, which queues
- *                 the copy elsewhere: dn_copy.h).
+ *                 the copy elsewhere: dn_copy.h), CMD_RECOVER (each
+ *                 block handed to the `recover` callback, which queues
+ *                 the block recovery: dn_recovery.h); then a
+ *                 CommitBlockSyncReq per block recovery queued
+ *                 (dn_nnconn_commit_sync).
+ *
+ * Full block reports list the finalized replicas (bs_foreach) and then
+ * the replicas being written or left unfinished (bs_foreach_rbw) with
+ * BlockInfo.rbw set and length = the bytes they hold; a replica listed by
+ * both (finalized or reopened between the two walks) is listed once, with
+ * the newer genstamp.  Heartbeats carry the hsync fsync count (`fsyncs`).
  *
  * A namenode that cannot be reached is logged once per change of state,
  * never once per attempt; the datanode keeps serving data meanwhile.
@@ -34,6 +44,13 @@
 struct bs;
 struct dn_nnconn;
 struct Dfs__DatanodeId;
+
+/* CMD_RECOVER, one call per block: this datanode is the primary of the
+ * recovery of block (id, recovery gs) with targets[0..ntargets) (the
+ * command's, valid only during the call).  Called on the link thread:
+ * must not block. */
+typedef void (*dn_nnconn_recover_fn)(void *arg, uint64_t id, uint64_t gs,
+                                     struct Dfs__DatanodeId *const *targets, size_t ntargets);
 
 /* CMD_REPLICATE, one call per block: copy replica (id, gs, len) to
  * targets[0..ntargets) (the command's, valid only during the call).  Called
@@ -58,6 +75,13 @@ struct dn_nnconn_cfg {
     /* CMD_REPLICATE; NULL: such commands are logged and ignored. */
     dn_nnconn_replicate_fn replicate;
     void *replicate_arg;
+    /* CMD_RECOVER; NULL: such commands are logged and ignored. */
+    dn_nnconn_recover_fn recover;
+    void *recover_arg;
+    /* Replica fsyncs done for hsync since the start, for heartbeats
+     * (HeartbeatReq.fsyncs); NULL: not sent.  Called on the link thread. */
+    uint64_t (*fsyncs)(void *arg);
+    void *fsyncs_arg;
 };
 
 /* Copy cfg and start the link thread.  NULL with a message in err when the
@@ -85,6 +109,19 @@ void dn_nnconn_block_removed(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uin
  * survive a re-registration (the full report does not carry them) but not
  * dn_nnconn_stop.  Thread-safe, never blocks on I/O. */
 void dn_nnconn_report_bad(struct dn_nnconn *nc, uint64_t id, uint64_t gs, const char *reason);
+
+/* Queue the outcome of a block recovery this datanode led: block (id,
+ * recovery gs, settled length len) is finalized on storage_ids[0..n)
+ * (copied; n = 0 with len 0: no replica anywhere).  The link thread sends
+ * it (CommitBlockSyncReq) as soon as it is registered, after any queued
+ * incremental report (so the namenode has seen this datanode's finalized
+ * replica first), and retries it while the namenode cannot be reached; an
+ * answer other than OK (e.g. ERR_STALE: a newer recovery has begun) is
+ * logged and dropped.  A block queued twice is sent once, with the newer
+ * recovery genstamp.  Queued commits survive a re-registration but not
+ * dn_nnconn_stop.  Thread-safe, never blocks on I/O. */
+void dn_nnconn_commit_sync(struct dn_nnconn *nc, uint64_t id, uint64_t gs, uint64_t len,
+                           const char *const *storage_ids, size_t n);
 
 /* 1 while registered with the namenode (for status pages and tests). */
 int dn_nnconn_registered(struct dn_nnconn *nc);

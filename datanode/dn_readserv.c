@@ -1,7 +1,9 @@
 /*
  * dn_readserv.c - the reading side of the transfer server: READBLOCK
  * (whole chunks with their stored checksums, data by sendfile, read-ahead
- * bounded by the output watermark) and CHECKSUM (length, genstamp and
+ * bounded by the output watermark; a replica being written with the
+ * asked generation stamp is served up to its visible length, its partial
+ * last chunk with a checksum computed from the bytes sent) and CHECKSUM (length, genstamp and
  * SHA-256 of a replica).  Disk work runs in the io pool.
  */
 #include <errno.h>
@@ -32,6 +34,9 @@ static void run_rd_open(struct iop_job *ij)
     struct djob *j = (struct djob *)ij;
     int rc = bs_open_replica(j->s->ds->bs, j->off /* id */, j->seq /* gs */, &j->rep,
                              j->err, sizeof(j->err));
+    if (rc == -ENOENT)      /* being written: up to its visible length */
+        rc = bs_open_rbw(j->s->ds->bs, j->off, j->seq, 0, UINT64_MAX, &j->rep, j->err,
+                         sizeof(j->err));
     j->status = rc == 0 ? DFS_OK : status_from_open(rc);
 }
 

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 
+#include "clock.h"
 #include "dfs.pb-c.h"
 #include "iopool.h"
 #include "log.h"
@@ -28,6 +29,8 @@ static const char *state_name(enum sess_state st)
     case S_R_OPEN:   return "r_open";
     case S_R_STREAM: return "r_stream";
     case S_CSUM:     return "csum";
+    case S_XFER:     return "xfer";
+    case S_RECOV:    return "recov";
     case S_CLOSED:   return "closed";
     }
     return "?";
@@ -36,7 +39,7 @@ static const char *state_name(enum sess_state st)
 static int state_active(enum sess_state st)
 {
     return st == S_W_SETUP || st == S_W_STREAM || st == S_R_OPEN || st == S_R_STREAM ||
-           st == S_CSUM;
+           st == S_CSUM || st == S_XFER || st == S_RECOV;
 }
 
 /* The one place a session changes state: traces it and keeps `load`. */
@@ -64,6 +67,8 @@ void sess_unref(struct sess *s)
         return;
     iop_strand_free(s->strand);
     event_free(s->timer);
+    if (s->retry_ev)
+        event_free(s->retry_ev);
     if (s->rep_open)
         rrep_unref(s->rr);
     free(s->aq);
@@ -158,8 +163,38 @@ void sess_go_idle(struct sess *s)
             return;
         }
     }
-    if (s->state == S_IDLE || s->state == S_R_OPEN || s->state == S_CSUM)
+    if (s->state == S_IDLE || s->state == S_R_OPEN || s->state == S_CSUM ||
+        s->state == S_XFER || s->state == S_RECOV)
         sess_resume_up(s);
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sess *s = arg;
+    sess_ref(s);
+    if (s->retry && s->up)
+        s->retry(s);
+    sess_unref(s);
+}
+
+void sess_retry_start(struct sess *s, void (*fn)(struct sess *s))
+{
+    if (!s->retry_ev && !(s->retry_ev = evtimer_new(s->ds->base, retry_cb, s)))
+        xmalloc_oom();
+    s->retry = fn;
+    s->retry_until_ms = dfs_mono_ms() + PREEMPT_WAIT_MS;
+    fn(s);
+}
+
+int sess_retry_later(struct sess *s)
+{
+    if (dfs_mono_ms() >= s->retry_until_ms)
+        return 0;
+    struct timeval tv = { 0, PREEMPT_POLL_MS * 1000 };
+    evtimer_add(s->retry_ev, &tv);
+    return 1;
 }
 
 /* ============================================================ writing */

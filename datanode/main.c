@@ -6,8 +6,9 @@
  *
  * Threads: the event loop (transfer server), datanode.io_threads disk
  * threads (io pool, which also runs the periodic data dir probe),
- * datanode.copy_threads replica copiers, the namenode link (and its
- * replica deleter) and the block scanner.
+ * datanode.copy_threads replica copiers, DN_RECOVERY_THREADS block
+ * recovery threads (CMD_RECOVER), the namenode link (and its replica
+ * deleter) and the block scanner.
  *
  * Failed data dirs (blockstore.h): a datanode with more than
  * datanode.failed_volumes_tolerated failed dirs, or with none left, does
@@ -31,6 +32,7 @@
 #include "dn_copy.h"
 #include "dn_dataserv.h"
 #include "dn_nnconn.h"
+#include "dn_recovery.h"
 #include "iopool.h"
 #include "log.h"
 #include "scanner.h"
@@ -48,8 +50,9 @@ struct dn {
     unsigned check_ticks;           /* timer ticks since the running check began */
     struct dn_dataserv *ds;
     struct dn_copy *copy;
-    struct dn_nnconn *nc;           /* set and cleared under nc_lock: copy threads */
-    pthread_mutex_t nc_lock;        /* report through it (copy_corrupt_cb) */
+    struct dn_recovery *recovery;
+    struct dn_nnconn *nc;           /* set and cleared under nc_lock: copy and */
+    pthread_mutex_t nc_lock;        /* recovery threads report through it */
     struct scanner *scan;
     char *first_dir;              /* the first data dir: scanner.cursor */
 };
@@ -232,6 +235,7 @@ static int init_dataserv(struct dn *dn)
         .address = dn->conf.dn_address,
         .max_buffer = dn->conf.dn_max_buffer,
         .max_conns = dn->conf.dn_max_connections,
+        .ack_timeout_ms = dn->conf.dn_ack_timeout_ms,
         .bs = dn->bs,
         .iop = dn->iop,
     };
@@ -286,6 +290,47 @@ static void shutdown_copy(struct dn *dn)
     dn_copy_stop(dn->copy);
 }
 
+/* Block recoveries led at once: each one waits on the network, not the
+ * disk; two let one stuck on a silent target not hold up the next. */
+#define DN_RECOVERY_THREADS 2
+
+/* A recovery this datanode led is done: the namenode link commits it.  On
+ * a recovery thread; while the link is stopping, the commit is dropped
+ * (the namenode starts the recovery again after its timeout). */
+static void recovery_commit_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len,
+                               const char *const *storage_ids, size_t n)
+{
+    struct dn *dn = arg;
+    pthread_mutex_lock(&dn->nc_lock);
+    if (dn->nc)
+        dn_nnconn_commit_sync(dn->nc, id, gs, len, storage_ids, n);
+    else
+        LOG_INFO("recovery of blk_%llu not committed: the datanode is stopping",
+                 (unsigned long long)id);
+    pthread_mutex_unlock(&dn->nc_lock);
+}
+
+static int init_recovery(struct dn *dn)
+{
+    char err[256];
+    struct dn_recovery_cfg cfg = {
+        .threads = DN_RECOVERY_THREADS,
+        .commit = recovery_commit_cb,
+        .commit_arg = dn,
+    };
+    dn->recovery = dn_recovery_start(&cfg, err, sizeof(err));
+    if (!dn->recovery) {
+        LOG_ERROR("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void shutdown_recovery(struct dn *dn)
+{
+    dn_recovery_stop(dn->recovery);
+}
+
 /* Transfers served plus replicas being copied out. */
 static unsigned load_cb(void *arg)
 {
@@ -293,10 +338,23 @@ static unsigned load_cb(void *arg)
     return dn_dataserv_load(dn->ds) + dn_copy_load(dn->copy);
 }
 
+/* Replica fsyncs done for hsync, for heartbeats. */
+static uint64_t fsyncs_cb(void *arg)
+{
+    struct dn *dn = arg;
+    return dn_dataserv_fsyncs(dn->ds);
+}
+
 static void replicate_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len,
                          struct Dfs__DatanodeId *const *targets, size_t ntargets)
 {
     dn_copy_submit(arg, id, gs, len, targets, ntargets);
+}
+
+static void recover_cb(void *arg, uint64_t id, uint64_t gs,
+                       struct Dfs__DatanodeId *const *targets, size_t ntargets)
+{
+    dn_recovery_submit(arg, id, gs, targets, ntargets);
 }
 
 static void block_added_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len)
@@ -333,8 +391,12 @@ static int init_nnconn(struct dn *dn)
         .bs = dn->bs,
         .load = load_cb,
         .load_arg = dn,
+        .fsyncs = fsyncs_cb,
+        .fsyncs_arg = dn,
         .replicate = replicate_cb,
         .replicate_arg = dn->copy,
+        .recover = recover_cb,
+        .recover_arg = dn->recovery,
     };
     struct dn_nnconn *nc = dn_nnconn_start(&cfg, err, sizeof(err));
     pthread_mutex_lock(&dn->nc_lock);
@@ -405,6 +467,7 @@ static const struct module {
     { "volcheck", init_volcheck, shutdown_volcheck },      /* data dir probe timer */
     { "dataserv", init_dataserv, shutdown_dataserv },      /* transfer port */
     { "copy", init_copy, shutdown_copy },                  /* replica copy threads */
+    { "recovery", init_recovery, shutdown_recovery },      /* block recovery threads */
     { "nnconn", init_nnconn, shutdown_nnconn },            /* namenode link thread */
     { "scanner", init_scanner, shutdown_scanner },         /* block scanner thread */
 };

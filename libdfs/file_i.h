@@ -10,7 +10,21 @@
 #include "dfs.pb-c.h"
 #include "fs_i.h"
 #include "path.h"
+#include "pktring.h"
 #include "sock.h"
+
+/* One datanode of a writer's pipeline. */
+struct pl_node {
+    char storage_id[64];
+    char host[256];
+    unsigned port;
+};
+
+/* A datanode a writer leaves out of its pipelines (it failed), until. */
+struct pl_exclude {
+    char storage_id[64];
+    uint64_t until_ms;           /* monotonic */
+};
 
 /* One datanode of a block's location list, as the reader tracks it. */
 struct rd_loc {
@@ -22,6 +36,8 @@ struct rd_loc {
 
 struct rd_block {
     uint64_t id, genstamp, offset, length;
+    int under_construction;      /* last block of a file being written: length
+                                  * is the visible length a datanode told */
     size_t nlocs;
     struct rd_loc *locs;
 };
@@ -33,7 +49,7 @@ struct dfs_file {
     uint64_t inode;
     uint64_t pos;                /* reader: position of dfs_read; writer: bytes written */
 
-    /* ---- writer ---- */
+    /* ---- writer (writer.c: the file; pipeline.c: the current block) ---- */
     unsigned replication, wanted, min_got;
     uint64_t block_size;
     uint32_t chunk_size, packet_size, window;
@@ -47,10 +63,22 @@ struct dfs_file {
     uint64_t blk_id, blk_gs;     /* current (or last) block */
     uint64_t blk_bytes;          /* bytes sent into the current block */
     int have_last;               /* blk_* describes a finished last block */
-    Dfs__LocatedBlock *blk;      /* current block with its pipeline */
+    int have_prev;               /* prev_*: AddBlockReq.previous of the current block */
+    uint64_t prev_id, prev_gs, prev_len;
+    int blk_reopened;            /* the current block existed before this writer
+                                  * (append): recovered, never abandoned */
+    struct pl_node *nodes;       /* the current block's pipeline, in order */
+    size_t nnodes, nodes_cap;
+    struct pktring ring;         /* packets sent and not yet acked */
     struct dfs_sock dn;          /* connection to the first datanode */
-    uint64_t next_seq, acked_seq;/* packets [acked_seq, next_seq) in flight */
+    uint64_t next_seq, acked_seq;/* packets [acked_seq, next_seq) of this connection
+                                  * are in flight: the ring's front ones */
+    unsigned recoveries;         /* pipeline recoveries of the current block */
+    char failures[768];          /* "HOST:PORT (reason); ..." failed in this block */
+    struct pl_exclude *exclude;  /* datanodes that failed this writer */
+    size_t nexclude;
     int failed;                  /* a pipeline error: the file cannot complete */
+    int leased;                  /* counted in the handle's lease renewer */
     uint8_t *rbuf;               /* receive buffer for acks */
     size_t rcap;
 
@@ -66,6 +94,7 @@ struct dfs_file {
     uint64_t rs_end;             /* block offset where the stream ends */
     uint64_t seq_next;           /* file offset right after the last read */
     int rs_done;                 /* LAST packet seen */
+    uint32_t rs_chunk;           /* chunk size of the last stream opened */
     uint8_t *rpkt;               /* current packet body */
     size_t rpkt_cap;
     const uint8_t *rdata;        /* its data */
@@ -73,7 +102,19 @@ struct dfs_file {
     size_t rdata_len;
 };
 
+/* A writer's handle for path (normalised here) writing chunk_size-byte
+ * chunks, with its buffers and ring; nothing asked of the namenode yet.
+ * DFS_OK with *out, or an error (bad path, out of memory). */
+int dfs_writer_new(dfs_fs *fs, const char *path, uint32_t chunk_size, dfs_file **out);
+/* Free a writer's handle and everything it holds (its pipeline dropped,
+ * its hold on the lease renewer released). */
+void dfs_writer_free(dfs_file *f);
 int dfs_writer_close(dfs_file *f);
 int dfs_reader_close(dfs_file *f);
+/* The partial last chunk of an open reader's file: its last block's chunk
+ * size (from a datanode) into *chunk_size and the block's bytes after its
+ * last whole chunk into *tail (malloc'ed, caller frees; NULL when none)
+ * and *n.  A file without blocks: *chunk_size 0.  DFS_OK or an error. */
+int dfs_reader_tail(dfs_file *f, uint8_t **tail, size_t *n, uint32_t *chunk_size);
 
 #endif

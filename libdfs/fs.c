@@ -48,8 +48,14 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
     if (!fs)
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
     fs->opts = *opts;
+    int rc = dfs_lease_init(fs);
+    if (rc != DFS_OK) {
+        free(fs);
+        return rc;
+    }
     fs->nn = dfs_rpc_new(opts->namenode_host, opts->namenode_port, (int)opts->timeout_ms);
     if (!fs->nn) {
+        dfs_lease_fini(fs);
         free(fs);
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
     }
@@ -62,7 +68,7 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
 
     /* Check that the namenode answers, so a wrong address fails here. */
     struct dfs_stat st;
-    int rc = dfs_stat(fs, "/", &st);
+    rc = dfs_stat(fs, "/", &st);
     if (rc != DFS_OK) {
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s", dfs_errmsg());
@@ -78,6 +84,7 @@ void dfs_disconnect(dfs_fs *fs)
 {
     if (!fs)
         return;
+    dfs_lease_fini(fs);
     dfs_rpc_free(fs->nn);
     free(fs);
 }
@@ -398,6 +405,7 @@ int dfs_cluster_report(dfs_fs *fs, struct dfs_cluster_report **out)
         snprintf(d->admin_state, sizeof(d->admin_state), "%s",
                  w->admin_state ? w->admin_state : "normal");
         d->decommission_left = w->decommission_left;
+        d->fsyncs = w->fsyncs;
     }
     protobuf_c_message_free_unpacked(m, NULL);
     *out = rep;

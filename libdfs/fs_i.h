@@ -4,6 +4,7 @@
 #ifndef DFS_FS_I_H
 #define DFS_FS_I_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include "dfs.h"
 #include "rpc.h"
@@ -18,6 +19,9 @@ struct dfs_options {
     uint32_t chunk_size;
     uint32_t packet_size;
     uint32_t window;
+    unsigned ack_timeout_ms;     /* pipeline silent this long: its first datanode failed */
+    int replace_datanode;        /* ask for replacements of failed pipeline datanodes */
+    unsigned lease_renew_ms;     /* lease renewal period while writing */
     dfs_log_func log_fn;
     void *log_arg;
 };
@@ -27,6 +31,15 @@ struct dfs_fs {
     struct dfs_rpc *nn;
     char client_name[96];        /* lease holder name: "dfs-<host>-<pid>-<n>" */
     char client_host[256];       /* this machine's address as the cluster sees it */
+
+    /* The lease renewer (lease.c); lease_lock guards the fields below it. */
+    int lease_ready;             /* lock and cond initialized */
+    pthread_mutex_t lease_lock;
+    pthread_cond_t lease_cond;   /* CLOCK_MONOTONIC */
+    pthread_t lease_thread;
+    int lease_started, lease_stop;
+    unsigned lease_writers;      /* files open for writing */
+    uint64_t lease_due_ms;       /* next renewal, monotonic */
 };
 
 /* Normalise a user path for a call; on failure sets the error (naming the
@@ -36,7 +49,18 @@ int dfs_fs_norm_path(const char *path, char *out, size_t outsz);
  * (else DFS_ERR_NOENT). */
 int dfs_fs_delete(dfs_fs *fs, const char *path, int recursive, uint64_t inode);
 
-/* Log through the handle's log function, if any. */
+/* Lease renewal (lease.c).  dfs_lease_init: at dfs_connect (DFS_OK or an
+ * error); dfs_lease_fini: at dfs_disconnect, stops the thread (waits for a
+ * renewal in flight).  dfs_lease_hold: a writer opened (the thread starts
+ * with the first one; renewals go on while any is open); dfs_lease_release:
+ * it closed.  dfs_lease_writers: how many are open.  Thread-safe. */
+int dfs_lease_init(dfs_fs *fs);
+void dfs_lease_fini(dfs_fs *fs);
+void dfs_lease_hold(dfs_fs *fs);
+void dfs_lease_release(dfs_fs *fs);
+unsigned dfs_lease_writers(dfs_fs *fs);
+
+/* Log through the handle's log function, if any (from any thread). */
 void dfs_fs_log(const struct dfs_fs *fs, enum dfs_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

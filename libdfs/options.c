@@ -34,6 +34,9 @@ dfs_options *dfs_options_create(void)
     o->chunk_size = c.cl_chunk_size;
     o->packet_size = c.cl_packet_size;
     o->window = c.cl_window;
+    o->ack_timeout_ms = c.cl_ack_timeout_ms;
+    o->replace_datanode = c.cl_replace_datanode != 0;
+    o->lease_renew_ms = c.cl_lease_renew_ms;
     dfs_conf_free(&c);
 
     const char *user = getenv("DFS_USER");
@@ -78,6 +81,9 @@ int dfs_options_load_conf(dfs_options *o, const char *path)
     o->chunk_size = c.cl_chunk_size;
     o->packet_size = c.cl_packet_size;
     o->window = c.cl_window;
+    o->ack_timeout_ms = c.cl_ack_timeout_ms;
+    o->replace_datanode = c.cl_replace_datanode != 0;
+    o->lease_renew_ms = c.cl_lease_renew_ms;
     dfs_conf_free(&c);
     return rc;
 }

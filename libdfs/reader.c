@@ -30,7 +30,58 @@ static void free_blocks(dfs_file *f)
     f->nblocks = 0;
 }
 
-/* Fetch the file length and every block's locations. */
+/* The visible length of block b, being written: the bytes the first of
+ * its datanodes that answers ReplicaInfoReq has acked (every hflushed
+ * byte).  No location yet: 0.  DFS_OK, or an error naming the block and
+ * why each datanode failed. */
+static int visible_length(dfs_file *f, const struct rd_block *b, uint64_t *len)
+{
+    char reasons[1024] = "";
+    *len = 0;
+    if (b->nlocs == 0)
+        return DFS_OK;
+    Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
+    eb.id = b->id;
+    eb.genstamp = b->genstamp;
+    Dfs__ReplicaInfoReq req = DFS__REPLICA_INFO_REQ__INIT;
+    req.block = &eb;
+    for (size_t j = 0; j < b->nlocs; j++) {
+        const struct rd_loc *l = &b->locs[j];
+        struct dfs_sock s = { .fd = -1 };
+        struct dfs_frame_hdr h;
+        char err[512] = "";
+        int rc = dfs_sock_connect(&s, l->host, l->port, (int)f->fs->opts.timeout_ms,
+                                  err, sizeof(err));
+        if (rc == 0)
+            rc = dfs_sock_send_msg(&s, DFS_MSG_REPLICA_INFO_REQ, 1, &req.base);
+        if (rc == 0)
+            rc = dfs_sock_recv_frame(&s, &h, &f->rpkt, &f->rpkt_cap, DFS_FRAME_MAX_CONTROL);
+        dfs_sock_close(&s);
+        Dfs__ReplicaInfoResp *r = rc == 0 && h.type == DFS_MSG_REPLICA_INFO_RESP
+                                  ? dfs__replica_info_resp__unpack(NULL, h.len, f->rpkt) : NULL;
+        if (r && r->status == DFS__STATUS__OK && r->has_visible_length) {
+            *len = r->visible_length;
+            dfs__replica_info_resp__free_unpacked(r, NULL);
+            return DFS_OK;
+        }
+        size_t used = strlen(reasons);
+        if (r)
+            snprintf(reasons + used, sizeof(reasons) - used, "%s%s:%u: %s", used ? "; " : "",
+                     l->host, l->port, r->error && *r->error ? r->error
+                     : dfs_strerror((int)r->status > 0 && (int)r->status < DFS_ERR__MAX
+                                    ? (int)r->status : DFS_ERR_PROTO));
+        else
+            snprintf(reasons + used, sizeof(reasons) - used, "%s%s:%u: %s", used ? "; " : "",
+                     l->host, l->port, rc ? strerror(-rc) : "malformed answer");
+        if (r)
+            dfs__replica_info_resp__free_unpacked(r, NULL);
+    }
+    return dfs_set_error(DFS_ERR_UNAVAIL, "%s: cannot get the length of block blk_%llu "
+                         "being written: %s", f->path, (unsigned long long)b->id, reasons);
+}
+
+/* Fetch the file length and every block's locations.  The last block of
+ * a file being written counts with its visible length. */
 static int fetch_locations(dfs_file *f)
 {
     Dfs__GetBlockLocationsReq req = DFS__GET_BLOCK_LOCATIONS_REQ__INIT;
@@ -88,8 +139,19 @@ static int fetch_locations(dfs_file *f)
              * it is sorted last and flagged; skip it unless nothing else. */
             b->locs[j].bad = j < lb->n_corrupt && lb->corrupt[j] ? 2 : 0;
         }
+        b->under_construction = lb->under_construction;
     }
     protobuf_c_message_free_unpacked(m, NULL);
+    for (size_t i = 0; i < f->nblocks; i++) {
+        struct rd_block *b = &f->blocks[i];
+        if (!b->under_construction)
+            continue;
+        rc = visible_length(f, b, &b->length);
+        if (rc != DFS_OK)
+            return rc;
+        if (b->offset + b->length > f->length || i + 1 == f->nblocks)
+            f->length = b->offset + b->length;
+    }
     return DFS_OK;
 }
 
@@ -200,6 +262,7 @@ static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off, uint64_t
         dfs_sock_close(&f->rs);
     }
     if (rc == DFS_OK) {
+        f->rs_chunk = resp->chunk_size;
         f->rs_block = (long)bi;
         f->rs_loc = li;
         f->rs_pos = off;          /* stream_next skips the chunk head before off */
@@ -226,8 +289,11 @@ static int stream_next(dfs_file *f)
     if (rc)
         return dfs_set_error(rc == -ETIMEDOUT ? DFS_ERR_TIMEOUT : DFS_ERR_CONN,
                              "datanode %s:%u: %s", l->host, l->port, strerror(-rc));
+    /* A replica being written may have grown past the length this reader
+     * knows: the chunk across that length comes longer (trimmed below). */
     if (h.type != DFS_MSG_PACKET || dfs_pkt_decode_hdr(f->rpkt, h.len, &ph) != 0 ||
-        ph.offset != f->rs_pos - f->rs_pos % ph.chunk_size || ph.offset + ph.data_len > b->length)
+        ph.offset != f->rs_pos - f->rs_pos % ph.chunk_size || ph.offset > b->length ||
+        (ph.offset + ph.data_len > b->length && !b->under_construction))
         return dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: malformed data packet",
                              l->host, l->port);
     const uint8_t *sums = f->rpkt + DFS_PKT_HDR_LEN;
@@ -241,20 +307,23 @@ static int stream_next(dfs_file *f)
                              l->host, l->port);
     if (ph.flags & DFS_PKT_LAST)
         f->rs_done = 1;
+    uint64_t dlen = ph.data_len;
+    if (ph.offset + dlen > b->length)
+        dlen = b->length - ph.offset;
     /* Skip the head of the chunk that precedes rs_pos (first packet). */
     uint64_t skip = f->rs_pos - ph.offset;
-    if (skip > ph.data_len || (skip == ph.data_len && !(ph.flags & DFS_PKT_LAST)))
+    if (skip > dlen || (skip == dlen && !(ph.flags & DFS_PKT_LAST)))
         return dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: data packet before the read offset",
                              l->host, l->port);
-    if ((ph.flags & DFS_PKT_LAST) && ph.offset + ph.data_len < f->rs_end)
+    if ((ph.flags & DFS_PKT_LAST) && ph.offset + dlen < f->rs_end)
         return dfs_set_error(DFS_ERR_IO, "datanode %s:%u: replica of block blk_%llu is short "
                              "(%llu of %llu bytes)", l->host, l->port, (unsigned long long)b->id,
-                             (unsigned long long)(ph.offset + ph.data_len),
+                             (unsigned long long)(ph.offset + dlen),
                              (unsigned long long)f->rs_end);
     f->rdata = data + skip;
     f->rdata_off = f->rs_pos;
-    f->rdata_len = ph.data_len - skip;
-    f->rs_pos = ph.offset + ph.data_len;
+    f->rdata_len = (size_t)(dlen - skip);
+    f->rs_pos = ph.offset + dlen;
     if (f->rdata_len == 0 && !f->rs_done)
         return dfs_set_error(DFS_ERR_PROTO, "datanode %s:%u: empty data packet", l->host, l->port);
     return DFS_OK;
@@ -386,6 +455,40 @@ int dfs_seek(dfs_file *f, uint64_t offset)
 uint64_t dfs_file_length(const dfs_file *f)
 {
     return f->writing ? f->pos : f->length;
+}
+
+int dfs_reader_tail(dfs_file *f, uint8_t **tail, size_t *n, uint32_t *chunk_size)
+{
+    *tail = NULL;
+    *n = 0;
+    *chunk_size = 0;
+    if (f->nblocks == 0 || f->length == 0)
+        return DFS_OK;
+    const struct rd_block *b = &f->blocks[f->nblocks - 1];
+    uint8_t byte;
+    int64_t got = dfs_pread(f, &byte, 1, f->length - 1);   /* opens a stream: chunk size */
+    if (got < 0)
+        return (int)-got;
+    if (got != 1 || f->rs_chunk == 0)
+        return dfs_set_error(DFS_ERR_IO, "%s: cannot read the end of block blk_%llu", f->path,
+                             (unsigned long long)b->id);
+    *chunk_size = f->rs_chunk;
+    size_t part = (size_t)(b->length % f->rs_chunk);
+    if (part == 0)
+        return DFS_OK;
+    uint8_t *buf = malloc(part);
+    if (!buf)
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    got = dfs_pread(f, buf, part, f->length - part);
+    if (got != (int64_t)part) {
+        free(buf);
+        return got < 0 ? (int)-got : dfs_set_error(DFS_ERR_IO, "%s: short read of the end of "
+                                                  "block blk_%llu", f->path,
+                                                  (unsigned long long)b->id);
+    }
+    *tail = buf;
+    *n = part;
+    return DFS_OK;
 }
 
 int dfs_reader_close(dfs_file *f)

@@ -153,6 +153,50 @@ int dfs_sock_writev_all(struct dfs_sock *s, struct iovec *iov, int iovcnt)
     return 0;
 }
 
+int dfs_sock_writev_watch(struct dfs_sock *s, struct iovec **iovp, int *iovcntp)
+{
+    struct iovec *iov = *iovp;
+    int iovcnt = *iovcntp, rc = 0;
+    while (iovcnt > 0) {
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)(iovcnt > IOV_MAX ? IOV_MAX : iovcnt) };
+        ssize_t n = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN) {
+                rc = -errno;
+                break;
+            }
+            struct pollfd p = { .fd = s->fd, .events = POLLOUT | POLLIN };
+            int w;
+            do
+                w = poll(&p, 1, s->timeout_ms);
+            while (w < 0 && errno == EINTR);
+            if (w <= 0) {
+                rc = w == 0 ? -ETIMEDOUT : -errno;
+                break;
+            }
+            if (p.revents & POLLIN) {
+                rc = 1;
+                break;
+            }
+            continue;
+        }
+        while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov->iov_base = (char *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
+    }
+    *iovp = iov;
+    *iovcntp = iovcnt;
+    return rc;
+}
+
 int dfs_sock_write_all(struct dfs_sock *s, const void *buf, size_t len)
 {
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };

@@ -40,6 +40,13 @@ int dfs_sock_is_stale(const struct dfs_sock *s);
 int dfs_sock_write_all(struct dfs_sock *s, const void *buf, size_t len);
 /* Write every byte of iov[0..iovcnt) (iov is modified). */
 int dfs_sock_writev_all(struct dfs_sock *s, struct iovec *iov, int iovcnt);
+/* dfs_sock_writev_all() that also watches for bytes to read: returns 1
+ * as soon as the socket is readable while the write waits for room (a
+ * peer answering before it takes the rest), with *iovp / *iovcntp moved
+ * past what was written: call again to go on.  0 when all is written,
+ * -errno on failure (-ETIMEDOUT: no room and nothing to read for the
+ * sock's timeout). */
+int dfs_sock_writev_watch(struct dfs_sock *s, struct iovec **iovp, int *iovcntp);
 int dfs_sock_read_full(struct dfs_sock *s, void *buf, size_t len);
 /* Wait until the socket is readable for up to timeout_ms: 1 readable,
  * 0 timeout, -errno. */

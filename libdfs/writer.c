@@ -20,162 +20,21 @@
 #include "error_i.h"
 #include "file_i.h"
 #include "frame.h"
-
-/* Map a datanode transport failure to an error naming that datanode. */
-static int dn_error(dfs_file *f, int rc, const char *what)
-{
-    const char *peer = "?";
-    char buf[300];
-    if (f->blk && f->blk->n_locs > 0) {
-        snprintf(buf, sizeof(buf), "%s:%u", f->blk->locs[0]->host, f->blk->locs[0]->port);
-        peer = buf;
-    }
-    f->failed = 1;
-    return dfs_set_error(rc == -ETIMEDOUT ? DFS_ERR_TIMEOUT : DFS_ERR_IO,
-                         "%s: block blk_%llu: %s datanode %s: %s", f->path,
-                         (unsigned long long)f->blk_id, what, peer, strerror(-rc));
-}
-
-/* Read one ack and check it.  DFS_OK or an error. */
-static int read_ack(dfs_file *f)
-{
-    struct dfs_frame_hdr h;
-    int rc = dfs_sock_recv_frame(&f->dn, &h, &f->rbuf, &f->rcap, DFS_FRAME_MAX_CONTROL);
-    if (rc)
-        return dn_error(f, rc, "lost the pipeline at");
-    if (h.type != DFS_MSG_PACKET_ACK) {
-        f->failed = 1;
-        return dfs_set_error(DFS_ERR_PROTO, "%s: unexpected message 0x%x in the write pipeline",
-                             f->path, h.type);
-    }
-    Dfs__PacketAck *ack = dfs__packet_ack__unpack(NULL, h.len, f->rbuf);
-    if (!ack) {
-        f->failed = 1;
-        return dfs_set_error(DFS_ERR_PROTO, "%s: malformed packet ack", f->path);
-    }
-    rc = DFS_OK;
-    if (ack->seq != f->acked_seq) {
-        f->failed = 1;
-        rc = dfs_set_error(DFS_ERR_PROTO, "%s: ack for packet %llu, expected %llu", f->path,
-                           (unsigned long long)ack->seq, (unsigned long long)f->acked_seq);
-    } else {
-        for (size_t i = 0; i < f->blk->n_locs && rc == DFS_OK; i++) {
-            int st = i < ack->n_statuses ? (int)ack->statuses[i] : DFS_ERR_CONN;
-            if (st != DFS_OK) {
-                f->failed = 1;
-                const Dfs__DatanodeId *d = f->blk->locs[i];
-                rc = dfs_set_error(st > 0 && st < DFS_ERR__MAX ? st : DFS_ERR_IO,
-                                   "%s: block blk_%llu: datanode %s:%u failed: %s", f->path,
-                                   (unsigned long long)f->blk_id, d->host, d->port,
-                                   dfs_strerror(st));
-            }
-        }
-        f->acked_seq++;
-    }
-    dfs__packet_ack__free_unpacked(ack, NULL);
-    return rc;
-}
-
-/* Take in the acks that are already there; wait while more than `keep`
- * packets are unacknowledged. */
-static int collect_acks(dfs_file *f, uint64_t keep)
-{
-    while (f->acked_seq < f->next_seq) {
-        if (f->next_seq - f->acked_seq <= keep) {
-            int r = dfs_sock_wait_readable(&f->dn, 0);
-            if (r <= 0)
-                return DFS_OK;
-        }
-        int rc = read_ack(f);
-        if (rc)
-            return rc;
-    }
-    return DFS_OK;
-}
+#include "pipeline.h"
 
 /* Ask the namenode for the next block and open its pipeline. */
 static int open_block(dfs_file *f)
 {
-    Dfs__AddBlockReq req = DFS__ADD_BLOCK_REQ__INIT;
-    Dfs__ExtendedBlock prev = DFS__EXTENDED_BLOCK__INIT;
-    req.path = f->path;
-    req.inode = f->inode;
-    req.client = f->fs->client_name;
-    req.client_host = f->fs->client_host;
-    if (f->have_last) {
-        prev.id = f->blk_id;
-        prev.genstamp = f->blk_gs;
-        prev.has_length = 1;
-        prev.length = f->blk_bytes;
-        req.previous = &prev;
-    }
-    ProtobufCMessage *m = NULL;
-    int rc = dfs_rpc_call(f->fs->nn, DFS_MSG_ADDBLOCK_REQ, &req.base,
-                          &dfs__add_block_resp__descriptor, &m);
-    if (rc != DFS_OK) {
-        if (m)
-            protobuf_c_message_free_unpacked(m, NULL);
-        f->failed = 1;
-        return dfs_set_error(rc, "%s: cannot allocate a block: %s", f->path, dfs_errmsg());
-    }
-    Dfs__AddBlockResp *resp = (Dfs__AddBlockResp *)m;
-    if (!resp->block || resp->block->n_locs == 0 || !resp->block->block) {
-        protobuf_c_message_free_unpacked(m, NULL);
-        f->failed = 1;
-        return dfs_set_error(DFS_ERR_UNAVAIL, "%s: no datanode to write to", f->path);
-    }
-    /* Keep the located block; detach it from the response. */
-    f->blk = resp->block;
-    resp->block = NULL;
-    unsigned wanted = resp->has_wanted ? resp->wanted : (unsigned)f->blk->n_locs;
-    protobuf_c_message_free_unpacked(m, NULL);
-
-    f->wanted = wanted;
-    if ((unsigned)f->blk->n_locs < f->min_got)
-        f->min_got = (unsigned)f->blk->n_locs;
-    f->blk_id = f->blk->block->id;
-    f->blk_gs = f->blk->block->genstamp;
-    f->blk_bytes = 0;
+    f->have_prev = f->have_last;
+    f->prev_id = f->blk_id;
+    f->prev_gs = f->blk_gs;
+    f->prev_len = f->blk_bytes;
     f->have_last = 0;
-    f->next_seq = f->acked_seq = 0;
-
-    const Dfs__DatanodeId *first = f->blk->locs[0];
-    char err[512];
-    rc = dfs_sock_connect(&f->dn, first->host, first->port, (int)f->fs->opts.timeout_ms,
-                          err, sizeof(err));
-    if (rc)
-        return dn_error(f, rc, "cannot connect to");
-
-    Dfs__WriteBlockReq wr = DFS__WRITE_BLOCK_REQ__INIT;
-    wr.block = f->blk->block;
-    wr.chunk_size = f->chunk_size;
-    wr.n_targets = f->blk->n_locs - 1;
-    wr.targets = f->blk->locs + 1;
-    wr.client = f->fs->client_name;
-    rc = dfs_sock_send_msg(&f->dn, DFS_MSG_WRITEBLOCK_REQ, 1, &wr.base);
-    struct dfs_frame_hdr h;
-    if (rc == 0)
-        rc = dfs_sock_recv_frame(&f->dn, &h, &f->rbuf, &f->rcap, DFS_FRAME_MAX_CONTROL);
-    if (rc)
-        return dn_error(f, rc, "pipeline set-up failed at");
-    Dfs__WriteBlockResp *wresp = h.type == DFS_MSG_WRITEBLOCK_RESP
-                                 ? dfs__write_block_resp__unpack(NULL, h.len, f->rbuf) : NULL;
-    if (!wresp) {
-        f->failed = 1;
-        return dfs_set_error(DFS_ERR_PROTO, "%s: malformed pipeline set-up answer", f->path);
-    }
-    rc = (int)wresp->status;
-    if (rc != DFS_OK) {
-        int bad = wresp->bad_index >= 0 && (size_t)wresp->bad_index < f->blk->n_locs
-                  ? wresp->bad_index : 0;
-        const Dfs__DatanodeId *d = f->blk->locs[bad];
-        f->failed = 1;
-        rc = dfs_set_error(rc > 0 && rc < DFS_ERR__MAX ? rc : DFS_ERR_IO,
-                           "%s: block blk_%llu: datanode %s:%u refused the write: %s", f->path,
-                           (unsigned long long)f->blk_id, d->host, d->port,
-                           wresp->error ? wresp->error : dfs_strerror(rc));
-    }
-    dfs__write_block_resp__free_unpacked(wresp, NULL);
+    f->blk_bytes = 0;
+    f->recoveries = 0;
+    f->failures[0] = '\0';
+    pktring_reset(&f->ring, 0);
+    int rc = pl_begin_block(f);
     if (rc == DFS_OK)
         f->have_block = 1;
     return rc;
@@ -186,46 +45,25 @@ static int open_block(dfs_file *f)
 static int send_packet(dfs_file *f, const uint8_t *data, size_t len, size_t resend,
                        uint32_t flags)
 {
-    int rc = collect_acks(f, f->window - 1);
-    if (rc)
-        return rc;
-    struct dfs_pkt_hdr ph = {
-        .seq = f->next_seq,
-        .offset = f->blk_bytes - resend,
-        .data_len = (uint32_t)len,
-        .flags = flags,
-        .chunk_size = f->chunk_size,
-        .nsums = (uint32_t)dfs_nchunks(len, f->chunk_size),
-    };
-    uint8_t fh[DFS_FRAME_HDR_LEN], phb[DFS_PKT_HDR_LEN];
-    size_t sums_len = 8u * ph.nsums;
-    dfs_checksum_chunks_be(data, len, f->chunk_size, f->sums);
-    dfs_frame_encode_hdr(fh, DFS_MSG_PACKET, 0, (uint32_t)(DFS_PKT_HDR_LEN + sums_len + len));
-    dfs_pkt_encode_hdr(phb, &ph);
-    struct iovec iov[4] = {
-        { fh, sizeof(fh) }, { phb, sizeof(phb) }, { f->sums, sums_len }, { (void *)data, len },
-    };
-    rc = dfs_sock_writev_all(&f->dn, iov, 4);
-    if (rc)
-        return dn_error(f, rc, "cannot send to");
-    f->next_seq++;
-    f->blk_bytes = ph.offset + len;
-    return DFS_OK;
+    uint64_t offset = f->blk_bytes - resend;
+    int rc = pl_send(f, offset, data, len, flags);
+    if (rc == DFS_OK)
+        f->blk_bytes = offset + len;
+    return rc;
 }
 
-/* Finish the current block: LAST packet, all acks, close the pipeline. */
+/* Finish the current block: LAST packet, all acks, close the pipeline.
+ * The datanodes left in the pipeline hold the block. */
 static int end_block(dfs_file *f, const uint8_t *data, size_t len, size_t resend)
 {
     int rc = send_packet(f, data, len, resend, DFS_PKT_LAST);
     if (rc == DFS_OK)
-        rc = collect_acks(f, 0);
-    dfs_sock_close(&f->dn);
+        rc = pl_collect(f, 0);
+    pl_close(f);
     f->have_block = 0;
     f->have_last = rc == DFS_OK;
-    if (f->blk) {
-        dfs__located_block__free_unpacked(f->blk, NULL);
-        f->blk = NULL;
-    }
+    if (rc == DFS_OK && f->nnodes < f->min_got)
+        f->min_got = (unsigned)f->nnodes;
     return rc;
 }
 
@@ -263,8 +101,7 @@ static int emit(dfs_file *f, const uint8_t *data, size_t len, size_t resend, uin
     return DFS_OK;
 }
 
-int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
-                   unsigned replication, uint64_t block_size, dfs_file **out)
+int dfs_writer_new(dfs_fs *fs, const char *path, uint32_t chunk_size, dfs_file **out)
 {
     *out = NULL;
     dfs_file *f = calloc(1, sizeof(*f));
@@ -275,24 +112,49 @@ int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
     f->dn.fd = -1;
     f->rs.fd = -1;
     int rc = dfs_fs_norm_path(path, f->path, sizeof(f->path));
-    if (rc) {
+    if (rc != DFS_OK) {
         free(f);
         return rc;
     }
-    f->chunk_size = fs->opts.chunk_size;
+    f->chunk_size = chunk_size;
     f->packet_size = fs->opts.packet_size / f->chunk_size * f->chunk_size;
     if (f->packet_size == 0)
         f->packet_size = f->chunk_size;
     f->window = fs->opts.window ? fs->opts.window : 1;
     f->pkt = malloc(f->packet_size);
     f->sums = malloc(8u * dfs_nchunks(f->packet_size, f->chunk_size));
-    if (!f->pkt || !f->sums) {
+    if (!f->pkt || !f->sums || pktring_init(&f->ring, f->window, f->packet_size) != 0) {
         free(f->pkt);
         free(f->sums);
         free(f);
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
     }
+    *out = f;
+    return DFS_OK;
+}
 
+void dfs_writer_free(dfs_file *f)
+{
+    pl_close(f);
+    if (f->leased)
+        dfs_lease_release(f->fs);
+    pktring_free(&f->ring);
+    free(f->nodes);
+    free(f->exclude);
+    free(f->pkt);
+    free(f->sums);
+    free(f->rbuf);
+    free(f);
+}
+
+int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
+                   unsigned replication, uint64_t block_size, dfs_file **out)
+{
+    *out = NULL;
+    dfs_file *f;
+    int rc = dfs_writer_new(fs, path, fs->opts.chunk_size, &f);
+    if (rc != DFS_OK)
+        return rc;
     Dfs__CreateReq req = DFS__CREATE_REQ__INIT;
     req.path = f->path;
     req.has_mode = 1;
@@ -307,9 +169,7 @@ int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
         if (bs % f->chunk_size != 0) {
             rc = dfs_set_error(DFS_ERR_INVAL, "block size %llu is not a multiple of the chunk size %u",
                                (unsigned long long)bs, f->chunk_size);
-            free(f->pkt);
-            free(f->sums);
-            free(f);
+            dfs_writer_free(f);
             return rc;
         }
         req.has_block_size = 1;
@@ -321,6 +181,8 @@ int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
     req.parents = (flags & DFS_O_PARENTS) != 0;
     req.has_open_for_write = 1;
     req.open_for_write = 1;
+    req.has_temporary = (flags & DFS_O_TEMPORARY) != 0;
+    req.temporary = (flags & DFS_O_TEMPORARY) != 0;
     req.client = fs->client_name;
     req.user = fs->opts.user;
     ProtobufCMessage *m = NULL;
@@ -341,13 +203,13 @@ int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     if (rc != DFS_OK) {
-        free(f->pkt);
-        free(f->sums);
-        free(f);
+        dfs_writer_free(f);
         return rc;
     }
     f->wanted = f->replication;
     f->min_got = f->replication;
+    dfs_lease_hold(fs);
+    f->leased = 1;
     *out = f;
     return DFS_OK;
 }
@@ -413,7 +275,7 @@ static int flush_pipeline(dfs_file *f, uint32_t flags)
     size_t keep = f->have_block ? (size_t)(f->blk_bytes % f->chunk_size) : 0;
     memmove(f->pkt, f->pkt + f->pkt_len - keep, keep);
     f->pkt_len = f->resend = keep;
-    return f->have_block ? collect_acks(f, 0) : DFS_OK;
+    return f->have_block ? pl_collect(f, 0) : DFS_OK;
 }
 
 int dfs_hflush(dfs_file *f)
@@ -431,7 +293,7 @@ void dfs_write_replicas(const dfs_file *f, unsigned *wanted, unsigned *got)
     if (wanted)
         *wanted = f->wanted;
     if (got)
-        *got = f->min_got;
+        *got = f->have_block && f->nnodes < f->min_got ? (unsigned)f->nnodes : f->min_got;
 }
 
 static int dfs_writer_close_ex(dfs_file *f, unsigned *wanted, unsigned *got);
@@ -490,18 +352,6 @@ int dfs_writer_close(dfs_file *f)
     return dfs_writer_close_ex(f, NULL, NULL);
 }
 
-/* Free a writer's handle and everything it holds (its pipeline dropped). */
-static void writer_free(dfs_file *f)
-{
-    dfs_sock_close(&f->dn);
-    if (f->blk)
-        dfs__located_block__free_unpacked(f->blk, NULL);
-    free(f->pkt);
-    free(f->sums);
-    free(f->rbuf);
-    free(f);
-}
-
 static int dfs_writer_close_ex(dfs_file *f, unsigned *wanted, unsigned *got)
 {
     int rc = f->failed ? dfs_set_error(DFS_ERR_IO, "%s: an earlier write failed", f->path) : DFS_OK;
@@ -512,7 +362,7 @@ static int dfs_writer_close_ex(dfs_file *f, unsigned *wanted, unsigned *got)
     if (rc == DFS_OK)
         rc = complete_file(f);
     dfs_write_replicas(f, wanted, got);
-    writer_free(f);
+    dfs_writer_free(f);
     return rc;
 }
 
@@ -526,9 +376,9 @@ int dfs_abort(dfs_file *f)
     uint64_t inode = f->inode;
     char path[sizeof(f->path)];
     memcpy(path, f->path, sizeof(path));
-    writer_free(f);
-    /* By inode: another writer may have replaced the file meanwhile (no
-     * leases yet), and its file is not ours to delete.  Gone is done. */
+    dfs_writer_free(f);
+    /* By inode: the file may have been replaced meanwhile (after our lease
+     * expired), and that file is not ours to delete.  Gone is done. */
     int rc = dfs_fs_delete(fs, path, 0, inode);
     return rc == DFS_ERR_NOENT ? DFS_OK : rc;
 }

@@ -29,8 +29,15 @@ struct bm_dn {
     struct u64map report_old;
 };
 
+/* Expected locations of a block under construction. */
+struct bm_pipe {
+    uint32_t n;
+    uint32_t slots[BM_PIPELINE_MAX];
+};
+
 struct blockmap {
     struct u64map blocks;
+    struct u64map pipes;        /* block id -> struct bm_pipe (under construction) */
     struct bm_dn *dns;
     size_t ndns;
     uint64_t under, corrupt;
@@ -57,6 +64,12 @@ void bm_free(struct blockmap *bm)
         }
     }
     u64map_free(&bm->blocks);
+    for (size_t i = 0; i < u64map_cap(&bm->pipes); i++) {
+        struct u64pair *p = u64map_at(&bm->pipes, i);
+        if (p)
+            free(p->val);
+    }
+    u64map_free(&bm->pipes);
     for (size_t i = 0; i < bm->ndns; i++) {
         u64map_free(&bm->dns[i].set);
         u64map_free(&bm->dns[i].report_old);
@@ -159,6 +172,7 @@ struct bm_block *bm_get(const struct blockmap *bm, uint64_t id)
 
 void bm_complete_block(struct blockmap *bm, struct bm_block *b, uint64_t length)
 {
+    free(u64map_del(&bm->pipes, b->id));
     unaccount(bm, b);
     b->length = length;
     b->complete = 1;
@@ -166,6 +180,57 @@ void bm_complete_block(struct blockmap *bm, struct bm_block *b, uint64_t length)
         if (b->reps[i].length != length)
             b->reps[i].corrupt = 1;
     account(bm, b);
+}
+
+size_t bm_new_genstamp(struct blockmap *bm, struct bm_block *b, uint64_t gs)
+{
+    size_t k = b->nreps;
+    while (b->nreps > 0)
+        bm_remove_replica(bm, b->reps[b->nreps - 1].dn, b->id);
+    unaccount(bm, b);
+    b->genstamp = gs;
+    b->complete = 0;
+    account(bm, b);
+    return k;
+}
+
+void bm_set_pipeline(struct blockmap *bm, uint64_t id, const uint32_t *slots, size_t n)
+{
+    struct bm_pipe *p = u64map_get(&bm->pipes, id);
+    if (n == 0 || !u64map_get(&bm->blocks, id)) {
+        free(u64map_del(&bm->pipes, id));
+        return;
+    }
+    if (!p) {
+        p = xcalloc(1, sizeof(*p));
+        u64map_put(&bm->pipes, id, p);
+    }
+    p->n = 0;
+    for (size_t i = 0; i < n && p->n < BM_PIPELINE_MAX; i++) {
+        uint32_t k = 0;
+        while (k < p->n && p->slots[k] != slots[i])
+            k++;
+        if (k == p->n)
+            p->slots[p->n++] = slots[i];
+    }
+}
+
+void bm_pipeline_add(struct blockmap *bm, uint64_t id, uint32_t slot)
+{
+    size_t n = 0;
+    const uint32_t *cur = bm_pipeline(bm, id, &n);
+    uint32_t slots[BM_PIPELINE_MAX + 1];
+    if (cur)
+        memcpy(slots, cur, n * sizeof(*slots));
+    slots[n++] = slot;
+    bm_set_pipeline(bm, id, slots, n);
+}
+
+const uint32_t *bm_pipeline(const struct blockmap *bm, uint64_t id, size_t *n)
+{
+    const struct bm_pipe *p = u64map_get(&bm->pipes, id);
+    *n = p ? p->n : 0;
+    return p ? p->slots : NULL;
 }
 
 void bm_set_expected(struct blockmap *bm, struct bm_block *b, uint32_t expected)
@@ -182,6 +247,14 @@ int bm_remove_block(struct blockmap *bm, uint64_t id,
     struct bm_block *b = u64map_del(&bm->blocks, id);
     if (!b)
         return -1;
+    size_t np = 0;
+    const uint32_t *pipe = bm_pipeline(bm, id, &np);
+    /* The pipeline's datanodes hold replicas being written (parked when
+     * their writer went away) that no report has listed: those go too. */
+    for (size_t i = 0; i < np && on_replica; i++)
+        if (!find_rep(b, pipe[i]))
+            on_replica(b, pipe[i], arg);
+    free(u64map_del(&bm->pipes, id));
     unaccount(bm, b);
     for (unsigned i = 0; i < b->nreps; i++) {
         uint32_t dn = b->reps[i].dn;

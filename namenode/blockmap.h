@@ -82,11 +82,33 @@ struct bm_block *bm_get(const struct blockmap *bm, uint64_t id);
 /* The block's final length is recorded: it is complete; replicas that
  * reported another length are flagged corrupt. */
 void bm_complete_block(struct blockmap *bm, struct bm_block *b, uint64_t length);
+/* The block is (again) under construction under generation stamp gs, a
+ * new one (pipeline recovery, append, lease recovery): every replica
+ * reported so far has an older one and no longer counts -- they leave the
+ * map (the datanodes keep them: they come back with gs once finalized,
+ * or as stale replicas).  Returns how many left. */
+size_t bm_new_genstamp(struct blockmap *bm, struct bm_block *b, uint64_t gs);
+
+/* Expected locations of a block under construction: the datanodes (slots)
+ * of its current pipeline -- set at allocation and by pipeline recovery,
+ * and after a restart learnt from the replicas being written that full
+ * reports list (BlockInfo.rbw) with the block's genstamp.  At most
+ * BM_PIPELINE_MAX; forgotten when the block completes or leaves the map. */
+#define BM_PIPELINE_MAX 16
+/* Replace block id's expected locations by slots[n] (n 0: none). */
+void bm_set_pipeline(struct blockmap *bm, uint64_t id, const uint32_t *slots, size_t n);
+/* Add slot to block id's expected locations (kept once). */
+void bm_pipeline_add(struct blockmap *bm, uint64_t id, uint32_t slot);
+/* Block id's expected locations (owned by bm, valid until it changes) and
+ * their number in *n; NULL when none. */
+const uint32_t *bm_pipeline(const struct blockmap *bm, uint64_t id, size_t *n);
+
 /* The file's replication changed. */
 void bm_set_expected(struct blockmap *bm, struct bm_block *b, uint32_t expected);
 /* Drop block id (file deleted, block abandoned).  Before the entry is
- * freed, on_replica (may be NULL) runs for each of its replicas (to queue
- * their deletion).  0, or -1 when id is not in the map. */
+ * freed, on_replica (may be NULL) runs for each of its replicas and each
+ * datanode of its pipeline that is not one of them (a replica being
+ * written, to queue their deletion).  0, or -1 when id is not in the map. */
 int bm_remove_block(struct blockmap *bm, uint64_t id,
                     void (*on_replica)(const struct bm_block *b, uint32_t dn, void *arg),
                     void *arg);

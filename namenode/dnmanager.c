@@ -242,6 +242,11 @@ struct dm_node *dm_heartbeat(struct dnmanager *dm, const char *storage_id, uint6
     return dn;
 }
 
+void dm_set_fsyncs(struct dm_node *dn, uint64_t fsyncs)
+{
+    dn->fsyncs = fsyncs;
+}
+
 void dm_check(struct dnmanager *dm, uint64_t now)
 {
     for (size_t i = 0; i < dm->n; i++) {

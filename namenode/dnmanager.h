@@ -70,6 +70,7 @@ struct dm_node {
     enum dm_admin admin;
     uint64_t capacity, used, remaining;
     uint32_t load;                  /* active transfers */
+    uint64_t fsyncs;                /* replica fsyncs for hsync it reported (since its start) */
     uint64_t last_heartbeat;        /* dfs_mono_ms() of the last heartbeat or registration */
     uint64_t registered;            /* dfs_mono_ms() of the last registration */
     struct dm_block *deletes;       /* queued deletions, oldest first */
@@ -107,6 +108,8 @@ struct dm_node *dm_register(struct dnmanager *dm, const char *storage_id, const 
  * again). */
 struct dm_node *dm_heartbeat(struct dnmanager *dm, const char *storage_id, uint64_t capacity,
                              uint64_t used, uint64_t remaining, uint32_t load, uint64_t now);
+/* The count of fsyncs for hsync that dn's last heartbeat reported. */
+void dm_set_fsyncs(struct dm_node *dn, uint64_t fsyncs);
 /* Apply the state rules at time now; on_dead runs for each datanode that
  * turns dead. */
 void dm_check(struct dnmanager *dm, uint64_t now);

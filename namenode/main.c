@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "dnmanager.h"
 #include "nn_monitor.h"
+#include "nn_recovery.h"
 #include "nn_rpc.h"
 #include "placement.h"
 #include "xmalloc.h"
@@ -190,8 +191,10 @@ static const struct module {
     { "dnmanager", init_dnmanager, shutdown_dnmanager },  /* datanodes, stale/dead timer */
     { "blockmap", init_blockmap, shutdown_blockmap },     /* blocks from the namespace */
     { "monitor", nn_monitor_init, nn_monitor_shutdown },  /* safe mode, replication monitor */
+    { "recovery", nn_recovery_init, nn_recovery_shutdown }, /* leases, lease recovery */
     { "clientserv", nn_clientserv_init, shutdown_nothing }, /* namespace calls */
     { "blockserv", nn_blockserv_init, shutdown_nothing },   /* client block calls */
+    { "writeserv", nn_writeserv_init, shutdown_nothing },   /* leases, pipelines, append */
     { "dnserv", nn_dnserv_init, shutdown_nothing },         /* datanode calls */
     { "adminserv", nn_adminserv_init, shutdown_nothing },   /* report, safe mode, admin */
     { "fsck", nn_fsck_init, shutdown_nothing },             /* block health */

@@ -54,6 +54,19 @@ static void idvec_free(struct idvec *v)
     v->n = v->cap = 0;
 }
 
+/* What a mutation removed: block ids, and files that were under
+ * construction (reported after the batch is applied). */
+struct removed {
+    struct idvec blocks;
+    struct idvec uc;
+};
+
+static void removed_free(struct removed *r)
+{
+    idvec_free(&r->blocks);
+    idvec_free(&r->uc);
+}
+
 /* 1 when s is a usable owner / group / user name. */
 static int principal_valid(const char *s)
 {
@@ -119,6 +132,7 @@ static int ns_format(struct ns *ns, char *err, size_t errsz)
     nsr_put_counters(ns, &c, 1);
     klen = nsr_key_meta(key, "cluster_id");
     ms_batch_put(ns->batch, key, klen, ns->cluster_id, strlen(ns->cluster_id));
+    nsr_uc_index_mark(ns);
     if (nsr_commit(ns, &c, err, errsz) != 0)
         return DFS_ERR_IO;
     if (ms_sync(ns->ms) < 0)
@@ -145,6 +159,8 @@ static int ns_load(struct ns *ns, const char *cid, size_t cidlen, char *err, siz
     if (rc == 0 && root.type != DFS_TYPE_DIR)
         rc = nsr_fail(err, errsz, DFS_ERR_IO, "metadata corrupt: root is not a directory");
     nsr_inode_free(&root);
+    if (rc == 0)
+        rc = nsr_uc_index_build(ns, err, errsz);
     return rc;
 }
 
@@ -230,6 +246,12 @@ void ns_set_block_removed(struct ns *ns, void (*cb)(uint64_t block_id, void *arg
 {
     ns->on_block_removed = cb;
     ns->on_block_removed_arg = arg;
+}
+
+void ns_set_uc_removed(struct ns *ns, void (*cb)(uint64_t inode, void *arg), void *arg)
+{
+    ns->on_uc_removed = cb;
+    ns->on_uc_removed_arg = arg;
 }
 
 void ns_counts(const struct ns *ns, uint64_t *files, uint64_t *dirs)
@@ -335,23 +357,30 @@ static int check_create_args(const struct ns *ns, uint32_t mode, uint32_t *repl,
 }
 
 /* Put the removal of a file's inode and block records into the batch,
- * collecting its block ids into removed. */
+ * collecting its block ids (and its id when under construction) into
+ * removed. */
 static void remove_file(struct ns *ns, const struct nsr_inode *f, struct nsr_counters *c,
-                        struct idvec *removed)
+                        struct removed *removed)
 {
     for (size_t i = 0; i < f->nblocks; i++) {
         nsr_block_del(ns, f->blocks[i]);
-        idvec_push(removed, f->blocks[i]);
+        idvec_push(&removed->blocks, f->blocks[i]);
     }
+    if (!f->complete)
+        idvec_push(&removed->uc, f->id);
     nsr_inode_del(ns, f->id);
     c->files--;
 }
 
-static void report_removed(const struct idvec *removed,
+/* After the batch is applied: the blocks to cb, the files under
+ * construction to ns->on_uc_removed. */
+static void report_removed(struct ns *ns, const struct removed *removed,
                            void (*cb)(uint64_t block_id, void *arg), void *arg)
 {
-    for (size_t i = 0; cb != NULL && i < removed->n; i++)
-        cb(removed->v[i], arg);
+    for (size_t i = 0; cb != NULL && i < removed->blocks.n; i++)
+        cb(removed->blocks.v[i], arg);
+    for (size_t i = 0; ns->on_uc_removed != NULL && i < removed->uc.n; i++)
+        ns->on_uc_removed(removed->uc.v[i], ns->on_uc_removed_arg);
 }
 
 int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replication,
@@ -360,7 +389,7 @@ int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replicati
               char *err, size_t errsz)
 {
     struct nsr_inode dir, f, ex;
-    struct idvec removed = { 0 };
+    struct removed removed = { 0 };
     struct nsr_counters c;
     const char *name, *owner = owner_of(user);
     size_t plen, nlen;
@@ -408,6 +437,7 @@ int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replicati
     f.replication = replication;
     f.block_size = block_size;
     f.complete = !open_for_write;
+    f.temporary = (open_for_write & NS_CREATE_TEMPORARY) != 0;
     if (open_for_write)
         dfs_copy_str(f.client, sizeof(f.client), client);
     c.files++;
@@ -419,13 +449,13 @@ int ns_create(struct ns *ns, const char *path, uint32_t mode, uint32_t replicati
     if (rc == 0) {
         if (out != NULL)
             nsr_fill_stat(&f, name, nlen, out);
-        report_removed(&removed, ns->on_block_removed, ns->on_block_removed_arg);
+        report_removed(ns, &removed, ns->on_block_removed, ns->on_block_removed_arg);
     }
     nsr_inode_free(&f);
 out:
     nsr_inode_free(&ex);
     nsr_inode_free(&dir);
-    idvec_free(&removed);
+    removed_free(&removed);
     return rc;
 }
 
@@ -589,7 +619,7 @@ static int walk_tree(struct ns *ns, uint64_t top, walk_fn fn, void *arg,
 
 struct removal {
     struct nsr_counters *c;
-    struct idvec *removed;
+    struct removed *removed;
 };
 
 /* walk_tree visitor: put the removal of one entry and its inode. */
@@ -613,7 +643,7 @@ int ns_delete(struct ns *ns, const char *path, int recursive,
               char *err, size_t errsz)
 {
     struct nsr_inode dir, in;
-    struct idvec removed = { 0 };
+    struct removed removed = { 0 };
     struct nsr_counters c;
     const char *name;
     uint64_t child;
@@ -657,11 +687,76 @@ int ns_delete(struct ns *ns, const char *path, int recursive,
     nsr_inode_put(ns, &dir);
     rc = nsr_commit(ns, &c, err, errsz);
     if (rc == 0)
-        report_removed(&removed, on_block_removed, arg);
+        report_removed(ns, &removed, on_block_removed, arg);
 out:
     nsr_batch_reset(ns);
-    idvec_free(&removed);
+    removed_free(&removed);
     nsr_inode_free(&in);
+    nsr_inode_free(&dir);
+    return rc;
+}
+
+/* The name of child in directory dir into name[NSR_NAME_MAX + 1]: 1, 0
+ * when no entry names it, -1 on a read error. */
+static int name_in_dir(struct ns *ns, uint64_t dir, uint64_t child, char *name)
+{
+    struct ms_iter *it = ms_iter_new(ns->ms);
+    unsigned char prefix[NSR_ID_KEY_LEN];
+    const char *n;
+    size_t nlen;
+    uint64_t c;
+    int r;
+
+    nsr_key_id(prefix, 'd', dir);
+    ms_iter_seek(it, prefix, sizeof(prefix));
+    for (; (r = nsr_dentry_at(it, dir, &n, &nlen, &c)) == 1; ms_iter_next(it)) {
+        if (c == child) {
+            memcpy(name, n, nlen);
+            name[nlen] = '\0';
+            break;
+        }
+    }
+    ms_iter_destroy(it);
+    return r;
+}
+
+int ns_delete_inode(struct ns *ns, uint64_t inode,
+                    void (*on_block_removed)(uint64_t block_id, void *arg), void *arg,
+                    char *err, size_t errsz)
+{
+    struct nsr_inode dir, f;
+    struct removed removed = { 0 };
+    struct nsr_counters c;
+    char name[NSR_NAME_MAX + 1];
+    int rc = nsr_inode_load_client(ns, inode, &f, err, errsz);
+
+    memset(&dir, 0, sizeof(dir));
+    if (rc == 0 && f.type == DFS_TYPE_DIR)
+        rc = nsr_fail(err, errsz, DFS_ERR_ISDIR, "Is a directory");
+    if (rc == 0)
+        rc = nsr_inode_load(ns, f.parent, &dir, err, errsz);
+    if (rc != 0)
+        goto out;
+    rc = name_in_dir(ns, dir.id, f.id, name);
+    if (rc <= 0) {
+        rc = rc < 0 ? nsr_fail_io(err, errsz)
+                    : nsr_fail(err, errsz, DFS_ERR_IO, "metadata corrupt: inode %llu has no "
+                               "entry in its directory", (unsigned long long)inode);
+        goto out;
+    }
+    nsr_begin(ns, &c);
+    remove_file(ns, &f, &c, &removed);
+    nsr_dentry_del(ns, dir.id, name, strlen(name));
+    dir.children--;
+    dir.mtime_ms = dfs_wall_ms();
+    nsr_inode_put(ns, &dir);
+    rc = nsr_commit(ns, &c, err, errsz);
+    if (rc == 0)
+        report_removed(ns, &removed, on_block_removed, arg);
+out:
+    nsr_batch_reset(ns);
+    removed_free(&removed);
+    nsr_inode_free(&f);
     nsr_inode_free(&dir);
     return rc;
 }
@@ -756,7 +851,7 @@ static int check_replace(const struct nsr_inode *s, const struct rename_target *
 /* Put the move of s from (sdir, sname) to the target into the batch. */
 static void rename_apply(struct ns *ns, struct nsr_inode *sdir, const char *sname,
                          struct nsr_inode *s, struct rename_target *tg, struct nsr_counters *c,
-                         struct idvec *removed)
+                         struct removed *removed)
 {
     uint64_t now = dfs_wall_ms();
 
@@ -787,7 +882,7 @@ int ns_rename(struct ns *ns, const char *src, const char *dst, int overwrite,
 {
     struct nsr_inode sdir, s;
     struct rename_target tg;
-    struct idvec removed = { 0 };
+    struct removed removed = { 0 };
     struct nsr_counters c;
     const char *sname;
     uint64_t child;
@@ -824,10 +919,10 @@ int ns_rename(struct ns *ns, const char *src, const char *dst, int overwrite,
     rename_apply(ns, &sdir, sname, &s, &tg, &c, &removed);
     rc = nsr_commit(ns, &c, err, errsz);
     if (rc == 0)
-        report_removed(&removed, on_block_removed, arg);
+        report_removed(ns, &removed, on_block_removed, arg);
 out:
     nsr_batch_reset(ns);
-    idvec_free(&removed);
+    removed_free(&removed);
     target_free(&tg);
     nsr_inode_free(&s);
     nsr_inode_free(&sdir);
@@ -940,10 +1035,8 @@ int ns_summary(struct ns *ns, const char *path, uint64_t *length, uint64_t *file
 
 /* ------------------------------------------------------------- blocks */
 
-/* Load file `inode` for a block operation of writer `client` (NULL: the
- * namenode itself, any writer).  *f must be under construction. */
-static int load_writer(struct ns *ns, uint64_t inode, const char *client, struct nsr_inode *f,
-                       char *err, size_t errsz)
+int nsr_load_writer(struct ns *ns, uint64_t inode, const char *client, struct nsr_inode *f,
+                    char *err, size_t errsz)
 {
     int rc = nsr_inode_load_client(ns, inode, f, err, errsz);
 
@@ -958,15 +1051,13 @@ static int load_writer(struct ns *ns, uint64_t inode, const char *client, struct
     return 0;
 }
 
-static uint64_t last_block(const struct nsr_inode *f)
+uint64_t nsr_last_block(const struct nsr_inode *f)
 {
     return f->nblocks > 0 ? f->blocks[f->nblocks - 1] : 0;
 }
 
-/* Put block id of file f as complete with length len, keeping f->length
- * the sum of its recorded block lengths. */
-static int finish_block(struct ns *ns, struct nsr_inode *f, uint64_t id, uint64_t len,
-                        char *err, size_t errsz)
+int nsr_finish_block(struct ns *ns, struct nsr_inode *f, uint64_t id, uint64_t len,
+                     char *err, size_t errsz)
 {
     struct nsr_block b;
     int rc;
@@ -993,7 +1084,7 @@ static int add_block_retry(struct ns *ns, const struct nsr_inode *f, uint64_t pr
                            uint64_t *block_id, uint64_t *genstamp)
 {
     struct nsr_block b;
-    uint64_t last = last_block(f);
+    uint64_t last = nsr_last_block(f);
     uint64_t before = f->nblocks > 1 ? f->blocks[f->nblocks - 2] : 0;
 
     if (f->nblocks == 0 || prev_id != before)
@@ -1012,12 +1103,12 @@ int ns_add_block(struct ns *ns, uint64_t inode, const char *client, uint64_t pre
     struct nsr_block nb = { .inode = inode, .length = 0, .complete = 0 };
     struct nsr_counters c;
     struct nsr_inode f;
-    int rc = load_writer(ns, inode, client, &f, err, errsz);
+    int rc = nsr_load_writer(ns, inode, client, &f, err, errsz);
 
     if (rc != 0)
         goto out;
     nsr_begin(ns, &c);
-    if (prev_id != last_block(&f)) {
+    if (prev_id != nsr_last_block(&f)) {
         if (add_block_retry(ns, &f, prev_id, block_id, genstamp) == 1) {
             if (st != NULL)
                 nsr_fill_stat(&f, "", 0, st);
@@ -1027,7 +1118,7 @@ int ns_add_block(struct ns *ns, uint64_t inode, const char *client, uint64_t pre
                       (unsigned long long)prev_id);
         goto out;
     }
-    if (prev_id != 0 && (rc = finish_block(ns, &f, prev_id, prev_len, err, errsz)) != 0)
+    if (prev_id != 0 && (rc = nsr_finish_block(ns, &f, prev_id, prev_len, err, errsz)) != 0)
         goto out;
     f.blocks = xrealloc(f.blocks, (f.nblocks + 1) * sizeof(*f.blocks));
     f.blocks[f.nblocks++] = c.next_block;
@@ -1036,7 +1127,7 @@ int ns_add_block(struct ns *ns, uint64_t inode, const char *client, uint64_t pre
     nsr_inode_put(ns, &f);
     if ((rc = nsr_commit(ns, &c, err, errsz)) != 0)
         goto out;
-    *block_id = last_block(&f);
+    *block_id = nsr_last_block(&f);
     *genstamp = nb.genstamp;
     if (st != NULL)
         nsr_fill_stat(&f, "", 0, st);
@@ -1051,21 +1142,21 @@ int ns_complete(struct ns *ns, uint64_t inode, const char *client, uint64_t last
 {
     struct nsr_counters c;
     struct nsr_inode f;
-    int rc = load_writer(ns, inode, client, &f, err, errsz);
+    int rc = nsr_load_writer(ns, inode, client, &f, err, errsz);
 
-    if (rc == DFS_ERR_INVAL && f.complete && last_block(&f) == last_id) {
+    if (rc == DFS_ERR_INVAL && f.complete && nsr_last_block(&f) == last_id) {
         rc = 0;         /* a retried complete: already done */
         goto out;
     }
     if (rc != 0)
         goto out;
-    if (last_id != last_block(&f)) {
+    if (last_id != nsr_last_block(&f)) {
         rc = nsr_fail(err, errsz, DFS_ERR_STALE, "block %llu is not the last block of the file",
                       (unsigned long long)last_id);
         goto out;
     }
     nsr_begin(ns, &c);
-    if (last_id != 0 && (rc = finish_block(ns, &f, last_id, last_len, err, errsz)) != 0)
+    if (last_id != 0 && (rc = nsr_finish_block(ns, &f, last_id, last_len, err, errsz)) != 0)
         goto out;
     f.complete = 1;
     f.client[0] = '\0';
@@ -1083,11 +1174,11 @@ int ns_abandon_block(struct ns *ns, uint64_t inode, const char *client, uint64_t
 {
     struct nsr_counters c;
     struct nsr_inode f;
-    int rc = load_writer(ns, inode, client, &f, err, errsz);
+    int rc = nsr_load_writer(ns, inode, client, &f, err, errsz);
 
     if (rc != 0)
         goto out;
-    if (block_id == 0 || block_id != last_block(&f)) {
+    if (block_id == 0 || block_id != nsr_last_block(&f)) {
         for (size_t i = 0; i < f.nblocks; i++)
             if (f.blocks[i] == block_id)
                 rc = nsr_fail(err, errsz, DFS_ERR_STALE,
@@ -1112,11 +1203,11 @@ int ns_bump_genstamp(struct ns *ns, uint64_t inode, const char *client, uint64_t
     struct nsr_counters c;
     struct nsr_inode f;
     struct nsr_block b;
-    int rc = load_writer(ns, inode, client, &f, err, errsz);
+    int rc = nsr_load_writer(ns, inode, client, &f, err, errsz);
 
     if (rc != 0)
         goto out;
-    if (block_id == 0 || block_id != last_block(&f)) {
+    if (block_id == 0 || block_id != nsr_last_block(&f)) {
         rc = nsr_fail(err, errsz, DFS_ERR_STALE, "block %llu is not the last block of the file",
                       (unsigned long long)block_id);
         goto out;

@@ -5,9 +5,12 @@
  *   'i' be64(inode)             -> InodeRec (proto/dfs.proto)
  *   'd' be64(parent) name       -> be64(child inode)
  *   'b' be64(block)             -> BlockRec
+ *   'u' be64(inode)             -> "" for every file under construction
+ *                                  (kept with its InodeRec, same batch)
  *   'm' name                    -> counters: "next_inode", "next_block",
  *                                  "genstamp", "files", "dirs" (be64),
- *                                  "cluster_id" (text); "m\0sync" was
+ *                                  "cluster_id" (text), "uc_index" (be64 1:
+ *                                  the 'u' keys are complete); "m\0sync" was
  *                                  an older metastore.c's commit marker
  *                                  (may remain in old stores, unused)
  * The root directory is inode 1, created when the store is empty.  A
@@ -86,6 +89,11 @@ void ns_counts(const struct ns *ns, uint64_t *files, uint64_t *dirs);
  * path: ERR_EXIST, unless parents and it is a directory (then 0). */
 int ns_mkdir(struct ns *ns, const char *path, uint32_t mode, int parents,
              const char *user, char *err, size_t errsz);
+/* ns_create()'s open_for_write: 0 (a complete empty file), NS_CREATE_WRITE,
+ * or NS_CREATE_WRITE | NS_CREATE_TEMPORARY (a file deleted, not recovered,
+ * when its writer's lease expires: InodeRec.temporary). */
+#define NS_CREATE_WRITE     0x1
+#define NS_CREATE_TEMPORARY 0x2
 /* Create a file (replication/block_size 0: defaults; replication outside
  * [1, max] or a block size below the minimum: ERR_INVAL).  With overwrite
  * an existing file - even one under construction: lease checks are the
@@ -174,6 +182,18 @@ int ns_cache_check(struct ns *ns, char *err, size_t errsz);
 /* Callback for the blocks that ns_create(overwrite) removes with the file
  * it replaces (ns_create has no callback argument).  NULL: none. */
 void ns_set_block_removed(struct ns *ns, void (*cb)(uint64_t block_id, void *arg), void *arg);
+/* Callback for every file under construction that a mutation removes
+ * (ns_delete, ns_create's overwrite, ns_rename over it, ns_delete_inode),
+ * after its batch is applied, with the file's inode (its lease must let it
+ * go).  NULL: none. */
+void ns_set_uc_removed(struct ns *ns, void (*cb)(uint64_t inode, void *arg), void *arg);
+/* Delete file `inode` wherever it is (lease recovery of a temporary file:
+ * it has no path at hand), as ns_delete() deletes a file: its blocks to
+ * on_block_removed after the batch.  ERR_NOENT, ERR_ISDIR.  Reads its
+ * directory's entries to find its name. */
+int ns_delete_inode(struct ns *ns, uint64_t inode,
+                    void (*on_block_removed)(uint64_t block_id, void *arg), void *arg,
+                    char *err, size_t errsz);
 
 /* ------------------------------------------------------------- blocks
  *
@@ -241,5 +261,62 @@ int ns_block_lookup(struct ns *ns, uint64_t block_id, uint64_t *inode, uint64_t 
 int ns_foreach_block(struct ns *ns,
                      int (*cb)(uint64_t id, uint64_t gs, uint64_t len, uint64_t inode, void *arg),
                      void *arg);
+
+/* ---------------------------------------- files under construction
+ *
+ * (ns_uc.c)  Every file under construction is listed in the 'u' index, so
+ * that the leases can be rebuilt at start without a scan of the tree.
+ * Lease recovery hands a file to the namenode itself (NS_RECOVERY_CLIENT),
+ * so its old writer's calls fail ERR_BUSY, and closes it once the last
+ * block's length is settled; append reopens a complete file.
+ */
+
+/* The writer of a file the namenode is recovering. */
+#define NS_RECOVERY_CLIENT "dfs-namenode-recovery"
+
+/* A file under construction as lease bookkeeping and recovery see it. */
+struct ns_uc {
+    uint64_t inode;
+    char client[256];           /* its writer */
+    int temporary;
+    uint32_t replication;
+    uint64_t block_size;
+    uint64_t length;            /* sum of the recorded block lengths */
+    size_t nblocks;
+    uint64_t last_id;           /* 0: no blocks */
+    uint64_t last_genstamp;
+    uint64_t last_length;       /* recorded (0 while being written) */
+    int last_complete;
+};
+
+/* File `inode` under construction into *out.  ERR_NOENT, ERR_ISDIR,
+ * ERR_INVAL "file is not open for writing" when it is complete. */
+int ns_uc_get(struct ns *ns, uint64_t inode, struct ns_uc *out, char *err, size_t errsz);
+/* Call cb for every file under construction, in inode order (start-up:
+ * leases).  A nonzero return from cb stops the walk and is returned; -1
+ * when the index or a file cannot be read. */
+int ns_foreach_uc(struct ns *ns, int (*cb)(const struct ns_uc *uc, void *arg), void *arg);
+/* Give file `inode` (under construction) to writer `client` (1-255 bytes,
+ * else ERR_INVAL): lease recovery passes NS_RECOVERY_CLIENT. */
+int ns_set_writer(struct ns *ns, uint64_t inode, const char *client, char *err, size_t errsz);
+/* Reopen the complete file `path` for appending by `client`: it is under
+ * construction again, owned by client, not temporary.  Its last block,
+ * when partial (recorded length < block size), is under construction
+ * again under a new generation stamp and *reopened is set; a full last
+ * block is left complete.  *last describes the last block as it is now
+ * (id 0: no blocks), *st (may be NULL) the file.  ERR_NOENT, ERR_ISDIR,
+ * ERR_BUSY "file is being written" when it is under construction (lease
+ * rules are the caller's), ERR_INVAL for a bad client name. */
+int ns_append(struct ns *ns, const char *path, const char *client, struct ns_stat *st,
+              struct ns_block *last, int *reopened, char *err, size_t errsz);
+/* The end of a block recovery of file `inode`: block_id must be its last
+ * block (else ERR_STALE).  drop: the block leaves the file (no replica
+ * was found and nothing is known to be in it); else its length is
+ * recorded (<= block size) and it is complete.  Then the file is complete
+ * with no writer, whoever held it.  An already complete file whose last
+ * block is block_id (or, with drop, that no longer has it) is OK (a
+ * retry). */
+int ns_close_recovered(struct ns *ns, uint64_t inode, uint64_t block_id, uint64_t length,
+                       int drop, char *err, size_t errsz);
 
 #endif

@@ -61,6 +61,8 @@ static int h_report(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
         d->has_load = 1;
         d->load = dn->load;
         d->admin_state = (char *)dm_admin_name(dn->admin);
+        d->has_fsyncs = 1;
+        d->fsyncs = dn->fsyncs;
         if (dn->admin == DM_ADMIN_DECOMMISSIONING) {
             d->has_decommission_left = 1;
             d->decommission_left = rm_decommission_left(nn->rm, dn->slot);

@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "blockmap.h"
+#include "clock.h"
 #include "dfs.pb-c.h"
 #include "dnmanager.h"
+#include "lease.h"
 #include "log.h"
 #include "nn.h"
 #include "nn_monitor.h"
@@ -99,9 +101,15 @@ static int h_addblock(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_
         return 0;
     }
     commit_note_write(nn->commit);
+    lease_renew(nn->leases, req->client, dfs_mono_ms());
     if (prev_id && (pb = bm_get(nn->bm, prev_id)) != NULL)
         complete_block(nn, pb, prev_len);
     bm_add_block(nn->bm, id, req->inode, gs, st.replication);
+    uint32_t pipe[BM_PIPELINE_MAX];
+    size_t npipe = 0;
+    for (size_t i = 0; i < nt && npipe < BM_PIPELINE_MAX; i++)
+        pipe[npipe++] = targets[i]->slot;
+    bm_set_pipeline(nn->bm, id, pipe, npipe);
 
     struct nn_located l;
     nn_located_init(&l, id, gs, 0, st.length, targets, nt);
@@ -136,6 +144,7 @@ static int h_abandon(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_h
     int rc = ns_abandon_block(nn->ns, req->inode, req->client, id, err, sizeof(err));
     if (rc == DFS_OK) {
         commit_note_write(nn->commit);
+        lease_renew(nn->leases, req->client, dfs_mono_ms());
         struct bm_block *b = bm_get(nn->bm, id);
         if (b && b->inode == req->inode) {
             LOG_DEBUG("%s: blk_%" PRIu64 " abandoned", req->path, id);
@@ -222,6 +231,8 @@ static int h_complete(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_
     uint64_t last_len = req->last ? req->last->length : 0;
     Dfs__CompleteResp r = DFS__COMPLETE_RESP__INIT;
 
+    lease_renew(nn->leases, req->client, dfs_mono_ms());
+
     int rc = ns_stat_inode(nn->ns, req->inode, &st, err, sizeof(err));
     if (rc != DFS_OK) {
         nn_reply_status(nn, c, h, rc, err);
@@ -256,6 +267,7 @@ static int h_complete(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_
         return 0;
     }
     commit_note_write(nn->commit);
+    lease_remove(nn->leases, req->inode);
     struct bm_block *b = last_id ? bm_get(nn->bm, last_id) : NULL;
     if (b && !b->complete)
         complete_block(nn, b, last_len);
@@ -303,10 +315,15 @@ static int h_locations(struct nn *nn, struct dfs_conn *c, const struct dfs_frame
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct ns_block *nb = &blocks[i];
-        if (!overlaps(nb->offset, nb->length, start, end))
-            continue;
         const struct bm_block *b = bm_get(nn->bm, nb->id);
-        if (b) {
+        /* The last block of a file being written: its bytes are more
+         * than the length recorded; the reader asks its datanodes. */
+        int uc = !st.complete && i == n - 1 && b && !b->complete;
+        if (!overlaps(nb->offset, nb->length, start, end) && !(uc && nb->offset < end))
+            continue;
+        if (uc) {
+            nn_located_uc(nn, &ls[k], b, nb->offset, nb->length, chost, crack);
+        } else if (b) {
             nn_located_replicas(nn, &ls[k], b, nb->offset, nb->length, chost, crack);
         } else {
             nn_located_init(&ls[k], nb->id, nb->genstamp, nb->length, nb->offset, NULL, 0);

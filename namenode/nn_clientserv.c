@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "dfs.pb-c.h"
 #include "frame.h"
+#include "lease.h"
 #include "log.h"
 #include "nn.h"
 #include "nn_monitor.h"
@@ -64,6 +66,25 @@ static int h_mkdir(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr
     return 0;
 }
 
+/* Create with overwrite of path: 0 when nothing keeps it, else ERR_BUSY
+ * (answered): a file under construction whose writer (another client)
+ * holds a lease within the soft limit.  Past it, the file is replaced. */
+static int refuse_overwrite(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
+                            const char *path, const char *client)
+{
+    char err[ERRLEN];
+    struct ns_stat st;
+    struct ns_uc uc;
+    if (ns_stat(nn->ns, path, &st, err, sizeof(err)) != DFS_OK || st.complete ||
+        ns_uc_get(nn->ns, st.inode, &uc, err, sizeof(err)) != DFS_OK)
+        return 0;
+    if ((client && strcmp(uc.client, client) == 0) ||
+        !lease_live(nn->leases, uc.client, dfs_mono_ms(), nn->conf.nn_lease_soft_ms))
+        return 0;
+    nn_reply_status(nn, c, h, DFS_ERR_BUSY, "file is being written by another client");
+    return 1;
+}
+
 static int h_create(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
                     ProtobufCMessage *m)
 {
@@ -74,15 +95,20 @@ static int h_create(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
     struct ns_stat st;
     if (req_path(nn, c, h, req->path, path))
         return 0;
+    if (req->overwrite && refuse_overwrite(nn, c, h, path, req->client))
+        return 0;
+    int flags = req->open_for_write ? NS_CREATE_WRITE | (req->temporary ? NS_CREATE_TEMPORARY
+                                                                        : 0) : 0;
     int rc = ns_create(nn->ns, path, req->mode, req->has_replication ? req->replication : 0,
                        req->has_block_size ? req->block_size : 0, req->overwrite, req->parents,
-                       req->open_for_write, req->client, req_user(req->user), &st,
-                       err, sizeof(err));
+                       flags, req->client, req_user(req->user), &st, err, sizeof(err));
     after_mutation(nn, rc);
     if (rc != DFS_OK) {
         nn_reply_status(nn, c, h, rc, err);
         return 0;
     }
+    if (req->open_for_write)
+        lease_add(nn->leases, req->client, st.inode, dfs_mono_ms());
     Dfs__CreateResp r = DFS__CREATE_RESP__INIT;
     Dfs__FileStatus w;
     nn_stat_to_wire(&st, &w);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "nn.h"
 #include "nn_monitor.h"
+#include "nn_recovery.h"
 #include "nn_rpc.h"
 #include "nn_wire.h"
 #include "placement.h"
@@ -30,6 +31,8 @@
 
 /* Deletions handed to one datanode per heartbeat answer. */
 #define DELETES_PER_HEARTBEAT 1000
+/* Block recoveries handed to one datanode per heartbeat answer. */
+#define RECOVERIES_PER_HEARTBEAT 16
 
 /* A text field a datanode sends: 1..max-1 printable bytes. */
 static int valid_text(const char *s, size_t max)
@@ -55,8 +58,54 @@ static uint64_t remaining_of(uint64_t capacity, uint64_t used, int has, uint64_t
 
 /* Counts of what became of the replicas of one report. */
 struct report_tally {
-    size_t added, unknown, orphans, stale, bad_length, doomed;
+    size_t added, unknown, orphans, stale, bad_length, doomed, rbw;
 };
+
+/* A replica of a complete block with a genstamp below the block's (its
+ * pipeline was recovered or the file appended to since): deleted.  1 when
+ * it was handled so, 0 when it is another case of BM_STALE. */
+static int stale_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
+                         struct report_tally *t)
+{
+    const struct bm_block *b = bm_get(nn->bm, bi->id);
+    if (!b || !b->complete || bi->genstamp >= b->genstamp)
+        return 0;       /* under construction: a survivor may not be bumped yet */
+    t->stale++;
+    LOG_INFO("datanode %s reports blk_%" PRIu64 " with generation stamp %" PRIu64
+             ", the block's is %" PRIu64 ": a stale replica, deleting it", dn->storage_id,
+             bi->id, bi->genstamp, b->genstamp);
+    dm_queue_delete(nn->dm, dn, bi->id, bi->genstamp, bi->length);
+    return 1;
+}
+
+/* A replica being written (BlockInfo.rbw, full reports): of a block under
+ * construction with its genstamp, dn is one of its expected locations
+ * (after a restart, the only way to know them), with its genstamp or an
+ * older one (a recovery picks the newest); of a complete block, it is
+ * left over and deleted; with a newer genstamp, ignored.  An unknown
+ * block is left to the caller (orphans).  1 when handled. */
+static int rbw_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
+                       struct report_tally *t)
+{
+    const struct bm_block *b = bm_get(nn->bm, bi->id);
+    if (!b)
+        return 0;
+    if (b->complete) {
+        t->stale++;
+        LOG_INFO("datanode %s reports blk_%" PRIu64 " (generation stamp %" PRIu64 ") still "
+                 "being written, but the block is complete: deleting it", dn->storage_id,
+                 bi->id, bi->genstamp);
+        dm_queue_delete(nn->dm, dn, bi->id, bi->genstamp, bi->length);
+    } else if (bi->genstamp <= b->genstamp) {
+        /* An older genstamp too: a block recovery (whose genstamp is
+         * newer than every replica's) needs to know every holder. */
+        bm_pipeline_add(nn->bm, bi->id, dn->slot);
+        t->rbw++;
+    } else {
+        t->stale++;
+    }
+    return 1;
+}
 
 static void add_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
                         struct report_tally *t, int verbose)
@@ -71,7 +120,19 @@ static void add_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo 
     }
     /* A replica newer than the one ordered deleted is another replica. */
     dm_delete_confirmed(dn, bi->id);
+    if (bi->rbw && rbw_replica(nn, dn, bi, t))
+        return;
     enum bm_report_rc rc = bm_add_replica(nn->bm, dn->slot, bi->id, bi->genstamp, bi->length);
+    if (rc == BM_STALE && stale_replica(nn, dn, bi, t))
+        return;
+    if (rc == BM_STALE) {
+        /* A finalized replica of a block under construction again (a
+         * recovery or an append bumped its genstamp): a holder a block
+         * recovery must ask. */
+        const struct bm_block *b = bm_get(nn->bm, bi->id);
+        if (b && !b->complete && bi->genstamp < b->genstamp)
+            bm_pipeline_add(nn->bm, bi->id, dn->slot);
+    }
     if (rc == BM_ADDED && bi->corrupt)    /* the datanode found it bad (BlockInfo.corrupt) */
         bm_mark_corrupt(nn->bm, bi->id, bi->genstamp, dn->slot);
     switch (rc) {
@@ -132,11 +193,11 @@ static void full_report(struct nn *nn, struct dm_node *dn, Dfs__BlockInfo **bloc
         dropped = bm_report_end(nn->bm, dn->slot);
         dm_doomed_report_end(dn);
     }
-    LOG_INFO("datanode %s at %s:%u (%s): %s of %zu replicas: %zu known, %zu unknown "
-             "(%zu orphans to delete), %zu stale, %zu with a wrong length, %zu being deleted; "
-             "%zu no longer listed (%" PRIu64 " ms)", dn->storage_id, dn->host, dn->port,
-             dn->rack, what, n, t.added + t.bad_length, t.unknown, t.orphans, t.stale,
-             t.bad_length, t.doomed, dropped, dfs_mono_ms() - t0);
+    LOG_INFO("datanode %s at %s:%u (%s): %s of %zu replicas: %zu known, %zu being written, "
+             "%zu unknown (%zu orphans to delete), %zu stale, %zu with a wrong length, "
+             "%zu being deleted; %zu no longer listed (%" PRIu64 " ms)", dn->storage_id,
+             dn->host, dn->port, dn->rack, what, n, t.added + t.bad_length, t.rbw, t.unknown,
+             t.orphans, t.stale, t.bad_length, t.doomed, dropped, dfs_mono_ms() - t0);
 }
 
 static int h_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
@@ -241,13 +302,56 @@ static size_t take_copies(struct nn *nn, struct dm_node *dn, struct copy_cmds *c
     return k;
 }
 
+/* Block recovery commands of a heartbeat answer, with their storage. */
+struct recover_cmds {
+    struct nn_recover_cmd rc[RECOVERIES_PER_HEARTBEAT];
+    Dfs__DatanodeCommand cmds[RECOVERIES_PER_HEARTBEAT];
+    Dfs__BlockInfo bi[RECOVERIES_PER_HEARTBEAT];
+    Dfs__BlockInfo *bip[RECOVERIES_PER_HEARTBEAT];
+    Dfs__DatanodeId ids[RECOVERIES_PER_HEARTBEAT][BM_PIPELINE_MAX];
+    Dfs__DatanodeId *idp[RECOVERIES_PER_HEARTBEAT][BM_PIPELINE_MAX];
+};
+
+/* Fill rc with the CMD_RECOVERs for dn (nn_recovery.h); returns how many. */
+static size_t take_recoveries(struct nn *nn, struct dm_node *dn, struct recover_cmds *rc)
+{
+    size_t k = nn_recovery_take(nn, dn->slot, rc->rc, RECOVERIES_PER_HEARTBEAT);
+    for (size_t i = 0; i < k; i++) {
+        const struct nn_recover_cmd *x = &rc->rc[i];
+        Dfs__DatanodeCommand *cmd = &rc->cmds[i];
+        dfs__datanode_command__init(cmd);
+        dfs__block_info__init(&rc->bi[i]);
+        rc->bi[i].id = x->id;
+        rc->bi[i].genstamp = x->genstamp;
+        rc->bip[i] = &rc->bi[i];
+        cmd->type = DFS__COMMAND_TYPE__CMD_RECOVER;
+        cmd->n_blocks = 1;
+        cmd->blocks = &rc->bip[i];
+        size_t nt = 0;
+        for (uint32_t t = 0; t < x->ntargets; t++) {
+            const struct dm_node *tn = dm_get(nn->dm, x->targets[t]);
+            if (!tn)
+                continue;
+            nn_dn_to_wire(tn, &rc->ids[i][nt]);
+            rc->idp[i][nt] = &rc->ids[i][nt];
+            nt++;
+        }
+        cmd->n_targets = nt;
+        cmd->targets = rc->idp[i];
+    }
+    if (k)
+        LOG_DEBUG("datanode %s: %zu blocks to recover", dn->storage_id, k);
+    return k;
+}
+
 static int h_heartbeat(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
                        ProtobufCMessage *m)
 {
     Dfs__HeartbeatReq *req = (Dfs__HeartbeatReq *)m;
     Dfs__HeartbeatResp r = DFS__HEARTBEAT_RESP__INIT;
     Dfs__DatanodeCommand del = DFS__DATANODE_COMMAND__INIT;
-    Dfs__DatanodeCommand *cmds[65];
+    Dfs__DatanodeCommand *cmds[65 + RECOVERIES_PER_HEARTBEAT];
+    struct recover_cmds *rcs = NULL;
     Dfs__BlockInfo *bi = NULL, **bip = NULL;
     struct copy_cmds *cc = NULL;
 
@@ -270,8 +374,15 @@ static int h_heartbeat(struct nn *nn, struct dfs_conn *c, const struct dfs_frame
         size_t k = take_copies(nn, dn, cc);
         for (size_t i = 0; i < k; i++)
             cmds[r.n_commands++] = &cc->cmds[i];
+        rcs = xcalloc(1, sizeof(*rcs));
+        k = take_recoveries(nn, dn, rcs);
+        for (size_t i = 0; i < k; i++)
+            cmds[r.n_commands++] = &rcs->cmds[i];
     }
+    if (dn && req->has_fsyncs)
+        dm_set_fsyncs(dn, req->fsyncs);
     nn_reply_msg(nn, c, h, &r.base);
+    free(rcs);
     free(cc);
     free(bip);
     free(bi);

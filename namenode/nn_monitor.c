@@ -1,5 +1,6 @@
 /*
- * nn_monitor.c - the namenode's background duties (see nn_monitor.h).
+ * nn_monitor.c - the namenode's background duties (see nn_monitor.h);
+ * the timer also drives lease recovery (nn_recovery.h).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "dnmanager.h"
 #include "log.h"
 #include "nn.h"
+#include "nn_recovery.h"
 #include "nn_rpc.h"
 #include "replmon.h"
 #include "safemode.h"
@@ -59,6 +61,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         rm_tick(nn->rm, now);
         last_tick = now;
     }
+    if (!sm_on(nn->sm) && nn->recovery)
+        nn_recovery_tick(nn, now);
 }
 
 int nn_monitor_init(struct nn *nn)

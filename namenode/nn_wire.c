@@ -112,6 +112,32 @@ void nn_located_replicas(struct nn *nn, struct nn_located *l, const struct bm_bl
     free(r);
 }
 
+void nn_located_uc(struct nn *nn, struct nn_located *l, const struct bm_block *b,
+                   uint64_t offset, uint64_t length, const char *host, const char *rack)
+{
+    size_t npipe = 0, n = 0;
+    const uint32_t *pipe = bm_pipeline(nn->bm, b->id, &npipe);
+    struct pl_replica *r = xcalloc(npipe + b->nreps + 1, sizeof(*r));
+    for (size_t i = 0; i < npipe + b->nreps; i++) {
+        uint32_t slot = i < npipe ? pipe[i] : b->reps[i - npipe].dn;
+        struct dm_node *dn = dm_get(nn->dm, slot);
+        size_t j = 0;
+        while (dn && j < n && r[j].dn != dn)
+            j++;
+        if (dn && j == n && dn->state != DM_DEAD)
+            r[n++] = (struct pl_replica){ dn, 0 };
+    }
+    pl_sort_replicas(nn->pl, host, rack, r, n);
+    located_alloc(l, b->id, b->genstamp, length, offset, n);
+    for (size_t i = 0; i < n; i++) {
+        nn_dn_to_wire(r[i].dn, &l->ids[i]);
+        l->idp[i] = &l->ids[i];
+    }
+    l->lb.has_under_construction = 1;
+    l->lb.under_construction = 1;
+    free(r);
+}
+
 void nn_located_free(struct nn_located *l)
 {
     free(l->ids);

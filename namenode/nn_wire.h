@@ -44,6 +44,12 @@ void nn_located_init(struct nn_located *l, uint64_t id, uint64_t gs, uint64_t le
  * a reader at (host, rack) (placement.h), corrupt ones flagged. */
 void nn_located_replicas(struct nn *nn, struct nn_located *l, const struct bm_block *b,
                          uint64_t offset, uint64_t length, const char *host, const char *rack);
+/* l for b, the last block of a file under construction (under_construction
+ * set): the datanodes, not dead, of its expected locations (bm_pipeline)
+ * and of its reported replicas, each once, sorted for a reader at
+ * (host, rack). */
+void nn_located_uc(struct nn *nn, struct nn_located *l, const struct bm_block *b,
+                   uint64_t offset, uint64_t length, const char *host, const char *rack);
 void nn_located_free(struct nn_located *l);
 
 #endif

@@ -131,6 +131,7 @@ static struct nsc_entry *inode_entry(const struct nsr_inode *in)
     ci->children = in->children;
     ci->type = in->type;
     ci->complete = in->complete;
+    ci->temporary = in->temporary;
     if (blocks > 0)
         memcpy(ie->tail, in->blocks, blocks);
     ci->blocks = ie->tail;
@@ -180,6 +181,7 @@ void nsc_inode_copy(const struct nsc_inode *src, struct nsr_inode *dst)
     dst->replication = src->replication;
     dst->block_size = src->block_size;
     dst->complete = src->complete;
+    dst->temporary = src->temporary;
     dfs_copy_str(dst->client, sizeof(dst->client), src->client);
     dst->children = src->children;
     if (src->nblocks > 0) {

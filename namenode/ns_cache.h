@@ -51,6 +51,7 @@ struct nsc_inode {
     uint32_t children;
     enum dfs_file_type type;
     int complete;
+    int temporary;
     const char *owner;
     const char *group;
     const char *client;         /* "" when no writer */

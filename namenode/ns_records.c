@@ -155,6 +155,7 @@ static int inode_decode(struct nsr_inode *in, uint64_t id, const char *val, size
     in->replication = r->replication;
     in->block_size = r->block_size;
     in->complete = r->complete ? 1 : 0;
+    in->temporary = !in->complete && r->temporary;
     dfs_copy_str(in->client, sizeof(in->client), r->client);
     in->children = r->children;
     if (r->n_blocks > 0) {
@@ -195,6 +196,8 @@ void nsr_inode_put(struct ns *ns, const struct nsr_inode *in)
         r.n_blocks = in->nblocks;
         r.blocks = in->blocks;
         r.client = client[0] != '\0' ? client : NULL;
+        r.has_temporary = !in->complete && in->temporary;
+        r.temporary = r.has_temporary;
     } else {
         r.has_children = 1;
         r.children = in->children;
@@ -206,6 +209,13 @@ void nsr_inode_put(struct ns *ns, const struct nsr_inode *in)
     ms_batch_put(ns->batch, key, sizeof(key), buf, len);
     free(buf);
     nsc_pend_inode_put(ns->cache, in);
+    if (in->type == DFS_TYPE_FILE) {
+        nsr_key_uc(key, in->id);
+        if (in->complete)
+            ms_batch_delete(ns->batch, key, sizeof(key));
+        else
+            ms_batch_put(ns->batch, key, sizeof(key), "", 0);
+    }
 }
 
 void nsr_inode_del(struct ns *ns, uint64_t id)
@@ -215,6 +225,8 @@ void nsr_inode_del(struct ns *ns, uint64_t id)
     nsr_key_id(key, 'i', id);
     ms_batch_delete(ns->batch, key, sizeof(key));
     nsc_pend_inode_del(ns->cache, id);
+    nsr_key_uc(key, id);
+    ms_batch_delete(ns->batch, key, sizeof(key));
 }
 
 /* Read inode id from the store (past the cache) into *in: 1 found, 0 no
@@ -571,7 +583,8 @@ static int inode_same(const struct nsc_inode *ci, const struct nsr_inode *in)
            ci->mtime_ms == in->mtime_ms && ci->atime_ms == in->atime_ms &&
            ci->parent == in->parent && ci->length == in->length &&
            ci->replication == in->replication && ci->block_size == in->block_size &&
-           ci->complete == in->complete && strcmp(ci->client, in->client) == 0 &&
+           ci->complete == in->complete && ci->temporary == in->temporary &&
+           strcmp(ci->client, in->client) == 0 &&
            ci->children == in->children && ci->nblocks == in->nblocks &&
            (in->nblocks == 0 ||
             memcmp(ci->blocks, in->blocks, in->nblocks * sizeof(uint64_t)) == 0);

@@ -59,6 +59,9 @@ struct ns {
     /* ns_create's overwrite has no callback argument: this one. */
     void (*on_block_removed)(uint64_t block_id, void *arg);
     void *on_block_removed_arg;
+    /* Files under construction removed (deleted, replaced): this one. */
+    void (*on_uc_removed)(uint64_t inode, void *arg);
+    void *on_uc_removed_arg;
 };
 
 /* An InodeRec decoded into fixed fields (blocks malloc'd). */
@@ -75,6 +78,7 @@ struct nsr_inode {
     uint32_t replication;
     uint64_t block_size;
     int complete;
+    int temporary;              /* under construction: delete, not recover */
     char client[NSR_CLIENT_MAX + 1];
     uint32_t children;
     uint64_t *blocks;
@@ -113,6 +117,11 @@ void nsr_key_id(unsigned char k[NSR_ID_KEY_LEN], char tag, uint64_t id);
  * most NSR_NAME_MAX) and return its length. */
 size_t nsr_key_dentry(unsigned char k[NSR_DENTRY_KEY_MAX], uint64_t parent,
                       const char *name, size_t nlen);
+/* Write the under-construction index key 'u' + be64(inode) into k. */
+static inline void nsr_key_uc(unsigned char k[NSR_ID_KEY_LEN], uint64_t inode)
+{
+    nsr_key_id(k, 'u', inode);
+}
 /* Write the counter key 'm' + name into k (strlen(name) at most 31) and
  * return its length. */
 size_t nsr_key_meta(unsigned char k[32], const char *name);
@@ -140,9 +149,13 @@ void nsr_inode_new(struct nsr_inode *in, uint64_t id, enum dfs_file_type type, u
                    const char *owner, const char *group, uint64_t parent, uint64_t now);
 /* Put in's record under 'i' + be64(in->id) into ns->batch; file fields
  * only for a file, children only for a directory, no parent for the root.
- * in stays the caller's. */
+ * The index of files under construction follows in the same batch: 'u' +
+ * be64(id) is put for a file under construction and deleted for a
+ * complete one (this function and nsr_inode_del() are the only places
+ * that keep it).  in stays the caller's. */
 void nsr_inode_put(struct ns *ns, const struct nsr_inode *in);
-/* Put the deletion of inode id's record into ns->batch. */
+/* Put the deletion of inode id's record (and of its 'u' index key) into
+ * ns->batch. */
 void nsr_inode_del(struct ns *ns, uint64_t id);
 /* Load inode id into *in (the caller frees it with nsr_inode_free()).
  * 0, or DFS_ERR_IO with a message: a read error, an unreadable record, or
@@ -248,5 +261,28 @@ int nsr_resolve_parent(struct ns *ns, const char *path, struct nsr_inode *dir,
 int nsr_walk_dirs(struct ns *ns, const char *path, size_t len, int create, uint32_t mode,
                   const char *owner, uint64_t now, struct nsr_counters *c,
                   struct nsr_inode *dir, char *err, size_t errsz);
+
+/* ---------------------------------- shared by namespace.c and ns_uc.c */
+
+/* Load file `inode` for a block operation of writer `client` (NULL: the
+ * namenode itself, any writer) into *f (the caller frees it whatever the
+ * result): ERR_NOENT, ERR_ISDIR, ERR_INVAL "file is not open for writing"
+ * (*f is then loaded: complete), ERR_BUSY for another writer. */
+int nsr_load_writer(struct ns *ns, uint64_t inode, const char *client, struct nsr_inode *f,
+                    char *err, size_t errsz);
+/* The last block of f, 0 when it has none. */
+uint64_t nsr_last_block(const struct nsr_inode *f);
+/* Put block id of file f as complete with length len (<= block size, else
+ * ERR_INVAL), keeping f->length the sum of its recorded block lengths (f
+ * is not put). */
+int nsr_finish_block(struct ns *ns, struct nsr_inode *f, uint64_t id, uint64_t len,
+                     char *err, size_t errsz);
+/* Put the marker "the 'u' index is complete" ('m' "uc_index") into
+ * ns->batch (a new store has it from its format on). */
+void nsr_uc_index_mark(struct ns *ns);
+/* A store made before the 'u' index: build it from a scan of every inode
+ * and mark it done, in one batch (once; start-up, blocks on LevelDB).  0,
+ * or DFS_ERR_IO with a message. */
+int nsr_uc_index_build(struct ns *ns, char *err, size_t errsz);
 
 #endif

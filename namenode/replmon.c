@@ -54,6 +54,7 @@ struct replmon {
     unsigned racks;             /* racks with an in-service datanode (0, 1, 2 = more) */
     int all_dirty;              /* look at every block on the next tick */
     struct u64map dirty, queued, missing, pending;
+    struct u64map deferred;     /* over-replicated, trim put off: looked at each tick */
     uint64_t nqueued[NPRIO];
     size_t cursor[NPRIO];       /* where each queue's walk resumes */
     struct rm_dn *dns;
@@ -85,6 +86,7 @@ void rm_free(struct replmon *rm)
     u64map_free(&rm->dirty);
     u64map_free(&rm->queued);
     u64map_free(&rm->missing);
+    u64map_free(&rm->deferred);
     for (size_t i = 0; i < rm->ndns; i++)
         free(rm->dns[i].cmds);
     free(rm->dns);
@@ -374,6 +376,8 @@ static void classify(struct replmon *rm, uint64_t id)
      * but not gone yet). */
     if (c.live > expected && !cp && c.stale_good == 0 && dm_doomed_count(rm->dm, id) == 0)
         trim_excess(rm, b, c.live - expected);
+    else if (c.live > expected && !cp)
+        u64map_put(&rm->deferred, id, PRESENT);    /* no change may come to note it again */
 }
 
 /* ------------------------------------------------------- scheduling */
@@ -636,6 +640,12 @@ void rm_tick(struct replmon *rm, uint64_t now)
         bm_foreach(rm->bm, dirty_all, rm);
     }
     expire_copies(rm);
+    /* Trims put off last time (a holder stale, a deletion unconfirmed). */
+    for (size_t i = 0; i < u64map_cap(&rm->deferred); i++)
+        if (u64map_at(&rm->deferred, i))
+            u64map_put(&rm->dirty, u64map_at(&rm->deferred, i)->key, PRESENT);
+    u64map_free(&rm->deferred);
+    memset(&rm->deferred, 0, sizeof(rm->deferred));
     /* Classifying may change the map (deletions), which notes blocks
      * again: work on this tick's set while new notes collect. */
     struct u64map work = rm->dirty;

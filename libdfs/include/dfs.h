@@ -18,7 +18,11 @@
  *    in one process are independent: the library has no global state but
  *    the per-thread error message.
  *  - The library never prints and never aborts: it reports through return
- *    codes and, when installed, the log function of its options.
+ *    codes and, when installed, the log function of its options (which
+ *    may be called from the handle's lease renewal thread too).
+ *  - While a dfs_fs has files open for writing, a background thread of its
+ *    own renews the client's lease on them (client.lease_renew_ms); it
+ *    ends with dfs_disconnect().
  *  - Calls block until the namenode or datanodes answer or the timeout of
  *    the options expires.
  */
@@ -174,17 +178,33 @@ typedef struct dfs_file dfs_file;
                                   * renamed into place once complete */
 
 /* Open a new file for writing.  replication / block_size 0: the options'
- * defaults, then the namenode's.  Readers see the file's bytes once
- * dfs_close() returned (reading a file still being written is not
- * supported yet). */
+ * defaults, then the namenode's.  The file is under construction, held by
+ * this client's lease, until dfs_close().  Readers opening it meanwhile
+ * see every byte up to the last dfs_hflush()/dfs_hsync() (at least), see
+ * dfs_open_read().
+ *
+ * A datanode of the write pipeline that fails (connection lost, an error
+ * ack, or no ack within client.ack_timeout_ms) is left out: the pipeline
+ * is rebuilt from the others under a new generation stamp, with a
+ * replacement datanode when client.replace_datanode_on_failure and the
+ * cluster has one, and the unacknowledged data are sent again.  A write
+ * fails only when every datanode of a block's pipeline failed
+ * (DFS_ERR_IO, "all datanodes of the pipeline failed: ..." naming them);
+ * the file is then never completed: it stays under construction until
+ * its lease expires and the namenode recovers it at the length its
+ * datanodes hold.
+ *
+ * flags DFS_O_TEMPORARY: should the writer die, the file is deleted
+ * instead of recovered. */
 int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
                    unsigned replication, uint64_t block_size, dfs_file **out);
 /* Append len bytes; returns DFS_OK once they are queued to the pipeline. */
 int dfs_write(dfs_file *f, const void *buf, size_t len);
 /* hflush: return once every byte written so far is on every datanode of
- * the current pipeline (acked; in their page cache).  hsync: and fsynced
- * to their disks.  A partial chunk is sent too; the next packet rewrites
- * it whole. */
+ * the current pipeline (acked; in their page cache): visible to new
+ * readers, and kept by lease recovery should this writer die.  hsync: and
+ * fsynced to their disks.  A partial chunk is sent too; the next packet
+ * rewrites it whole. */
 int dfs_hflush(dfs_file *f);
 int dfs_hsync(dfs_file *f);
 /* Replication the writer asked for and the fewest datanodes any block of
@@ -207,7 +227,13 @@ int dfs_open_append(dfs_fs *fs, const char *path, dfs_file **out);
  * file answers 1 at once. */
 int dfs_recover_lease(dfs_fs *fs, const char *path, int *closed);
 
-/* Open an existing file for reading. */
+/* Open an existing file for reading.  A file being written (by this or
+ * another client) opens too: its complete blocks, then its last block up
+ * to the length its datanodes have acknowledged (asked of the first that
+ * answers), which covers every byte hflushed before this call and never
+ * goes past what was written.  That length is the file's length for this
+ * handle (dfs_file_length()); open again to see more.  DFS_ERR_UNAVAIL
+ * when no datanode of the last block answers. */
 int dfs_open_read(dfs_fs *fs, const char *path, dfs_file **out);
 /* Read up to len bytes at offset; returns bytes read (0 at end of file) or
  * -err.  Safe to call on one file from one thread at a time. */
@@ -215,10 +241,14 @@ int64_t dfs_pread(dfs_file *f, void *buf, size_t len, uint64_t offset);
 /* Read at the current position and advance it. */
 int64_t dfs_read(dfs_file *f, void *buf, size_t len);
 int dfs_seek(dfs_file *f, uint64_t offset);
+/* Reader: the file's length as opened.  Writer: its length so far, the
+ * bytes written included (an appending writer counts the old ones). */
 uint64_t dfs_file_length(const dfs_file *f);
 
 /* Close a file.  For a writer: flush, wait for the last acks and complete
- * the file on the namenode; an error means the file is not complete. */
+ * the file on the namenode; an error means the file is not complete (it
+ * stays under construction until lease recovery closes it).  The handle
+ * is freed either way. */
 int dfs_close(dfs_file *f);
 /* dfs_close() of a writer that also reports, whatever the outcome, the
  * replication asked for and the fewest datanodes any block went to (a file

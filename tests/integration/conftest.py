@@ -51,6 +51,9 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "cluster(datanodes=0, overrides=()): cluster fixture setup")
+    config.addinivalue_line(
+        "markers", "issue7: needs the namenode and datanode sides of issue 7 "
+        "(pipeline recovery, leases, append, readers of files being written)")
 
 
 # ---------------------------------------------------------------- helpers

@@ -11,7 +11,7 @@ What is checked is on the receivers' disks:
 * a corrupt source (one byte flipped after its checksums were stored) is
   caught before the bad chunk is sent: the copy fails naming the chunk,
   the on_corrupt callback fires, nothing is finalized on the target and
-  its partial replica is discarded;
+  its partial replica is parked (its upstream went away);
 * a replica that is not here as asked (other genstamp, other length) is
   skipped without contacting anyone; a target that refuses (it has the
   replica already) or cannot be reached fails the copy with its address.
@@ -112,9 +112,11 @@ def test_corrupt_source_is_caught_and_reported(cluster, tmp_path):
             % (bid, chunk, chunk * CHUNK)) in out, out
     assert "corrupt: chunk %d" % chunk in out, out
     assert "WARN" in err and "blk_%d" % bid in err and "corrupt" in err, err
-    # Nothing finalized on the target; the partial replica is discarded.
-    wait_for(lambda: not cluster.replica_files(dn, bid),
-             what="the aborted replica to leave %s" % dn)
+    # Nothing finalized on the target; the partial replica is parked in
+    # rbw/ (its writer went away: left for recovery or the namenode).
+    wait_for(lambda: "blk_%d_1 parked" % bid in cluster.log(dn),
+             what="the abandoned replica to be parked on %s" % dn)
+    assert [p.parent.name for p in cluster.replica_files(dn, bid)] == ["rbw"]
 
 
 def test_replica_not_here_as_asked_is_skipped(cluster, tmp_path):
@@ -217,6 +219,7 @@ class FakeNamenode:
         self.commands = None
         self.sent = threading.Event()
         self.heartbeats = 0
+        self.received = []                 # (type, body) of every request
         self.lock = threading.Lock()
         self.conns = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -249,7 +252,9 @@ class FakeNamenode:
                 magic, _, _, type_, reqid, length = struct.unpack(
                     ">IBBHII", self._recv(c, 16))
                 assert magic == MAGIC
-                self._recv(c, length)
+                req = self._recv(c, length)
+                with self.lock:
+                    self.received.append((type_, req))
                 body = pb_uint(1, 0)                       # status OK
                 if type_ == REGISTER_REQ:
                     body += pb_uint(4, 200)                # heartbeat_interval_ms

@@ -15,7 +15,8 @@
  * "aborted" and stop).  After each flush it prints "flushed OFFSET", after
  * a pause "paused OFFSET" (bytes of LOCAL written so far), and waits for a
  * line on stdin before going on.  At the end it writes what is left of
- * LOCAL, closes the file and prints "closed".  Exit 0; 1 when a call fails
+ * LOCAL, closes the file and prints "closed".  Without -c, client
+ * settings come from $DFS_CONF when set.  Exit 0; 1 when a call fails
  * (named on stderr with the library's message); 2 on usage errors.
  */
 #include <fcntl.h>
@@ -86,8 +87,9 @@ int main(int argc, char **argv)
     close(fd);
 
     dfs_options *o = dfs_options_create();
-    if (conf && dfs_options_load_conf(o, conf) != DFS_OK)
-        return fail(conf);
+    /* -c CONF, else $DFS_CONF when set */
+    if (!o || dfs_options_load_conf(o, conf) != DFS_OK)
+        return fail(conf ? conf : "config");
     if (dfs_options_set_namenode(o, nn) != DFS_OK)
         return fail("namenode");
     dfs_fs *fs;
