@@ -382,7 +382,9 @@ def healthy_with(c, want):
 
 # ------------------------------------------------------ pipeline recovery
 
-BIG = 50 * MiB
+# 50 MiB as the issue asks; sanitizer builds write 18 MiB (the same third
+# block fails, two more follow) to keep their run time in bounds.
+BIG = (18 if SLOW > 1 else 50) * MiB
 BLOCK4 = 4 * MiB
 # Where the writer pauses and the datanode fails, in the third block: "mid"
 # leaves it half written (not on a chunk boundary) whatever happens next;
@@ -396,7 +398,7 @@ def fail_mid_write(c, tmp_path, conf, freeze, how, pos, where="mid"):
     """Write 50 MiB in 4 MiB blocks; in the third block (PAUSE[where]) kill
     (SIGKILL) or stop (SIGSTOP) the first, middle or last datanode of its
     pipeline; the write completes.  Returns (payload, block id, its old
-    genstamp, victim, victim pid when stopped)."""
+    genstamp, the pipeline, victim, victim pid when stopped)."""
     src, payload = source(tmp_path, BIG, 1)
     if where == "end":
         conf = client_conf(tmp_path / "client-window64.conf", window=64)
@@ -413,21 +415,36 @@ def fail_mid_write(c, tmp_path, conf, freeze, how, pos, where="mid"):
     w.go()
     w.closed(timeout=120)
     assert sha(cat(c, "/f")) == sha(payload)
-    return payload, blk, gs, victim, stopped
+    return payload, blk, gs, chain, victim, stopped
 
 
-@pytest.mark.parametrize("how,pos,where", [
-    (how, pos, "mid") for how in ("kill", "stop") for pos in ("first", "middle", "last")
-] + [("kill", "first", "end"), ("stop", "last", "end")])
+def late_replica_deleted(c, payload, blk, gs, victim, stopped):
+    """The stopped victim continues: its session ends (upstream gone) and
+    the replica it kept has the old genstamp; a restart reports it, and the
+    namenode deletes it.  The file still reads right."""
+    cont(stopped)
+    assert all(g <= gs for g in genstamps_on_disk(c, victim, blk)), \
+        genstamps_on_disk(c, victim, blk)
+    c.stop(victim)
+    c.start(victim)
+    wait_for(lambda: not c.replica_files(victim, blk), 20,
+             "the late replica of blk_%d on %s deleted" % (blk, victim))
+    b = block_health(c, "/f", blk)
+    assert c.datanode_port(victim) not in live_ports(b), b
+    assert sha(cat(c, "/f")) == sha(payload)
+
+
+@pytest.mark.parametrize("how", ["kill", "stop"])
+@pytest.mark.parametrize("pos", ["first", "middle", "last"])
 @pytest.mark.cluster(datanodes=4, overrides=SPARE)
-def test_pipeline_datanode_fails_with_spare(cluster, tmp_path, conf, freeze, how, pos, where):
+def test_pipeline_datanode_fails_with_spare(cluster, tmp_path, conf, freeze, how, pos):
     """The failed datanode is replaced: the block ends with 3 replicas under
     a new genstamp, none on the failed datanode, and nothing was copied by
     the replication monitor.  A stopped datanode, continued and restarted
     (its full report lists its late replica), loses that replica."""
     c = cluster
-    payload, blk, gs, victim, stopped = fail_mid_write(c, tmp_path, conf, freeze, how, pos,
-                                                       where)
+    payload, blk, gs, chain, victim, stopped = fail_mid_write(c, tmp_path, conf, freeze,
+                                                              how, pos)
     vport = c.datanode_port(victim)
 
     def three():
@@ -437,20 +454,40 @@ def test_pipeline_datanode_fails_with_spare(cluster, tmp_path, conf, freeze, how
     assert b["genstamp"] > gs and vport not in live_ports(b), (gs, vport, b)
     assert c.report()["copies_done"] == 0, "the monitor copied: no replacement?"
     check_replicas(c, "/f", payload, ids={blk}, want=3)
-    assert len(c.locate("/f")["blocks"]) == BIG // BLOCK4 + 1
+    assert len(c.locate("/f")["blocks"]) == -(-BIG // BLOCK4)
     if how == "stop":
-        cont(stopped)
-        # Its session ends (upstream gone) and the replica it kept has the
-        # old genstamp; a restart reports it, and the namenode deletes it.
-        assert all(g <= gs for g in genstamps_on_disk(c, victim, blk)), \
-            genstamps_on_disk(c, victim, blk)
-        c.stop(victim)
-        c.start(victim)
-        wait_for(lambda: not c.replica_files(victim, blk), 20,
-                 "the late replica of blk_%d on %s deleted" % (blk, victim))
+        late_replica_deleted(c, payload, blk, gs, victim, stopped)
+        assert len(live_ports(block_health(c, "/f", blk))) == 3
+
+
+# No copies by the monitor while these run: what the block holds after the
+# write is what the writer's recovery left.
+NO_MONITOR = [o for o in SPARE if not o.startswith("namenode.replication_interval_ms")] + \
+    ["namenode.replication_interval_ms=600000"]
+
+
+@pytest.mark.parametrize("how,pos", [("kill", "first"), ("stop", "last")])
+@pytest.mark.cluster(datanodes=4, overrides=NO_MONITOR)
+def test_pipeline_datanode_fails_after_last_packet(cluster, tmp_path, conf, freeze, how, pos):
+    """The failure hits once the block's LAST packet is out (default
+    window): the survivors may have finalized it.  Both keep their replica
+    under a new genstamp (a replacement may join them; the monitor, idle
+    here, adds none), the file reads right, and a stopped datanode's late
+    replica is deleted."""
+    c = cluster
+    payload, blk, gs, chain, victim, stopped = fail_mid_write(c, tmp_path, conf, freeze,
+                                                              how, pos, "end")
+    survivors = sorted(c.datanode_port(n) for n in chain if n != victim)
+
+    def kept():
         b = block_health(c, "/f", blk)
-        assert c.datanode_port(victim) not in live_ports(b) and len(live_ports(b)) == 3, b
-        assert sha(cat(c, "/f")) == sha(payload)
+        return b if set(survivors) <= set(live_ports(b)) else None
+    b = wait_for(kept, 10, "both survivors holding blk_%d" % blk)
+    assert b["genstamp"] > gs and c.datanode_port(victim) not in live_ports(b), (gs, b)
+    check_replicas(c, "/f", payload, ids={blk})
+    assert c.report()["copies_done"] == 0
+    if how == "stop":
+        late_replica_deleted(c, payload, blk, gs, victim, stopped)
 
 
 @pytest.mark.parametrize("how,pos", [("kill", "middle"), ("stop", "first")])
@@ -461,7 +498,8 @@ def test_pipeline_datanode_fails_without_spare(cluster, tmp_path, conf, freeze, 
     datanode is there again (a new one, or the stopped one continued, whose
     late replica is deleted first)."""
     c = cluster
-    payload, blk, gs, victim, stopped = fail_mid_write(c, tmp_path, conf, freeze, how, pos)
+    payload, blk, gs, chain, victim, stopped = fail_mid_write(c, tmp_path, conf, freeze,
+                                                              how, pos)
     vport = c.datanode_port(victim)
     b = wait_for(lambda: (lambda b: b if len(live_ports(b)) >= 2 else None)(
         block_health(c, "/f", blk)), 10, "blk_%d's replicas reported" % blk)
