@@ -754,10 +754,8 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
         bad = "packet out of sequence";
     else if (ph.chunk_size != s->chunk)
         bad = "packet chunk size differs from the stream's";
-    else if (ph.offset != s->recv_len && ph.offset != base)
-        bad = "packet offset is not the replica's length";
-    else if (ph.data_len > 0 && ph.offset + ph.data_len < s->recv_len)
-        bad = "packet rewrites less than the partial chunk";
+    else if (ph.offset > base)
+        bad = "packet offset is past the replica's length";
     if (bad) {
         LOG_WARN("closing connection from %s: blk_%llu: %s", s->peer,
                  (unsigned long long)s->blk_id, bad);
@@ -805,7 +803,10 @@ static int on_packet(struct sess *s, const struct dfs_frame_hdr *h, const uint8_
     j->chunk = s->chunk;
     j->nsums = ph.nsums;
     j->stage = s->stage;
-    if (ph.data_len > 0)
+    /* A packet may start before the replica's end, on a chunk boundary:
+     * the partial last chunk rewritten whole, or a recovered pipeline's
+     * writer resending packets the replica already held (same bytes). */
+    if (end > s->recv_len)
         s->recv_len = end;
     j->final_len = s->recv_len;
     s->next_seq++;

@@ -120,15 +120,19 @@ def test_put_fails_clearly_when_every_datanode_is_dead(cluster, tmp_path):
 def _kill_mid_block(cluster, tmp_path, env, victim_index):
     """Write 1.5 blocks with dfs-hflush-check, stop after an hflush in the
     second block, kill the pipeline datanode at victim_index (pipeline
-    order as the namenode records it), then let the write finish.
-    Returns (payload, killed port)."""
+    order as the namenode records it), write on and hflush inside the
+    block (so the failure is met before the block's last packet goes out,
+    which would leave no room for a replacement), then let the write
+    finish.  Returns (payload, killed port)."""
     payload = blob(BLOCK + BLOCK // 2 + 12345, 3)
     src = local(tmp_path, "src", payload)
-    p = hflush_check(cluster, "/f", src, ["w%d" % (BLOCK + 300000), "f"], env=env)
+    p = hflush_check(cluster, "/f", src, ["w%d" % (BLOCK + 300000), "f", "w100000", "f"],
+                     env=env)
     assert p.stdout.readline() == "flushed %d\n" % (BLOCK + 300000), p.stderr.read()
     uc = cluster.locate("/f")["blocks"][-1]
     port = uc["locations"][victim_index]["port"]
     cluster.kill(cluster.datanode_by_port()[port])
+    go_on(p, "flushed %d\n" % (BLOCK + 400000))
     go_on(p, "closed\n")
     assert p.wait(timeout=120) == 0, p.stderr.read()
     assert sha(cluster.ok("cat", "/f", binary=True)) == sha(payload)
@@ -144,8 +148,14 @@ def test_kill_pipeline_datanode_mid_block_with_spare(cluster, tmp_path, victim):
     replicas (a replacement got the bytes so far), none on the dead one."""
     env = client_conf(cluster, tmp_path, **{"ack_timeout_ms": 5000})
     _, port = _kill_mid_block(cluster, tmp_path, env, victim)
-    last = block_ports(cluster, "/f")[-1]
-    assert len(last) == 3 and port not in last, last
+    # The replacement came during the write (not from re-replication after
+    # it): the namenode handed one out ...
+    assert "1 of 1 replacements" in cluster.log()
+    # ... and the survivors' and its replicas are reported (the close
+    # waited for namenode.min_replication of them only).
+    last = wait_for(lambda: (lambda p: p if len(p) == 3 else None)(
+        block_ports(cluster, "/f")[-1]), 10, "3 replicas of the last block")
+    assert port not in last, last
 
 
 @needs_issue7

@@ -420,7 +420,7 @@ static void test_block(void)
     CHECK_EQ_INT(dn_recovery_block(50, 9, tp, NF, 700, on_commit, &seen),
                  DN_RECOVERY_COMMITTED);
     uint64_t took = check_now_ms() - t0;
-    CHECK(took >= 600 && took < 1500);
+    CHECK(took >= 600 && took < 3000);
     CHECK_EQ_INT(commits_n(), c0 + 1);
     CHECK_EQ_INT(seen.len, 200);
     CHECK_EQ_INT(seen.nsids, 2);
@@ -488,12 +488,14 @@ static void test_pool(void)
     CHECK(rp != NULL);
     if (!rp)
         return;
+    __atomic_store_n(&fk[0].inits, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&fk[0].stall, 1, __ATOMIC_RELAXED);
     c0 = commits_n();
     CHECK_EQ_INT(dn_recovery_submit(rp, 70, 9, tp, NF), 0);
-    CHECK_WAIT_FOR(dn_recovery_active(rp) == 1 && __atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED),
-             5000);
+    CHECK_WAIT_FOR(dn_recovery_active(rp) == 1 &&
+                   __atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED) == 1, 5000);
     CHECK_EQ_INT(dn_recovery_active(rp), 1);
+    CHECK_EQ_INT(fk[0].inits, 1);
     CHECK_EQ_INT(dn_recovery_submit(rp, 70, 9, tp, NF), 1);    /* in progress */
     CHECK_EQ_INT(dn_recovery_submit(rp, 70, 8, tp, NF), 1);
     /* A newer genstamp supersedes the one in flight, which gives up at once
