@@ -300,8 +300,10 @@ int bs_writer_park(struct bs_writer *w);
 /* Pipeline recovery (WS_RECOVER): reopen replica `id` for writing under
  * generation stamp gs, cut to len bytes.  The replica must be PARKED with
  * a generation stamp <= gs, chunk size `chunk` and at least len verified
- * bytes; or FINALIZED with generation stamp <= gs and exactly len bytes
- * (the old pipeline had finished it: it moves back to rbw/).  The cut
+ * bytes; or FINALIZED with generation stamp <= gs and at least len bytes
+ * (the old pipeline had finished it -- maybe after the client's last ack
+ * went missing, when it holds more than len: it moves back to rbw/ and is
+ * cut).  The cut
  * truncates data and meta, recomputing the checksum of a partial last
  * chunk (after checking that chunk as stored), fsyncs both, renames the
  * meta to gs and fsyncs rbw/.  The writer's bytes and acked length are

@@ -93,10 +93,10 @@ out:
 
 /* ---- queries and the acked length ------------------------------------ */
 
-int bs_replica_info(struct bs *bs, uint64_t id, struct bs_rinfo *ri)
+/* bs_replica_info with bs->lock held; *dir (may be NULL): its data dir. */
+static int info_locked(struct bs *bs, uint64_t id, struct bs_rinfo *ri, uint16_t *dir)
 {
     int rc = 0;
-    pthread_mutex_lock(&bs->lock);
     const struct ent *e = u64tab_get(&bs->rbw, id);
     if (e && e->state == ENT_WRITING && e->u.w) {
         *ri = (struct bs_rinfo){ BS_RBW_WRITING, e->gs, bs_writer_bytes(e->u.w),
@@ -108,6 +108,15 @@ int bs_replica_info(struct bs *bs, uint64_t id, struct bs_rinfo *ri)
     } else {
         rc = -ENOENT;
     }
+    if (rc == 0 && dir)
+        *dir = e->dir;
+    return rc;
+}
+
+int bs_replica_info(struct bs *bs, uint64_t id, struct bs_rinfo *ri)
+{
+    pthread_mutex_lock(&bs->lock);
+    int rc = info_locked(bs, id, ri, NULL);
     pthread_mutex_unlock(&bs->lock);
     return rc;
 }
@@ -197,17 +206,17 @@ static int claim(struct bs_writer *w, enum reopen_mode mode, uint64_t old_gs, ui
     struct ent *e = u64tab_get(&bs->rbw, id);
 
     if (e) {
+        if (mode == RE_RECOVER && e->state != ENT_DELETING && e->gs > gs) {
+            bs_seterr(err, errsz, "replica blk_%" PRIu64 ": stale request: the replica has "
+                      "generation stamp %" PRIu64 ", above %" PRIu64, id, e->gs, gs);
+            return -ESTALE;
+        }
         if (e->state != ENT_PARKED || mode == RE_APPEND) {
             bs_seterr(err, errsz, "replica blk_%" PRIu64 " %s", id,
                       e->state == ENT_WRITING ? "is being written"
                       : e->state == ENT_DELETING ? "is being deleted"
                       : "is not finalized (it is parked in rbw/)");
             return e->state == ENT_PARKED ? -ENOENT : -EBUSY;
-        }
-        if (e->gs > gs) {
-            bs_seterr(err, errsz, "replica blk_%" PRIu64 ": stale request: the replica has "
-                      "generation stamp %" PRIu64 ", above %" PRIu64, id, e->gs, gs);
-            return -ESTALE;
         }
         if (e->chunk != w->chunk) {
             bs_seterr(err, errsz, "replica blk_%" PRIu64 " has chunk size %" PRIu32
@@ -237,7 +246,9 @@ static int claim(struct bs_writer *w, enum reopen_mode mode, uint64_t old_gs, ui
                   mode == RE_APPEND ? "asked for" : "above", mode == RE_APPEND ? old_gs : gs);
         return -ESTALE;
     }
-    if (e->len != len || e->chunk != w->chunk || e->bad) {
+    /* recovery may cut a finalized replica: the block's bytes past len
+     * were never acked to the client, which sends them again */
+    if ((mode == RE_APPEND ? e->len != len : e->len < len) || e->chunk != w->chunk || e->bad) {
         if (e->bad)
             bs_seterr(err, errsz, "replica blk_%" PRIu64 " is flagged bad", id);
         else if (e->len != len)
@@ -450,20 +461,14 @@ int bs_open_rbw(struct bs *bs, uint64_t id, uint64_t gs, int gs_upto, uint64_t l
     char data[PATH_MAX], meta[PATH_MAX];
     struct bs_rinfo ri;
     uint16_t dir = 0;
-    int rbw = 0, rc;
+    int rbw, rc;
 
     r->data_fd = r->meta_fd = -1;
     r->tail_set = 0;
     pthread_mutex_lock(&bs->lock);
-    const struct ent *e = u64tab_get(&bs->rbw, id);
-    if (e && ((e->state == ENT_WRITING && e->u.w) || e->state == ENT_PARKED))
-        rbw = 1;
-    else
-        e = u64tab_get(&bs->fin, id);
-    if (e && (rbw || e->state == ENT_FINAL))
-        dir = e->dir;
+    int found = info_locked(bs, id, &ri, &dir) == 0;
     pthread_mutex_unlock(&bs->lock);
-    if (!e || (!rbw && e->state != ENT_FINAL) || bs_replica_info(bs, id, &ri) < 0) {
+    if (!found) {
         bs_seterr(err, errsz, "replica blk_%" PRIu64 " not found", id);
         return -ENOENT;
     }
@@ -592,7 +597,7 @@ int bs_recover_finalize(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len,
     }
     if (ri.state == BS_FINALIZED)
         return fin_regs(bs, id, gs, len, err, errsz);
-    if (ri.state == BS_RBW_WRITING) {
+    if (ri.state == BS_RBW_WRITING && ri.gs <= gs) {
         bs_seterr(err, errsz, "replica blk_%" PRIu64 " is being written", id);
         return -EBUSY;
     }

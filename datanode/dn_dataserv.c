@@ -121,6 +121,7 @@ static void w_reset(struct sess *s)
     s->down_dead = 0;
     s->next_seq = s->recv_len = s->disk_len = s->acked_len = 0;
     s->last_seen = 0;
+    __atomic_store_n(&s->last_abandoned, 0, __ATOMIC_RELAXED);
     s->disk_queued = 0;
     s->aq_head = s->aq_count = s->aq_ndown = 0;
     s->wk_err = 0;
@@ -285,12 +286,15 @@ static void run_write(struct iop_job *ij)
             s->wk_err = j->status;
     }
     if (j->flags & DFS_PKT_LAST) {
-        /* The LAST job owns the writer: finalize it, or discard it. */
+        /* The LAST job owns the writer: finalize it, park it (a transfer's;
+         * or the stream failed before this job ran: the client recovers
+         * the pipeline from what was acked), or discard it. */
         if (s->wk_err) {
             bs_writer_abort(j->w);
-        } else if (j->stage == DFS__WRITE_STAGE__WS_TRANSFER) {
-            /* stays being written, for the WS_RECOVER that follows */
-            bs_writer_set_acked(j->w, j->final_len);
+        } else if (j->stage == DFS__WRITE_STAGE__WS_TRANSFER ||
+                   __atomic_load_n(&s->last_abandoned, __ATOMIC_ACQUIRE)) {
+            if (j->stage == DFS__WRITE_STAGE__WS_TRANSFER)
+                bs_writer_set_acked(j->w, j->final_len);
             if ((rc = bs_writer_park(j->w)) < 0) {
                 j->status = dfs_err_from_errno(-rc);
                 snprintf(j->err, sizeof(j->err), "park: %s", strerror(-rc));
@@ -300,6 +304,8 @@ static void run_write(struct iop_job *ij)
             j->status = dfs_err_from_errno(-rc);
             snprintf(j->err, sizeof(j->err), "finalize: %s", strerror(-rc));
             s->wk_err = j->status;
+        } else {
+            j->finalized = 1;
         }
         j->w = NULL;
     }
@@ -315,8 +321,7 @@ static void done_write(struct iop_job *ij)
         s->disk_queued -= j->len;
     pkt_unref(j->pkt);
     j->pkt = NULL;
-    if ((j->flags & DFS_PKT_LAST) && j->status == DFS_OK &&
-        j->stage != DFS__WRITE_STAGE__WS_TRANSFER) {
+    if (j->finalized) {
         /* Finalized: the replica exists whatever happens to the stream. */
         LOG_INFO("received blk_%llu_%llu (%llu bytes) from %s", (unsigned long long)j->blk_id,
                  (unsigned long long)j->blk_gs, (unsigned long long)j->final_len, s->peer);
@@ -597,6 +602,8 @@ static void w_try_acks(struct sess *s)
  * error it was just sent reaches it; else close once output is flushed. */
 static void w_fail(struct sess *s, int linger)
 {
+    if (s->last_seen)                       /* the LAST job parks, if not done */
+        __atomic_store_n(&s->last_abandoned, 1, __ATOMIC_RELEASE);
     sess_set_state(s, S_W_FAILED);
     evtimer_del(s->timer);
     if (s->down) {
@@ -667,7 +674,7 @@ static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t 
     sess_set_state(s, S_W_SETUP);
 
     if (s->stage == DFS__WRITE_STAGE__WS_RECOVER &&
-        ws_preempt(ds, s->blk_id, s) > 0)
+        ws_preempt(ds, s->blk_id, s->blk_gs, s) > 0)
         LOG_INFO("blk_%llu: pipeline recovery from %s (generation stamp %llu, %llu bytes) "
                  "took the replica over", (unsigned long long)s->blk_id, s->peer,
                  (unsigned long long)s->blk_gs, (unsigned long long)s->stage_len);
@@ -714,14 +721,15 @@ static void w_submit_create(struct sess *s)
     sess_job_submit(s, j);
 }
 
-unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, const struct sess *except)
+unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, uint64_t gs, const struct sess *except)
 {
     struct sess *victims[16];
     unsigned n = 0, total = 0;
     do {
         n = 0;
         for (struct sess *o = ds->sessions; o && n < 16; o = o->next) {
-            if (o != except && is_write_state(o->state) && o->blk_id == id) {
+            if (o != except && is_write_state(o->state) && o->blk_id == id &&
+                o->blk_gs <= gs) {
                 sess_ref(o);
                 victims[n++] = o;
             }

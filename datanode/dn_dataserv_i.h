@@ -129,6 +129,7 @@ struct sess {
     int down_dead;                  /* downstream lost while streaming */
     uint64_t next_seq, recv_len, disk_len;
     int last_seen;
+    int last_abandoned;             /* atomic: failed after LAST came: park */
     size_t disk_queued;             /* data bytes queued to the io pool */
     struct ackent *aq;              /* ring of unacked packets */
     size_t aq_cap, aq_head, aq_count;
@@ -220,10 +221,12 @@ void sess_go_idle(struct sess *s);
 void sess_retry_start(struct sess *s, void (*fn)(struct sess *s));
 int sess_retry_later(struct sess *s);
 
-/* Fail every write session of block `id` but `except` (pipeline or block
- * recovery takes the replica over): its replica is parked by a job on its
- * strand; poll the store until it is.  Returns the sessions failed. */
-unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, const struct sess *except);
+/* Fail every write session of block `id` with a generation stamp <= gs
+ * but `except` (pipeline or block recovery takes the replica over): its
+ * replica is parked by a job on its strand; poll the store until it is.
+ * A session with a newer generation stamp is left alone (the request is
+ * the stale one).  Returns the sessions failed. */
+unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, uint64_t gs, const struct sess *except);
 
 /* Request handlers of dn_rbwserv.c: 0, or -1 to close the connection. */
 int rbs_replica_info(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);

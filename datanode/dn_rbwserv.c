@@ -154,15 +154,15 @@ static void run_init(struct iop_job *ij)
         j->status = DFS_ERR_NOENT;
         snprintf(j->err, sizeof(j->err), "replica blk_%llu not found",
                  (unsigned long long)j->blk_id);
-    } else if (ri.state == BS_RBW_WRITING) {
-        j->status = DFS_ERR_BUSY;
-        snprintf(j->err, sizeof(j->err), "replica blk_%llu is still being written",
-                 (unsigned long long)j->blk_id);
     } else if (ri.gs > j->blk_gs) {
         j->status = DFS_ERR_STALE;
         snprintf(j->err, sizeof(j->err), "replica blk_%llu has generation stamp %llu, above "
                  "the recovery's %llu", (unsigned long long)j->blk_id,
                  (unsigned long long)ri.gs, (unsigned long long)j->blk_gs);
+    } else if (ri.state == BS_RBW_WRITING) {
+        j->status = DFS_ERR_BUSY;
+        snprintf(j->err, sizeof(j->err), "replica blk_%llu is still being written",
+                 (unsigned long long)j->blk_id);
     } else {
         j->status = DFS_OK;
         j->length = ri.visible;          /* parked: its verified length */
@@ -247,7 +247,7 @@ static int recovery_req(struct sess *s, const struct dfs_frame_hdr *h, uint64_t 
     s->recov_finish = finish;
     s->stage_len = len;
     sess_set_state(s, S_RECOV);
-    unsigned n = ws_preempt(s->ds, id, s);
+    unsigned n = ws_preempt(s->ds, id, gs, s);
     LOG_INFO("%s of blk_%llu (recovery generation stamp %llu%s) from %s%s",
              finish ? "recovery finish" : "recovery init", (unsigned long long)id,
              (unsigned long long)gs, finish ? ", length" : "", s->peer,

@@ -223,22 +223,6 @@ int rs_read(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body)
 
 /* ============================================================ checksum */
 
-struct rbw_find {
-    uint64_t id, gs, len;
-    int found;
-};
-
-static int rbw_find_cb(uint64_t id, uint64_t gs, uint64_t len, void *arg)
-{
-    struct rbw_find *f = arg;
-    if (id != f->id)
-        return 0;
-    f->gs = gs;
-    f->len = len;
-    f->found = 1;
-    return 1;
-}
-
 static void run_csum(struct iop_job *ij)
 {
     struct djob *j = (struct djob *)ij;
@@ -246,17 +230,16 @@ static void run_csum(struct iop_job *ij)
     uint64_t gs, len;
 
     if (!bs_lookup(bs, j->off, &gs, &len)) {
-        struct rbw_find f = { .id = j->off };
-        bs_foreach_rbw(bs, rbw_find_cb, &f);
-        if (!f.found) {
+        struct bs_rinfo ri;
+        if (bs_replica_info(bs, j->off, &ri) < 0) {
             j->status = DFS_ERR_NOENT;
             snprintf(j->err, sizeof(j->err), "replica blk_%llu not found",
                      (unsigned long long)j->off);
             return;
         }
-        j->c_len = f.len;
-        j->c_gs = f.gs;
-        return;                              /* rbw leftover: no digest */
+        j->c_len = ri.bytes;
+        j->c_gs = ri.gs;
+        return;                              /* in rbw/: no digest */
     }
     struct bs_replica rep;
     int rc = bs_open_replica(bs, j->off, gs, &rep, j->err, sizeof(j->err));

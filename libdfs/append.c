@@ -114,7 +114,8 @@ static int take_over(dfs_file *f, const Dfs__AppendResp *r, const struct tail *t
     }
     if (!last)
         return DFS_OK;
-    memcpy(f->pkt, t->bytes, t->n);
+    if (t->n > 0)
+        memcpy(f->pkt, t->bytes, t->n);
     f->pkt_len = f->resend = t->n;
     f->blk_bytes = last->block->length;
     f->pos = t->length;

@@ -74,6 +74,8 @@ struct dfs_file {
     uint64_t next_seq, acked_seq;/* packets [acked_seq, next_seq) of this connection
                                   * are in flight: the ring's front ones */
     unsigned recoveries;         /* pipeline recoveries of the current block */
+    uint64_t gs_old[8];          /* its earlier genstamps, oldest first */
+    size_t ngs_old;
     char failures[768];          /* "HOST:PORT (reason); ..." failed in this block */
     struct pl_exclude *exclude;  /* datanodes that failed this writer */
     size_t nexclude;

@@ -292,16 +292,14 @@ static int write_packet(dfs_file *f, uint64_t seq, const struct pkt_slot *s, siz
  * then send every packet of the ring on it.  After a WS_RECOVER every
  * datanode holds `length` bytes: ring packets that end there (without a
  * flag to carry) count as acked.  DFS_OK, or 1 with *bad (the datanode to
- * blame), why, and *refused when a datanode answered no (rather than
- * failing to answer); or an error that is no datanode's fault (out of
+ * blame) and why; or an error that is no datanode's fault (out of
  * memory). */
 static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t old_gs,
-                 size_t *bad, char *why, size_t whysz, int *refused)
+                 size_t *bad, char *why, size_t whysz)
 {
     char err[512];
     const struct pl_node *first = &f->nodes[0];
     *bad = 0;
-    *refused = 0;
     dfs_sock_close(&f->dn);
     int rc = dfs_sock_connect(&f->dn, first->host, first->port, (int)f->fs->opts.timeout_ms,
                               err, sizeof(err));
@@ -358,7 +356,6 @@ static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t o
     }
     rc = (int)resp->status;
     if (rc != DFS_OK) {
-        *refused = 1;
         *bad = pl_setup_bad_index(resp->bad_index, f->nnodes);
         snprintf(why, whysz, "refused the write: %s",
                  resp->error && *resp->error ? resp->error
@@ -368,10 +365,13 @@ static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t o
     if (rc != DFS_OK)
         return 1;
 
-    if (stage == DFS__WRITE_STAGE__WS_RECOVER)
+    if (stage == DFS__WRITE_STAGE__WS_RECOVER) {
         for (const struct pkt_slot *p; (p = pktring_at(&f->ring, 0)) != NULL &&
              p->offset + p->len <= length && p->flags == 0;)
             pktring_pop(&f->ring);
+        /* The replicas continue at the start of their partial chunk. */
+        pktring_trim_front(&f->ring, length - length % f->chunk_size);
+    }
     /* The ring's packets again, numbered from 0 on this connection. */
     f->next_seq = f->acked_seq = 0;
     for (size_t i = 0; i < pktring_count(&f->ring); i++) {
@@ -480,6 +480,50 @@ static uint64_t last_packet_end(const dfs_file *f)
     return p && (p->flags & DFS_PKT_LAST) ? p->offset + p->len : 0;
 }
 
+/* Ask datanode n about its replica of the block under genstamp gs:
+ * 1 finalized at `length` bytes, 0 not, -1 it has another genstamp. */
+static int probe_finalized(dfs_file *f, const struct pl_node *n, uint64_t gs, uint64_t length)
+{
+    Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
+    eb.id = f->blk_id;
+    eb.genstamp = gs;
+    Dfs__ReplicaInfoReq req = DFS__REPLICA_INFO_REQ__INIT;
+    req.block = &eb;
+    struct dfs_sock s = { .fd = -1 };
+    struct dfs_frame_hdr h;
+    int rc = dfs_sock_connect(&s, n->host, n->port, (int)f->fs->opts.timeout_ms, NULL, 0);
+    if (rc == 0) {
+        s.timeout_ms = (int)f->fs->opts.ack_timeout_ms;
+        rc = dfs_sock_send_msg(&s, DFS_MSG_REPLICA_INFO_REQ, 1, &req.base);
+    }
+    if (rc == 0)
+        rc = dfs_sock_recv_frame(&s, &h, &f->rbuf, &f->rcap, DFS_FRAME_MAX_CONTROL);
+    dfs_sock_close(&s);
+    Dfs__ReplicaInfoResp *r = rc == 0 && h.type == DFS_MSG_REPLICA_INFO_RESP
+                              ? dfs__replica_info_resp__unpack(NULL, h.len, f->rbuf) : NULL;
+    int res = r && r->status == DFS__STATUS__ERR_STALE ? -1
+              : r && r->status == DFS__STATUS__OK && r->finalized && r->has_visible_length &&
+                r->visible_length == length;
+    if (r)
+        dfs__replica_info_resp__free_unpacked(r, NULL);
+    return res;
+}
+
+/* Whether every survivor holds the block finalized at `length` bytes
+ * under one of the genstamps the block had (ReplicaInfoReq): the LAST
+ * packet reached them and only an ack went missing. */
+static int all_finalized_at(dfs_file *f, uint64_t length)
+{
+    for (size_t i = 0; i < f->nnodes; i++) {
+        int yes = probe_finalized(f, &f->nodes[i], f->blk_gs, length);
+        for (size_t k = f->ngs_old; yes < 0 && k > 0; k--)
+            yes = probe_finalized(f, &f->nodes[i], f->gs_old[k - 1], length);
+        if (yes != 1)
+            return 0;
+    }
+    return f->nnodes > 0;
+}
+
 /* UpdatePipelineReq for the survivors in f->nodes: the block gets a new
  * genstamp and, when the policy asks, replacements, which get the acked
  * bytes from a survivor and join the end of the pipeline (a replacement
@@ -488,9 +532,7 @@ static uint64_t last_packet_end(const dfs_file *f)
 static int update_pipeline(dfs_file *f, uint64_t acked)
 {
     for (unsigned round = 0;; round++) {
-        /* No replacement once the block's LAST packet went out: the
-         * survivors may have finalized it (the namenode re-replicates). */
-        unsigned want = round < PL_REPLACE_ROUNDS && last_packet_end(f) == 0
+        unsigned want = round < PL_REPLACE_ROUNDS
                         ? pl_replacements(f->fs->opts.replace_datanode, f->nnodes, f->wanted,
                                           acked)
                         : 0;
@@ -535,6 +577,11 @@ static int update_pipeline(dfs_file *f, uint64_t acked)
                                  "%s: %s", f->path, (unsigned long long)f->blk_id,
                                  f->failures, dfs_errmsg());
         }
+        if (f->ngs_old == sizeof(f->gs_old) / sizeof(f->gs_old[0])) {
+            memmove(f->gs_old, f->gs_old + 1, sizeof(f->gs_old) - sizeof(f->gs_old[0]));
+            f->ngs_old--;
+        }
+        f->gs_old[f->ngs_old++] = f->blk_gs;
         f->blk_gs = r->genstamp;
         if (r->n_replacements == 0) {
             protobuf_c_message_free_unpacked(m, NULL);
@@ -586,6 +633,12 @@ static int recover(dfs_file *f, size_t bad, const char *why)
                                  PL_MAX_RECOVERIES, f->failures);
         }
         uint64_t acked = pktring_acked(&f->ring);
+        uint64_t sent = last_packet_end(f);
+        /* The block's LAST packet went out and only acks are missing: the
+         * survivors finalized every byte sent, and reopen only at that
+         * length. */
+        if (sent > acked && all_finalized_at(f, sent))
+            acked = sent;
         if (acked == 0 && !f->blk_reopened) {
             /* Nothing of this block is promised anywhere: start it afresh
              * on other datanodes. */
@@ -595,25 +648,9 @@ static int recover(dfs_file *f, size_t bad, const char *why)
         int rc = update_pipeline(f, acked);
         if (rc != DFS_OK)
             return rc;
-        int refused;
-        rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, acked, 0, &bad, reason, sizeof(reason),
-                   &refused);
-        uint64_t sent = last_packet_end(f);
-        if (rc == 1 && refused && sent > acked) {
-            /* The block's LAST packet went out: the survivors may have
-             * finalized every byte sent before a later one failed to ack.
-             * Such replicas reopen only at their length: try that. */
-            size_t bad2;
-            char why2[512];
-            rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, sent, 0, &bad2, why2, sizeof(why2),
-                       &refused);
-            if (rc == DFS_OK)
-                acked = sent;
-            else if (rc == 1) {
-                bad = bad2;
-                snprintf(reason, sizeof(reason), "%s", why2);
-            }
-        }
+        /* A survivor that finalized more than `acked` while the others did
+         * not refuses this and is left out like any failed one. */
+        rc = setup(f, DFS__WRITE_STAGE__WS_RECOVER, acked, 0, &bad, reason, sizeof(reason));
         if (rc == DFS_OK) {
             dfs_fs_log(f->fs, DFS_LOG_INFO, "%s: block blk_%llu: pipeline rebuilt with %zu "
                        "datanode(s), generation stamp %llu, %llu bytes kept", f->path,
@@ -660,6 +697,7 @@ int pl_begin_block(dfs_file *f)
             f->blk_id = resp->block->block->id;
             f->blk_gs = resp->block->block->genstamp;
             f->blk_reopened = 0;
+            f->ngs_old = 0;
             rc = set_nodes(f, resp->block->locs, resp->block->n_locs);
         }
         if (m)
@@ -674,8 +712,7 @@ int pl_begin_block(dfs_file *f)
 
         size_t bad;
         char why[512];
-        int refused;
-        rc = setup(f, DFS__WRITE_STAGE__WS_CREATE, 0, 0, &bad, why, sizeof(why), &refused);
+        rc = setup(f, DFS__WRITE_STAGE__WS_CREATE, 0, 0, &bad, why, sizeof(why));
         if (rc == DFS_OK)
             return DFS_OK;
         dfs_sock_close(&f->dn);
@@ -701,6 +738,7 @@ int pl_begin_append(dfs_file *f, const Dfs__LocatedBlock *last, uint64_t old_gs)
     f->blk_id = last->block->id;
     f->blk_gs = last->block->genstamp;
     f->blk_reopened = 1;
+    f->ngs_old = 0;
     pktring_reset(&f->ring, last->block->length);
     int rc = set_nodes(f, last->locs, last->n_locs);
     if (rc != DFS_OK) {
@@ -714,9 +752,8 @@ int pl_begin_append(dfs_file *f, const Dfs__LocatedBlock *last, uint64_t old_gs)
     }
     size_t bad;
     char why[512];
-    int refused;
     rc = setup(f, DFS__WRITE_STAGE__WS_APPEND, last->block->length, old_gs, &bad, why,
-               sizeof(why), &refused);
+               sizeof(why));
     if (rc == 1)
         return recover(f, bad, why);
     if (rc != DFS_OK)

@@ -67,6 +67,19 @@ void pktring_pop(struct pktring *r)
     r->count--;
 }
 
+void pktring_trim_front(struct pktring *r, uint64_t offset)
+{
+    if (r->count == 0)
+        return;
+    struct pkt_slot *s = &r->slots[r->head];
+    if (offset <= s->offset || offset > s->offset + s->len)
+        return;
+    size_t cut = (size_t)(offset - s->offset);
+    memmove(s->data, s->data + cut, s->len - cut);
+    s->len -= cut;
+    s->offset = offset;
+}
+
 const struct pkt_slot *pktring_at(const struct pktring *r, size_t i)
 {
     if (i >= r->count)

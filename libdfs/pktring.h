@@ -49,6 +49,10 @@ const struct pkt_slot *pktring_push(struct pktring *r, uint64_t offset, const vo
 /* The oldest packet was acked: drop it and advance acked_end.  No-op on an
  * empty ring. */
 void pktring_pop(struct pktring *r);
+/* Make the oldest packet start at `offset` (its bytes before it dropped)
+ * when offset lies inside it; else nothing changes.  For a packet whose
+ * head the datanodes hold already. */
+void pktring_trim_front(struct pktring *r, uint64_t offset);
 /* The i-th oldest packet (i < count), or NULL. */
 const struct pkt_slot *pktring_at(const struct pktring *r, size_t i);
 

@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "checksum.h"
+#include "clock.h"
 #include "error_i.h"
 #include "file_i.h"
 #include "frame.h"
@@ -38,8 +40,11 @@ static int visible_length(dfs_file *f, const struct rd_block *b, uint64_t *len)
 {
     char reasons[1024] = "";
     *len = 0;
-    if (b->nlocs == 0)
-        return DFS_OK;
+    if (b->nlocs == 0)          /* e.g. a namenode just restarted: its datanodes
+                                 * have not reported the replicas yet */
+        return dfs_set_error(DFS_ERR_UNAVAIL, "%s: cannot get the length of block blk_%llu "
+                             "being written: no datanode is known to hold it", f->path,
+                             (unsigned long long)b->id);
     Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
     eb.id = b->id;
     eb.genstamp = b->genstamp;
@@ -168,6 +173,18 @@ int dfs_open_read(dfs_fs *fs, const char *path, dfs_file **out)
     int rc = dfs_fs_norm_path(path, f->path, sizeof(f->path));
     if (rc == DFS_OK)
         rc = fetch_locations(f);
+    /* The length of a block being written could not be had (no datanode
+     * known or reachable yet): ask again for up to the timeout, as never
+     * pretending the block is empty. */
+    uint64_t deadline = dfs_mono_ms() + f->fs->opts.timeout_ms;
+    unsigned delay_ms = 100;
+    while (rc == DFS_ERR_UNAVAIL && dfs_mono_ms() + delay_ms < deadline) {
+        struct timespec d = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000 };
+        nanosleep(&d, NULL);
+        if (delay_ms < 1000)
+            delay_ms *= 2;
+        rc = fetch_locations(f);
+    }
     if (rc != DFS_OK) {
         free_blocks(f);
         free(f);

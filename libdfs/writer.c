@@ -32,6 +32,7 @@ static int open_block(dfs_file *f)
     f->have_last = 0;
     f->blk_bytes = 0;
     f->recoveries = 0;
+    f->ngs_old = 0;
     f->failures[0] = '\0';
     pktring_reset(&f->ring, 0);
     int rc = pl_begin_block(f);

@@ -33,6 +33,7 @@ struct bm_dn {
 struct bm_pipe {
     uint32_t n;
     uint32_t slots[BM_PIPELINE_MAX];
+    uint8_t older[BM_PIPELINE_MAX];     /* known with an older genstamp only */
 };
 
 struct blockmap {
@@ -210,20 +211,42 @@ void bm_set_pipeline(struct blockmap *bm, uint64_t id, const uint32_t *slots, si
         uint32_t k = 0;
         while (k < p->n && p->slots[k] != slots[i])
             k++;
-        if (k == p->n)
+        if (k == p->n) {
+            p->older[p->n] = 0;
             p->slots[p->n++] = slots[i];
+        }
     }
 }
 
-void bm_pipeline_add(struct blockmap *bm, uint64_t id, uint32_t slot)
+void bm_pipeline_add(struct blockmap *bm, uint64_t id, uint32_t slot, int older)
 {
-    size_t n = 0;
-    const uint32_t *cur = bm_pipeline(bm, id, &n);
-    uint32_t slots[BM_PIPELINE_MAX + 1];
-    if (cur)
-        memcpy(slots, cur, n * sizeof(*slots));
-    slots[n++] = slot;
-    bm_set_pipeline(bm, id, slots, n);
+    struct bm_pipe *p = u64map_get(&bm->pipes, id);
+    if (!p) {
+        bm_set_pipeline(bm, id, &slot, 1);
+        p = u64map_get(&bm->pipes, id);
+        if (p)
+            p->older[0] = older != 0;
+        return;
+    }
+    for (uint32_t k = 0; k < p->n; k++) {
+        if (p->slots[k] == slot) {
+            p->older[k] = p->older[k] && older;
+            return;
+        }
+    }
+    if (p->n < BM_PIPELINE_MAX) {
+        p->older[p->n] = older != 0;
+        p->slots[p->n++] = slot;
+    }
+}
+
+int bm_pipeline_older(const struct blockmap *bm, uint64_t id, uint32_t slot)
+{
+    const struct bm_pipe *p = u64map_get(&bm->pipes, id);
+    for (uint32_t k = 0; p && k < p->n; k++)
+        if (p->slots[k] == slot)
+            return p->older[k];
+    return 0;
 }
 
 const uint32_t *bm_pipeline(const struct blockmap *bm, uint64_t id, size_t *n)

@@ -92,16 +92,24 @@ size_t bm_new_genstamp(struct blockmap *bm, struct bm_block *b, uint64_t gs);
 /* Expected locations of a block under construction: the datanodes (slots)
  * of its current pipeline -- set at allocation and by pipeline recovery,
  * and after a restart learnt from the replicas being written that full
- * reports list (BlockInfo.rbw) with the block's genstamp.  At most
+ * reports list (BlockInfo.rbw) with the block's genstamp.  Datanodes that
+ * report a replica of it with an older genstamp (a survivor the pipeline
+ * or lease recovery has not bumped yet) are kept too, flagged "older":
+ * lease recovery asks them, readers are not sent there.  At most
  * BM_PIPELINE_MAX; forgotten when the block completes or leaves the map. */
 #define BM_PIPELINE_MAX 16
-/* Replace block id's expected locations by slots[n] (n 0: none). */
+/* Replace block id's expected locations by slots[n] (n 0: none), none
+ * older. */
 void bm_set_pipeline(struct blockmap *bm, uint64_t id, const uint32_t *slots, size_t n);
-/* Add slot to block id's expected locations (kept once). */
-void bm_pipeline_add(struct blockmap *bm, uint64_t id, uint32_t slot);
+/* Add slot to block id's expected locations (kept once; a location with
+ * the block's genstamp stays so when reported older). */
+void bm_pipeline_add(struct blockmap *bm, uint64_t id, uint32_t slot, int older);
 /* Block id's expected locations (owned by bm, valid until it changes) and
  * their number in *n; NULL when none. */
 const uint32_t *bm_pipeline(const struct blockmap *bm, uint64_t id, size_t *n);
+/* 1 when slot is an expected location of block id known with an older
+ * genstamp only. */
+int bm_pipeline_older(const struct blockmap *bm, uint64_t id, uint32_t slot);
 
 /* The file's replication changed. */
 void bm_set_expected(struct blockmap *bm, struct bm_block *b, uint32_t expected);

@@ -40,7 +40,7 @@ static void complete_block(struct nn *nn, struct bm_block *b, uint64_t length)
                      " bytes, the block %" PRIu64 ": marked corrupt", b->id, dn->storage_id,
                      dn->host, dn->port, b->reps[i].length, length);
     }
-    bm_complete_block(nn->bm, b, length);
+    nn_block_completed(nn, b, length);
 }
 
 /* ------------------------------------------------------------ handlers */

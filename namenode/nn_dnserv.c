@@ -61,15 +61,22 @@ struct report_tally {
     size_t added, unknown, orphans, stale, bad_length, doomed, rbw;
 };
 
-/* A replica of a complete block with a genstamp below the block's (its
- * pipeline was recovered or the file appended to since): deleted.  1 when
- * it was handled so, 0 when it is another case of BM_STALE. */
+/* A replica with a genstamp below its block's (the pipeline was recovered
+ * or the file appended to since): of a complete block it is stale and
+ * deleted (1: handled); of a block under construction it is a survivor
+ * not bumped yet, kept as a location lease recovery asks (0, as every
+ * other case of BM_STALE: the caller counts and logs it). */
 static int stale_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
                          struct report_tally *t)
 {
     const struct bm_block *b = bm_get(nn->bm, bi->id);
+    if (b && !b->complete && bi->genstamp < b->genstamp) {
+        /* A survivor not bumped yet: kept, and asked by lease recovery. */
+        bm_pipeline_add(nn->bm, bi->id, dn->slot, 1);
+        return 0;
+    }
     if (!b || !b->complete || bi->genstamp >= b->genstamp)
-        return 0;       /* under construction: a survivor may not be bumped yet */
+        return 0;
     t->stale++;
     LOG_INFO("datanode %s reports blk_%" PRIu64 " with generation stamp %" PRIu64
              ", the block's is %" PRIu64 ": a stale replica, deleting it", dn->storage_id,
@@ -80,26 +87,32 @@ static int stale_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo
 
 /* A replica being written (BlockInfo.rbw, full reports): of a block under
  * construction with its genstamp, dn is one of its expected locations
- * (after a restart, the only way to know them), with its genstamp or an
- * older one (a recovery picks the newest); of a complete block, it is
- * left over and deleted; with a newer genstamp, ignored.  An unknown
- * block is left to the caller (orphans).  1 when handled. */
+ * (after a restart, the only way to know them); with an older genstamp,
+ * one flagged older (a survivor not bumped yet: lease recovery asks it,
+ * readers are not sent there).  Of a complete block it is left
+ * over and deleted -- but with the block's genstamp only once the block
+ * has its good replicas elsewhere: the report may just have been sent
+ * before that replica was finalized.  An unknown block is left to the
+ * caller (orphans).  1 when handled. */
 static int rbw_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo *bi,
                        struct report_tally *t)
 {
     const struct bm_block *b = bm_get(nn->bm, bi->id);
     if (!b)
         return 0;
-    if (b->complete) {
+    unsigned elsewhere = 0;
+    for (unsigned i = 0; i < b->nreps; i++)
+        elsewhere += !b->reps[i].corrupt && b->reps[i].dn != dn->slot;
+    if (b->complete && (bi->genstamp != b->genstamp ||
+                        elsewhere >= (b->expected ? b->expected : 1))) {
         t->stale++;
         LOG_INFO("datanode %s reports blk_%" PRIu64 " (generation stamp %" PRIu64 ") still "
                  "being written, but the block is complete: deleting it", dn->storage_id,
                  bi->id, bi->genstamp);
         dm_queue_delete(nn->dm, dn, bi->id, bi->genstamp, bi->length);
-    } else if (bi->genstamp <= b->genstamp) {
-        /* An older genstamp too: a block recovery (whose genstamp is
-         * newer than every replica's) needs to know every holder. */
-        bm_pipeline_add(nn->bm, bi->id, dn->slot);
+    } else if (!b->complete && bi->genstamp <= b->genstamp) {
+        /* Older: a survivor not bumped yet, which lease recovery asks. */
+        bm_pipeline_add(nn->bm, bi->id, dn->slot, bi->genstamp < b->genstamp);
         t->rbw++;
     } else {
         t->stale++;
@@ -125,14 +138,6 @@ static void add_replica(struct nn *nn, struct dm_node *dn, const Dfs__BlockInfo 
     enum bm_report_rc rc = bm_add_replica(nn->bm, dn->slot, bi->id, bi->genstamp, bi->length);
     if (rc == BM_STALE && stale_replica(nn, dn, bi, t))
         return;
-    if (rc == BM_STALE) {
-        /* A finalized replica of a block under construction again (a
-         * recovery or an append bumped its genstamp): a holder a block
-         * recovery must ask. */
-        const struct bm_block *b = bm_get(nn->bm, bi->id);
-        if (b && !b->complete && bi->genstamp < b->genstamp)
-            bm_pipeline_add(nn->bm, bi->id, dn->slot);
-    }
     if (rc == BM_ADDED && bi->corrupt)    /* the datanode found it bad (BlockInfo.corrupt) */
         bm_mark_corrupt(nn->bm, bi->id, bi->genstamp, dn->slot);
     switch (rc) {
@@ -414,8 +419,14 @@ static int h_blockreport(struct nn *nn, struct dfs_conn *c, const struct dfs_fra
         for (size_t i = 0; i < req->n_added; i++)
             add_replica(nn, dn, req->added[i], &t, 1);
         for (size_t i = 0; i < req->n_removed; i++) {
-            dm_delete_confirmed(dn, req->removed[i]->id);
-            bm_remove_replica(nn->bm, dn->slot, req->removed[i]->id);
+            const Dfs__BlockInfo *ri = req->removed[i];
+            const struct bm_block *b = bm_get(nn->bm, ri->id);
+            dm_delete_confirmed(dn, ri->id);
+            /* The replicas in the map have their block's genstamp: the
+             * removal of an older one (a stale or left-over replica)
+             * leaves them be. */
+            if (!b || ri->genstamp >= b->genstamp)
+                bm_remove_replica(nn->bm, dn->slot, ri->id);
         }
         LOG_DEBUG("datanode %s: %zu replicas added, %zu removed", dn->storage_id,
                   req->n_added, req->n_removed);

@@ -1,6 +1,5 @@
 /*
- * nn_monitor.c - the namenode's background duties (see nn_monitor.h);
- * the timer also drives lease recovery (nn_recovery.h).
+ * nn_monitor.c - the namenode's background duties (see nn_monitor.h).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include "dnmanager.h"
 #include "log.h"
 #include "nn.h"
-#include "nn_recovery.h"
 #include "nn_rpc.h"
 #include "replmon.h"
 #include "safemode.h"
@@ -22,6 +20,17 @@
 
 static struct event *timer;
 static uint64_t last_tick;
+static nn_tick_fn ticks[NN_MONITOR_MAX_TICKS];
+static size_t nticks;
+
+void nn_monitor_on_tick(nn_tick_fn fn)
+{
+    if (nticks == NN_MONITOR_MAX_TICKS) {
+        LOG_ERROR("too many monitor tick hooks");
+        abort();
+    }
+    ticks[nticks++] = fn;
+}
 
 static double threshold_of(const struct nn *nn)
 {
@@ -61,8 +70,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         rm_tick(nn->rm, now);
         last_tick = now;
     }
-    if (!sm_on(nn->sm) && nn->recovery)
-        nn_recovery_tick(nn, now);
+    for (size_t i = 0; i < nticks && !sm_on(nn->sm); i++)
+        ticks[i](nn, now);
 }
 
 int nn_monitor_init(struct nn *nn)
@@ -93,6 +102,7 @@ void nn_monitor_shutdown(struct nn *nn)
     if (timer)
         event_free(timer);
     timer = NULL;
+    nticks = 0;
     if (nn->bm)
         bm_set_watch(nn->bm, NULL, NULL);
     rm_free(nn->rm);
@@ -115,6 +125,29 @@ void nn_block_removed(uint64_t block_id, void *arg)
     struct nn *nn = arg;
     if (nn->bm)
         bm_remove_block(nn->bm, block_id, queue_delete, nn);
+}
+
+void nn_block_completed(struct nn *nn, struct bm_block *b, uint64_t length)
+{
+    size_t np = 0, n = 0;
+    const uint32_t *pipe = bm_pipeline(nn->bm, b->id, &np);
+    uint32_t left[BM_PIPELINE_MAX];
+    for (size_t i = 0; i < np; i++) {
+        unsigned k = 0;
+        while (k < b->nreps && b->reps[k].dn != pipe[i])
+            k++;
+        if (k == b->nreps && bm_pipeline_older(nn->bm, b->id, pipe[i]))
+            left[n++] = pipe[i];
+    }
+    bm_complete_block(nn->bm, b, length);
+    for (size_t i = 0; i < n && b->genstamp > 1; i++) {
+        struct dm_node *dn = dm_get(nn->dm, left[i]);
+        if (dn && dn->state != DM_DEAD)
+            dm_queue_delete(nn->dm, dn, b->id, b->genstamp - 1, 0);
+    }
+    if (n)
+        LOG_DEBUG("blk_%" PRIu64 " complete: %zu datanodes left with an older replica of it: "
+                  "deleting those", b->id, n);
 }
 
 void nn_replication_changed(struct nn *nn, const char *path)

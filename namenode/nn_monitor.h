@@ -20,10 +20,27 @@ struct nn;
 int nn_monitor_init(struct nn *nn);
 void nn_monitor_shutdown(struct nn *nn);
 
+/* Have fn(nn, now) run on every tick of the monitor timer (every 200 ms)
+ * while the namenode is out of safe mode (a module's background duty:
+ * lease recovery).  At most NN_MONITOR_MAX_TICKS; from a module's init. */
+#define NN_MONITOR_MAX_TICKS 4
+typedef void (*nn_tick_fn)(struct nn *nn, uint64_t now);
+void nn_monitor_on_tick(nn_tick_fn fn);
+
 /* The namespace's block-removed hook (ns_set_block_removed; arg: the
  * struct nn): the block leaves the block map and its replicas are queued
  * for deletion on their datanodes. */
 void nn_block_removed(uint64_t block_id, void *arg);
+/* Block b's final length is recorded (AddBlock's previous, Complete,
+ * lease recovery): the block map completes it, and every datanode its
+ * expected locations list as holding an older replica (left out of the
+ * pipeline, or of the recovery: bm_pipeline_older) that reported none
+ * under the block's genstamp gets a CMD_DELETE for (id, genstamp - 1): the
+ * older replica (parked, or a stale finalized one) goes, one finalizing
+ * under the block's genstamp would be kept (a datanode keeps a replica
+ * newer than the command's). */
+struct bm_block;
+void nn_block_completed(struct nn *nn, struct bm_block *b, uint64_t length);
 /* The replication of file `path` (normalised) changed (setrep): its
  * blocks take it.  Call after ns_setattr() succeeded with NS_SET_REPL. */
 void nn_replication_changed(struct nn *nn, const char *path);

@@ -38,6 +38,7 @@ struct rec {
     uint32_t primary;               /* slot, or NO_PRIMARY */
     int sent;                       /* CMD_RECOVER handed to the primary */
     int logged_wait;                /* "no live datanode" said */
+    int failed;                     /* could not start: tried again after the timeout */
     uint32_t ntargets;
     uint32_t targets[BM_PIPELINE_MAX];
 };
@@ -149,7 +150,7 @@ static int close_file(struct nn *nn, const struct ns_uc *uc, int drop, const cha
     else if (uc->last_id) {
         struct bm_block *b = bm_get(nn->bm, uc->last_id);
         if (b && !b->complete)
-            bm_complete_block(nn->bm, b, uc->last_length);
+            nn_block_completed(nn, b, uc->last_length);
     }
     lease_remove(nn->leases, uc->inode);
     forget(nn, uc->inode);
@@ -235,6 +236,7 @@ int nn_recovery_start(struct nn *nn, uint64_t inode, const char *why, int *close
     r->started = dfs_mono_ms();
     r->attempts++;
     r->logged_wait = 0;
+    r->failed = 0;
     r->ntargets = nt;
     memcpy(r->targets, targets, nt * sizeof(*targets));
     LOG_INFO("inode %" PRIu64 " (written by %s): %s: recovering blk_%" PRIu64
@@ -263,14 +265,27 @@ size_t nn_recovery_take(struct nn *nn, uint32_t slot, struct nn_recover_cmd *out
     return k;
 }
 
-/* Recover inode, logging a failure. */
+/* Recover inode; one that cannot be is tried again after the recovery
+ * timeout (logged each time). */
 static void recover(struct nn *nn, uint64_t inode, const char *why)
 {
     char err[ERRLEN] = "";
     int closed;
     int rc = nn_recovery_start(nn, inode, why, &closed, err, sizeof(err));
-    if (rc != DFS_OK)
-        LOG_WARN("inode %" PRIu64 ": cannot start its recovery (%s): %s", inode, why, err);
+    if (rc == DFS_OK)
+        return;
+    LOG_WARN("inode %" PRIu64 ": cannot start its recovery (%s): %s; trying again in %u ms",
+             inode, why, err, nn->conf.nn_block_recovery_timeout_ms);
+    struct rec *r = u64map_get(&state(nn)->recs, inode);
+    if (!r) {
+        r = xcalloc(1, sizeof(*r));
+        r->inode = inode;
+        u64map_put(&state(nn)->recs, inode, r);
+    }
+    lease_remove(nn->leases, inode);
+    r->primary = NO_PRIMARY;
+    r->failed = 1;
+    r->started = dfs_mono_ms();
 }
 
 void nn_recovery_tick(struct nn *nn, uint64_t now)
@@ -295,12 +310,13 @@ void nn_recovery_tick(struct nn *nn, uint64_t now)
             continue;
         size_t npipe = 0;
         const struct bm_block *rb = bm_get(nn->bm, r->block);
-        int nobody = r->primary == NO_PRIMARY && r->ntargets == 0 && rb && rb->nreps == 0 &&
-                     !bm_pipeline(nn->bm, r->block, &npipe) && reports_settled(nn, now);
+        int nobody = r->primary == NO_PRIMARY && r->ntargets == 0 && !r->failed && rb &&
+                     rb->nreps == 0 && !bm_pipeline(nn->bm, r->block, &npipe) &&
+                     reports_settled(nn, now);
         /* r->started may be later than now (set during this tick). */
         if (r->started == 0 || nobody ||
             (now > r->started && now - r->started >= nn->conf.nn_block_recovery_timeout_ms)) {
-            if (r->started != 0 && !nobody)
+            if (r->started != 0 && !nobody && !r->failed)
                 LOG_INFO("blk_%" PRIu64 " (inode %" PRIu64 "): recovery %" PRIu64 " not done "
                          "after %" PRIu64 " ms: starting again", r->block, r->inode,
                          r->genstamp, now - r->started);
@@ -310,7 +326,7 @@ void nn_recovery_tick(struct nn *nn, uint64_t now)
                 again = xrealloc(again, cap * sizeof(*again));
             }
             again[nagain++] = r->inode;
-        } else if (r->primary == NO_PRIMARY) {
+        } else if (r->primary == NO_PRIMARY && !r->failed) {
             r->ntargets = 0;
             const struct bm_block *b = bm_get(nn->bm, r->block);
             if (b)
@@ -324,6 +340,28 @@ void nn_recovery_tick(struct nn *nn, uint64_t now)
 }
 
 /* ------------------------------------------------------ CommitBlockSync */
+
+/* The recovery finished b on the datanodes ids[n]: the others of its
+ * expected locations keep an older replica (deleted at completion). */
+static void mark_unfinished(struct nn *nn, struct bm_block *b, char **ids, size_t n)
+{
+    size_t np = 0, nfin = 0, nold = 0;
+    const uint32_t *pipe = bm_pipeline(nn->bm, b->id, &np);
+    uint32_t fin[BM_PIPELINE_MAX], old[BM_PIPELINE_MAX];
+    for (size_t i = 0; i < np; i++) {
+        const struct dm_node *dn = dm_get(nn->dm, pipe[i]);
+        size_t k = 0;
+        while (dn && k < n && strcmp(ids[k], dn->storage_id) != 0)
+            k++;
+        if (dn && k < n)
+            fin[nfin++] = pipe[i];
+        else
+            old[nold++] = pipe[i];
+    }
+    bm_set_pipeline(nn->bm, b->id, fin, nfin);
+    for (size_t i = 0; i < nold; i++)
+        bm_pipeline_add(nn->bm, b->id, old[i], 1);
+}
 
 static int h_commit_sync(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
                          ProtobufCMessage *m)
@@ -354,8 +392,10 @@ static int h_commit_sync(struct nn *nn, struct dfs_conn *c, const struct dfs_fra
     struct bm_block *b = bm_get(nn->bm, id);
     if (drop)
         nn_block_removed(id, nn);
-    else if (b && !b->complete)
-        bm_complete_block(nn->bm, b, len);
+    else if (b && !b->complete) {
+        mark_unfinished(nn, b, req->storage_ids, req->n_storage_ids);
+        nn_block_completed(nn, b, len);
+    }
     lease_remove(nn->leases, inode);
     forget(nn, inode);
     LOG_INFO("blk_%" PRIu64 " (inode %" PRIu64 "): recovered at %" PRIu64 " bytes on %zu "
@@ -396,6 +436,7 @@ int nn_recovery_init(struct nn *nn)
     LOG_INFO("leases: %zu clients writing %zu files; %zu files to recover", nl, nf,
              u64map_count(&state(nn)->recs));
     ns_set_uc_removed(nn->ns, on_uc_removed, nn);
+    nn_monitor_on_tick(nn_recovery_tick);
     nn_rpc_handle(DFS_MSG_COMMIT_SYNC_REQ, &dfs__commit_block_sync_req__descriptor,
                   h_commit_sync);
     return 0;

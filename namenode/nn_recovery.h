@@ -36,12 +36,14 @@ struct nn;
 
 /* Module table entry (after the block map and the monitor): makes the
  * leases from the files under construction, hooks the namespace's
- * removals, registers CommitBlockSyncReq.  0, or -1 logged. */
+ * removals and the monitor's tick, registers CommitBlockSyncReq.  0, or
+ * -1 logged. */
 int nn_recovery_init(struct nn *nn);
 void nn_recovery_shutdown(struct nn *nn);
 
-/* The monitor's tick (not in safe mode): leases past the hard limit are
- * recovered, recoveries waiting for a primary or timed out go on. */
+/* The monitor's tick hook (nn_monitor_on_tick: not in safe mode): leases
+ * past the hard limit are recovered, recoveries waiting for a primary or
+ * timed out go on. */
 void nn_recovery_tick(struct nn *nn, uint64_t now);
 
 /* Recover file `inode` now (see above), `why` for the log.  DFS_OK with

@@ -121,6 +121,8 @@ void nn_located_uc(struct nn *nn, struct nn_located *l, const struct bm_block *b
     for (size_t i = 0; i < npipe + b->nreps; i++) {
         uint32_t slot = i < npipe ? pipe[i] : b->reps[i - npipe].dn;
         struct dm_node *dn = dm_get(nn->dm, slot);
+        if (i < npipe && bm_pipeline_older(nn->bm, b->id, slot))
+            continue;       /* its replica has an older genstamp */
         size_t j = 0;
         while (dn && j < n && r[j].dn != dn)
             j++;

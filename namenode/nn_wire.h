@@ -45,8 +45,8 @@ void nn_located_init(struct nn_located *l, uint64_t id, uint64_t gs, uint64_t le
 void nn_located_replicas(struct nn *nn, struct nn_located *l, const struct bm_block *b,
                          uint64_t offset, uint64_t length, const char *host, const char *rack);
 /* l for b, the last block of a file under construction (under_construction
- * set): the datanodes, not dead, of its expected locations (bm_pipeline)
- * and of its reported replicas, each once, sorted for a reader at
+ * set): the datanodes, not dead, of its expected locations (bm_pipeline,
+ * but those known with an older genstamp only) and of its reported replicas, each once, sorted for a reader at
  * (host, rack). */
 void nn_located_uc(struct nn *nn, struct nn_located *l, const struct bm_block *b,
                    uint64_t offset, uint64_t length, const char *host, const char *rack);

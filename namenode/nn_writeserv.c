@@ -146,8 +146,17 @@ static int h_update_pipeline(struct nn *nn, struct dfs_conn *c, const struct dfs
     memcpy(pipe, keep, nkeep * sizeof(*keep));
     for (size_t i = 0; i < nrepl; i++)
         pipe[nkeep + i] = repl[i]->slot;
+    /* The old pipeline's other datanodes stay known, as holding an older
+     * replica: lease recovery asks them, completion deletes it. */
+    uint32_t old[BM_PIPELINE_MAX];
+    size_t nold = 0;
+    const uint32_t *cur = bm_pipeline(nn->bm, id, &nold);
+    if (cur)
+        memcpy(old, cur, nold * sizeof(*old));
     bm_new_genstamp(nn->bm, b, gs);
     bm_set_pipeline(nn->bm, id, pipe, nkeep + nrepl);
+    for (size_t i = 0; i < nold; i++)
+        bm_pipeline_add(nn->bm, id, old[i], 1);
     LOG_INFO("%s: blk_%" PRIu64 " pipeline recovery by %s (%s): generation stamp %" PRIu64
              ", %zu datanodes kept, %zu excluded, %zu of %u replacements",
              req->path, id, req->client,

@@ -332,8 +332,14 @@ static void classify(struct replmon *rm, uint64_t id)
         end_copy(rm, id);
         return;
     }
-    if (!b->complete)
-        return;         /* being written: the writer's pipeline owns it */
+    if (!b->complete) {
+        /* Being written (maybe again: append, lease recovery): the
+         * writer's pipeline owns it. */
+        unqueue(rm, id);
+        u64map_del(&rm->missing, id);
+        end_copy(rm, id);
+        return;
+    }
     struct census c;
     take_census(rm, b, &c);
     unsigned expected = b->expected ? b->expected : 1;

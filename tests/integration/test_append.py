@@ -5,13 +5,17 @@
   several LOCAL operands; REMOTE created when missing;
 * refused while another client writes the file ("being written");
 * usage and local errors before anything is appended;
-* an append across a datanode kill.
+* an append across a datanode kill;
+* a writer idle past the namenode's soft limit keeps its lease (the
+  library's renewal thread).
 
 Tests marked `issue7` need the namenode (AppendReq, leases) and datanode
 (WS_APPEND) sides of issue 7.
 """
 
+import os
 import subprocess
+import time
 
 import pytest
 
@@ -153,3 +157,31 @@ def test_append_across_a_datanode_kill(cluster, tmp_path):
     assert sha(cat(cluster, "/k")) == sha(old + more)
     for b in cluster.locate("/k")["blocks"]:
         assert port not in {l["port"] for l in b["locations"]}, b
+
+
+@needs_issue7
+@pytest.mark.cluster(datanodes=3, overrides=["datanode.heartbeat_ms=500",
+                                             "namenode.lease_soft_ms=2000",
+                                             "namenode.lease_hard_ms=60000"])
+def test_idle_writer_keeps_its_lease(cluster, tmp_path):
+    """A writer that writes nothing for well past the soft limit keeps the
+    file: its library renews the lease in the background
+    (client.lease_renew_ms), so an append by another client is refused."""
+    conf = tmp_path / "client.conf"
+    conf.write_text("[client]\nnamenode = %s\nlease_renew_ms = 300\n" % cluster.addr)
+    env = dict(os.environ, DFS_CONF=str(conf))
+    payload = blob(20000, 7)
+    src = local(tmp_path, "src", payload)
+    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", cluster.addr, "/idle", str(src),
+                          "w1000", "f"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    cluster.spawned.append(p)
+    assert p.stdout.readline() == "flushed 1000\n", p.stderr.read()
+    time.sleep(3.5)         # the writer is idle past lease_soft_ms on purpose
+    rc, out, err = cluster.dfs("append", local(tmp_path, "x", b"xyz"), "/idle")
+    assert rc == 1 and "being written" in err, err
+    p.stdin.write("\n")
+    p.stdin.flush()
+    assert p.stdout.readline() == "closed\n", p.stderr.read()
+    assert p.wait(timeout=60) == 0
+    assert cat(cluster, "/idle") == payload

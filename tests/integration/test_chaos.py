@@ -27,7 +27,8 @@ def test_chaos_short_run(tmp_path):
     # least once, bytes read back at the end.
     assert re.search(r"^operations: .*put [1-9]\d* ok", p.stdout, re.M), out
     assert re.search(r"^faults: .*namenode kill -9 [1-9]", p.stdout, re.M), out
-    assert re.search(r"^verified: \d+ paths, [1-9][\d,]* bytes", p.stdout, re.M), out
+    assert re.search(r"^verified: \d+ paths \([1-9]\d* files, \d+ absent\), [1-9][\d,]* bytes",
+                     p.stdout, re.M), out
     assert "replay: tools/chaos -t %d -s 1" % SECONDS in p.stdout, out
     for log in sorted((work / "cluster").glob("*.log")):
         bad = sanitizer_report(log.read_text(errors="replace"))

@@ -308,6 +308,25 @@ def test_recover_takes_the_replica_from_a_live_writer(dns, payload):
     assert "taken over by recovery" in a.log()
 
 
+def test_stale_recover_leaves_a_newer_writer_alone(dns, payload):
+    """A WS_RECOVER (or InitRecoveryReq) with an older genstamp than the
+    session writing the replica -- from a client that woke up late -- is
+    refused at once; the writer goes on."""
+    data, f = payload
+    a, = dns(1)
+    bid = new_id()
+    p = spawn_writer(a, "-n", 30_000, "-p", bid, 5, f)
+    assert p.stdout.readline() == "acked 30000\n", p.stderr.read()
+    try:
+        out = wire(a, "write", "-s", "recover", "-l", 20_000, bid, 4, f)
+        assert out.startswith("setup error %d bad_index 0:" % STALE), out
+        assert wire(a, "init", bid, 3).startswith("error %d:" % STALE)
+        assert "taken over" not in a.log() and "parked" not in a.log()
+        assert wire(a, "info", bid, 5) == "visible 30000 gs 5 finalized 0"
+    finally:
+        end_writer(p)
+
+
 def test_append_reopens_a_finalized_replica(dns, payload):
     data, f = payload
     a, b = dns(2)
@@ -399,3 +418,39 @@ def test_init_and_finish_recovery(dns, payload):
     assert wire(b, "finish", bid, 6, 41_000) == "ok"
     assert b.finalized(bid) == (data[:41_000], "blk_%d_6.meta" % bid)
     assert wire(b, "init", bid, 6) == "length 41000 gs 6 finalized 1"
+
+
+def test_a_new_write_replaces_a_stale_replica(dns, payload):
+    """A copy of the finished block (WS_CREATE under its newer genstamp)
+    reaching a datanode that still has a parked replica of it from an old
+    pipeline replaces it, as it replaces a finalized one of an older
+    genstamp; a replica of the same or a newer genstamp is kept (the write
+    is refused)."""
+    data, f = payload
+    bid = new_id()
+    a, b = parked_pair(dns, f, bid, gs=3)
+    assert wire(a, "write", bid, 4, f) == "done %d" % N
+    assert a.finalized(bid) == (data, "blk_%d_4.meta" % bid) and a.rbw(bid) is None
+    assert wire(a, "write", bid, 5, f) == "done %d" % N
+    assert a.finalized(bid) == (data, "blk_%d_5.meta" % bid)
+    for gs in (2, 3):
+        out = wire(b, "write", bid, gs, f)
+        assert out.startswith("setup error"), out
+    assert b.rbw(bid) == (data[:50_000], "blk_%d_3.meta" % bid)
+
+
+def test_recover_cuts_a_finalized_replica(dns, payload):
+    """The old pipeline finished the block but the client's acks went
+    missing: WS_RECOVER at the acked length reopens the finalized replica,
+    cuts it there, and the resent bytes finish it under the new genstamp;
+    an append-style exact length is not required.  Fewer bytes than asked:
+    refused."""
+    data, f = payload
+    a, = dns(1)
+    bid = new_id()
+    assert wire(a, "write", bid, 1, f) == "done %d" % N
+    out = wire(a, "write", "-s", "recover", "-l", N + 1, bid, 2, f)
+    assert out.startswith("setup error %d" % INVAL), out
+    assert wire(a, "write", "-s", "recover", "-l", 70_001, bid, 2, f) == "done %d" % N
+    assert a.finalized(bid) == (data, "blk_%d_2.meta" % bid)
+    assert "reopened (finalized) under generation stamp 2 from 1 at 70001 bytes" in a.log()

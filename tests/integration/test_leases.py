@@ -26,13 +26,18 @@ support for the new calls:
   the lease lives, and starts recovery once it is past the soft limit.
 * Replicas being written reported after a restart are the block's
   locations; HeartbeatReq.fsyncs shows in the cluster report.
+* With real datanodes: a writer killed after an hflush leaves its block
+  under construction on its pipeline, and the hard limit sends the
+  recovery to one of them.
 """
 
 import json
+import re
+import subprocess
 
 import pytest
 
-from conftest import BUILD, run, wait_for
+from conftest import BUILD, SLOW, run, wait_for
 
 NN_CALL = BUILD / "tests" / "dfs-nn-call"
 MiB = 1 << 20
@@ -71,6 +76,12 @@ def nn_stat(cluster, path):
     return ok(cluster, "locations", path)["st"]
 
 
+def deletes(cluster, sid):
+    """The (id, genstamp) of the deletions in sid's next heartbeat answer."""
+    return {tuple(b) for c in ok(cluster, "heartbeat", sid)["commands"]
+            if c["type"] == "delete" for b in c["blocks"]}
+
+
 def last_block(cluster, path):
     r = ok(cluster, "locations", path)
     return r["blocks"][-1] if r["blocks"] else None
@@ -84,7 +95,7 @@ def restart_namenode(cluster):
 
 # ------------------------------------------------------------- lease rules
 
-@pytest.mark.cluster(overrides=["namenode.lease_soft_ms=1500",
+@pytest.mark.cluster(overrides=["namenode.lease_soft_ms=%d" % (2000 * SLOW),
                                 "namenode.lease_hard_ms=600000"])
 def test_overwrite_refused_while_the_lease_lives(cluster):
     a = ok(cluster, "create", "/o/f", "alice")
@@ -108,7 +119,7 @@ def test_overwrite_refused_while_the_lease_lives(cluster):
     ok(cluster, "renew", "nobody-at-all")
 
 
-@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=1500",
+@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (3000 * SLOW),
                                 "namenode.block_size=1M"])
 def test_hard_limit_closes_or_deletes(cluster):
     fake_datanodes(cluster, 1)
@@ -125,10 +136,9 @@ def test_hard_limit_closes_or_deletes(cluster):
     assert nn_stat(cluster, "/h/empty")["length"] == 0
 
 
-@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=2000",
-                                "namenode.stale_ms=1000",
-                                "namenode.dead_ms=3000",
+@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (4000 * SLOW),
                                 "namenode.block_size=1M",
+                                "namenode.stale_ms=1000", "namenode.dead_ms=3000",
                                 "namenode.safemode_threshold=0",
                                 "namenode.safemode_extension_ms=0"])
 def test_leases_rebuilt_after_kill(cluster):
@@ -146,6 +156,8 @@ def test_leases_rebuilt_after_kill(cluster):
     a = ok(cluster, "append", "/r/full", "w5")
     assert a["last_full"]["id"] == blk["id"] and "last" not in a
     assert nn_stat(cluster, "/r/full")["complete"] is False
+    for w in ("w1", "w2", "w3", "w5"):
+        ok(cluster, "renew", w)
 
     restart_namenode(cluster)
     assert "leases: 4 clients writing 4 files" in cluster.log()
@@ -154,16 +166,16 @@ def test_leases_rebuilt_after_kill(cluster):
     wait_for(lambda: nn_stat(cluster, "/r/empty")["complete"], 30, "/r/empty closed")
     wait_for(lambda: nn_stat(cluster, "/r/full")["complete"], 30, "/r/full closed")
     assert nn_stat(cluster, "/r/full")["length"] == MiB
-    # /r/open's block: no datanode has named it once the reports had time
-    # to come in after the restart (lease_hard_ms + dead_ms out of safe
-    # mode), nothing recorded in it: dropped, the file closed empty.
+    # /r/open's block: no datanode names it once the reports have settled
+    # (hard limit + dead_ms out of safe mode), nothing recorded in it:
+    # dropped, the file closed empty.
     wait_for(lambda: nn_stat(cluster, "/r/open")["complete"], 30, "/r/open closed")
     assert ok(cluster, "locations", "/r/open")["blocks"] == []
 
 
 # ------------------------------------------------------- block recovery
 
-@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=1000",
+@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (2500 * SLOW),
                                 "namenode.replication=2"])
 def test_block_recovery_dispatch_and_commit(cluster):
     sids = fake_datanodes(cluster, 2)
@@ -207,7 +219,7 @@ def test_block_recovery_dispatch_and_commit(cluster):
 
 
 @pytest.mark.cluster(overrides=["namenode.lease_hard_ms=600000",
-                                "namenode.block_recovery_timeout_ms=1000",
+                                "namenode.block_recovery_timeout_ms=%d" % (2000 * SLOW),
                                 "namenode.replication=1"])
 def test_recover_lease_and_timeout(cluster):
     fk = fake_datanodes(cluster, 1)[0]
@@ -262,21 +274,32 @@ def test_update_pipeline(cluster):
     for s in (keep, spare):
         ok(cluster, "register", s, 40000 + sids.index(s), "%d:%d:100" % (blk["id"], gs))
     assert ok(cluster, "complete", "/p/f", f["inode"], "w", blk["id"], gs, 100)["complete"]
-    # The excluded datanode turns up with its old replica: deleted.
+    # The excluded datanode, known to hold an older replica, is told to
+    # delete it when the block completes (a replica under the block's
+    # genstamp would be kept)...
+    assert deletes(cluster, bad) == {(blk["id"], gs - 1)}
+    # ... and again when it turns up with it.
     ok(cluster, "register", bad, 40000 + sids.index(bad), "%d:%d:60" % (blk["id"], blk["gs"]))
-    c = ok(cluster, "heartbeat", bad)["commands"]
-    assert {"type": "delete", "blocks": [[blk["id"], blk["gs"]]], "targets": []} in c
+    assert deletes(cluster, bad) == {(blk["id"], blk["gs"])}
+    # A stale finalized replica (no longer doomed there) is deleted too.
+    ok(cluster, "register", spare, 40000 + sids.index(spare),
+       "%d:%d:100" % (blk["id"], u["genstamp"]))
+    assert deletes(cluster, spare) == {(blk["id"], u["genstamp"])}
     assert "a stale replica, deleting it" in cluster.log()
-    # A leftover replica being written of the complete block: deleted too.
+    ok(cluster, "register", spare, 40000 + sids.index(spare), "%d:%d:100" % (blk["id"], gs))
+    # A leftover replica being written of the complete block: deleted, as
+    # the block has its replicas elsewhere...
+    ok(cluster, "register", bad, 40000 + sids.index(bad), "%d:%d:100:rbw" % (blk["id"], gs))
+    assert deletes(cluster, bad) == {(blk["id"], gs)}
+    # ... but not while they are short: it may be finalized yet.
     ok(cluster, "register", keep, 40000 + sids.index(keep), "%d:%d:100:rbw" % (blk["id"], gs))
-    c = ok(cluster, "heartbeat", keep)["commands"]
-    assert {"type": "delete", "blocks": [[blk["id"], gs]], "targets": []} in c
+    assert deletes(cluster, keep) == set()
 
 
 # ------------------------------------------------------------------ append
 
 @pytest.mark.cluster(overrides=["namenode.replication=1", "namenode.block_size=1M",
-                                "namenode.lease_soft_ms=1500"])
+                                "namenode.lease_soft_ms=%d" % (2000 * SLOW)])
 def test_append(cluster):
     fk = fake_datanodes(cluster, 1)[0]
     f = ok(cluster, "create", "/a/f", "w")
@@ -361,9 +384,71 @@ def test_rbw_reports_after_restart(cluster):
     other = [s for s in fk if s != holder][0]
     ok(cluster, "register", other, 40000 + fk.index(other),
        "%d:%d:500:rbw" % (blk["id"], blk["gs"] - 1))
-    assert sorted(last_block(cluster, "/w/f")["locs"]) == sorted([holder, other])
+    # Readers are not sent there (its stamp is stale for them): the spec's
+    # locations are the replicas with the block's stamp.
+    # (test_older_replica_recovered_after_restart: recovery asks it.)
+    assert last_block(cluster, "/w/f")["locs"] == [holder]
     assert not [c for c in ok(cluster, "heartbeat", other)["commands"]
                 if c["type"] == "delete"]
     # fsyncs from heartbeats show in the cluster report.
     ok(cluster, "heartbeat", holder, 42)
     assert ok(cluster, "report")["datanodes"][holder]["fsyncs"] == 42
+
+
+@pytest.mark.cluster(overrides=["namenode.replication=1",
+                                "namenode.safemode_extension_ms=0"])
+def test_older_replica_recovered_after_restart(cluster):
+    """A pipeline recovery bumped the stamp, then the writer died before the
+    datanode was bumped, then the namenode restarted: the replica reported
+    with the older stamp is not a location for readers, but lease recovery
+    asks it (the block is not dropped as unknown)."""
+    fk = fake_datanodes(cluster, 1)[0]
+    f = ok(cluster, "create", "/o/f", "w")
+    blk = ok(cluster, "addblock", "/o/f", f["inode"], "w")["block"]
+    u = ok(cluster, "update", "/o/f", f["inode"], "w", blk["id"], blk["gs"], fk, "-", 0)
+    restart_namenode(cluster)
+    ok(cluster, "register", fk, 40000, "%d:%d:700:rbw" % (blk["id"], blk["gs"]))
+    assert last_block(cluster, "/o/f")["locs"] == []
+    assert ok(cluster, "recover", "/o/f", "x")["closed"] is False
+    c = wait_for(lambda: recover_cmds(cluster, fk), 10, "a CMD_RECOVER")
+    assert c[0]["targets"] == [fk] and c[0]["blocks"][0][1] > u["genstamp"]
+    ok(cluster, "commitsync", blk["id"], c[0]["blocks"][0][1], 700, fk)
+    assert nn_stat(cluster, "/o/f")["length"] == 700
+
+
+# ------------------------------------------------------ with real datanodes
+
+HFLUSH_CHECK = BUILD / "tests" / "dfs-hflush-check"
+
+
+@pytest.mark.cluster(datanodes=3, overrides=["namenode.lease_hard_ms=2000",
+                                             "namenode.block_size=1M"])
+def test_killed_writer_recovery_starts(cluster, tmp_path):
+    """A writer killed after an hflush: readers see its last block under
+    construction on the pipeline's datanodes; after the hard limit the
+    namenode starts the block's recovery and a datanode of the pipeline
+    gets the CMD_RECOVER (or, with the datanode side in place, the file is
+    closed)."""
+    src = tmp_path / "src"
+    src.write_bytes(b"x" * 5000)
+    cluster.ok("mkdir", "/k")
+    p = subprocess.Popen([str(HFLUSH_CHECK), "-n", cluster.addr, "-b", str(MiB), "/k/f",
+                          str(src), "w1000", "f"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cluster.spawned.append(p)
+    assert p.stdout.readline() == "flushed 1000\n", p.stderr.read()
+    lb = last_block(cluster, "/k/f")
+    assert lb["uc"] and len(lb["locs"]) == 3 and lb["offset"] == 0
+    p.kill()
+    p.wait()
+    wait_for(lambda: "recovering blk_%d" % lb["id"] in cluster.log(), 30,
+             "the namenode to start the recovery")
+    assert re.search(r"blk_%d \(inode \d+\): recovery \d+ by datanode" % lb["id"],
+                     cluster.log())
+
+    def recovered_or_asked():
+        if nn_stat(cluster, "/k/f")["complete"]:
+            return True
+        return any("namenode command 4" in t for n, t in cluster.logs().items()
+                   if n.startswith("datanode"))
+    wait_for(recovered_or_asked, 30, "the primary to get the CMD_RECOVER")

@@ -122,8 +122,9 @@ def _kill_mid_block(cluster, tmp_path, env, victim_index):
     second block, kill the pipeline datanode at victim_index (pipeline
     order as the namenode records it), write on and hflush inside the
     block (so the failure is met before the block's last packet goes out,
-    which would leave no room for a replacement), then let the write
-    finish.  Returns (payload, killed port)."""
+    which would leave no room for a replacement; the tests' 2-packet
+    window keeps it so), then let the write finish.  Returns (payload,
+    killed port)."""
     payload = blob(BLOCK + BLOCK // 2 + 12345, 3)
     src = local(tmp_path, "src", payload)
     p = hflush_check(cluster, "/f", src, ["w%d" % (BLOCK + 300000), "f", "w100000", "f"],
@@ -146,7 +147,7 @@ def test_kill_pipeline_datanode_mid_block_with_spare(cluster, tmp_path, victim):
     """One of the three pipeline datanodes killed mid-block, a fourth one
     spare: the write completes byte-identical and the block ends with 3
     replicas (a replacement got the bytes so far), none on the dead one."""
-    env = client_conf(cluster, tmp_path, **{"ack_timeout_ms": 5000})
+    env = client_conf(cluster, tmp_path, ack_timeout_ms=5000, window=2)
     _, port = _kill_mid_block(cluster, tmp_path, env, victim)
     # The replacement came during the write (not from re-replication after
     # it): the namenode handed one out ...
@@ -159,16 +160,19 @@ def test_kill_pipeline_datanode_mid_block_with_spare(cluster, tmp_path, victim):
 
 
 @needs_issue7
-@pytest.mark.cluster(datanodes=4, overrides=["datanode.heartbeat_ms=500"])
+@pytest.mark.cluster(datanodes=4, overrides=["datanode.heartbeat_ms=500",
+                                             "namenode.stale_ms=1500",
+                                             "namenode.dead_ms=3000"])
 def test_kill_pipeline_datanode_without_replacement(cluster, tmp_path):
-    """client.replace_datanode_on_failure = 0: the block goes on with the two
-    survivors and is re-replicated afterwards."""
+    """client.replace_datanode_on_failure = 0: the block goes on with the
+    survivors and is re-replicated afterwards (once the killed datanode is
+    known dead, the spare gets the copies)."""
     env = client_conf(cluster, tmp_path, replace_datanode_on_failure=0,
-                      ack_timeout_ms=5000)
+                      ack_timeout_ms=5000, window=2)
     _, port = _kill_mid_block(cluster, tmp_path, env, 1)
     assert port not in block_ports(cluster, "/f")[-1]
     last = wait_for(lambda: (lambda p: p if len(p) == 3 else None)(
-        block_ports(cluster, "/f")[-1]), 30,
+        block_ports(cluster, "/f")[-1]), 60,
         "the block to be re-replicated to 3 datanodes")
     assert port not in last, last
 

@@ -419,8 +419,64 @@ static void test_reports_in_parts(void)
     bm_free(bm);
 }
 
+/* A new genstamp: the block is under construction again and the
+ * replicas reported so far no longer count; expected locations of blocks
+ * under construction come and go. */
+static void test_new_genstamp_and_pipeline(void)
+{
+    struct blockmap *bm = bm_new();
+    uint64_t blocks, under, complete, safe;
+    size_t n;
+    struct bm_block *b = bm_add_block(bm, 7, 1, 1000, 2);
+    const uint32_t slots[] = { 3, 1, 3, 2 };
+
+    CHECK(bm_pipeline(bm, 7, &n) == NULL && n == 0);
+    bm_set_pipeline(bm, 7, slots, 4);
+    const uint32_t *p = bm_pipeline(bm, 7, &n);
+    CHECK_EQ_INT(n, 3);
+    CHECK(p && p[0] == 3 && p[1] == 1 && p[2] == 2);
+    bm_pipeline_add(bm, 7, 1, 1);
+    bm_pipeline_add(bm, 7, 4, 1);
+    p = bm_pipeline(bm, 7, &n);
+    CHECK_EQ_INT(n, 4);
+    CHECK(p && p[3] == 4);
+    CHECK_EQ_INT(bm_pipeline_older(bm, 7, 1), 0);   /* current stays current */
+    CHECK_EQ_INT(bm_pipeline_older(bm, 7, 4), 1);
+    bm_pipeline_add(bm, 7, 4, 0);
+    CHECK_EQ_INT(bm_pipeline_older(bm, 7, 4), 0);
+    bm_set_pipeline(bm, 99, slots, 2);          /* no such block: nothing */
+    CHECK(bm_pipeline(bm, 99, &n) == NULL);
+
+    CHECK_EQ_INT(bm_add_replica(bm, 1, 7, 1000, 50), BM_ADDED);
+    CHECK_EQ_INT(bm_add_replica(bm, 2, 7, 1000, 50), BM_ADDED);
+    bm_complete_block(bm, b, 50);
+    CHECK(bm_pipeline(bm, 7, &n) == NULL);      /* complete: forgotten */
+    bm_safe_counts(bm, &complete, &safe);
+    CHECK_EQ_INT(complete, 1);
+    CHECK_EQ_INT(safe, 1);
+
+    /* Append: under construction again under 1001. */
+    CHECK_EQ_INT(bm_new_genstamp(bm, b, 1001), 2);
+    CHECK_EQ_INT(b->nreps, 0);
+    CHECK_EQ_INT(b->complete, 0);
+    CHECK_EQ_INT(b->genstamp, 1001);
+    CHECK_EQ_INT(bm_dn_blocks(bm, 1), 0);
+    bm_safe_counts(bm, &complete, &safe);
+    CHECK_EQ_INT(complete, 0);
+    bm_counts(bm, &blocks, &under, NULL);
+    CHECK_EQ_INT(blocks, 1);
+    CHECK_EQ_INT(under, 0);                     /* being written: not under-replicated */
+    CHECK_EQ_INT(bm_add_replica(bm, 1, 7, 1000, 50), BM_STALE);
+    CHECK_EQ_INT(bm_add_replica(bm, 1, 7, 1001, 80), BM_ADDED);
+    bm_set_pipeline(bm, 7, slots, 2);
+    CHECK(bm_remove_block(bm, 7, NULL, NULL) == 0);
+    CHECK(bm_pipeline(bm, 7, &n) == NULL);
+    bm_free(bm);
+}
+
 int main(void)
 {
+    test_new_genstamp_and_pipeline();
     test_blocks_and_replicas();
     test_remove_block();
     test_full_report();

@@ -187,7 +187,9 @@ static void test_recover_cut(struct bs *bs)
     CHECK(stored_sum(m2, 4) == dfs_checksum(data + 2048, 52));
     CHECK_EQ_INT(bs_writer_bytes(w), 2100);
     CHECK_EQ_INT(bs_writer_acked(w), 2100);
-    /* being written: a second reopen must wait */
+    /* being written: an older request is stale, a newer one must wait */
+    CHECK(bs_writer_recover(bs, 200, 3, 100, CHUNK, err, sizeof err) == NULL && errno == ESTALE);
+    CHECK_EQ_INT(bs_recover_finalize(bs, 200, 3, 100, err, sizeof err), -ESTALE);
     CHECK(bs_writer_recover(bs, 200, 5, 100, CHUNK, err, sizeof err) == NULL && errno == EBUSY);
     CHECK_EQ_INT(bs_recover_finalize(bs, 200, 5, 100, err, sizeof err), -EBUSY);
     /* the writer goes on from the partial chunk's start */
@@ -198,8 +200,8 @@ static void test_recover_cut(struct bs *bs)
     CHECK(gs == 4 && len == 4000);
     CHECK_EQ_INT(bs_verify(bs, 200, err, sizeof err), 0);
 
-    /* a finalized replica of exactly that length may be reopened too */
-    CHECK(bs_writer_recover(bs, 200, 5, 3999, CHUNK, err, sizeof err) == NULL &&
+    /* a finalized replica of at least that length may be reopened too */
+    CHECK(bs_writer_recover(bs, 200, 5, 4001, CHUNK, err, sizeof err) == NULL &&
           errno == EINVAL);
     w = bs_writer_recover(bs, 200, 5, 4000, CHUNK, err, sizeof err);
     CHECK(w != NULL);
@@ -212,6 +214,16 @@ static void test_recover_cut(struct bs *bs)
     CHECK_EQ_INT(bs_writer_finalize(w, 5000), 0);
     CHECK_EQ_INT(bs_lookup(bs, 200, &gs, &len), 1);
     CHECK(gs == 5 && len == 5000);
+    CHECK_EQ_INT(bs_verify(bs, 200, err, sizeof err), 0);
+    /* longer than asked: cut (its last chunk's checksum recomputed) */
+    w = bs_writer_recover(bs, 200, 6, 4700, CHUNK, err, sizeof err);
+    CHECK(w != NULL);
+    if (!w)
+        return;
+    rbw_paths(200, 6, d, m2);
+    CHECK_EQ_INT(fsize(d), 4700);
+    CHECK(stored_sum(m2, 9) == dfs_checksum(data + 4608, 92));
+    CHECK_EQ_INT(bs_writer_finalize(w, 4700), 0);
     CHECK_EQ_INT(bs_verify(bs, 200, err, sizeof err), 0);
 }
 

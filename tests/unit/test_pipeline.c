@@ -64,6 +64,24 @@ static void test_ring_order_and_acked_length(void)
     pktring_pop(&r);
     CHECK_EQ_INT(pktring_acked(&r), 72);
 
+    /* Trimming the head of the oldest packet (the datanodes hold it). */
+    pktring_reset(&r, 0);
+    for (size_t i = 0; i < 64; i++)
+        data[i] = (uint8_t)i;
+    CHECK(pktring_push(&r, 32, data, 64, 1) != NULL);
+    pktring_trim_front(&r, 16);                              /* before it: nothing */
+    CHECK_EQ_INT(pktring_at(&r, 0)->offset, 32);
+    pktring_trim_front(&r, 97);                              /* past its end: nothing */
+    CHECK_EQ_INT(pktring_at(&r, 0)->len, 64);
+    pktring_trim_front(&r, 80);
+    CHECK_EQ_INT(pktring_at(&r, 0)->offset, 80);
+    CHECK_EQ_INT(pktring_at(&r, 0)->len, 16);
+    CHECK_EQ_INT(pktring_at(&r, 0)->data[0], 48);
+    CHECK_EQ_INT(pktring_at(&r, 0)->flags, 1);
+    pktring_trim_front(&r, 96);                              /* to its end: empty */
+    CHECK_EQ_INT(pktring_at(&r, 0)->len, 0);
+    CHECK_EQ_INT(pktring_at(&r, 0)->offset, 96);
+
     /* An append's reopened block starts with its bytes acked. */
     pktring_reset(&r, 1000);
     CHECK_EQ_INT(pktring_acked(&r), 1000);

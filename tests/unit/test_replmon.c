@@ -287,6 +287,35 @@ static void test_under_construction_ignored(void)
     world_free(&w);
 }
 
+/* A complete block reopened (append, a genstamp bump) leaves the queues:
+ * its writer owns it again; complete once more, it is looked at again. */
+static void test_reopened_block_leaves_the_queues(void)
+{
+    struct world w;
+    world_init(&w, 3, NULL, 1);
+    block(&w, 61, 3, (int[]){ 0 }, 1);
+    block(&w, 62, 3, (int[]){ 0 }, 1);
+    rm_tick(w.rm, 1000);                        /* one copy: 1 stream */
+    struct rm_counts k;
+    rm_counts(w.rm, &k);
+    CHECK_EQ_INT(k.under_replicated, 2);
+    bm_new_genstamp(w.bm, bm_get(w.bm, 61), 2);
+    bm_new_genstamp(w.bm, bm_get(w.bm, 62), 2);
+    bm_add_replica(w.bm, 1, 62, 2, 100);
+    rm_tick(w.rm, 1100);
+    rm_counts(w.rm, &k);
+    CHECK_EQ_INT(k.under_replicated, 0);
+    CHECK_EQ_INT(k.pending, 0);
+    struct rm_copy c[8];
+    CHECK_EQ_INT(take(&w, 1, c, 8), 0);         /* not copied while written */
+    bm_complete_block(w.bm, bm_get(w.bm, 62), 100);
+    rm_tick(w.rm, 1200);
+    rm_counts(w.rm, &k);
+    CHECK_EQ_INT(k.under_replicated, 1);
+    CHECK_EQ_INT(take(&w, 1, c, 8), 1);
+    world_free(&w);
+}
+
 static void test_decommission(void)
 {
     struct world w;
@@ -494,6 +523,7 @@ int main(void)
     test_missing_and_last_replica_kept();
     test_disabled_orders_nothing();
     test_under_construction_ignored();
+    test_reopened_block_leaves_the_queues();
     test_decommission();
     test_dead_source_drops_its_copies();
     test_trimmed_replica_reported_again();
