@@ -19,7 +19,6 @@ Tests marked `issue7` need the namenode and datanode sides of issue 7
 
 import os
 import re
-import signal
 import subprocess
 
 import pytest
@@ -141,25 +140,6 @@ def _kill_mid_block(cluster, tmp_path, env, victim_index):
 
 
 @needs_issue7
-@pytest.mark.parametrize("victim", [0, 1, 2], ids=["first", "middle", "last"])
-@pytest.mark.cluster(datanodes=4, overrides=["datanode.heartbeat_ms=500"])
-def test_kill_pipeline_datanode_mid_block_with_spare(cluster, tmp_path, victim):
-    """One of the three pipeline datanodes killed mid-block, a fourth one
-    spare: the write completes byte-identical and the block ends with 3
-    replicas (a replacement got the bytes so far), none on the dead one."""
-    env = client_conf(cluster, tmp_path, ack_timeout_ms=5000, window=2)
-    _, port = _kill_mid_block(cluster, tmp_path, env, victim)
-    # The replacement came during the write (not from re-replication after
-    # it): the namenode handed one out ...
-    assert "1 of 1 replacements" in cluster.log()
-    # ... and the survivors' and its replicas are reported (the close
-    # waited for namenode.min_replication of them only).
-    last = wait_for(lambda: (lambda p: p if len(p) == 3 else None)(
-        block_ports(cluster, "/f")[-1]), 10, "3 replicas of the last block")
-    assert port not in last, last
-
-
-@needs_issue7
 @pytest.mark.cluster(datanodes=4, overrides=["datanode.heartbeat_ms=500",
                                              "namenode.stale_ms=1500",
                                              "namenode.dead_ms=3000"])
@@ -176,31 +156,6 @@ def test_kill_pipeline_datanode_without_replacement(cluster, tmp_path):
         "the block to be re-replicated to 3 datanodes")
     assert port not in last, last
 
-
-@needs_issue7
-@pytest.mark.cluster(datanodes=3, overrides=["datanode.heartbeat_ms=500",
-                                             "datanode.ack_timeout_ms=1000"])
-def test_stopped_pipeline_datanode_times_out(cluster, tmp_path):
-    """A SIGSTOPped last pipeline datanode: its upstream reports it after
-    datanode.ack_timeout_ms, the client leaves it out and the write
-    completes on the two others."""
-    env = client_conf(cluster, tmp_path, ack_timeout_ms=8000)
-    payload = blob(BLOCK // 2 + 999, 4)
-    src = local(tmp_path, "src", payload)
-    p = hflush_check(cluster, "/s", src, ["w100000", "f"], env=env)
-    assert p.stdout.readline() == "flushed 100000\n", p.stderr.read()
-    port = cluster.locate("/s")["blocks"][-1]["locations"][2]["port"]
-    pid = cluster.pid(cluster.datanode_by_port()[port])
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        go_on(p, "closed\n")
-        assert p.wait(timeout=120) == 0, p.stderr.read()
-    finally:
-        os.kill(pid, signal.SIGCONT)
-    assert sha(cluster.ok("cat", "/s", binary=True)) == sha(payload)
-
-
-# --------------------------------------------------- readers of files being written
 
 @needs_issue7
 @pytest.mark.cluster(datanodes=3, overrides=["datanode.heartbeat_ms=500"])
