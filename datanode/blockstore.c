@@ -1171,6 +1171,11 @@ void bs_close_replica(struct bs_replica *r)
 
 int bs_delete(struct bs *bs, uint64_t id)
 {
+    return bs_delete_upto(bs, id, UINT64_MAX);
+}
+
+int bs_delete_upto(struct bs *bs, uint64_t id, uint64_t max_gs)
+{
     char data[PATH_MAX], meta[PATH_MAX];
     struct u64tab *m = &bs->fin;
     int rc = 0;
@@ -1184,7 +1189,12 @@ int bs_delete(struct bs *bs, uint64_t id)
             pthread_mutex_unlock(&bs->lock);
             return rc;
         }
-    } else {
+    }
+    if (e->gs > max_gs) {
+        pthread_mutex_unlock(&bs->lock);
+        return -ESTALE;
+    }
+    if (m == &bs->fin) {
         bs->nfinal--;
         bs->used -= e->len + bs_meta_size(e->len, e->chunk);
     }

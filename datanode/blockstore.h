@@ -180,6 +180,10 @@ void bs_close_replica(struct bs_replica *r);
  * -EBUSY when it is being written, or -errno of a failed unlink (the
  * replica is gone from the map all the same). */
 int bs_delete(struct bs *bs, uint64_t id);
+/* bs_delete, only while the replica's generation stamp is at most max_gs
+ * (checked under the lock, so a replica reopened or recovered under a
+ * newer one meanwhile is kept): -ESTALE then. */
+int bs_delete_upto(struct bs *bs, uint64_t id, uint64_t max_gs);
 /* Flag finalized replica (id, gs) bad (found corrupt: it stays readable
  * and is kept until bs_delete) and make that survive a restart: create
  * the empty blk_<id>_<gs>.bad beside it, then fsync its dir.  Idempotent.

@@ -615,7 +615,12 @@ static void delete_one(struct dn_nnconn *nc, const struct binfo *b)
                  (unsigned long long)b->id, (unsigned long long)gs, (unsigned long long)b->gs);
         return;
     }
-    int rc = bs_delete(nc->bs, b->id);
+    int rc = bs_delete_upto(nc->bs, b->id, b->gs);
+    if (rc == -ESTALE) {
+        LOG_INFO("not deleting blk_%llu: reopened under a genstamp newer than %llu",
+                 (unsigned long long)b->id, (unsigned long long)b->gs);
+        return;
+    }
     if (rc == -EBUSY) {
         LOG_INFO("not deleting blk_%llu: it is being written", (unsigned long long)b->id);
         return;
@@ -694,7 +699,7 @@ static void cmd_recover(struct dn_nnconn *nc, const Dfs__DatanodeCommand *cmd)
     }
     for (size_t i = 0; i < cmd->n_blocks; i++)
         nc->recover(nc->recover_arg, cmd->blocks[i]->id, cmd->blocks[i]->genstamp,
-                    cmd->targets, cmd->n_targets);
+                    cmd->min_genstamp, cmd->targets, cmd->n_targets);
 }
 
 /* HeartbeatReq and its commands.  0 ok, -1 transport failure, -2 register

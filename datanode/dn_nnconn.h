@@ -46,10 +46,10 @@ struct dn_nnconn;
 struct Dfs__DatanodeId;
 
 /* CMD_RECOVER, one call per block: this datanode is the primary of the
- * recovery of block (id, recovery gs) with targets[0..ntargets) (the
+ * recovery of block (id, recovery gs; min_gs: DatanodeCommand.min_genstamp) with targets[0..ntargets) (the
  * command's, valid only during the call).  Called on the link thread:
  * must not block. */
-typedef void (*dn_nnconn_recover_fn)(void *arg, uint64_t id, uint64_t gs,
+typedef void (*dn_nnconn_recover_fn)(void *arg, uint64_t id, uint64_t gs, uint64_t min_gs,
                                      struct Dfs__DatanodeId *const *targets, size_t ntargets);
 
 /* CMD_REPLICATE, one call per block: copy replica (id, gs, len) to

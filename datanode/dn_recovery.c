@@ -38,9 +38,9 @@
 
 /* ============================================================ settling */
 
-enum dn_rec_settle dn_recovery_settle(uint64_t recovery_gs, const struct dn_rec_answer *a,
-                                      size_t n, int *keep, uint64_t *len, char *why,
-                                      size_t whysz)
+enum dn_rec_settle dn_recovery_settle(uint64_t recovery_gs, uint64_t min_gs,
+                                      const struct dn_rec_answer *a, size_t n, int *keep,
+                                      uint64_t *len, char *why, size_t whysz)
 {
     size_t nok = 0, noent = 0, nstale = 0, nfail = 0;
     uint64_t best = 0;
@@ -83,6 +83,14 @@ enum dn_rec_settle dn_recovery_settle(uint64_t recovery_gs, const struct dn_rec_
         return DN_REC_UNSETTLED;
     }
 
+    if (nfail > 0 && best < min_gs) {
+        snprintf(why, whysz, "%zu of %zu target%s did not answer and the replicas found have "
+                 "genstamp %llu, older than the newest pipeline's (%llu): one that did not "
+                 "answer may hold more", nfail, n, n == 1 ? "" : "s",
+                 (unsigned long long)best, (unsigned long long)min_gs);
+        return DN_REC_UNSETTLED;
+    }
+
     /* The newest pipeline's replicas: finalized ones fix the length. */
     int have_fin = 0;
     uint64_t l = UINT64_MAX;
@@ -114,6 +122,7 @@ struct peer {
 
 struct rec {
     uint64_t id, gs;
+    uint64_t min_gs;               /* CMD_RECOVER's min_genstamp */
     size_t n;
     struct peer *p;                /* n of them */
     int timeout_ms;
@@ -340,7 +349,7 @@ static enum dn_recovery_result recover(struct rec *r, dn_recovery_commit_fn comm
     }
     failures(r, want, fails, sizeof(fails));
     uint64_t len = 0;
-    enum dn_rec_settle s = dn_recovery_settle(r->gs, ans, r->n, keep, &len, why, sizeof(why));
+    enum dn_rec_settle s = dn_recovery_settle(r->gs, r->min_gs, ans, r->n, keep, &len, why, sizeof(why));
     if (s == DN_REC_UNSETTLED) {
         LOG_WARN("recovery of blk_%llu (genstamp %llu) given up: %s%s%s",
                  (unsigned long long)r->id, (unsigned long long)r->gs, why,
@@ -441,12 +450,13 @@ static int target_ok(const Dfs__DatanodeId *t)
 
 /* A job for (id, gs) with the valid targets, each address once; NULL
  * when none is valid. */
-static struct job *job_new(uint64_t id, uint64_t gs, Dfs__DatanodeId *const *targets,
-                           size_t n, int timeout_ms)
+static struct job *job_new(uint64_t id, uint64_t gs, uint64_t min_gs,
+                           Dfs__DatanodeId *const *targets, size_t n, int timeout_ms)
 {
     struct job *j = xcalloc(1, sizeof(*j));
     j->r.id = id;
     j->r.gs = gs;
+    j->r.min_gs = min_gs;
     j->r.timeout_ms = timeout_ms > 0 ? timeout_ms : DN_RECOVERY_TIMEOUT_MS;
     j->r.p = xcalloc(n ? n : 1, sizeof(*j->r.p));
     for (size_t i = 0; i < n && j->r.n < DN_RECOVERY_TARGETS_MAX; i++) {
@@ -472,12 +482,12 @@ static struct job *job_new(uint64_t id, uint64_t gs, Dfs__DatanodeId *const *tar
     return j;
 }
 
-enum dn_recovery_result dn_recovery_block(uint64_t id, uint64_t gs,
+enum dn_recovery_result dn_recovery_block(uint64_t id, uint64_t gs, uint64_t min_gs,
                                           Dfs__DatanodeId *const *targets, size_t ntargets,
                                           int timeout_ms, dn_recovery_commit_fn commit,
                                           void *commit_arg)
 {
-    struct job *j = job_new(id, gs, targets, ntargets, timeout_ms);
+    struct job *j = job_new(id, gs, min_gs, targets, ntargets, timeout_ms);
     if (!j) {
         LOG_WARN("recovery of blk_%llu (genstamp %llu) given up: no valid target datanode",
                  (unsigned long long)id, (unsigned long long)gs);
@@ -618,11 +628,11 @@ void dn_recovery_stop(struct dn_recovery *rp)
         pool_free(rp);
 }
 
-int dn_recovery_submit(struct dn_recovery *rp, uint64_t id, uint64_t gs,
+int dn_recovery_submit(struct dn_recovery *rp, uint64_t id, uint64_t gs, uint64_t min_gs,
                        Dfs__DatanodeId *const *targets, size_t ntargets)
 {
     /* Built outside the lock; freed if not queued. */
-    struct job *j = job_new(id, gs, targets, ntargets, rp->timeout_ms);
+    struct job *j = job_new(id, gs, min_gs, targets, ntargets, rp->timeout_ms);
     if (!j) {
         LOG_WARN("namenode asked to recover blk_%llu without a valid target; ignored",
                  (unsigned long long)id);

@@ -87,11 +87,14 @@ enum dn_rec_settle {
  * sets keep[i] to 1 for each replica to finish and 0 for the others, and
  * *len to the settled length (0 unless DN_REC_SETTLED).  OK answers with
  * a genstamp above recovery_gs (a datanode should have refused those) are
- * left out.  On DN_REC_UNSETTLED a one-line reason goes to why (may be
+ * left out.  While a target did not answer (nor ERR_NOENT), the replicas
+ * found must have a genstamp of at least min_gs (the newest pipeline's,
+ * from CMD_RECOVER; 0: any), else DN_REC_UNSETTLED: the silent one may
+ * hold more acknowledged bytes.  On DN_REC_UNSETTLED a one-line reason goes to why (may be
  * NULL).  Pure: no I/O, no locks. */
-enum dn_rec_settle dn_recovery_settle(uint64_t recovery_gs, const struct dn_rec_answer *a,
-                                      size_t n, int *keep, uint64_t *len, char *why,
-                                      size_t whysz);
+enum dn_rec_settle dn_recovery_settle(uint64_t recovery_gs, uint64_t min_gs,
+                                      const struct dn_rec_answer *a, size_t n, int *keep,
+                                      uint64_t *len, char *why, size_t whysz);
 
 /* ------------------------------------------------------------ recovering */
 
@@ -115,7 +118,7 @@ enum dn_recovery_result {
  * the calling thread: up to timeout_ms (0: DN_RECOVERY_TIMEOUT_MS) per
  * phase, plus DN_RECOVERY_CONNECT_MS per target that cannot be reached.
  * Calls commit on success.  Logs the outcome.  Thread-safe. */
-enum dn_recovery_result dn_recovery_block(uint64_t id, uint64_t gs,
+enum dn_recovery_result dn_recovery_block(uint64_t id, uint64_t gs, uint64_t min_gs,
                                           Dfs__DatanodeId *const *targets, size_t ntargets,
                                           int timeout_ms, dn_recovery_commit_fn commit,
                                           void *commit_arg);
@@ -145,7 +148,7 @@ void dn_recovery_stop(struct dn_recovery *rp);
  * older gs is abandoned), 1 not queued because that block is queued or
  * being recovered with the same or a newer gs, -1 dropped (queue full, no
  * valid target, stopping; logged).  Thread-safe; never blocks on I/O. */
-int dn_recovery_submit(struct dn_recovery *rp, uint64_t id, uint64_t gs,
+int dn_recovery_submit(struct dn_recovery *rp, uint64_t id, uint64_t gs, uint64_t min_gs,
                        Dfs__DatanodeId *const *targets, size_t ntargets);
 
 /* Recoveries in progress now.  Thread-safe. */

@@ -351,10 +351,10 @@ static void replicate_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len,
     dn_copy_submit(arg, id, gs, len, targets, ntargets);
 }
 
-static void recover_cb(void *arg, uint64_t id, uint64_t gs,
+static void recover_cb(void *arg, uint64_t id, uint64_t gs, uint64_t min_gs,
                        struct Dfs__DatanodeId *const *targets, size_t ntargets)
 {
-    dn_recovery_submit(arg, id, gs, targets, ntargets);
+    dn_recovery_submit(arg, id, gs, min_gs, targets, ntargets);
 }
 
 static void block_added_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len)

@@ -330,6 +330,8 @@ static size_t take_recoveries(struct nn *nn, struct dm_node *dn, struct recover_
         rc->bi[i].genstamp = x->genstamp;
         rc->bip[i] = &rc->bi[i];
         cmd->type = DFS__COMMAND_TYPE__CMD_RECOVER;
+        cmd->has_min_genstamp = x->min_genstamp != 0;
+        cmd->min_genstamp = x->min_genstamp;
         cmd->n_blocks = 1;
         cmd->blocks = &rc->bip[i];
         size_t nt = 0;

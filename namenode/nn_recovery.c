@@ -46,6 +46,7 @@ struct rec {
      * replica): one of them must be live for the first attempts. */
     uint32_t nnewest;
     uint32_t newest[BM_PIPELINE_MAX];
+    uint64_t newest_gs;             /* their genstamp */
 };
 
 /* Attempts that wait for a datanode of the newest pipeline; after them a
@@ -124,7 +125,11 @@ static uint32_t candidates(struct nn *nn, const struct bm_block *b, uint32_t *ou
 static int dispatch(struct nn *nn, struct rec *r)
 {
     uint32_t live[BM_PIPELINE_MAX], n = 0;
-    int newest_live = r->nnewest == 0 || r->attempts > NEWEST_ATTEMPTS;
+    /* Not knowing the newest pipeline (a recovery rebuilt after a
+     * restart), wait until every datanode alive has reported: the first
+     * holder to report may have an older, shorter replica. */
+    int newest_live = r->nnewest == 0 ? reports_settled(nn, dfs_mono_ms())
+                                      : r->attempts > NEWEST_ATTEMPTS;
     for (uint32_t i = 0; i < r->nnewest && !newest_live; i++) {
         const struct dm_node *dn = dm_get(nn->dm, r->newest[i]);
         newest_live = dn && dn->state == DM_LIVE;
@@ -132,7 +137,7 @@ static int dispatch(struct nn *nn, struct rec *r)
     if (!newest_live) {
         if (!r->logged_wait)
             LOG_WARN("blk_%" PRIu64 " (inode %" PRIu64 "): no datanode of its newest pipeline "
-                     "is live (%u of them): its recovery waits for one (attempt %u of %d "
+                     "is live (%u of them known): its recovery waits (attempt %u of %d "
                      "that wait)", r->block, r->inode, r->nnewest, r->attempts,
                      NEWEST_ATTEMPTS);
         r->logged_wait = 1;
@@ -254,6 +259,7 @@ int nn_recovery_start(struct nn *nn, uint64_t inode, const char *why, int *close
         r->inode = inode;
         u64map_put(&state(nn)->recs, inode, r);
         /* Before the bump: holders with the block's genstamp. */
+        r->newest_gs = b->genstamp;
         for (size_t i = 0; i < npipe && r->nnewest < BM_PIPELINE_MAX; i++)
             if (!bm_pipeline_older(nn->bm, b->id, pipe[i]))
                 r->newest[r->nnewest++] = pipe[i];
@@ -288,6 +294,7 @@ size_t nn_recovery_take(struct nn *nn, uint32_t slot, struct nn_recover_cmd *out
             continue;
         out[k].id = r->block;
         out[k].genstamp = r->genstamp;
+        out[k].min_genstamp = r->nnewest > 0 && r->attempts <= NEWEST_ATTEMPTS ? r->newest_gs : 0;
         out[k].ntargets = r->ntargets;
         memcpy(out[k].targets, r->targets, r->ntargets * sizeof(*r->targets));
         r->sent = 1;

@@ -58,6 +58,7 @@ int nn_recovery_running(const struct nn *nn, uint64_t inode);
  * the datanodes (slots) that may hold a replica, the primary among them. */
 struct nn_recover_cmd {
     uint64_t id, genstamp;
+    uint64_t min_genstamp;      /* the newest pipeline's genstamp, 0: none asked */
     uint32_t ntargets;
     uint32_t targets[BM_PIPELINE_MAX];
 };

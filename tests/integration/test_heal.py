@@ -218,10 +218,10 @@ def test_no_copies_ordered_in_safe_mode(cluster, tmp_path):
              timeout=20 * SLOW, what="the killed datanode to be dead")
     # Under-replicated blocks, but no copy is scheduled while safe mode
     # holds (the monitor runs every 200 ms: this spans many of its ticks).
-    before = c.report()
-    assert before["under_replicated"] > 0
     wait_for(lambda: "replicas dropped" in c.log("namenode"), timeout=5,
              what="the dead datanode's replicas dropped")
+    wait_for(lambda: c.report()["under_replicated"] > 0, timeout=5,
+             what="the block map to count the blocks under-replicated")
     for _ in range(10):
         r = c.report()
         assert r["pending_replication"] == 0 and r["copies_done"] == 0, r

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     dfs_log_set_sink(dfs_log_stderr_sink, NULL);
     dfs_log_set_level(DFS_LOG_DEBUG);
     int committed = 0;
-    dn_recovery_block(id, gs, ptrs, n, timeout_ms, on_commit, &committed);
+    dn_recovery_block(id, gs, 0, ptrs, n, timeout_ms, on_commit, &committed);
     if (!committed)
         printf("not committed\n");
     free(ids);

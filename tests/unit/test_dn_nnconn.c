@@ -335,9 +335,10 @@ static size_t rec_ntargets;
 static char rec_host1[32], rec_sid0[32];
 static unsigned rec_port1;
 
-static void recover_cb(void *arg, uint64_t id, uint64_t gs, Dfs__DatanodeId *const *targets,
-                       size_t ntargets)
+static void recover_cb(void *arg, uint64_t id, uint64_t gs, uint64_t min_gs,
+                       Dfs__DatanodeId *const *targets, size_t ntargets)
 {
+    (void)min_gs;
     CHECK(arg == &recovers);
     pthread_mutex_lock(&cb_mu);
     recovers++;

@@ -39,7 +39,7 @@ static void test_settle(void)
     struct dn_rec_answer a1[3] = {
         { DFS_OK, 7, 100, 0 }, { DFS_OK, 7, 50, 0 }, { DFS_OK, 7, 70, 0 },
     };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a1, 3, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a1, 3, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
     CHECK_EQ_INT(len, 50);
     CHECK(keep[0] && keep[1] && keep[2]);
 
@@ -47,14 +47,14 @@ static void test_settle(void)
     struct dn_rec_answer a2[3] = {
         { DFS_OK, 5, 10, 0 }, { DFS_OK, 6, 40, 0 }, { DFS_OK, 6, 60, 0 },
     };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a2, 3, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a2, 3, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
     CHECK_EQ_INT(len, 40);
     CHECK(!keep[0] && keep[1] && keep[2]);
 
     /* ... and so is one already at the recovery genstamp's level but older
      * answers (a retried recovery): the highest genstamp <= rgs wins. */
     struct dn_rec_answer a3[2] = { { DFS_OK, 10, 30, 1 }, { DFS_OK, 9, 60, 0 } };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a3, 2, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a3, 2, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
     CHECK_EQ_INT(len, 30);
     CHECK(keep[0] && !keep[1]);
 
@@ -63,7 +63,7 @@ static void test_settle(void)
     struct dn_rec_answer a4[3] = {
         { DFS_OK, 7, 80, 1 }, { DFS_OK, 7, 50, 0 }, { DFS_OK, 7, 100, 0 },
     };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a4, 3, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a4, 3, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
     CHECK_EQ_INT(len, 80);
     CHECK(keep[0] && !keep[1] && keep[2]);
 
@@ -72,13 +72,13 @@ static void test_settle(void)
         { DFS_ERR_CONN, 0, 0, 0 }, { DFS_OK, 7, 64, 0 }, { DFS_ERR_NOENT, 0, 0, 0 },
         { DFS_ERR_TIMEOUT, 0, 0, 0 },
     };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a5, 4, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a5, 4, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
     CHECK_EQ_INT(len, 64);
     CHECK(!keep[0] && keep[1] && !keep[2] && !keep[3]);
 
     /* Length 0 is a length. */
     struct dn_rec_answer a6[2] = { { DFS_OK, 7, 0, 0 }, { DFS_OK, 7, 9, 0 } };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a6, 2, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a6, 2, keep, &len, why, sizeof(why)), DN_REC_SETTLED);
     CHECK_EQ_INT(len, 0);
     CHECK(keep[0] && keep[1]);
 
@@ -87,7 +87,7 @@ static void test_settle(void)
         { DFS_ERR_NOENT, 0, 0, 0 }, { DFS_ERR_NOENT, 0, 0, 0 }, { DFS_ERR_NOENT, 0, 0, 0 },
     };
     len = 5;
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a7, 3, keep, &len, why, sizeof(why)),
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a7, 3, keep, &len, why, sizeof(why)),
                  DN_REC_NO_REPLICA);
     CHECK_EQ_INT(len, 0);
     CHECK(!keep[0] && !keep[1] && !keep[2]);
@@ -95,27 +95,27 @@ static void test_settle(void)
     /* No replica found, but a target did not answer: it may hold the only
      * one, so nothing is committed. */
     struct dn_rec_answer a8[2] = { { DFS_ERR_NOENT, 0, 0, 0 }, { DFS_ERR_CONN, 0, 0, 0 } };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a8, 2, keep, &len, why, sizeof(why)),
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a8, 2, keep, &len, why, sizeof(why)),
                  DN_REC_UNSETTLED);
     CHECK(strstr(why, "did not answer") != NULL);
 
     /* Nobody answered. */
     struct dn_rec_answer a9[2] = { { DFS_ERR_CONN, 0, 0, 0 }, { DFS_ERR_TIMEOUT, 0, 0, 0 } };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a9, 2, keep, &len, why, sizeof(why)),
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a9, 2, keep, &len, why, sizeof(why)),
                  DN_REC_UNSETTLED);
     CHECK(strstr(why, "no target datanode answered") != NULL);
 
     /* A newer genstamp somewhere: superseded (refused, or answered OK). */
     struct dn_rec_answer a10[2] = { { DFS_OK, 7, 64, 0 }, { DFS_ERR_STALE, 0, 0, 0 } };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a10, 2, keep, &len, why, sizeof(why)),
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a10, 2, keep, &len, why, sizeof(why)),
                  DN_REC_UNSETTLED);
     CHECK(strstr(why, "superseded") != NULL);
     struct dn_rec_answer a11[2] = { { DFS_OK, 7, 64, 0 }, { DFS_OK, 11, 64, 0 } };
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a11, 2, keep, &len, NULL, 0), DN_REC_UNSETTLED);
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a11, 2, keep, &len, NULL, 0), DN_REC_UNSETTLED);
     CHECK(!keep[0] && !keep[1]);
 
     /* No target at all. */
-    CHECK_EQ_INT(dn_recovery_settle(rgs, a1, 0, keep, &len, why, sizeof(why)),
+    CHECK_EQ_INT(dn_recovery_settle(rgs, 0, a1, 0, keep, &len, why, sizeof(why)),
                  DN_REC_UNSETTLED);
     CHECK_EQ_INT(len, 0);
 }
@@ -323,7 +323,7 @@ static void test_block(void)
     fake_set(&fk[1], DFS_OK, 7, 600, 0);
     fake_set(&fk[2], DFS_OK, 7, 800, 0);
     unsigned c0 = commits_n();
-    CHECK_EQ_INT(dn_recovery_block(42, 9, tp, NF, 5000, on_commit, &seen),
+    CHECK_EQ_INT(dn_recovery_block(42, 9, 0, tp, NF, 5000, on_commit, &seen),
                  DN_RECOVERY_COMMITTED);
     CHECK_EQ_INT(commits_n(), c0 + 1);
     CHECK_EQ_INT(seen.id, 42);
@@ -349,7 +349,7 @@ static void test_block(void)
     fake_set(&fk[1], DFS_OK, 8, 700, 0);
     fake_set(&fk[2], DFS_ERR_NOENT, 0, 0, 0);
     c0 = commits_n();
-    CHECK_EQ_INT(dn_recovery_block(43, 9, tp, NF + 1, 5000, on_commit, &seen),
+    CHECK_EQ_INT(dn_recovery_block(43, 9, 0, tp, NF + 1, 5000, on_commit, &seen),
                  DN_RECOVERY_COMMITTED);
     CHECK_EQ_INT(commits_n(), c0 + 1);
     CHECK_EQ_INT(seen.len, 700);
@@ -364,7 +364,7 @@ static void test_block(void)
     fake_set(&fk[1], DFS_OK, 7, 500, 0);
     fake_set(&fk[2], DFS_OK, 7, 500, 0);
     fk[1].finish_status = DFS_ERR_IO;
-    CHECK_EQ_INT(dn_recovery_block(44, 9, tp, NF, 5000, on_commit, &seen),
+    CHECK_EQ_INT(dn_recovery_block(44, 9, 0, tp, NF, 5000, on_commit, &seen),
                  DN_RECOVERY_COMMITTED);
     CHECK_EQ_INT(seen.nsids, 2);
     CHECK_EQ_STR(seen.sids[0], "DS-0");
@@ -374,14 +374,14 @@ static void test_block(void)
     for (int i = 0; i < NF; i++)
         fk[i].finish_status = DFS_ERR_IO;
     c0 = commits_n();
-    CHECK_EQ_INT(dn_recovery_block(45, 9, tp, NF, 5000, on_commit, &seen), DN_RECOVERY_FAILED);
+    CHECK_EQ_INT(dn_recovery_block(45, 9, 0, tp, NF, 5000, on_commit, &seen), DN_RECOVERY_FAILED);
     CHECK_EQ_INT(commits_n(), c0);
 
     /* No replica anywhere: an empty commit. */
     for (int i = 0; i < NF; i++)
         fake_set(&fk[i], DFS_ERR_NOENT, 0, 0, 0);
     c0 = commits_n();
-    CHECK_EQ_INT(dn_recovery_block(46, 9, tp, NF, 5000, on_commit, &seen),
+    CHECK_EQ_INT(dn_recovery_block(46, 9, 0, tp, NF, 5000, on_commit, &seen),
                  DN_RECOVERY_COMMITTED);
     CHECK_EQ_INT(commits_n(), c0 + 1);
     CHECK_EQ_INT(seen.id, 46);
@@ -392,12 +392,12 @@ static void test_block(void)
 
     /* ... but not when a target could not be asked. */
     c0 = commits_n();
-    CHECK_EQ_INT(dn_recovery_block(47, 9, tp, NF + 1, 5000, on_commit, &seen),
+    CHECK_EQ_INT(dn_recovery_block(47, 9, 0, tp, NF + 1, 5000, on_commit, &seen),
                  DN_RECOVERY_FAILED);
     CHECK_EQ_INT(commits_n(), c0);
 
     /* Every target unreachable: nothing committed. */
-    CHECK_EQ_INT(dn_recovery_block(48, 9, tp + NF, 1, 5000, on_commit, &seen),
+    CHECK_EQ_INT(dn_recovery_block(48, 9, 0, tp + NF, 1, 5000, on_commit, &seen),
                  DN_RECOVERY_FAILED);
     CHECK_EQ_INT(commits_n(), c0);
 
@@ -406,7 +406,7 @@ static void test_block(void)
     fake_set(&fk[0], DFS_OK, 7, 500, 0);
     fake_set(&fk[1], DFS_ERR_STALE, 0, 0, 0);
     fake_set(&fk[2], DFS_OK, 7, 500, 0);
-    CHECK_EQ_INT(dn_recovery_block(49, 9, tp, NF, 5000, on_commit, &seen), DN_RECOVERY_FAILED);
+    CHECK_EQ_INT(dn_recovery_block(49, 9, 0, tp, NF, 5000, on_commit, &seen), DN_RECOVERY_FAILED);
     CHECK_EQ_INT(commits_n(), c0);
     CHECK_EQ_INT(fk[0].finishes + fk[2].finishes, 0);
 
@@ -417,7 +417,7 @@ static void test_block(void)
     fake_set(&fk[2], DFS_OK, 7, 200, 0);
     __atomic_store_n(&fk[0].stall, 1, __ATOMIC_RELAXED);
     uint64_t t0 = check_now_ms();
-    CHECK_EQ_INT(dn_recovery_block(50, 9, tp, NF, 700, on_commit, &seen),
+    CHECK_EQ_INT(dn_recovery_block(50, 9, 0, tp, NF, 700, on_commit, &seen),
                  DN_RECOVERY_COMMITTED);
     uint64_t took = check_now_ms() - t0;
     CHECK(took >= 600 && took < 3000);
@@ -431,7 +431,7 @@ static void test_block(void)
     /* The same address twice is asked once. */
     Dfs__DatanodeId *twice[2] = { tp[1], tp[1] };
     fake_set(&fk[1], DFS_OK, 7, 300, 0);
-    CHECK_EQ_INT(dn_recovery_block(51, 9, twice, 2, 5000, on_commit, &seen),
+    CHECK_EQ_INT(dn_recovery_block(51, 9, 0, twice, 2, 5000, on_commit, &seen),
                  DN_RECOVERY_COMMITTED);
     CHECK_EQ_INT(fk[1].inits, 1);
     CHECK_EQ_INT(seen.nsids, 1);
@@ -441,7 +441,7 @@ static void test_block(void)
     bad.host = (char *)"";
     bad.storage_id = (char *)"x";
     Dfs__DatanodeId *bp[1] = { &bad };
-    CHECK_EQ_INT(dn_recovery_block(52, 9, bp, 1, 5000, on_commit, &seen), DN_RECOVERY_FAILED);
+    CHECK_EQ_INT(dn_recovery_block(52, 9, 0, bp, 1, 5000, on_commit, &seen), DN_RECOVERY_FAILED);
 }
 
 /* ============================================================ the pool */
@@ -468,13 +468,13 @@ static void test_pool(void)
     for (int i = 0; i < NF; i++)
         fake_set(&fk[i], DFS_OK, 7, 4096, 0);
     unsigned c0 = commits_n();
-    CHECK_EQ_INT(dn_recovery_submit(rp, 60, 9, tp, NF), 0);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 60, 9, 0, tp, NF), 0);
     CHECK_WAIT_FOR(commits_n() == c0 + 1 && dn_recovery_active(rp) == 0, 10000);
     CHECK_EQ_INT(commits_n(), c0 + 1);
     CHECK_EQ_INT(seen.id, 60);
     CHECK_EQ_INT(seen.len, 4096);
     CHECK_EQ_INT(seen.nsids, 3);
-    CHECK_EQ_INT(dn_recovery_submit(rp, 61, 9, tp, 0), -1);     /* no target */
+    CHECK_EQ_INT(dn_recovery_submit(rp, 61, 9, 0, tp, 0), -1);     /* no target */
 
     /* Stuck on a target that never answers: the block is not queued again
      * while in flight with the same genstamp, a queued one is replaced by
@@ -491,28 +491,28 @@ static void test_pool(void)
     __atomic_store_n(&fk[0].inits, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&fk[0].stall, 1, __ATOMIC_RELAXED);
     c0 = commits_n();
-    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 9, tp, NF), 0);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 9, 0, tp, NF), 0);
     CHECK_WAIT_FOR(dn_recovery_active(rp) == 1 &&
                    __atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED) == 1, 5000);
     CHECK_EQ_INT(dn_recovery_active(rp), 1);
     CHECK_EQ_INT(fk[0].inits, 1);
-    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 9, tp, NF), 1);    /* in progress */
-    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 8, tp, NF), 1);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 9, 0, tp, NF), 1);    /* in progress */
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 8, 0, tp, NF), 1);
     /* A newer genstamp supersedes the one in flight, which gives up at once
      * (no commit) for the new one to run. */
     unsigned inits = __atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED);
-    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 10, tp, NF), 0);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 10, 0, tp, NF), 0);
     CHECK_WAIT_FOR(__atomic_load_n(&fk[0].inits, __ATOMIC_RELAXED) == inits + 1, 5000);
     CHECK_EQ_INT(fk[0].inits, inits + 1);
     CHECK_EQ_INT(fk[0].init_gs, 10);
     CHECK_EQ_INT(dn_recovery_active(rp), 1);
-    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 10, tp, NF), 1);
-    CHECK_EQ_INT(dn_recovery_submit(rp, 71, 9, tp, NF), 0);
-    CHECK_EQ_INT(dn_recovery_submit(rp, 71, 9, tp, NF), 1);    /* queued, same gs */
-    CHECK_EQ_INT(dn_recovery_submit(rp, 71, 8, tp, NF), 1);    /* queued, newer gs */
-    CHECK_EQ_INT(dn_recovery_submit(rp, 71, 10, tp, NF), 0);   /* replaces it */
-    CHECK_EQ_INT(dn_recovery_submit(rp, 72, 9, tp, NF), 0);
-    CHECK_EQ_INT(dn_recovery_submit(rp, 73, 9, tp, NF), -1);   /* queue full */
+    CHECK_EQ_INT(dn_recovery_submit(rp, 70, 10, 0, tp, NF), 1);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 71, 9, 0, tp, NF), 0);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 71, 9, 0, tp, NF), 1);    /* queued, same gs */
+    CHECK_EQ_INT(dn_recovery_submit(rp, 71, 8, 0, tp, NF), 1);    /* queued, newer gs */
+    CHECK_EQ_INT(dn_recovery_submit(rp, 71, 10, 0, tp, NF), 0);   /* replaces it */
+    CHECK_EQ_INT(dn_recovery_submit(rp, 72, 9, 0, tp, NF), 0);
+    CHECK_EQ_INT(dn_recovery_submit(rp, 73, 9, 0, tp, NF), -1);   /* queue full */
     uint64_t t0 = check_now_ms();
     dn_recovery_stop(rp);
     CHECK(check_now_ms() - t0 < 2000);
