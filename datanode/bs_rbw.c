@@ -265,6 +265,7 @@ static int claim(struct bs_writer *w, enum reopen_mode mode, uint64_t old_gs, ui
         bs_seterr(err, errsz, "blk_%" PRIu64 ": out of memory for the replica map", id);
         return -ENOMEM;
     }
+    e = u64tab_get(&bs->fin, id);   /* the reserve may have moved the entries */
     *cur = *e;
     *from_fin = 1;
     bs->nfinal--;

@@ -396,12 +396,17 @@ def test_rbw_reports_after_restart(cluster):
 
 
 @pytest.mark.cluster(overrides=["namenode.replication=1",
-                                "namenode.safemode_extension_ms=0"])
+                                "namenode.safemode_extension_ms=0",
+                                "namenode.lease_hard_ms=1000",
+                                "namenode.stale_ms=1000",
+                                "namenode.dead_ms=2000"])
 def test_older_replica_recovered_after_restart(cluster):
     """A pipeline recovery bumped the stamp, then the writer died before the
     datanode was bumped, then the namenode restarted: the replica reported
     with the older stamp is not a location for readers, but lease recovery
-    asks it (the block is not dropped as unknown)."""
+    asks it (the block is not dropped as unknown) -- once the datanodes'
+    reports had time to come in (lease_hard_ms + dead_ms out of safe mode),
+    since the newest pipeline is not known after a restart."""
     fk = fake_datanodes(cluster, 1)[0]
     f = ok(cluster, "create", "/o/f", "w")
     blk = ok(cluster, "addblock", "/o/f", f["inode"], "w")["block"]
@@ -410,7 +415,7 @@ def test_older_replica_recovered_after_restart(cluster):
     ok(cluster, "register", fk, 40000, "%d:%d:700:rbw" % (blk["id"], blk["gs"]))
     assert last_block(cluster, "/o/f")["locs"] == []
     assert ok(cluster, "recover", "/o/f", "x")["closed"] is False
-    c = wait_for(lambda: recover_cmds(cluster, fk), 10, "a CMD_RECOVER")
+    c = wait_for(lambda: recover_cmds(cluster, fk), 15, "a CMD_RECOVER")
     assert c[0]["targets"] == [fk] and c[0]["blocks"][0][1] > u["genstamp"]
     ok(cluster, "commitsync", blk["id"], c[0]["blocks"][0][1], 700, fk)
     assert nn_stat(cluster, "/o/f")["length"] == 700
