@@ -188,11 +188,12 @@ static void run_create(struct iop_job *ij)
     default:
         /* A replica here of an older genstamp is stale (the namenode hands
          * out a write, a copy or a transfer only under the block's newest
-         * genstamp): it gives way.  A parked one of the same genstamp is
-         * an earlier attempt of this transfer. */
+         * genstamp): it gives way.  So does a parked one of the same
+         * genstamp: an earlier attempt of this write, copy or transfer, or
+         * a replica a block recovery left out (a copy of the complete
+         * block comes to a datanode only when it holds no good replica). */
         if (bs_replica_info(bs, id, &ri) == 0 && ri.state != BS_RBW_WRITING &&
-            (ri.gs < gs || (ri.gs == gs && ri.state == BS_RBW_PARKED &&
-                            j->stage == DFS__WRITE_STAGE__WS_TRANSFER))) {
+            (ri.gs < gs || (ri.gs == gs && ri.state == BS_RBW_PARKED))) {
             LOG_INFO("blk_%llu: dropping the %s replica of generation stamp %llu for a "
                      "write under %llu", (unsigned long long)id,
                      ri.state == BS_RBW_PARKED ? "parked" : "finalized",
@@ -674,7 +675,7 @@ static int h_write(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t 
     sess_set_state(s, S_W_SETUP);
 
     if (s->stage == DFS__WRITE_STAGE__WS_RECOVER &&
-        ws_preempt(ds, s->blk_id, s->blk_gs, s) > 0)
+        ds->preempt(ds, s->blk_id, s->blk_gs, s) > 0)
         LOG_INFO("blk_%llu: pipeline recovery from %s (generation stamp %llu, %llu bytes) "
                  "took the replica over", (unsigned long long)s->blk_id, s->peer,
                  (unsigned long long)s->blk_gs, (unsigned long long)s->stage_len);
@@ -721,7 +722,8 @@ static void w_submit_create(struct sess *s)
     sess_job_submit(s, j);
 }
 
-unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, uint64_t gs, const struct sess *except)
+static unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, uint64_t gs,
+                           const struct sess *except)
 {
     struct sess *victims[16];
     unsigned n = 0, total = 0;
@@ -1008,6 +1010,7 @@ struct dn_dataserv *dn_dataserv_new(struct event_base *base, const struct dn_dat
     ds->base = base;
     ds->bs = cfg->bs;
     ds->dispatch = dispatch_request;
+    ds->preempt = ws_preempt;
     ds->iop = cfg->iop;
     ds->max_buffer = cfg->max_buffer;
     ds->ack_timeout_ms = cfg->ack_timeout_ms ? cfg->ack_timeout_ms : ACK_TIMEOUT_MS;

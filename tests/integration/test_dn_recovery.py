@@ -424,8 +424,10 @@ def test_a_new_write_replaces_a_stale_replica(dns, payload):
     """A copy of the finished block (WS_CREATE under its newer genstamp)
     reaching a datanode that still has a parked replica of it from an old
     pipeline replaces it, as it replaces a finalized one of an older
-    genstamp; a replica of the same or a newer genstamp is kept (the write
-    is refused)."""
+    genstamp, and so is a parked one of the same genstamp (an earlier
+    attempt, or one a block recovery left out); a parked replica of a newer
+    genstamp, or a finalized one of the same, is kept (the write is
+    refused)."""
     data, f = payload
     bid = new_id()
     a, b = parked_pair(dns, f, bid, gs=3)
@@ -433,10 +435,13 @@ def test_a_new_write_replaces_a_stale_replica(dns, payload):
     assert a.finalized(bid) == (data, "blk_%d_4.meta" % bid) and a.rbw(bid) is None
     assert wire(a, "write", bid, 5, f) == "done %d" % N
     assert a.finalized(bid) == (data, "blk_%d_5.meta" % bid)
-    for gs in (2, 3):
-        out = wire(b, "write", bid, gs, f)
-        assert out.startswith("setup error"), out
+    out = wire(b, "write", bid, 2, f)
+    assert out.startswith("setup error"), out
     assert b.rbw(bid) == (data[:50_000], "blk_%d_3.meta" % bid)
+    assert wire(b, "write", bid, 3, f) == "done %d" % N
+    assert b.finalized(bid) == (data, "blk_%d_3.meta" % bid) and b.rbw(bid) is None
+    out = wire(b, "write", bid, 3, f)
+    assert out.startswith("setup error"), out
 
 
 def test_recover_cuts_a_finalized_replica(dns, payload):
