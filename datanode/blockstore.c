@@ -102,45 +102,7 @@ static void marker_path(const struct bs *bs, size_t d, uint64_t id, uint64_t gs,
         snprintf(fdir, PATH_MAX, "%s", dir);
 }
 
-/* ---- small I/O helpers ----------------------------------------------- */
-
-/* 0 or -errno; a short write is retried (the next one reports ENOSPC). */
-int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
-ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-    uint8_t *p = buf;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, p + done, len - done, (off_t)(off + done));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            break;
-        done += (size_t)n;
-    }
-    return (ssize_t)done;
-}
+/* ---- checking a replica's files ------------------------------------- */
 
 /* Check a replica's files.  0 with *len (data size) and *chunk; 1 when
  * bad, with the reason in why.  exact: the meta size must match the data

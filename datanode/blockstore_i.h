@@ -2,8 +2,9 @@
  * blockstore_i.h - private to the block store: the .meta format, the
  * in-memory maps and writers, and the helpers shared by blockstore.c (the
  * replica maps, their files, writers, failed dirs), bs_rbw.c (replicas
- * being written: park, reopen, cut, recover) and bs_verify.c (re-reading a
- * replica against its checksums).  See blockstore.h for the layout on
+ * being written: park, reopen, cut, recover), bs_verify.c (re-reading a
+ * replica against its checksums) and bs_chunk.c (whole reads and writes,
+ * the last chunk's checksum), which all the others call.  See blockstore.h for the layout on
  * disk and blockstore.c for the locking rules.
  */
 #ifndef DN_BLOCKSTORE_I_H
@@ -120,8 +121,6 @@ void bs_fin_dir_path(char *buf, const struct bs *bs, size_t d, uint64_t id);
  * (rbw set) or finalized/. */
 void bs_replica_paths(const struct bs *bs, size_t d, int rbw, uint64_t id, uint64_t gs,
                       char *data, char *meta);
-/* pwrite all of buf: 0 or -errno. */
-int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* rc: the result (-errno) of `op` on `path` in dir d; a disk error fails
  * the dir.  Returns rc.  No lock held. */
 int bs_io_check(struct bs *bs, size_t d, int rc, const char *op, const char *path);
@@ -131,6 +130,10 @@ int bs_writer_io(struct bs_writer *w, int rc, const char *op, int meta);
 void bs_writer_discard(struct bs_writer *w, int rbw);
 /* Drop w's WRITING entry under the lock. */
 void bs_writer_unclaim(struct bs_writer *w);
+/* ---- bs_chunk.c: I/O on a replica's files */
+
+/* pwrite all of buf: 0 or -errno. */
+int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* Bytes of a replica whose checksums hold, judging by its last chunk:
  * bytes = min(data size, chunks with a checksum * chunk); when the chunk
  * holding the last of them matches its checksum, all of them, else up to

@@ -73,6 +73,10 @@ struct dn_dataserv {
      * to close the connection.  A pointer, so the session core calls
      * back without depending on the server. */
     int (*dispatch)(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);
+    /* ws_preempt of dn_dataserv.c, for the handlers of dn_rbwserv.c
+     * (which the server calls): a pointer, for the same reason. */
+    unsigned (*preempt)(struct dn_dataserv *ds, uint64_t id, uint64_t gs,
+                        const struct sess *except);
 };
 
 /* One received packet body, shared by the downstream output (by reference)
@@ -221,12 +225,12 @@ void sess_go_idle(struct sess *s);
 void sess_retry_start(struct sess *s, void (*fn)(struct sess *s));
 int sess_retry_later(struct sess *s);
 
-/* Fail every write session of block `id` with a generation stamp <= gs
- * but `except` (pipeline or block recovery takes the replica over): its
- * replica is parked by a job on its strand; poll the store until it is.
- * A session with a newer generation stamp is left alone (the request is
- * the stale one).  Returns the sessions failed. */
-unsigned ws_preempt(struct dn_dataserv *ds, uint64_t id, uint64_t gs, const struct sess *except);
+/* ds->preempt (dn_dataserv.c's ws_preempt): fail every write session of
+ * block `id` with a generation stamp <= gs but `except` (pipeline or block
+ * recovery takes the replica over): its replica is parked by a job on its
+ * strand; poll the store until it is.  A session with a newer generation
+ * stamp is left alone (the request is the stale one).  Returns the
+ * sessions failed. */
 
 /* Request handlers of dn_rbwserv.c: 0, or -1 to close the connection. */
 int rbs_replica_info(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *body);

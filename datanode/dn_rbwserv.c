@@ -247,7 +247,7 @@ static int recovery_req(struct sess *s, const struct dfs_frame_hdr *h, uint64_t 
     s->recov_finish = finish;
     s->stage_len = len;
     sess_set_state(s, S_RECOV);
-    unsigned n = ws_preempt(s->ds, id, gs, s);
+    unsigned n = s->ds->preempt(s->ds, id, gs, s);
     LOG_INFO("%s of blk_%llu (recovery generation stamp %llu%s) from %s%s",
              finish ? "recovery finish" : "recovery init", (unsigned long long)id,
              (unsigned long long)gs, finish ? ", length" : "", s->peer,

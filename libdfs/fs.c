@@ -26,18 +26,6 @@ int dfs_fs_norm_path(const char *path, char *out, size_t outsz)
     return DFS_OK;
 }
 
-void dfs_fs_log(const struct dfs_fs *fs, enum dfs_log_level level, const char *fmt, ...)
-{
-    if (!fs->opts.log_fn)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fs->opts.log_fn(level, msg, fs->opts.log_arg);
-}
-
 int dfs_connect(const dfs_options *opts, dfs_fs **out)
 {
     static unsigned long counter;   /* only makes client names unique */

@@ -2,6 +2,7 @@
  * options.c - dfs_options: connection and default file settings.
  */
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,4 +142,17 @@ void dfs_options_set_log_func(dfs_options *o, dfs_log_func fn, void *arg)
 {
     o->log_fn = fn;
     o->log_arg = arg;
+}
+
+/* The handle's log function lives in its options: logging is theirs. */
+void dfs_fs_log(const struct dfs_fs *fs, enum dfs_log_level level, const char *fmt, ...)
+{
+    if (!fs->opts.log_fn)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fs->opts.log_fn(level, msg, fs->opts.log_arg);
 }

@@ -722,3 +722,48 @@ int nsr_walk_dirs(struct ns *ns, const char *path, size_t len, int create, uint3
     }
     return rc;
 }
+
+/* ------------------------------------------ files being written */
+
+int nsr_load_writer(struct ns *ns, uint64_t inode, const char *client, struct nsr_inode *f,
+                    char *err, size_t errsz)
+{
+    int rc = nsr_inode_load_client(ns, inode, f, err, errsz);
+
+    if (rc != 0)
+        return rc;
+    if (f->type == DFS_TYPE_DIR)
+        return nsr_fail(err, errsz, DFS_ERR_ISDIR, "Is a directory");
+    if (f->complete)
+        return nsr_fail(err, errsz, DFS_ERR_INVAL, "file is not open for writing");
+    if (client != NULL && strcmp(client, f->client) != 0)
+        return nsr_fail(err, errsz, DFS_ERR_BUSY, "file is being written by another client");
+    return 0;
+}
+
+uint64_t nsr_last_block(const struct nsr_inode *f)
+{
+    return f->nblocks > 0 ? f->blocks[f->nblocks - 1] : 0;
+}
+
+int nsr_finish_block(struct ns *ns, struct nsr_inode *f, uint64_t id, uint64_t len,
+                     char *err, size_t errsz)
+{
+    struct nsr_block b;
+    int rc;
+
+    if (len > f->block_size)
+        return nsr_fail(err, errsz, DFS_ERR_INVAL,
+                        "block length %llu exceeds the block size %llu",
+                        (unsigned long long)len, (unsigned long long)f->block_size);
+    rc = nsr_block_load(ns, id, &b);
+    if (rc <= 0)
+        return rc < 0 ? nsr_fail_io(err, errsz)
+                      : nsr_fail(err, errsz, DFS_ERR_IO, "metadata corrupt: block %llu missing",
+                                 (unsigned long long)id);
+    f->length = f->length - b.length + len;
+    b.length = len;
+    b.complete = 1;
+    nsr_block_put(ns, id, &b);
+    return 0;
+}

@@ -262,7 +262,8 @@ int nsr_walk_dirs(struct ns *ns, const char *path, size_t len, int create, uint3
                   const char *owner, uint64_t now, struct nsr_counters *c,
                   struct nsr_inode *dir, char *err, size_t errsz);
 
-/* ---------------------------------- shared by namespace.c and ns_uc.c */
+/* ------------------------ files being written (ns_records.c; namespace.c
+ * and ns_uc.c use them) */
 
 /* Load file `inode` for a block operation of writer `client` (NULL: the
  * namenode itself, any writer) into *f (the caller frees it whatever the
@@ -277,6 +278,9 @@ uint64_t nsr_last_block(const struct nsr_inode *f);
  * is not put). */
 int nsr_finish_block(struct ns *ns, struct nsr_inode *f, uint64_t id, uint64_t len,
                      char *err, size_t errsz);
+/* ------------------------------- the 'u' index (ns_uc.c; namespace.c
+ * uses them at open) */
+
 /* Put the marker "the 'u' index is complete" ('m' "uc_index") into
  * ns->batch (a new store has it from its format on). */
 void nsr_uc_index_mark(struct ns *ns);
