@@ -7,7 +7,7 @@ DFS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages the project needs to build, test and run.
 DFS_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build
               libevent-dev libleveldb-dev libssl-dev libxxhash-dev
-              libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler
+              libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
               python3 python3-pytest)
 
 dfs_say() { printf '==> %s\n' "$*" >&2; }

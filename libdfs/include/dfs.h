@@ -10,7 +10,9 @@
  *    thread's message for its last failure (it names the path, the block or
  *    the datanode); dfs_strerror() names a code; dfs_errno() converts a code
  *    to the nearest errno value.
- *  - Strings are NUL-terminated UTF-8.  Paths are absolute ("/a/b").
+ *  - Strings are NUL-terminated UTF-8.  A path is absolute ("/a/b") or
+ *    relative to the handle's working directory, which starts at the
+ *    user's home directory "/user/NAME" (see dfs_set_working_directory).
  *  - Whatever the library allocates and hands out is freed with the matching
  *    dfs_free_* / destroy call; the caller's buffers stay the caller's.
  *  - A dfs_fs handle may be shared between threads; a dfs_dir or dfs_file
@@ -89,8 +91,14 @@ void dfs_options_destroy(dfs_options *opts);
  * conf/dfs.conf).  path NULL means $DFS_CONF, and nothing when unset.
  * DFS_ERR_INVAL with dfs_errmsg() naming file, line and key on a bad file. */
 int dfs_options_load_conf(dfs_options *opts, const char *path);
-/* "HOST:PORT" of the namenode.  DFS_ERR_INVAL when malformed. */
-int dfs_options_set_namenode(dfs_options *opts, const char *hostport);
+/* Load the defaults of the environment: the configuration file $DFS_CONF
+ * (when set), then $DFS_NAMENODE (when set) for the namenode.  What the
+ * shell, libhdfs's "default" namenode and the Python package start from. */
+int dfs_options_load_env(dfs_options *opts);
+/* The namenode: "HOST:PORT", "HOST" (port 8020), or a URI
+ * "dfs://HOST[:PORT][/]" ("hdfs://" is accepted as an alias).  IPv6
+ * addresses in brackets ("[::1]:8020").  DFS_ERR_INVAL when malformed. */
+int dfs_options_set_namenode(dfs_options *opts, const char *addr);
 /* Copy of the namenode address in effect (caller frees with free()). */
 char *dfs_options_get_namenode(const dfs_options *opts);
 void dfs_options_set_user(dfs_options *opts, const char *user);
@@ -110,9 +118,28 @@ typedef struct dfs_fs dfs_fs;
 /* Connect to the namenode of opts (opts may be destroyed afterwards).
  * On success *out is a handle for dfs_disconnect(). */
 int dfs_connect(const dfs_options *opts, dfs_fs **out);
+/* Connect with the environment's defaults (dfs_options_load_env()), to
+ * uri when not NULL and not "default" (any form dfs_options_set_namenode()
+ * takes), as user when not NULL. */
+int dfs_connect_uri(const char *uri, const char *user, dfs_fs **out);
 /* Close every connection and free the handle.  Open files and directory
  * streams must be closed first. */
 void dfs_disconnect(dfs_fs *fs);
+/* "dfs://HOST:PORT" of the handle's namenode into buf (NUL-terminated in
+ * size bytes); DFS_ERR_INVAL when it does not fit. */
+int dfs_get_uri(const dfs_fs *fs, char *buf, size_t size);
+/* The user this handle acts as (owner of what it creates). */
+const char *dfs_get_user(const dfs_fs *fs);
+/* The working directory relative paths are resolved against: starts at
+ * "/user/NAME" (which need not exist).  Set: path absolute or relative to
+ * the current one, normalised; it need not exist either (as in HDFS).
+ * Get: into buf, NUL-terminated in size bytes (DFS_ERR_INVAL when it does
+ * not fit).  Not meant to change while other threads use the handle. */
+int dfs_set_working_directory(dfs_fs *fs, const char *path);
+int dfs_get_working_directory(dfs_fs *fs, char *buf, size_t size);
+/* The namenode's defaults for new files: block size and replication. */
+int dfs_get_default_block_size(dfs_fs *fs, uint64_t *block_size);
+int dfs_get_default_replication(dfs_fs *fs, unsigned *replication);
 
 /* ----------------------------------------------------------- namespace */
 
@@ -126,7 +153,9 @@ struct dfs_stat {
     char group[64];
     uint64_t mtime_ms;           /* ms since the epoch */
     uint64_t atime_ms;
-    uint64_t length;             /* bytes; 0 for directories */
+    uint64_t length;             /* bytes; 0 for directories; a file being
+                                  * written: its visible length (what a
+                                  * reader opening it now gets) */
     unsigned replication;        /* files */
     uint64_t block_size;         /* files */
     int complete;                /* 0 while the file is being written */
@@ -150,6 +179,9 @@ int dfs_chmod(dfs_fs *fs, const char *path, unsigned mode);
 int dfs_chown(dfs_fs *fs, const char *path, const char *owner, const char *group);
 /* Set the modification time (ms since the epoch). */
 int dfs_set_mtime(dfs_fs *fs, const char *path, uint64_t mtime_ms);
+/* Set the modification and access times (ms since the epoch); -1 leaves
+ * that one unchanged. */
+int dfs_utimes(dfs_fs *fs, const char *path, int64_t mtime_ms, int64_t atime_ms);
 
 struct dfs_summary {
     uint64_t length;             /* bytes in files */
@@ -244,6 +276,24 @@ int dfs_seek(dfs_file *f, uint64_t offset);
 /* Reader: the file's length as opened.  Writer: its length so far, the
  * bytes written included (an appending writer counts the old ones). */
 uint64_t dfs_file_length(const dfs_file *f);
+/* Current position: of the next dfs_read(), or a writer's length so far. */
+uint64_t dfs_tell(const dfs_file *f);
+/* 1 when f was opened for writing or appending, else 0. */
+int dfs_file_is_writer(const dfs_file *f);
+
+/* What a reader has read since it was opened (or since the last
+ * dfs_clear_read_stats()): every byte returned by dfs_read()/dfs_pread(),
+ * and of them those served by a datanode on this client's host, and of
+ * those the ones read through a short-circuit descriptor. */
+struct dfs_read_stats {
+    uint64_t bytes_read;
+    uint64_t local_bytes_read;
+    uint64_t short_circuit_bytes_read;
+    uint64_t zero_copy_bytes_read;       /* always 0: no zero-copy path */
+};
+/* DFS_ERR_INVAL for a writer. */
+int dfs_get_read_stats(const dfs_file *f, struct dfs_read_stats *out);
+void dfs_clear_read_stats(dfs_file *f);
 
 /* Close a file.  For a writer: flush, wait for the last acks and complete
  * the file on the namenode; an error means the file is not complete (it

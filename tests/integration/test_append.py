@@ -1,4 +1,4 @@
-"""Append: dfs_open_append() through `dfs append` (libdfs/append.c).
+"""Append: dfs_open_append() through `dfs append` (libdfs/client/append.c).
 
 * appends to closed files ending mid-chunk, on a chunk boundary, on a
   block boundary, and to an empty file; 20 appends in a row; stdin;

@@ -1,4 +1,4 @@
-"""The writer's side of pipeline recovery (libdfs/pipeline.c), through the
+"""The writer's side of pipeline recovery (libdfs/client/pipeline.c), through the
 shell and dfs-hflush-check.
 
 * a datanode that is dead but not yet known dead when a block's pipeline
