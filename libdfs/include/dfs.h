@@ -337,6 +337,19 @@ int dfs_get_block_locations(dfs_fs *fs, const char *path, uint64_t offset,
                             size_t *count);
 void dfs_free_block_locations(struct dfs_block_location *blocks, size_t count);
 
+/* A file's checksum, comparable between two copies of the same bytes
+ * whatever their block or chunk sizes: the CRC-32 (zlib's polynomial) of
+ * the whole content, combined from per-block CRCs the datanodes compute.
+ * algorithm is "COMPOSITE-CRC32"; value its 8 lowercase hex digits. */
+struct dfs_file_checksum {
+    char algorithm[32];
+    uint64_t length;             /* bytes covered: the file's length */
+    uint32_t crc32;
+    char value[65];
+};
+/* DFS_ERR_ISDIR for a directory; a file being written: DFS_ERR_BUSY. */
+int dfs_get_file_checksum(dfs_fs *fs, const char *path, struct dfs_file_checksum *out);
+
 /* --------------------------------------------------------- cluster view */
 
 struct dfs_datanode_info {
