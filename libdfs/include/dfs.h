@@ -155,7 +155,9 @@ struct dfs_stat {
     uint64_t atime_ms;
     uint64_t length;             /* bytes; 0 for directories; a file being
                                   * written: its visible length (what a
-                                  * reader opening it now gets) */
+                                  * reader opening it now gets; the
+                                  * length of its complete blocks when
+                                  * no datanode of the last one answers) */
     unsigned replication;        /* files */
     uint64_t block_size;         /* files */
     int complete;                /* 0 while the file is being written */
