@@ -128,6 +128,9 @@ int sh_has_glob(const char *s)
     return 0;
 }
 
+/* Characters a backslash quotes; before any other it stays itself. */
+#define GLOB_SPECIAL "*?[]{},\\"
+
 /* s[0, n) without its quoting backslashes; caller frees. */
 static char *unquote(const char *s, size_t n)
 {
@@ -135,7 +138,7 @@ static char *unquote(const char *s, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n)
+        if (s[i] == '\\' && i + 1 < n && strchr(GLOB_SPECIAL, s[i + 1]))
             i++;
         *o++ = s[i];
     }
@@ -216,7 +219,7 @@ char **sh_glob_args(struct shell *sh, int argc, char **argv, int *count, int qui
 
     for (a = 0; a < argc; a++) {
         if (!sh_has_glob(argv[a])) {
-            sv_push(&out, xstrdup(argv[a]));
+            sv_push(&out, unquote(argv[a], strlen(argv[a])));
             continue;
         }
         before = out.n;

@@ -187,7 +187,7 @@ static void ls_operand(struct shell *sh, struct ls_opts *o, const char *path)
 int cmd_ls(struct shell *sh, int argc, char **argv)
 {
     struct ls_opts o = { 0 };
-    char *here[] = { (char *)"." };
+    char *here[1];
     char **paths;
     int npaths, c, i;
 
@@ -206,6 +206,7 @@ int cmd_ls(struct shell *sh, int argc, char **argv)
         o.recursive = 0;
     if (sh_connect(sh, optind < argc ? argv[optind] : NULL) != DFS_OK)
         return EXIT_FAIL;
+    here[0] = (char *)sh_workdir();
     paths = sh_glob_args(sh, optind < argc ? argc - optind : 1,
                          optind < argc ? argv + optind : here, &npaths, 0);
     if (o.json)

@@ -153,7 +153,7 @@ static void find_visit(struct shell *sh, const char *path, const struct dfs_stat
 int cmd_find(struct shell *sh, int argc, char **argv)
 {
     struct find_expr e = { .end = '\n' };
-    char *here[] = { (char *)".", NULL };
+    char *here[1];
     int first = 1, npaths, i, n, rc;
     struct dfs_stat st;
     char **paths, *path;
@@ -187,8 +187,9 @@ int cmd_find(struct shell *sh, int argc, char **argv)
             return sh_usage(sh, "paths must come before the expression: '%s'", a);
         }
     }
-    if (sh_connect(sh, npaths ? argv[first] : ".") != DFS_OK)
+    if (sh_connect(sh, npaths ? argv[first] : NULL) != DFS_OK)
         return EXIT_FAIL;
+    here[0] = (char *)sh_workdir();
     paths = sh_glob_args(sh, npaths ? npaths : 1, npaths ? argv + first : here, &n, 0);
     for (i = 0; i < n && sh_stdout_ok(sh); i++) {
         rc = dfs_stat(sh->fs, paths[i], &st);
