@@ -12,6 +12,8 @@ import signal
 import subprocess
 import time
 
+import zlib
+
 import pytest
 
 from conftest import BUILD, blob, wait_for
@@ -143,7 +145,6 @@ def test_checksum_across_block_sizes(c, base, tmp_path):
     assert l1[0] == base + "/small-blocks" and l2[0] == base + "/one-block"
     assert l1[1] == l2[1] == "COMPOSITE-CRC32"
     assert l1[2] == l2[2], out
-    import zlib
     assert l1[2] == "%08x" % zlib.crc32(data)
     # different content, different checksum
     other = bytearray(data)
@@ -197,6 +198,7 @@ def test_tail_follows_hflushed_writer(c, base, tmp_path):
                          stderr=subprocess.PIPE, text=True)
     c.spawned.append(w)
     assert w.stdout.readline() == "flushed 2000\n", w.stderr.read()
+    fails(c, 1, "checksum", base + "/log", msg="being written")
     t = c.spawn("tail", "-f", base + "/log")
     os.set_blocking(t.stdout.fileno(), False)
     got = bytearray()
@@ -222,6 +224,8 @@ def test_tail_follows_hflushed_writer(c, base, tmp_path):
     w.stdin.flush()
     assert w.wait(timeout=30) == 0
     assert t.poll() is None            # still following a complete file
+    assert c.ok("checksum", base + "/log").split("\t")[2].strip() == \
+        "%08x" % zlib.crc32(data)
     t.send_signal(signal.SIGINT)
     assert t.wait(timeout=10) == 0
     assert t.stderr.read() == b""
