@@ -4,7 +4,8 @@
  * main() parses the global options, finds the command in the table below,
  * builds the client options (config file, then $DFS_NAMENODE, then -n) and
  * runs the command.  The table also drives `dfs help`.  The commands live
- * in shell_ns.c, shell_data.c and shell_admin.c (see shell.h).
+ * in shell_ns.c, shell_data.c, shell_query.c, shell_admin.c and
+ * shell_fsck.c (see shell.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ static const struct sh_command commands[] = {
       "       is not an error\n" },
     { "ls", cmd_ls, "ls [-l] [-R] [-d] [--json] [PATH...]",
       "List directories and files",
-      "List the entries of each directory PATH (default /), one full path per\n"
+      "List the entries of each directory PATH (default: the working directory,\n"
+      "/user/NAME), one full path per\n"
       "line; a file PATH lists the file itself.  Entries come in name order and\n"
       "are streamed: any directory size lists in bounded memory.\n"
       "\n"
@@ -62,11 +64,15 @@ static const struct sh_command commands[] = {
       "Rename SRC to DST; when DST is an existing directory, SRC moves into\n"
       "it.  An existing file DST is not replaced.  With several SRC, DST must\n"
       "be an existing directory.\n" },
-    { "setrep", cmd_setrep, "setrep N PATH...",
+    { "setrep", cmd_setrep, "setrep [-w [-t SECONDS]] N PATH...",
       "Change the replication of files",
       "Set the replication of each file PATH to N (1..10).  A directory PATH\n"
       "means every file below it.  The namenode adds or removes replicas in\n"
-      "the background.\n" },
+      "the background.\n"
+      "\n"
+      "  -w           wait until every block of every file has N good replicas\n"
+      "               (\"Waiting for PATH ... done\"); Ctrl-C stops waiting\n"
+      "  -t SECONDS   with -w: give up (exit 1) after this long\n" },
     { "chmod", cmd_chmod, "chmod [-R] MODE PATH...",
       "Change permissions",
       "Set the permission bits of each PATH to MODE, an octal number such as\n"
@@ -79,9 +85,10 @@ static const struct sh_command commands[] = {
       "the group only.\n"
       "\n"
       "  -R   apply to the whole tree below each directory PATH\n" },
-    { "put", cmd_put, "put [-r REPL] [-b BLOCKSIZE] [-f] [-p] LOCAL... REMOTE",
+    { "put", cmd_put, "put [-r REPL] [-b BLOCKSIZE] [-f] [-p] LOCAL... [REMOTE]",
       "Copy local files into dfs",
-      "Copy each LOCAL file ('-': standard input) to REMOTE.  When REMOTE is an\n"
+      "Copy each LOCAL file ('-': standard input) to REMOTE (default: the\n"
+      "working directory /user/NAME, created when missing).  When REMOTE is an\n"
       "existing directory, the files keep their names in it; several LOCAL\n"
       "need such a directory.  Data goes to REMOTE_DIR/.NAME._COPYING_ first\n"
       "and is renamed on success: a failed copy leaves nothing under NAME,\n"
@@ -91,6 +98,15 @@ static const struct sh_command commands[] = {
       "  -b BLOCKSIZE   block size of the new files; suffixes K, M, G (1024-based)\n"
       "  -f             replace an existing file\n"
       "  -p             preserve the local permission bits and modification time\n" },
+    { "copyFromLocal", cmd_copy_from_local,
+      "copyFromLocal [-r REPL] [-b BLOCKSIZE] [-f] [-p] LOCAL... [REMOTE]",
+      "Same as put",
+      "The name hdfs dfs users know for 'dfs put'; see 'dfs help put'.\n" },
+    { "moveFromLocal", cmd_move_from_local,
+      "moveFromLocal [-r REPL] [-b BLOCKSIZE] [-f] [-p] LOCAL... [REMOTE]",
+      "Like put, then delete the local files",
+      "Copy as 'dfs put' does, then delete each LOCAL file, only once its copy\n"
+      "is complete under its final name.  A LOCAL that failed stays.\n" },
     { "append", cmd_append, "append LOCAL... REMOTE",
       "Append local files to a dfs file",
       "Append each LOCAL file ('-': standard input) to the file REMOTE, in\n"
@@ -100,17 +116,71 @@ static const struct sh_command commands[] = {
       "anything is appended; what was appended before a failure stays.  A\n"
       "file another client is writing is refused (\"being written\"); one\n"
       "whose writer died is recovered first (this waits for it).\n" },
-    { "get", cmd_get, "get [-f] REMOTE... LOCAL",
+    { "get", cmd_get, "get [-f] REMOTE... [LOCAL]",
       "Copy dfs files to the local file system",
-      "Copy each REMOTE file to LOCAL ('-': standard output).  When LOCAL is an\n"
+      "Copy each REMOTE file to LOCAL ('-': standard output; default: the\n"
+      "current local directory).  When LOCAL is an\n"
       "existing directory, the files keep their names in it; several REMOTE\n"
       "need such a directory.  Data goes to LOCAL.tmp-XXXXXX first and is\n"
       "renamed on success: a failed copy leaves no partial file.\n"
       "\n"
       "  -f   replace an existing local file\n" },
+    { "copyToLocal", cmd_get, "copyToLocal [-f] REMOTE... [LOCAL]",
+      "Same as get",
+      "The name hdfs dfs users know for 'dfs get'; see 'dfs help get'.\n" },
     { "cat", cmd_cat, "cat PATH...",
       "Print files on standard output",
-      "Write the contents of each file PATH to standard output.\n" },
+      "Write the contents of each file PATH to standard output, in order.\n" },
+    { "text", cmd_cat, "text PATH...",
+      "Same as cat",
+      "Print files as 'dfs cat' does (dfs stores no compressed or sequence\n"
+      "files for text to decode).\n" },
+    { "head", cmd_head, "head PATH",
+      "Print the first kilobyte of a file",
+      "Write the first 1024 bytes of the file PATH to standard output.\n" },
+    { "tail", cmd_tail, "tail [-f] PATH",
+      "Print the last kilobyte of a file",
+      "Write the last 1024 bytes of the file PATH to standard output.\n"
+      "\n"
+      "  -f   then follow the file: every half second, print what was added\n"
+      "       to it (a file being written grows with each hflush), until\n"
+      "       interrupted (Ctrl-C, SIGTERM: exit status 0)\n" },
+    { "test", cmd_test, "test -e|-d|-f|-s|-z PATH",
+      "Answer a question about a path with the exit status",
+      "Exit 0 when the test holds, 1 when not (or PATH does not exist), 2 on\n"
+      "a usage error.  A pattern holds when it matches and every match passes.\n"
+      "\n"
+      "  -e   PATH exists\n"
+      "  -d   PATH is a directory\n"
+      "  -f   PATH is a file\n"
+      "  -s   PATH is a file longer than 0 bytes\n"
+      "  -z   PATH is a file of 0 bytes (or a directory)\n" },
+    { "count", cmd_count, "count [-q] [-h] [-v] PATH...",
+      "Count the directories, files and bytes under paths",
+      "One line per PATH, like hdfs dfs -count:\n"
+      "  DIR_COUNT FILE_COUNT CONTENT_SIZE PATHNAME\n"
+      "(DIR_COUNT counts a directory PATH itself).\n"
+      "\n"
+      "  -q   quota columns first: QUOTA REM_QUOTA SPACE_QUOTA REM_SPACE_QUOTA,\n"
+      "       always \"none inf none inf\" (dfs has no quotas)\n"
+      "  -h   human-readable sizes (K, M, G, T; 1024-based)\n"
+      "  -v   a header line\n" },
+    { "find", cmd_find, "find [PATH...] [-name GLOB | -iname GLOB] [-type f|d] [-print | -print0]",
+      "Find files and directories by name",
+      "Walk each PATH (default: the working directory) and print every file\n"
+      "and directory below it, PATH included, that matches the expression.\n"
+      "\n"
+      "  -name GLOB    the last component matches GLOB (*, ?, [...]; quote it)\n"
+      "  -iname GLOB   the same, ignoring case\n"
+      "  -type f|d     files only / directories only\n"
+      "  -print        one path per line (the default)\n"
+      "  -print0       each path followed by a NUL byte\n" },
+    { "checksum", cmd_checksum, "checksum PATH...",
+      "Print the checksum of files",
+      "For each file PATH print PATH, TAB, COMPOSITE-CRC32, TAB, and the\n"
+      "CRC-32 of its content in 8 hex digits.  The datanodes compute it; two\n"
+      "copies of the same bytes have the same checksum whatever their block\n"
+      "sizes.  A file being written fails (\"being written\").\n" },
     { "locate", cmd_locate, "locate [--json] PATH...",
       "Show where the blocks of files are",
       "Print each block of each file PATH: offset, length, id, generation\n"
@@ -205,7 +275,7 @@ static void print_usage(FILE *out)
           "\n"
           "Commands:\n", out);
     for (i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fputs("\n"
           "Global options:\n"
           "  -n HOST:PORT  namenode address (else $DFS_NAMENODE, else the config\n"
@@ -213,8 +283,9 @@ static void print_usage(FILE *out)
           "  -u USER       user name to act as (when the cluster trusts it)\n"
           "  -v            print the library's log on stderr (-vv: debug too)\n"
           "\n"
-          "Paths in dfs are absolute.  Exit status: 0 success, 1 an operation\n"
-          "failed, 2 usage or configuration error.\n"
+          "Relative paths start at the working directory /user/NAME; patterns\n"
+          "(* ? [...] {a,b}) in paths are expanded.  Exit status: 0 success,\n"
+          "1 an operation failed, 2 usage or configuration error.\n"
           "Run 'dfs help COMMAND' for the options of a command.\n", out);
 }
 

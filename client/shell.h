@@ -11,6 +11,9 @@
  *   xfer.c         a ring of buffers and a thread that writes them, so get
  *                  and cat read from dfs while the local write goes on
  *   shell_admin.c  cluster and locality commands: locate report df du
+ *   shell_fsck.c   fsck
+ *   shell_query.c  questions about files: test count find checksum tail head
+ *   shell_glob.c   wildcards in path operands (* ? [...] {a,b})
  *
  * Conventions: a command is a function cmd_NAME(sh, argc, argv) where
  * argv[0] is the command name; it returns the process exit status.  An
@@ -63,7 +66,11 @@ void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Connect sh->fs if not yet done.  On failure reports
+/* Longest path the shell handles, with its NUL. */
+#define DFS_SH_PATH_MAX 4097
+
+/* Connect sh->fs if not yet done (and learn the handle's working
+ * directory, against which relative paths are shown and globbed).  On failure reports
  * "dfs: CMD: PATH: MESSAGE" (or "dfs: CMD: MESSAGE" when path is NULL) and
  * returns the library's code; the caller then exits 1. */
 int sh_connect(struct shell *sh, const char *path);
@@ -132,12 +139,15 @@ char *path_join(const char *dir, const char *name);
 char *path_base(const char *path);
 /* Everything before the last component ("/" for "/a"); caller frees. */
 char *path_dir(const char *path);
-/* The canonical form of an absolute path for display: no repeated slashes,
+/* The canonical absolute form of a path for display: no repeated slashes,
  * no "." and ".." components, no trailing slash ("//a/./b/../c/" ->
- * "/a/c"); the way the namenode resolves it.  A relative path, or one whose
- * ".." climbs above the root, is returned unchanged (the library refuses
- * it).  Caller frees. */
+ * "/a/c"); the way the namenode resolves it.  Once connected, a relative
+ * path is resolved against the working directory (sh_workdir()) first.
+ * One whose ".." climbs above the root is returned unchanged (the library
+ * refuses it).  Caller frees. */
 char *path_normalize(const char *path);
+/* The handle's working directory ("/" before sh_connect()). */
+const char *sh_workdir(void);
 /* Whether path names the root ("/", "//", ...). */
 int path_is_root(const char *path);
 /* Whether path ends in '/' (so it can only name a directory). */
@@ -165,6 +175,19 @@ double mono_now(void);
 extern volatile sig_atomic_t sh_interrupted;
 void sh_trap_signals(int on);
 
+/* --------------------------------------------------------- shell_glob.c */
+
+/* Whether s holds an unquoted wildcard: * ? [ or {. */
+int sh_has_glob(const char *s);
+/* The operands argv[0..argc) with every pattern replaced by its matches
+ * (absolute, in name order); an operand without wildcards passes as it
+ * is.  A pattern matching nothing is reported ("dfs: CMD: PATTERN: No
+ * such file or directory") and dropped; silently with quiet.  Needs
+ * sh->fs.  Returns a NULL-terminated vector of *count strings for
+ * sh_glob_free(). */
+char **sh_glob_args(struct shell *sh, int argc, char **argv, int *count, int quiet);
+void sh_glob_free(char **v);
+
 /* ------------------------------------------------------------ commands */
 
 int cmd_mkdir(struct shell *sh, int argc, char **argv);
@@ -187,5 +210,13 @@ int cmd_du(struct shell *sh, int argc, char **argv);
 int cmd_safemode(struct shell *sh, int argc, char **argv);
 int cmd_admin(struct shell *sh, int argc, char **argv);
 int cmd_fsck(struct shell *sh, int argc, char **argv);
+int cmd_test(struct shell *sh, int argc, char **argv);
+int cmd_count(struct shell *sh, int argc, char **argv);
+int cmd_find(struct shell *sh, int argc, char **argv);
+int cmd_checksum(struct shell *sh, int argc, char **argv);
+int cmd_tail(struct shell *sh, int argc, char **argv);
+int cmd_head(struct shell *sh, int argc, char **argv);
+int cmd_copy_from_local(struct shell *sh, int argc, char **argv);
+int cmd_move_from_local(struct shell *sh, int argc, char **argv);
 
 #endif /* DFS_SHELL_H */

@@ -115,7 +115,8 @@ static void locate_one(struct shell *sh, const char *path, int json)
 
 int cmd_locate(struct shell *sh, int argc, char **argv)
 {
-    int json = 0, i;
+    int json = 0, i, n;
+    char **paths;
 
     if (json_opt(sh, argc, argv, &json) != EXIT_OK)
         return EXIT_USAGE;
@@ -123,8 +124,10 @@ int cmd_locate(struct shell *sh, int argc, char **argv)
         return sh_usage(sh, "missing operand");
     if (sh_connect(sh, argv[optind]) != DFS_OK)
         return EXIT_FAIL;
-    for (i = optind; i < argc; i++)
-        locate_one(sh, argv[i], json);
+    paths = sh_glob_args(sh, argc - optind, argv + optind, &n, 0);
+    for (i = 0; i < n; i++)
+        locate_one(sh, paths[i], json);
+    sh_glob_free(paths);
     return sh_status(sh);
 }
 
@@ -350,9 +353,9 @@ static void du_children(struct shell *sh, const char *path, int human)
 
 int cmd_du(struct shell *sh, int argc, char **argv)
 {
-    int summary = 0, human = 0, c, i, rc;
+    int summary = 0, human = 0, c, i, n, rc;
     struct dfs_stat st;
-    char *path;
+    char *path, **paths;
 
     sh_opt_reset();
     while ((c = sh_getopt(sh, argc, argv, "sh", NULL)) != -1) {
@@ -366,12 +369,13 @@ int cmd_du(struct shell *sh, int argc, char **argv)
         return sh_usage(sh, "missing operand");
     if (sh_connect(sh, argv[optind]) != DFS_OK)
         return EXIT_FAIL;
-    for (i = optind; i < argc && sh_stdout_ok(sh); i++) {
-        path = path_normalize(argv[i]);
+    paths = sh_glob_args(sh, argc - optind, argv + optind, &n, 0);
+    for (i = 0; i < n && sh_stdout_ok(sh); i++) {
+        path = path_normalize(paths[i]);
         if (summary) {
             du_summary(sh, path, human);
-        } else if ((rc = dfs_stat(sh->fs, argv[i], &st)) != DFS_OK) {
-            sh_fail(sh, argv[i], rc);
+        } else if ((rc = dfs_stat(sh->fs, paths[i], &st)) != DFS_OK) {
+            sh_fail(sh, paths[i], rc);
         } else if (st.type == DFS_TYPE_DIR) {
             du_children(sh, path, human);
         } else {
@@ -379,6 +383,7 @@ int cmd_du(struct shell *sh, int argc, char **argv)
         }
         free(path);
     }
+    sh_glob_free(paths);
     return sh_status(sh);
 }
 

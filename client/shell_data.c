@@ -118,6 +118,7 @@ struct put_opts {
     unsigned replication;      /* 0: the default */
     uint64_t block_size;       /* 0: the default */
     int force, preserve;
+    int move;                  /* moveFromLocal: delete each local source copied */
 };
 
 /* How a copy loop ended. */
@@ -188,8 +189,9 @@ static int put_target_ok(struct shell *sh, const char *target, int force)
     return 0;
 }
 
-/* Write the open local fd to target through its temporary name. */
-static void put_file(struct shell *sh, const struct put_opts *po, int fd,
+/* Write the open local fd to target through its temporary name.  Returns
+ * 1 when target now holds the copy, else 0 (reported). */
+static int put_file(struct shell *sh, const struct put_opts *po, int fd,
                      const struct stat *lst, const char *local, const char *target,
                      char *buf)
 {
@@ -200,7 +202,7 @@ static void put_file(struct shell *sh, const struct put_opts *po, int fd,
     struct progress prog;
     enum copy_end end;
     dfs_file *f;
-    int err = 0, rc;
+    int err = 0, rc, done = 0;
 
     /* Temporary: should this process die, the namenode deletes the file
      * once the lease expires instead of keeping a partial copy. */
@@ -216,7 +218,7 @@ static void put_file(struct shell *sh, const struct put_opts *po, int fd,
         progress_end(&prog);
         put_report(sh, end, err, local, target, tmp);
         if (dfs_abort(f) != DFS_OK)         /* drops the pipeline, deletes tmp */
-            fprintf(stderr, "dfs: put: warning: %s: cannot remove %s: %s\n", target, tmp,
+            fprintf(stderr, "dfs: %s: warning: %s: cannot remove %s: %s\n", sh->cmd, target, tmp,
                     dfs_errmsg());
         goto out;
     }
@@ -232,9 +234,10 @@ static void put_file(struct shell *sh, const struct put_opts *po, int fd,
         goto out_delete;
     }
     if (got < wanted && prog.done > 0)
-        fprintf(stderr, "dfs: put: warning: %s: written to %u of %u datanodes (fewer live "
+        fprintf(stderr, "dfs: %s: warning: %s: written to %u of %u datanodes (fewer live "
                 "datanodes than replication); it will be re-replicated\n",
-                target, got, wanted);
+                sh->cmd, target, got, wanted);
+    done = 1;
     goto out;
 out_delete:
     dfs_delete(sh->fs, tmp, 0);
@@ -242,6 +245,7 @@ out:
     free(tmp);
     free(base);
     free(dir);
+    return done;
 }
 
 /* One LOCAL operand: to REMOTE/basename when remote_is_dir, else REMOTE. */
@@ -277,8 +281,11 @@ static void put_one(struct shell *sh, const struct put_opts *po, const char *loc
     } else {
         target = xstrdup(remote);
     }
-    if (put_target_ok(sh, target, po->force))
-        put_file(sh, po, fd, &lst, local, target, buf);
+    /* moveFromLocal: the source goes only once its copy is in place. */
+    if (put_target_ok(sh, target, po->force) &&
+        put_file(sh, po, fd, &lst, local, target, buf) && po->move && !from_stdin &&
+        unlink(local) != 0)
+        sh_fail_errno(sh, local, errno);
 out:
     free(target);
     if (!from_stdin)
@@ -300,9 +307,10 @@ static int remote_is_dir(struct shell *sh, const char *path)
     return -1;
 }
 
-int cmd_put(struct shell *sh, int argc, char **argv)
+/* put, copyFromLocal and moveFromLocal (move != 0). */
+static int put_run(struct shell *sh, int argc, char **argv, int move)
 {
-    struct put_opts po = { 0 };
+    struct put_opts po = { .move = move };
     unsigned long long n;
     const char *remote;
     int c, i, isdir, nlocal;
@@ -327,12 +335,16 @@ int cmd_put(struct shell *sh, int argc, char **argv)
     }
     if (optind >= argc)
         return sh_usage(sh, "missing operand");
-    if (argc - optind < 2)
-        return sh_usage(sh, "missing destination operand after '%s'", argv[optind]);
-    remote = argv[argc - 1];
-    nlocal = argc - optind - 1;
-    if (sh_connect(sh, remote) != DFS_OK)
+    /* Without REMOTE, like hdfs dfs: the home (working) directory, created
+     * when missing. */
+    nlocal = argc - optind > 1 ? argc - optind - 1 : 1;
+    if (sh_connect(sh, argc - optind > 1 ? argv[argc - 1] : NULL) != DFS_OK)
         return EXIT_FAIL;
+    remote = argc - optind > 1 ? argv[argc - 1] : sh_workdir();
+    if (argc - optind == 1 && (c = dfs_mkdir(sh->fs, remote, 0755, 1)) != DFS_OK) {
+        sh_fail(sh, remote, c);
+        return sh_status(sh);
+    }
     isdir = remote_is_dir(sh, remote);
     if (isdir < 0)
         return sh_status(sh);
@@ -342,11 +354,26 @@ int cmd_put(struct shell *sh, int argc, char **argv)
     }
     buf = xmalloc(XFER_BUF);
     sh_trap_signals(1);
-    for (i = optind; i < argc - 1 && !sh_interrupted; i++)
+    for (i = optind; i < optind + nlocal && !sh_interrupted; i++)
         put_one(sh, &po, argv[i], remote, isdir, buf);
     sh_trap_signals(0);
     free(buf);
     return sh_status(sh);
+}
+
+int cmd_put(struct shell *sh, int argc, char **argv)
+{
+    return put_run(sh, argc, argv, 0);
+}
+
+int cmd_copy_from_local(struct shell *sh, int argc, char **argv)
+{
+    return put_run(sh, argc, argv, 0);
+}
+
+int cmd_move_from_local(struct shell *sh, int argc, char **argv)
+{
+    return put_run(sh, argc, argv, 1);
 }
 
 /* -------------------------------------------------------------- append */
@@ -605,8 +632,9 @@ static void get_one(struct shell *sh, const char *remote, const char *local,
 
 int cmd_get(struct shell *sh, int argc, char **argv)
 {
-    int force = 0, to_stdout, local_is_dir = 0, c, i;
+    int force = 0, to_stdout, local_is_dir = 0, c, i, n;
     const char *local;
+    char **remotes;
     struct stat lst;
     mode_t um;
 
@@ -619,13 +647,13 @@ int cmd_get(struct shell *sh, int argc, char **argv)
     }
     if (optind >= argc)
         return sh_usage(sh, "missing operand");
-    if (argc - optind < 2)
-        return sh_usage(sh, "missing destination operand after '%s'", argv[optind]);
-    local = argv[argc - 1];
+    /* Without LOCAL, like hdfs dfs: the current local directory. */
+    local = argc - optind > 1 ? argv[argc - 1] : ".";
+    n = argc - optind > 1 ? argc - optind - 1 : 1;
     to_stdout = strcmp(local, "-") == 0;
     if (!to_stdout) {
         local_is_dir = stat(local, &lst) == 0 && S_ISDIR(lst.st_mode);
-        if (!local_is_dir && (argc - optind > 2 || path_ends_in_slash(local))) {
+        if (!local_is_dir && (n > 1 || path_ends_in_slash(local))) {
             sh_failf(sh, local, "Not a directory");
             return sh_status(sh);
         }
@@ -634,20 +662,27 @@ int cmd_get(struct shell *sh, int argc, char **argv)
         return EXIT_FAIL;
     um = umask(0);
     umask(um);
+    remotes = sh_glob_args(sh, n, argv + optind, &n, 0);
+    if (n > 1 && !to_stdout && !local_is_dir) {
+        sh_failf(sh, local, "Not a directory");
+        n = 0;
+    }
     sh_trap_signals(1);
-    for (i = optind; i < argc - 1 && !sh_interrupted && !sh->stdout_broken; i++) {
+    for (i = 0; i < n && !sh_interrupted && !sh->stdout_broken; i++) {
         if (to_stdout)
-            copy_to_stdout(sh, argv[i], 1);
+            copy_to_stdout(sh, remotes[i], 1);
         else
-            get_one(sh, argv[i], local, local_is_dir, force, um);
+            get_one(sh, remotes[i], local, local_is_dir, force, um);
     }
     sh_trap_signals(0);
+    sh_glob_free(remotes);
     return sh_status(sh);
 }
 
 int cmd_cat(struct shell *sh, int argc, char **argv)
 {
-    int c, i;
+    int c, i, n;
+    char **paths;
 
     sh_opt_reset();
     while ((c = sh_getopt(sh, argc, argv, "", NULL)) != -1)
@@ -656,7 +691,9 @@ int cmd_cat(struct shell *sh, int argc, char **argv)
         return sh_usage(sh, "missing operand");
     if (sh_connect(sh, argv[optind]) != DFS_OK)
         return EXIT_FAIL;
-    for (i = optind; i < argc && !sh->stdout_broken; i++)
-        copy_to_stdout(sh, argv[i], 0);
+    paths = sh_glob_args(sh, argc - optind, argv + optind, &n, 0);
+    for (i = 0; i < n && !sh->stdout_broken; i++)
+        copy_to_stdout(sh, paths[i], 0);
+    sh_glob_free(paths);
     return sh_status(sh);
 }

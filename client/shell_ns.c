@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "shell.h"
 
@@ -186,7 +187,7 @@ static void ls_operand(struct shell *sh, struct ls_opts *o, const char *path)
 int cmd_ls(struct shell *sh, int argc, char **argv)
 {
     struct ls_opts o = { 0 };
-    char *root[] = { (char *)"/" };
+    char *here[1];
     char **paths;
     int npaths, c, i;
 
@@ -200,18 +201,21 @@ int cmd_ls(struct shell *sh, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
-    paths = optind < argc ? argv + optind : root;
-    npaths = optind < argc ? argc - optind : 1;
+    /* No PATH: the working directory (the home directory), as hdfs dfs. */
     if (o.dirself)
         o.recursive = 0;
-    if (sh_connect(sh, paths[0]) != DFS_OK)
+    if (sh_connect(sh, optind < argc ? argv[optind] : NULL) != DFS_OK)
         return EXIT_FAIL;
+    here[0] = (char *)sh_workdir();
+    paths = sh_glob_args(sh, optind < argc ? argc - optind : 1,
+                         optind < argc ? argv + optind : here, &npaths, 0);
     if (o.json)
         fputs("[", stdout);
     for (i = 0; i < npaths && !sh->stdout_broken; i++)
         ls_operand(sh, &o, paths[i]);
     if (o.json)
         fputs(o.nprinted ? "\n]\n" : "]\n", stdout);
+    sh_glob_free(paths);
     return sh_status(sh);
 }
 
@@ -238,8 +242,8 @@ static void stat_human(const char *path, const struct dfs_stat *st)
 int cmd_stat(struct shell *sh, int argc, char **argv)
 {
     struct dfs_stat st;
-    int json = 0, c, i, rc;
-    char *path;
+    int json = 0, c, i, n, rc;
+    char *path, **paths;
 
     sh_opt_reset();
     while ((c = sh_getopt(sh, argc, argv, "", json_longopts)) != -1) {
@@ -252,13 +256,14 @@ int cmd_stat(struct shell *sh, int argc, char **argv)
         return sh_usage(sh, "missing operand");
     if (sh_connect(sh, argv[optind]) != DFS_OK)
         return EXIT_FAIL;
-    for (i = optind; i < argc; i++) {
-        rc = dfs_stat(sh->fs, argv[i], &st);
+    paths = sh_glob_args(sh, argc - optind, argv + optind, &n, 0);
+    for (i = 0; i < n; i++) {
+        rc = dfs_stat(sh->fs, paths[i], &st);
         if (rc != DFS_OK) {
-            sh_fail(sh, argv[i], rc);
+            sh_fail(sh, paths[i], rc);
             continue;
         }
-        path = path_normalize(argv[i]);
+        path = path_normalize(paths[i]);
         if (json) {
             json_stat(stdout, path, &st);
             putchar('\n');
@@ -267,6 +272,7 @@ int cmd_stat(struct shell *sh, int argc, char **argv)
         }
         free(path);
     }
+    sh_glob_free(paths);
     return sh_status(sh);
 }
 
@@ -326,7 +332,8 @@ static void rm_one(struct shell *sh, const char *path, int recursive, int force)
 
 int cmd_rm(struct shell *sh, int argc, char **argv)
 {
-    int recursive = 0, force = 0, c, i;
+    int recursive = 0, force = 0, c, i, n;
+    char **paths;
 
     sh_opt_reset();
     while ((c = sh_getopt(sh, argc, argv, "rRf", NULL)) != -1) {
@@ -340,8 +347,11 @@ int cmd_rm(struct shell *sh, int argc, char **argv)
         return force ? EXIT_OK : sh_usage(sh, "missing operand");
     if (sh_connect(sh, argv[optind]) != DFS_OK)
         return EXIT_FAIL;
-    for (i = optind; i < argc; i++)
-        rm_one(sh, argv[i], recursive, force);
+    /* -f: a pattern that matches nothing is not an error either. */
+    paths = sh_glob_args(sh, argc - optind, argv + optind, &n, force);
+    for (i = 0; i < n; i++)
+        rm_one(sh, paths[i], recursive, force);
+    sh_glob_free(paths);
     return sh_status(sh);
 }
 
@@ -350,8 +360,8 @@ int cmd_rm(struct shell *sh, int argc, char **argv)
 int cmd_mv(struct shell *sh, int argc, char **argv)
 {
     struct dfs_stat st;
-    const char *dst;
-    int c, i, rc;
+    char **srcs, **dsts;
+    int c, i, n, ndst, rc;
 
     sh_opt_reset();
     while ((c = sh_getopt(sh, argc, argv, "", NULL)) != -1)
@@ -360,26 +370,35 @@ int cmd_mv(struct shell *sh, int argc, char **argv)
         return sh_usage(sh, "missing operand");
     if (argc - optind < 2)
         return sh_usage(sh, "missing destination operand after '%s'", argv[optind]);
-    dst = argv[argc - 1];
     if (sh_connect(sh, argv[optind]) != DFS_OK)
         return EXIT_FAIL;
-    if (argc - optind > 2) {
+    /* A pattern as DST must name one existing path. */
+    dsts = sh_glob_args(sh, 1, argv + argc - 1, &ndst, 0);
+    if (ndst != 1) {
+        if (ndst > 1)
+            sh_failf(sh, argv[argc - 1], "matches %d paths", ndst);
+        sh_glob_free(dsts);
+        return sh_status(sh);
+    }
+    srcs = sh_glob_args(sh, argc - optind - 1, argv + optind, &n, 0);
+    if (n > 1) {
         /* Several sources: the destination must be an existing directory. */
-        rc = dfs_stat(sh->fs, dst, &st);
+        rc = dfs_stat(sh->fs, dsts[0], &st);
         if (rc != DFS_OK && rc != DFS_ERR_NOENT) {
-            sh_fail(sh, dst, rc);
-            return sh_status(sh);
-        }
-        if (rc == DFS_ERR_NOENT || st.type != DFS_TYPE_DIR) {
-            sh_failf(sh, dst, "Not a directory");
-            return sh_status(sh);
+            sh_fail(sh, dsts[0], rc);
+            n = 0;
+        } else if (rc == DFS_ERR_NOENT || st.type != DFS_TYPE_DIR) {
+            sh_failf(sh, dsts[0], "Not a directory");
+            n = 0;
         }
     }
-    for (i = optind; i < argc - 1; i++) {
-        rc = dfs_rename(sh->fs, argv[i], dst, 0);
+    for (i = 0; i < n; i++) {
+        rc = dfs_rename(sh->fs, srcs[i], dsts[0], 0);
         if (rc != DFS_OK)
-            sh_fail(sh, argv[i], rc);
+            sh_fail(sh, srcs[i], rc);
     }
+    sh_glob_free(srcs);
+    sh_glob_free(dsts);
     return sh_status(sh);
 }
 
@@ -391,12 +410,31 @@ struct attr_change {
     unsigned replication;
     unsigned mode;
     const char *owner, *group;
+    /* setrep -w: the files whose replication was set, to wait for */
+    int wait;
+    double timeout;            /* -t SECONDS, 0: none */
+    char **files;
+    size_t nfiles, cap;
 };
+
+/* Remember path among the files setrep -w waits for. */
+static void attr_remember(struct attr_change *ch, const char *path)
+{
+    if (ch->nfiles == ch->cap) {
+        ch->cap = ch->cap ? ch->cap * 2 : 16;
+        ch->files = realloc(ch->files, ch->cap * sizeof *ch->files);
+        if (!ch->files) {
+            fputs("dfs: out of memory\n", stderr);
+            exit(EXIT_FAIL);
+        }
+    }
+    ch->files[ch->nfiles++] = xstrdup(path);
+}
 
 static void attr_apply(struct shell *sh, const char *path, const struct dfs_stat *st,
                        void *arg)
 {
-    const struct attr_change *ch = arg;
+    struct attr_change *ch = arg;
     int rc;
 
     switch (ch->what) {
@@ -412,32 +450,117 @@ static void attr_apply(struct shell *sh, const char *path, const struct dfs_stat
         rc = dfs_chown(sh->fs, path, ch->owner, ch->group);
         break;
     }
-    if (rc != DFS_OK)
+    if (rc != DFS_OK) {
         sh_fail(sh, path, rc);
+    } else if (ch->what == 'r' && ch->wait) {
+        char *shown = path_normalize(path);
+
+        printf("Replication %u set: %s\n", ch->replication, shown);
+        free(shown);
+        attr_remember(ch, path);
+    }
+}
+
+/* How far file path is from its replication: 1 when every complete block
+ * has exactly ch->replication good replicas, 0 when not yet (*worst gets
+ * the fewest / most replicas of a block off target), -1 after a report. */
+static int setrep_reached(struct shell *sh, const char *path, unsigned want, unsigned *worst)
+{
+    struct dfs_file_health *h = NULL;
+    int rc, done = 1;
+    size_t b;
+
+    rc = dfs_file_health(sh->fs, &path, 1, &h, NULL);
+    if (rc == DFS_OK && h[0].status != DFS_OK)
+        rc = h[0].status;
+    if (rc != DFS_OK) {
+        sh_fail(sh, path, rc);
+        dfs_free_file_health(h, 1);
+        return -1;
+    }
+    for (b = 0; b < h[0].nblocks; b++) {
+        const struct dfs_block_health *bh = &h[0].blocks[b];
+
+        if (bh->complete && bh->live != want) {
+            *worst = bh->live;
+            done = 0;
+        }
+    }
+    dfs_free_file_health(h, 1);
+    return done;
+}
+
+/* setrep -w: wait until every file set reached its replication, like hdfs
+ * dfs: "Waiting for PATH ..... done", a dot a second. */
+static void setrep_wait(struct shell *sh, struct attr_change *ch)
+{
+    double start = mono_now(), dot = start;
+    struct timespec pause = { 0, 200 * 1000000L };
+    unsigned worst = 0;
+    size_t i;
+    int r;
+
+    sh_trap_signals(1);
+    for (i = 0; i < ch->nfiles && !sh_interrupted; i++) {
+        char *shown = path_normalize(ch->files[i]);
+
+        printf("Waiting for %s ", shown);
+        fflush(stdout);
+        while ((r = setrep_reached(sh, ch->files[i], ch->replication, &worst)) == 0) {
+            if (ch->timeout > 0 && mono_now() - start >= ch->timeout) {
+                putchar('\n');
+                sh_failf(sh, ch->files[i], "replication %u not reached after %.0f s "
+                         "(a block has %u good replicas)", ch->replication, ch->timeout, worst);
+                break;
+            }
+            if (mono_now() - dot >= 1.0) {
+                putchar('.');
+                fflush(stdout);
+                dot = mono_now();
+            }
+            nanosleep(&pause, NULL);
+            if (sh_interrupted)
+                break;
+        }
+        if (r == 1)
+            puts(" done");
+        free(shown);
+        if (r != 1)
+            break;
+    }
+    sh_trap_signals(0);
 }
 
 /* Apply ch to every operand; with recursive, to the trees below them. */
 static int attr_run(struct shell *sh, int argc, char **argv, int first,
-                    const struct attr_change *ch, int recursive)
+                    struct attr_change *ch, int recursive)
 {
     struct dfs_stat st;
-    int i, rc;
+    int i, n, rc;
+    char **paths;
 
     if (first >= argc)
         return sh_usage(sh, "missing operand");
     if (sh_connect(sh, argv[first]) != DFS_OK)
         return EXIT_FAIL;
-    for (i = first; i < argc; i++) {
+    paths = sh_glob_args(sh, argc - first, argv + first, &n, 0);
+    for (i = 0; i < n; i++) {
         if (!recursive) {
-            attr_apply(sh, argv[i], NULL, (void *)ch);
+            attr_apply(sh, paths[i], NULL, ch);
             continue;
         }
-        rc = dfs_stat(sh->fs, argv[i], &st);
+        rc = dfs_stat(sh->fs, paths[i], &st);
         if (rc != DFS_OK)
-            sh_fail(sh, argv[i], rc);
+            sh_fail(sh, paths[i], rc);
         else
-            sh_walk(sh, argv[i], &st, attr_apply, (void *)ch);
+            sh_walk(sh, paths[i], &st, attr_apply, ch);
     }
+    sh_glob_free(paths);
+    if (ch->wait && !sh->failed)
+        setrep_wait(sh, ch);
+    while (ch->nfiles > 0)
+        free(ch->files[--ch->nfiles]);
+    free(ch->files);
     return sh_status(sh);
 }
 
@@ -460,10 +583,21 @@ int cmd_setrep(struct shell *sh, int argc, char **argv)
 {
     struct attr_change ch = { .what = 'r' };
     unsigned long long n;
-    int recursive = 0;
+    int c;
 
-    if (attr_opts(sh, argc, argv, &recursive) != EXIT_OK)
-        return EXIT_USAGE;
+    sh_opt_reset();
+    while ((c = sh_getopt(sh, argc, argv, "Rwt:", NULL)) != -1) {
+        switch (c) {
+        case 'R': break;       /* a directory is always recursive here */
+        case 'w': ch.wait = 1; break;
+        case 't':
+            if (parse_uint(optarg, 1, 86400 * 365, &n) != 0)
+                return sh_usage(sh, "invalid time '%s'", optarg);
+            ch.timeout = (double)n;
+            break;
+        default: return EXIT_USAGE;
+        }
+    }
     if (optind >= argc)
         return sh_usage(sh, "missing operand");
     if (parse_uint(argv[optind], 1, 10, &n) != 0)

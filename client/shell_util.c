@@ -17,6 +17,10 @@
 
 volatile sig_atomic_t sh_interrupted;
 
+/* The handle's working directory once connected: relative operands are
+ * shown (path_normalize) and globbed against it. */
+static char *sh_cwd;
+
 /* ---------------------------------------------------------- allocation */
 
 static void out_of_memory(void)
@@ -189,7 +193,11 @@ int sh_connect(struct shell *sh, const char *path)
     if (rc != DFS_OK) {
         sh->fs = NULL;
         sh_fail(sh, path, rc);
+        return rc;
     }
+    sh_cwd = xmalloc(DFS_SH_PATH_MAX);
+    if (dfs_get_working_directory(sh->fs, sh_cwd, DFS_SH_PATH_MAX) != DFS_OK)
+        snprintf(sh_cwd, DFS_SH_PATH_MAX, "/user/%s", dfs_get_user(sh->fs));
     return rc;
 }
 
@@ -437,7 +445,31 @@ char *path_dir(const char *path)
     return xasprintf("%.*s", (int)n, path);
 }
 
+const char *sh_workdir(void)
+{
+    return sh_cwd ? sh_cwd : "/";
+}
+
+/* path_normalize() of an absolute path; NULL when a ".." climbs above
+ * the root or the path is relative. */
+static char *normalize_abs(const char *path);
+
 char *path_normalize(const char *path)
+{
+    char *joined, *out;
+
+    if (path[0] == '/' || !sh_cwd || !path[0]) {
+        out = normalize_abs(path);
+        return out ? out : xstrdup(path);
+    }
+    joined = path_join(sh_cwd, path);
+    out = normalize_abs(joined);
+    free(joined);
+    /* climbing above the root is left to the library to refuse */
+    return out ? out : xstrdup(path);
+}
+
+static char *normalize_abs(const char *path)
 {
     char *out = xmalloc(strlen(path) + 2);
     size_t len = 0, n;
@@ -445,7 +477,7 @@ char *path_normalize(const char *path)
 
     if (path[0] != '/') {
         free(out);
-        return xstrdup(path);
+        return NULL;
     }
     while (*p) {
         while (*p == '/')
@@ -456,7 +488,7 @@ char *path_normalize(const char *path)
         } else if (n == 2 && p[0] == '.' && p[1] == '.') {
             if (len == 0) {
                 free(out);
-                return xstrdup(path);
+                return NULL;
             }
             while (out[--len] != '/')
                 ;               /* drop the last component */
