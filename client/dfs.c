@@ -286,7 +286,6 @@ static const char *opts_msg(const char *fallback)
  * increasing precedence.  Returns 0, or the exit status after a message. */
 static int build_options(struct shell *sh, struct globals *g)
 {
-    const char *env = getenv("DFS_NAMENODE");
     int rc;
 
     sh->opts = dfs_options_create();
@@ -294,13 +293,10 @@ static int build_options(struct shell *sh, struct globals *g)
         fputs("dfs: out of memory\n", stderr);
         return EXIT_FAIL;
     }
-    rc = dfs_options_load_conf(sh->opts, NULL);
+    /* $DFS_CONF, then $DFS_NAMENODE (its errors start "DFS_NAMENODE: "). */
+    rc = dfs_options_load_env(sh->opts);
     if (rc != DFS_OK) {
         fprintf(stderr, "dfs: %s\n", opts_msg(dfs_strerror(rc)));
-        return EXIT_USAGE;
-    }
-    if (env && *env && dfs_options_set_namenode(sh->opts, env) != DFS_OK) {
-        fprintf(stderr, "dfs: DFS_NAMENODE: %s\n", opts_msg("invalid namenode address"));
         return EXIT_USAGE;
     }
     if (g->namenode && dfs_options_set_namenode(sh->opts, g->namenode) != DFS_OK) {

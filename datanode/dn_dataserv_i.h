@@ -190,6 +190,7 @@ struct djob {
     uint64_t c_len, c_gs;
     int c_finalized, c_have_digest;
     uint8_t digest[32];
+    uint32_t c_crc32;               /* zlib CRC-32 of the same bytes */
 };
 
 

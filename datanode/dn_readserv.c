@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "checksum.h"
 #include "dn_dataserv_i.h"
@@ -253,6 +254,7 @@ static void run_csum(struct iop_job *ij)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     uint8_t *buf = xmalloc(CSUM_BUF);
     unsigned dlen = 0;
+    uLong crc = crc32(0L, Z_NULL, 0);
     int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
     for (uint64_t off = 0; ok && off < rep.length;) {
         size_t want = rep.length - off < CSUM_BUF ? (size_t)(rep.length - off) : CSUM_BUF;
@@ -266,10 +268,13 @@ static void run_csum(struct iop_job *ij)
             break;
         }
         ok = EVP_DigestUpdate(md, buf, (size_t)n) == 1;
+        crc = crc32(crc, buf, (uInt)n);      /* n <= CSUM_BUF fits a uInt */
         off += (uint64_t)n;
     }
-    if (ok && EVP_DigestFinal_ex(md, j->digest, &dlen) == 1 && dlen == sizeof(j->digest))
+    if (ok && EVP_DigestFinal_ex(md, j->digest, &dlen) == 1 && dlen == sizeof(j->digest)) {
         j->c_have_digest = 1;
+        j->c_crc32 = (uint32_t)crc;
+    }
     else if (j->status == DFS_OK) {
         j->status = DFS_ERR_IO;
         snprintf(j->err, sizeof(j->err), "SHA-256 failed");
@@ -280,7 +285,7 @@ static void run_csum(struct iop_job *ij)
 }
 
 static void reply_csum(struct sess *s, int status, const char *err, uint64_t len, uint64_t gs,
-                       int finalized, const uint8_t *digest)
+                       int finalized, const uint8_t *digest, uint32_t crc)
 {
     Dfs__BlockChecksumResp r = DFS__BLOCK_CHECKSUM_RESP__INIT;
     r.status = (Dfs__Status)status;
@@ -294,6 +299,8 @@ static void reply_csum(struct sess *s, int status, const char *err, uint64_t len
             r.has_digest = 1;
             r.digest.data = (uint8_t *)digest;
             r.digest.len = 32;
+            r.has_crc32 = 1;             /* computed with the digest */
+            r.crc32 = crc;
         }
     }
     dfs_conn_send_msg(s->up, DFS_MSG_CHECKSUM_RESP, s->reqid, &r.base);
@@ -305,7 +312,7 @@ static void done_csum(struct iop_job *ij)
     struct sess *s = j->s;
     if (sess_job_live(j, S_CSUM)) {
         reply_csum(s, j->status, j->err, j->c_len, j->c_gs, j->c_finalized,
-                   j->c_have_digest ? j->digest : NULL);
+                   j->c_have_digest ? j->digest : NULL, j->c_crc32);
         sess_go_idle(s);
     }
     sess_job_free(j);
@@ -326,7 +333,7 @@ int rs_checksum(struct sess *s, const struct dfs_frame_hdr *h, const uint8_t *bo
     /* A replica being written here: its length so far, not final. */
     for (struct sess *o = s->ds->sessions; o; o = o->next) {
         if (o != s && (o->state == S_W_SETUP || o->state == S_W_STREAM) && o->blk_id == id) {
-            reply_csum(s, DFS_OK, NULL, o->disk_len, o->blk_gs, 0, NULL);
+            reply_csum(s, DFS_OK, NULL, o->disk_len, o->blk_gs, 0, NULL, 0);
             return 0;
         }
     }

@@ -936,7 +936,7 @@ static int check_setattr(const struct nsr_inode *in, unsigned what, uint32_t mod
                          uint32_t max_repl, char *err, size_t errsz)
 {
     if (what & ~(unsigned)(NS_SET_MODE | NS_SET_OWNER | NS_SET_GROUP | NS_SET_REPL |
-                           NS_SET_MTIME))
+                           NS_SET_MTIME | NS_SET_ATIME))
         return nsr_fail(err, errsz, DFS_ERR_INVAL, "invalid attribute mask");
     if ((what & NS_SET_MODE) && (mode & ~07777u))
         return nsr_fail(err, errsz, DFS_ERR_INVAL, "invalid mode");
@@ -954,7 +954,7 @@ static int check_setattr(const struct nsr_inode *in, unsigned what, uint32_t mod
 
 int ns_setattr(struct ns *ns, const char *path, unsigned what, uint32_t mode,
                const char *owner, const char *group, uint32_t replication,
-               uint64_t mtime_ms, char *err, size_t errsz)
+               uint64_t mtime_ms, uint64_t atime_ms, char *err, size_t errsz)
 {
     struct nsr_inode in;
     struct nsr_counters c;
@@ -975,6 +975,8 @@ int ns_setattr(struct ns *ns, const char *path, unsigned what, uint32_t mode,
         in.replication = replication;
     if (what & NS_SET_MTIME)
         in.mtime_ms = mtime_ms;
+    if (what & NS_SET_ATIME)
+        in.atime_ms = atime_ms;
     nsr_begin(ns, &c);
     nsr_inode_put(ns, &in);
     rc = nsr_commit(ns, &c, err, errsz);

@@ -140,13 +140,14 @@ int ns_rename(struct ns *ns, const char *src, const char *dst, int overwrite,
 #define NS_SET_GROUP 0x4
 #define NS_SET_REPL  0x8
 #define NS_SET_MTIME 0x10
+#define NS_SET_ATIME 0x20
 /* Change the attributes `what` selects, all or none: mode (& ~07777 ->
  * ERR_INVAL), owner, group (1-63 bytes, no ':', '/', space or control ->
  * ERR_INVAL), replication (files only: a directory is ERR_ISDIR; outside
- * [1, max] ERR_INVAL), mtime.  what == 0 changes nothing. */
+ * [1, max] ERR_INVAL), mtime, atime.  what == 0 changes nothing. */
 int ns_setattr(struct ns *ns, const char *path, unsigned what, uint32_t mode,
                const char *owner, const char *group, uint32_t replication,
-               uint64_t mtime_ms, char *err, size_t errsz);
+               uint64_t mtime_ms, uint64_t atime_ms, char *err, size_t errsz);
 
 /* Recursive totals of path: bytes in files, files, directories (counting
  * path itself when it is one) and space = sum of length x replication. */

@@ -1,6 +1,7 @@
 /*
  * nn_clientserv.c - namenode <-> clients: one handler per namespace call
- * (mkdir, create, stat, list, delete, rename, setattr, summary).
+ * (mkdir, create, stat, list, delete, rename, setattr, summary, server
+ * defaults).
  *
  * A handler validates every path, calls the namespace and answers through
  * the group commit (nn_rpc.h), so a reply never reveals a write that is
@@ -232,13 +233,14 @@ static int h_setattr(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_h
         return 0;
     unsigned what = (req->has_mode ? NS_SET_MODE : 0) | (req->owner ? NS_SET_OWNER : 0) |
                     (req->group ? NS_SET_GROUP : 0) | (req->has_replication ? NS_SET_REPL : 0) |
-                    (req->has_mtime_ms ? NS_SET_MTIME : 0);
+                    (req->has_mtime_ms ? NS_SET_MTIME : 0) |
+                    (req->has_atime_ms ? NS_SET_ATIME : 0);
     if (what == 0) {
         nn_reply_status(nn, c, h, DFS_ERR_INVAL, "nothing to change");
         return 0;
     }
     int rc = ns_setattr(nn->ns, path, what, req->mode, req->owner, req->group,
-                        req->replication, req->mtime_ms, err, sizeof(err));
+                        req->replication, req->mtime_ms, req->atime_ms, err, sizeof(err));
     after_mutation(nn, rc);
     if (rc == DFS_OK && (what & NS_SET_REPL))
         nn_replication_changed(nn, path);
@@ -265,6 +267,20 @@ static int h_summary(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_h
     return 0;
 }
 
+/* The defaults new files get when their creator names none. */
+static int h_server_defaults(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
+                             ProtobufCMessage *m)
+{
+    (void)m;
+    Dfs__ServerDefaultsResp r = DFS__SERVER_DEFAULTS_RESP__INIT;
+    r.has_block_size = r.has_replication = r.has_chunk_size = 1;
+    r.block_size = nn->conf.nn_block_size;
+    r.replication = nn->conf.nn_replication;
+    r.chunk_size = nn->conf.cl_chunk_size;
+    nn_reply_msg(nn, c, h, &r.base);
+    return 0;
+}
+
 int nn_clientserv_init(struct nn *nn)
 {
     (void)nn;
@@ -276,5 +292,7 @@ int nn_clientserv_init(struct nn *nn)
     nn_rpc_handle(DFS_MSG_RENAME_REQ, &dfs__rename_req__descriptor, h_rename);
     nn_rpc_handle(DFS_MSG_SETATTR_REQ, &dfs__set_attr_req__descriptor, h_setattr);
     nn_rpc_handle(DFS_MSG_SUMMARY_REQ, &dfs__content_summary_req__descriptor, h_summary);
+    nn_rpc_handle(DFS_MSG_SERVER_DEFAULTS_REQ, &dfs__server_defaults_req__descriptor,
+                  h_server_defaults);
     return 0;
 }

@@ -129,7 +129,7 @@ int dfs_open_append(dfs_fs *fs, const char *path, dfs_file **out)
 {
     char p[DFS_PATH_MAX + 1];
     *out = NULL;
-    int rc = dfs_fs_norm_path(path, p, sizeof(p));
+    int rc = dfs_fs_norm_path(fs, path, p, sizeof(p));
     if (rc != DFS_OK)
         return rc;
     uint64_t deadline = dfs_mono_ms() + fs->opts.timeout_ms;
@@ -137,7 +137,7 @@ int dfs_open_append(dfs_fs *fs, const char *path, dfs_file **out)
     for (;;) {
         struct tail t;
         struct dfs_stat st;
-        rc = dfs_stat(fs, p, &st);
+        rc = dfs_fs_stat_raw(fs, p, &st);
         if (rc == DFS_OK && st.type == DFS_TYPE_DIR)
             return dfs_set_error(DFS_ERR_ISDIR, "%s: Is a directory", p);
         /* A file being written cannot be read to its end reliably; the
@@ -183,7 +183,7 @@ int dfs_open_append(dfs_fs *fs, const char *path, dfs_file **out)
 int dfs_recover_lease(dfs_fs *fs, const char *path, int *closed)
 {
     char p[DFS_PATH_MAX + 1];
-    int rc = dfs_fs_norm_path(path, p, sizeof(p));
+    int rc = dfs_fs_norm_path(fs, path, p, sizeof(p));
     if (closed)
         *closed = 0;
     if (rc != DFS_OK)

@@ -32,6 +32,7 @@ struct rd_loc {
     unsigned port;
     char storage_id[64];
     int bad;                     /* failed or corrupt for this handle */
+    int local;                   /* on this client's host */
 };
 
 struct rd_block {
@@ -102,6 +103,7 @@ struct dfs_file {
     const uint8_t *rdata;        /* its data */
     uint64_t rdata_off;          /* block offset of rdata[0] */
     size_t rdata_len;
+    struct dfs_read_stats stats; /* since open or dfs_clear_read_stats() */
 };
 
 /* A writer's handle for path (normalised here) writing chunk_size-byte
@@ -113,6 +115,12 @@ int dfs_writer_new(dfs_fs *fs, const char *path, uint32_t chunk_size, dfs_file *
 void dfs_writer_free(dfs_file *f);
 int dfs_writer_close(dfs_file *f);
 int dfs_reader_close(dfs_file *f);
+/* The length a reader opening path (normalised) now gets: its length, or
+ * for a file being written, up to the visible length of its last block as
+ * the first of the block's datanodes that answers tells (asked once, no
+ * waiting).  DFS_OK, DFS_ERR_ISDIR, DFS_ERR_UNAVAIL (no datanode of the
+ * last block answered), or the namenode's error. */
+int dfs_reader_visible_length(dfs_fs *fs, const char *path, uint64_t *len);
 /* The partial last chunk of an open reader's file: its last block's chunk
  * size (from a datanode) into *chunk_size and the block's bytes after its
  * last whole chunk into *tail (malloc'ed, caller frees; NULL when none)

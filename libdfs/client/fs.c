@@ -12,19 +12,10 @@
 
 #include "dfs.pb-c.h"
 #include "error_i.h"
+#include "file_i.h"
 #include "frame.h"
 #include "fs_i.h"
 #include "path.h"
-
-int dfs_fs_norm_path(const char *path, char *out, size_t outsz)
-{
-    if (!path)
-        return dfs_set_error(DFS_ERR_INVAL, "no path given");
-    enum dfs_path_rc rc = dfs_path_normalize(path, out, outsz);
-    if (rc != DFS_PATH_OK)
-        return dfs_set_error(DFS_ERR_INVAL, "%s", dfs_path_strerror(rc));
-    return DFS_OK;
-}
 
 int dfs_connect(const dfs_options *opts, dfs_fs **out)
 {
@@ -36,14 +27,21 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
     if (!fs)
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
     fs->opts = *opts;
-    int rc = dfs_lease_init(fs);
+    int rc = dfs_cwd_init(fs);
     if (rc != DFS_OK) {
+        free(fs);
+        return rc;
+    }
+    rc = dfs_lease_init(fs);
+    if (rc != DFS_OK) {
+        dfs_cwd_fini(fs);
         free(fs);
         return rc;
     }
     fs->nn = dfs_rpc_new(opts->namenode_host, opts->namenode_port, (int)opts->timeout_ms);
     if (!fs->nn) {
         dfs_lease_fini(fs);
+        dfs_cwd_fini(fs);
         free(fs);
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
     }
@@ -56,7 +54,7 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
 
     /* Check that the namenode answers, so a wrong address fails here. */
     struct dfs_stat st;
-    rc = dfs_stat(fs, "/", &st);
+    rc = dfs_fs_stat_raw(fs, "/", &st);
     if (rc != DFS_OK) {
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s", dfs_errmsg());
@@ -74,7 +72,71 @@ void dfs_disconnect(dfs_fs *fs)
         return;
     dfs_lease_fini(fs);
     dfs_rpc_free(fs->nn);
+    dfs_cwd_fini(fs);
     free(fs);
+}
+
+int dfs_get_uri(const dfs_fs *fs, char *buf, size_t size)
+{
+    char addr[300];
+    if (!buf)
+        return dfs_set_error(DFS_ERR_INVAL, "no buffer given");
+    dfs_options_format_addr(fs->opts.namenode_host, fs->opts.namenode_port, addr, sizeof(addr));
+    int n = snprintf(buf, size, "dfs://%s", addr);
+    if (n < 0 || (size_t)n >= size) {
+        if (size)
+            buf[0] = '\0';
+        return dfs_set_error(DFS_ERR_INVAL, "the URI dfs://%s does not fit a buffer of %zu",
+                             addr, size);
+    }
+    return DFS_OK;
+}
+
+const char *dfs_get_user(const dfs_fs *fs)
+{
+    return fs->opts.user;
+}
+
+/* The namenode's defaults for new files. */
+static int server_defaults(dfs_fs *fs, Dfs__ServerDefaultsResp **out)
+{
+    Dfs__ServerDefaultsReq req = DFS__SERVER_DEFAULTS_REQ__INIT;
+    ProtobufCMessage *m = NULL;
+    int rc = dfs_rpc_call(fs->nn, DFS_MSG_SERVER_DEFAULTS_REQ, &req.base,
+                          &dfs__server_defaults_resp__descriptor, &m);
+    if (rc == DFS_OK && (!((Dfs__ServerDefaultsResp *)m)->has_block_size ||
+                         !((Dfs__ServerDefaultsResp *)m)->has_replication))
+        rc = dfs_set_error(DFS_ERR_PROTO, "namenode answered its defaults without "
+                           "block size or replication");
+    if (rc != DFS_OK) {
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        return rc;
+    }
+    *out = (Dfs__ServerDefaultsResp *)m;
+    return DFS_OK;
+}
+
+int dfs_get_default_block_size(dfs_fs *fs, uint64_t *block_size)
+{
+    Dfs__ServerDefaultsResp *r;
+    int rc = server_defaults(fs, &r);
+    if (rc != DFS_OK)
+        return rc;
+    *block_size = r->block_size;
+    dfs__server_defaults_resp__free_unpacked(r, NULL);
+    return DFS_OK;
+}
+
+int dfs_get_default_replication(dfs_fs *fs, unsigned *replication)
+{
+    Dfs__ServerDefaultsResp *r;
+    int rc = server_defaults(fs, &r);
+    if (rc != DFS_OK)
+        return rc;
+    *replication = r->replication;
+    dfs__server_defaults_resp__free_unpacked(r, NULL);
+    return DFS_OK;
 }
 
 /* Copy a wire FileStatus into the public struct. */
@@ -107,7 +169,7 @@ static int simple_call(dfs_fs *fs, uint16_t type, const ProtobufCMessage *req,
 }
 
 #define NORM(path, buf) do { \
-        int rc_ = dfs_fs_norm_path((path), (buf), sizeof(buf)); \
+        int rc_ = dfs_fs_norm_path(fs, (path), (buf), sizeof(buf)); \
         if (rc_) return rc_; \
     } while (0)
 
@@ -145,12 +207,10 @@ int dfs_create(dfs_fs *fs, const char *path, unsigned mode)
     return simple_call(fs, DFS_MSG_CREATE_REQ, &req.base, &dfs__create_resp__descriptor);
 }
 
-int dfs_stat(dfs_fs *fs, const char *path, struct dfs_stat *st)
+int dfs_fs_stat_raw(dfs_fs *fs, const char *p, struct dfs_stat *st)
 {
-    char p[DFS_PATH_MAX + 1];
-    NORM(path, p);
     Dfs__StatReq req = DFS__STAT_REQ__INIT;
-    req.path = p;
+    req.path = (char *)p;
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(fs->nn, DFS_MSG_STAT_REQ, &req.base, &dfs__stat_resp__descriptor, &m);
     if (rc == DFS_OK) {
@@ -163,6 +223,28 @@ int dfs_stat(dfs_fs *fs, const char *path, struct dfs_stat *st)
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
     return rc;
+}
+
+int dfs_stat(dfs_fs *fs, const char *path, struct dfs_stat *st)
+{
+    char p[DFS_PATH_MAX + 1];
+    NORM(path, p);
+    struct dfs_stat s;
+    int rc = dfs_fs_stat_raw(fs, p, &s);
+    if (rc != DFS_OK)
+        return rc;
+    /* A file being written: the length a reader opening it now gets.
+     * When no datanode of its last block answers, the namenode's length
+     * (its complete blocks) stands: stat does not fail for that. */
+    uint64_t len;
+    if (s.type == DFS_TYPE_FILE && !s.complete) {
+        if (dfs_reader_visible_length(fs, p, &len) == DFS_OK)
+            s.length = len;
+        else
+            dfs_fs_log(fs, DFS_LOG_DEBUG, "stat %s: %s", p, dfs_errmsg());
+    }
+    *st = s;
+    return DFS_OK;
 }
 
 int dfs_delete(dfs_fs *fs, const char *path, int recursive)
@@ -240,6 +322,26 @@ int dfs_set_mtime(dfs_fs *fs, const char *path, uint64_t mtime_ms)
     return setattr(fs, path, &req);
 }
 
+int dfs_utimes(dfs_fs *fs, const char *path, int64_t mtime_ms, int64_t atime_ms)
+{
+    if (mtime_ms < -1 || atime_ms < -1)
+        return dfs_set_error(DFS_ERR_INVAL, "invalid time %lld (ms since the epoch, or -1)",
+                             (long long)(mtime_ms < -1 ? mtime_ms : atime_ms));
+    if (mtime_ms == -1 && atime_ms == -1) {
+        /* Nothing to change; the path must still exist. */
+        char p[DFS_PATH_MAX + 1];
+        struct dfs_stat st;
+        NORM(path, p);
+        return dfs_fs_stat_raw(fs, p, &st);
+    }
+    Dfs__SetAttrReq req = DFS__SET_ATTR_REQ__INIT;
+    req.has_mtime_ms = mtime_ms != -1;
+    req.mtime_ms = mtime_ms != -1 ? (uint64_t)mtime_ms : 0;
+    req.has_atime_ms = atime_ms != -1;
+    req.atime_ms = atime_ms != -1 ? (uint64_t)atime_ms : 0;
+    return setattr(fs, path, &req);
+}
+
 int dfs_content_summary(dfs_fs *fs, const char *path, struct dfs_summary *out)
 {
     char p[DFS_PATH_MAX + 1];
@@ -302,7 +404,7 @@ int dfs_opendir(dfs_fs *fs, const char *path, dfs_dir **out)
     if (!d)
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
     d->fs = fs;
-    int rc = dfs_fs_norm_path(path, d->path, sizeof(d->path));
+    int rc = dfs_fs_norm_path(fs, path, d->path, sizeof(d->path));
     if (rc == DFS_OK)
         rc = dir_fetch(d);
     if (rc != DFS_OK) {

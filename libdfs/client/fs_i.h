@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include "dfs.h"
+#include "path.h"
 #include "rpc.h"
 
 struct dfs_options {
@@ -40,11 +41,27 @@ struct dfs_fs {
     int lease_started, lease_stop;
     unsigned lease_writers;      /* files open for writing */
     uint64_t lease_due_ms;       /* next renewal, monotonic */
+
+    /* The working directory (cwd.c): normalised, guarded by cwd_lock. */
+    int cwd_ready;
+    pthread_mutex_t cwd_lock;
+    char cwd[DFS_PATH_MAX + 1];
 };
 
-/* Normalise a user path for a call; on failure sets the error (naming the
+/* "HOST:PORT" ("[V6]:PORT" for an IPv6 address) into buf[size] (options.c). */
+void dfs_options_format_addr(const char *host, unsigned port, char *buf, size_t size);
+
+/* Normalise a user path for a call (cwd.c): a relative one is resolved
+ * against fs's working directory.  On failure sets the error (naming the
  * path) and returns DFS_ERR_INVAL. */
-int dfs_fs_norm_path(const char *path, char *out, size_t outsz);
+int dfs_fs_norm_path(dfs_fs *fs, const char *path, char *out, size_t outsz);
+/* Set fs's working directory to "/user/NAME" of its user (at connect;
+ * "/" when the name makes no valid path).  DFS_OK or DFS_ERR_NOMEM. */
+int dfs_cwd_init(dfs_fs *fs);
+void dfs_cwd_fini(dfs_fs *fs);
+/* The namenode's attributes of path (normalised), as they are: a file
+ * being written has the length of its complete blocks (fs.c). */
+int dfs_fs_stat_raw(dfs_fs *fs, const char *path, struct dfs_stat *st);
 /* dfs_delete; with inode != 0 only while path still names that inode
  * (else DFS_ERR_NOENT). */
 int dfs_fs_delete(dfs_fs *fs, const char *path, int recursive, uint64_t inode);

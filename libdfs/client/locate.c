@@ -18,7 +18,7 @@ int dfs_get_block_locations(dfs_fs *fs, const char *path, uint64_t offset, uint6
     char p[DFS_PATH_MAX + 1];
     *out = NULL;
     *count = 0;
-    int rc = dfs_fs_norm_path(path, p, sizeof(p));
+    int rc = dfs_fs_norm_path(fs, path, p, sizeof(p));
     if (rc)
         return rc;
     Dfs__GetBlockLocationsReq req = DFS__GET_BLOCK_LOCATIONS_REQ__INIT;

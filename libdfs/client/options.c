@@ -24,8 +24,9 @@ dfs_options *dfs_options_create(void)
         free(o);
         return NULL;
     }
-    if (dfs_parse_hostport(c.cl_namenode, o->namenode_host, sizeof(o->namenode_host),
-                           &o->namenode_port) != 0) {
+    char err[8];
+    if (dfs_parse_namenode(c.cl_namenode, o->namenode_host, sizeof(o->namenode_host),
+                           &o->namenode_port, err, sizeof(err)) != 0) {
         snprintf(o->namenode_host, sizeof(o->namenode_host), "127.0.0.1");
         o->namenode_port = 8020;
     }
@@ -89,22 +90,37 @@ int dfs_options_load_conf(dfs_options *o, const char *path)
     return rc;
 }
 
-int dfs_options_set_namenode(dfs_options *o, const char *hostport)
+int dfs_options_load_env(dfs_options *o)
 {
-    char host[256];
+    int rc = dfs_options_load_conf(o, NULL);
+    if (rc != DFS_OK)
+        return rc;
+    const char *env = getenv("DFS_NAMENODE");
+    if (env && *env && (rc = dfs_options_set_namenode(o, env)) != DFS_OK)
+        return dfs_set_error(rc, "DFS_NAMENODE: %s", dfs_errmsg());
+    return DFS_OK;
+}
+
+int dfs_options_set_namenode(dfs_options *o, const char *addr)
+{
+    char host[sizeof(o->namenode_host)], err[512];
     unsigned port;
-    if (!hostport || dfs_parse_hostport(hostport, host, sizeof(host), &port) != 0 || port == 0)
-        return dfs_set_error(DFS_ERR_INVAL, "invalid namenode address '%s' (expected HOST:PORT)",
-                             hostport ? hostport : "");
-    snprintf(o->namenode_host, sizeof(o->namenode_host), "%s", host);
+    if (dfs_parse_namenode(addr, host, sizeof(host), &port, err, sizeof(err)) != 0)
+        return dfs_set_error(DFS_ERR_INVAL, "%s", err);
+    memcpy(o->namenode_host, host, sizeof(host));
     o->namenode_port = port;
     return DFS_OK;
+}
+
+void dfs_options_format_addr(const char *host, unsigned port, char *buf, size_t size)
+{
+    snprintf(buf, size, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }
 
 char *dfs_options_get_namenode(const dfs_options *o)
 {
     char buf[300];
-    snprintf(buf, sizeof(buf), "%s:%u", o->namenode_host, o->namenode_port);
+    dfs_options_format_addr(o->namenode_host, o->namenode_port, buf, sizeof(buf));
     return strdup(buf);
 }
 

@@ -11,7 +11,9 @@
  * location of a block has failed the locations are fetched once more; if
  * none works then, the read fails with an error naming the block.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,26 @@
 #include "error_i.h"
 #include "file_i.h"
 #include "frame.h"
+
+/* 1 when host is a loopback address (or "localhost"). */
+static int is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* 1 when a datanode at host runs on this client's machine: the same
+ * address the cluster sees this client at, or both on loopback. */
+static int host_is_local(const dfs_fs *fs, const char *host)
+{
+    return strcmp(host, fs->client_host) == 0 ||
+           (is_loopback(host) && is_loopback(fs->client_host));
+}
 
 static void free_blocks(dfs_file *f)
 {
@@ -138,6 +160,7 @@ static int fetch_locations(dfs_file *f)
         for (size_t j = 0; j < lb->n_locs; j++) {
             snprintf(b->locs[j].host, sizeof(b->locs[j].host), "%s", lb->locs[j]->host);
             b->locs[j].port = lb->locs[j]->port;
+            b->locs[j].local = host_is_local(f->fs, b->locs[j].host);
             snprintf(b->locs[j].storage_id, sizeof(b->locs[j].storage_id), "%s",
                      lb->locs[j]->storage_id);
             /* A replica the namenode knows to be corrupt is tried last:
@@ -160,17 +183,36 @@ static int fetch_locations(dfs_file *f)
     return DFS_OK;
 }
 
+static void reader_init(dfs_file *f, dfs_fs *fs)
+{
+    f->fs = fs;
+    f->dn.fd = -1;
+    f->rs.fd = -1;
+    f->rs_block = -1;
+}
+
+int dfs_reader_visible_length(dfs_fs *fs, const char *path, uint64_t *len)
+{
+    dfs_file *f = calloc(1, sizeof(*f));
+    if (!f)
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    reader_init(f, fs);
+    snprintf(f->path, sizeof(f->path), "%s", path);
+    int rc = fetch_locations(f);
+    if (rc == DFS_OK)
+        *len = f->length;
+    dfs_reader_close(f);
+    return rc;
+}
+
 int dfs_open_read(dfs_fs *fs, const char *path, dfs_file **out)
 {
     *out = NULL;
     dfs_file *f = calloc(1, sizeof(*f));
     if (!f)
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
-    f->fs = fs;
-    f->dn.fd = -1;
-    f->rs.fd = -1;
-    f->rs_block = -1;
-    int rc = dfs_fs_norm_path(path, f->path, sizeof(f->path));
+    reader_init(f, fs);
+    int rc = dfs_fs_norm_path(fs, path, f->path, sizeof(f->path));
     if (rc == DFS_OK)
         rc = fetch_locations(f);
     /* The length of a block being written could not be had (no datanode
@@ -361,6 +403,8 @@ static int64_t read_block(dfs_file *f, size_t bi, uint8_t *buf, size_t len, uint
         if (f->rs_block == (long)bi && f->rdata_len > 0 && f->rdata_off == off) {
             size_t n = len < f->rdata_len ? len : f->rdata_len;
             memcpy(buf, f->rdata, n);
+            if (b->locs[f->rs_loc].local)
+                f->stats.local_bytes_read += n;
             f->rdata += n;
             f->rdata_off += n;
             f->rdata_len -= n;
@@ -450,6 +494,7 @@ int64_t dfs_pread(dfs_file *f, void *buf, size_t len, uint64_t offset)
         done += (size_t)n;
     }
     f->seq_next = offset + done;
+    f->stats.bytes_read += done;
     return (int64_t)done;
 }
 
@@ -472,6 +517,29 @@ int dfs_seek(dfs_file *f, uint64_t offset)
 uint64_t dfs_file_length(const dfs_file *f)
 {
     return f->writing ? f->pos : f->length;
+}
+
+uint64_t dfs_tell(const dfs_file *f)
+{
+    return f->pos;
+}
+
+int dfs_file_is_writer(const dfs_file *f)
+{
+    return f->writing != 0;
+}
+
+int dfs_get_read_stats(const dfs_file *f, struct dfs_read_stats *out)
+{
+    if (f->writing)
+        return dfs_set_error(DFS_ERR_INVAL, "%s: open for writing: no read statistics", f->path);
+    *out = f->stats;
+    return DFS_OK;
+}
+
+void dfs_clear_read_stats(dfs_file *f)
+{
+    memset(&f->stats, 0, sizeof(f->stats));
 }
 
 int dfs_reader_tail(dfs_file *f, uint8_t **tail, size_t *n, uint32_t *chunk_size)

@@ -112,7 +112,7 @@ int dfs_writer_new(dfs_fs *fs, const char *path, uint32_t chunk_size, dfs_file *
     f->writing = 1;
     f->dn.fd = -1;
     f->rs.fd = -1;
-    int rc = dfs_fs_norm_path(path, f->path, sizeof(f->path));
+    int rc = dfs_fs_norm_path(fs, path, f->path, sizeof(f->path));
     if (rc != DFS_OK) {
         free(f);
         return rc;

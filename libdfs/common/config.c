@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "frame.h"
@@ -57,6 +58,8 @@ struct conf_def {
       offsetof(struct dfs_conf, field), NULL, NULL, help }
 
 static int check_hostport(const char *v);
+static int check_namenode(const char *v);
+
 static int check_hostport_or_empty(const char *v);
 static int check_nonempty(const char *v);
 static int check_log_level(const char *v);
@@ -192,8 +195,9 @@ static const struct conf_def conf_table[] = {
         "Log level: error, warn, info or debug."),
 
     STR("client", "namenode", cl_namenode, "127.0.0.1:8020",
-        check_hostport, "HOST:PORT", 0,
-        "RPC address of the namenode, HOST:PORT."),
+        check_namenode, "HOST[:PORT] or dfs://HOST[:PORT]", 0,
+        "RPC address of the namenode: HOST:PORT, HOST (port 8020) or\n"
+        "# a URI dfs://HOST:PORT (hdfs:// is accepted too)."),
     NUM("client", "chunk_size", CT_SIZE32, cl_chunk_size, "16K", 512, 16 * MiB,
         CF_POW2, "Bytes per checksum in new blocks: a power of two, 512 to 16M.\n"
         "# 16K: the .meta file costs 0.05% of the data, one XXH3 call per chunk\n"
@@ -273,6 +277,67 @@ int dfs_parse_hostport(const char *s, char *host, size_t hostsz, unsigned *port)
     return 0;
 }
 
+int dfs_parse_namenode(const char *s, char *host, size_t hostsz, unsigned *port,
+                       char *err, size_t errsz)
+{
+    char auth[300], h[256];
+    unsigned p;
+
+    if (s == NULL || *s == '\0') {
+        snprintf(err, errsz, "empty namenode address");
+        return -1;
+    }
+    const char *a = s;
+    const char *sep = strstr(s, "://");
+    if (sep != NULL) {
+        size_t slen = (size_t)(sep - s);
+        if (!((slen == 3 && strncasecmp(s, "dfs", 3) == 0) ||
+              (slen == 4 && strncasecmp(s, "hdfs", 4) == 0))) {
+            snprintf(err, errsz, "unsupported scheme '%.*s' in namenode URI '%s' "
+                     "(expected dfs:// or hdfs://)", (int)(slen < 32 ? slen : 32), s, s);
+            return -1;
+        }
+        a = sep + 3;
+    }
+    /* The authority ends at the first '/'; only a lone "/" may follow it. */
+    size_t alen = strcspn(a, "/");
+    if (a[alen] == '/' && (sep == NULL || a[alen + 1] != '\0')) {
+        snprintf(err, errsz, sep ? "namenode URI '%s' has a path (only dfs://HOST[:PORT][/])"
+                                 : "namenode address '%s' has a path (expected HOST[:PORT])", s);
+        return -1;
+    }
+    if (alen == 0 || alen >= sizeof(auth) - 8) {
+        snprintf(err, errsz, "namenode address '%s' has %s host", s, alen ? "too long a" : "no");
+        return -1;
+    }
+    memcpy(auth, a, alen);
+    auth[alen] = '\0';
+    if (strpbrk(auth, "@?#") != NULL) {
+        snprintf(err, errsz, "invalid namenode address '%s' (expected HOST[:PORT])", s);
+        return -1;
+    }
+    /* No port: "HOST" or "[V6]" (an unbracketed ':' always starts one). */
+    const char *colon = strrchr(auth, ':');
+    int has_port = auth[0] == '[' ? auth[alen - 1] != ']' : colon != NULL;
+    if (!has_port)
+        snprintf(auth + alen, sizeof(auth) - alen, ":%u", DFS_NAMENODE_PORT);
+    if (dfs_parse_hostport(auth, h, sizeof(h), &p) != 0 || p == 0) {
+        snprintf(err, errsz, "invalid namenode address '%s' (expected HOST, HOST:PORT, "
+                 "[IPV6]:PORT or dfs://HOST:PORT with a port of 1 to 65535)", s);
+        return -1;
+    }
+    if (host != NULL) {
+        if (strlen(h) >= hostsz) {
+            snprintf(err, errsz, "namenode address '%s': host name too long", s);
+            return -1;
+        }
+        memcpy(host, h, strlen(h) + 1);
+    }
+    if (port != NULL)
+        *port = p;
+    return 0;
+}
+
 /* A plain decimal number: digits only.  Returns 0, or -1 on anything else
  * or a value above UINT64_MAX; *end gets the first byte after the digits
  * when end is not NULL (then trailing bytes are the caller's business). */
@@ -337,6 +402,13 @@ static void format_size(uint64_t v, char *buf, size_t sz)
 static int check_hostport(const char *v)
 {
     return dfs_parse_hostport(v, NULL, 0, NULL) == 0;
+}
+
+/* The client's namenode: any form dfs_parse_namenode() takes. */
+static int check_namenode(const char *v)
+{
+    char err[8];
+    return dfs_parse_namenode(v, NULL, 0, NULL, err, sizeof(err)) == 0;
 }
 
 static int check_hostport_or_empty(const char *v)

@@ -118,6 +118,16 @@ void dfs_conf_write_example(int fd);
  * host longer than hostsz - 1) or the port is not in 0..65535.  host and
  * port may be NULL to validate only. */
 int dfs_parse_hostport(const char *s, char *host, size_t hostsz, unsigned *port);
+/* The port of a namenode address or URI that names none. */
+#define DFS_NAMENODE_PORT 8020
+/* A namenode address as users write it: "HOST", "HOST:PORT", "[V6]",
+ * "[V6]:PORT", or a URI "dfs://" or "hdfs://" followed by one of those and
+ * at most a trailing "/" (a scheme is matched ignoring case).  The port
+ * defaults to DFS_NAMENODE_PORT; port 0 is refused.  Returns 0, or -1 with
+ * the reason ("unsupported scheme 'http'") in err[errsz] (host and *port
+ * untouched then).  host and port may be NULL to validate only. */
+int dfs_parse_namenode(const char *s, char *host, size_t hostsz, unsigned *port,
+                       char *err, size_t errsz);
 /* Parse a size with an optional binary suffix: "128M", "1g", "4096", "64k"
  * (K, M, G, T in either case; nothing else around the digits).
  * Returns 0, or -1 on garbage or a value above UINT64_MAX. */

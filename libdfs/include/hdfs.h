@@ -202,8 +202,8 @@ extern  "C" {
      LIBHDFS_EXTERNAL
      hdfsFS hdfsBuilderConnect(struct hdfsBuilder *bld);
 
-    /* A new builder: namenode "default", the process's user.  NULL with
-     * errno ENOMEM. */
+    /* A new builder: no namenode (the local file system) until
+     * hdfsBuilderSetNameNode, the process's user.  NULL with errno ENOMEM. */
     LIBHDFS_EXTERNAL
     struct hdfsBuilder *hdfsNewBuilder(void);
 
@@ -244,14 +244,17 @@ extern  "C" {
     /* Set configuration key to val for this connection (val NULL removes
      * it).  Neither string is copied.  Keys understood: dfs.replication,
      * dfs.blocksize, fs.defaultFS, and the dfs client keys of
-     * conf/dfs.conf ("client.NAME" or "NAME"); others are kept and
-     * ignored.  0, or an errno value (also in errno). */
+     * client.timeout_ms, client.chunk_size; others are kept and ignored
+     * (a bad value fails hdfsBuilderConnect with EINVAL).  0, or -ENOMEM
+     * (as libhdfs). */
     LIBHDFS_EXTERNAL
     int hdfsBuilderConfSetStr(struct hdfsBuilder *bld, const char *key,
                               const char *val);
 
-    /* Look key up in the configuration ($DFS_CONF; Hadoop names
-     * dfs.replication, dfs.blocksize, fs.defaultFS map to dfs's own).
+    /* Look key up in the configuration file $DFS_CONF: "SECTION.NAME" is
+     * NAME of [SECTION], a name without a dot one of [client]; Hadoop's
+     * dfs.replication and dfs.blocksize are client.replication and
+     * client.block_size; fs.defaultFS is "hdfs://" + the default namenode.
      * *val gets a copy to free with hdfsConfStrFree, or NULL when the key
      * is not set (not an error).  0, or an errno value (also in errno). */
     LIBHDFS_EXTERNAL
@@ -273,8 +276,8 @@ extern  "C" {
 
     /* Open path.  flags: O_RDONLY to read; O_WRONLY to create or replace
      * (missing parent directories are created); O_WRONLY|O_APPEND to add
-     * to an existing file.  O_RDWR, and O_CREAT|O_EXCL, fail with
-     * ENOTSUP; other flags are ignored.  bufferSize, replication and
+     * to an existing file.  O_RDWR fails with ENOTSUP; other flags are
+     * ignored (O_CREAT|O_EXCL too, as libhdfs does).  bufferSize, replication and
      * blocksize 0 mean the defaults (bufferSize is otherwise unused).
      * Returns the file, or NULL with errno. */
     LIBHDFS_EXTERNAL
@@ -376,8 +379,8 @@ extern  "C" {
     LIBHDFS_EXTERNAL
     int hdfsExists(hdfsFS fs, const char *path);
 
-    /* Move a reader to desiredPos (up to the length).  0 or -1/errno;
-     * EINVAL for a writer or a position outside the file. */
+    /* Move a reader to desiredPos (up to the length).  0 or -1/errno:
+     * EBADF for a writer, EINVAL for a position outside the file. */
     LIBHDFS_EXTERNAL
     int hdfsSeek(hdfsFS fs, hdfsFile file, tOffset desiredPos);
 
@@ -408,12 +411,14 @@ extern  "C" {
     tSize hdfsWrite(hdfsFS fs, hdfsFile file, const void* buffer,
                     tSize length);
 
-    /* Push buffered data out (an hflush for dfs).  0 or -1/errno. */
+    /* As Hadoop's flush(): libhdfs keeps no bytes back (they are queued
+     * to the pipeline by hdfsWrite), so this only checks file is a writer
+     * (EBADF else); hdfsHFlush makes data visible.  0 or -1/errno. */
     LIBHDFS_EXTERNAL
     int hdfsFlush(hdfsFS fs, hdfsFile file);
 
     /* Make everything written so far visible to new readers.  0 or
-     * -1/errno (EINVAL for a reader). */
+     * -1/errno (EBADF for a reader). */
     LIBHDFS_EXTERNAL
     int hdfsHFlush(hdfsFS fs, hdfsFile file);
 
@@ -422,7 +427,7 @@ extern  "C" {
     int hdfsHSync(hdfsFS fs, hdfsFile file);
 
     /* Bytes a reader has left between its position and the end of the
-     * file (capped at INT_MAX).  -1 with errno (EINVAL for a writer). */
+     * file (capped at INT_MAX).  -1 with errno (EBADF for a writer). */
     LIBHDFS_EXTERNAL
     int hdfsAvailable(hdfsFS fs, hdfsFile file);
 
@@ -438,19 +443,20 @@ extern  "C" {
     int hdfsMove(hdfsFS srcFS, const char* src, hdfsFS dstFS, const char* dst);
 
     /* Delete path; a non-empty directory only with recursive != 0.  0 or
-     * -1/errno. */
+     * -1/errno (ENOENT when path does not exist, ENOTEMPTY; libhdfs says
+     * EIO for both). */
     LIBHDFS_EXTERNAL
     int hdfsDelete(hdfsFS fs, const char* path, int recursive);
 
     /* Rename oldPath to newPath.  An existing newPath is an error
-     * (EEXIST) unless it is a directory, into which oldPath moves.  0 or
-     * -1/errno. */
+     * (EEXIST; libhdfs says EIO) unless it is a directory, into which
+     * oldPath moves.  0 or -1/errno. */
     LIBHDFS_EXTERNAL
     int hdfsRename(hdfsFS fs, const char* oldPath, const char* newPath);
 
     /* Copy the working directory, as a fully qualified URI, into buffer
      * (bufferSize bytes with the NUL).  Returns buffer, or NULL with errno
-     * (ERANGE when it does not fit). */
+     * (ENAMETOOLONG when it does not fit). */
     LIBHDFS_EXTERNAL
     char* hdfsGetWorkingDirectory(hdfsFS fs, char *buffer, size_t bufferSize);
 
@@ -557,8 +563,9 @@ extern  "C" {
     int hadoopRzOptionsSetSkipChecksum(
             struct hadoopRzOptions *opts, int skip);
 
-    /* Name a buffer pool (any name) so that hadoopReadZero may fall back
-     * to copying into allocated buffers; NULL removes it.  0 or -1/errno. */
+    /* Name a buffer pool (any name is accepted; NULL removes it).  Not
+     * needed here: hadoopReadZero always reads into a malloc'd buffer.
+     * 0 or -1/errno. */
     LIBHDFS_EXTERNAL
     int hadoopRzOptionsSetByteBufferPool(
             struct hadoopRzOptions *opts, const char *className);
@@ -569,10 +576,10 @@ extern  "C" {
 
     /* Read up to maxLength bytes at the position into a new buffer and
      * advance the position.  dfs has no memory-mapped path: the bytes are
-     * copied, so opts must name a buffer pool, else NULL with EPROTONOSUPPORT
-     * (Hadoop's answer when no zero-copy read is possible and no pool is
-     * given).  At the end of the file the buffer's data are NULL.  NULL
-     * with errno on failure. */
+     * copied into a malloc'd buffer, pool or not (where Hadoop fails with
+     * EPROTONOSUPPORT when it cannot map and no pool was named).  At the
+     * end of the file the buffer's data are NULL.  NULL with errno on
+     * failure (EINVAL for a writer). */
     LIBHDFS_EXTERNAL
     struct hadoopRzBuffer* hadoopReadZero(hdfsFile file,
             struct hadoopRzOptions *opts, int32_t maxLength);

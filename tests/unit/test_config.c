@@ -156,6 +156,63 @@ static void test_parse_size(void)
     CHECK_EQ_INT(v, 99);        /* untouched on failure */
 }
 
+static void test_parse_namenode(void)
+{
+    char host[64], err[256];
+    unsigned port = 1;
+    static const struct { const char *in, *host; unsigned port; } good[] = {
+        { "127.0.0.1:8021", "127.0.0.1", 8021 },
+        { "nn.example.com", "nn.example.com", DFS_NAMENODE_PORT },
+        { "[::1]:9000", "::1", 9000 },
+        { "[::1]", "::1", DFS_NAMENODE_PORT },
+        { "dfs://h:1234", "h", 1234 },
+        { "dfs://h:1234/", "h", 1234 },
+        { "dfs://h", "h", DFS_NAMENODE_PORT },
+        { "dfs://h/", "h", DFS_NAMENODE_PORT },
+        { "hdfs://h:9", "h", 9 },
+        { "HDFS://h", "h", DFS_NAMENODE_PORT },
+        { "dfs://[fe80::1]:77/", "fe80::1", 77 },
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        CHECK_EQ_INT(dfs_parse_namenode(good[i].in, host, sizeof(host), &port, err,
+                                        sizeof(err)), 0);
+        CHECK_EQ_STR(host, good[i].host);
+        CHECK_EQ_INT(port, good[i].port);
+    }
+    static const struct { const char *in, *why; } bad[] = {
+        { "", "empty" },
+        { "http://h:80", "unsupported scheme 'http'" },
+        { "file:///tmp", "unsupported scheme 'file'" },
+        { "dfs://h:80/user", "has a path" },
+        { "dfs://h:80//", "has a path" },
+        { "h:80/x", "has a path" },
+        { "h/", "has a path" },
+        { "dfs://", "no host" },
+        { "dfs:///", "no host" },
+        { "h:", "invalid namenode address" },
+        { "h:0", "invalid namenode address" },
+        { "h:65536", "invalid namenode address" },
+        { "::1", "invalid namenode address" },
+        { "[::1", "invalid namenode address" },
+        { "u@h:80", "invalid namenode address" },
+        { "dfs://h:80?x", "invalid namenode address" },
+        { "a b", "invalid namenode address" },
+    };
+    port = 5;
+    strcpy(host, "untouched");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        CHECK_EQ_INT(dfs_parse_namenode(bad[i].in, host, sizeof(host), &port, err,
+                                        sizeof(err)), -1);
+        CHECK(strstr(err, bad[i].why) != NULL);
+    }
+    CHECK_EQ_INT(dfs_parse_namenode(NULL, host, sizeof(host), &port, err, sizeof(err)), -1);
+    CHECK_EQ_STR(host, "untouched");
+    CHECK_EQ_INT(port, 5);
+    CHECK_EQ_INT(dfs_parse_namenode("longhostname", host, 5, &port, err, sizeof(err)), -1);
+    CHECK_EQ_INT(dfs_parse_namenode("dfs://x:1", NULL, 0, NULL, err, sizeof(err)), 0);
+}
+
 static void test_parse_hostport(void)
 {
     char host[64];
@@ -432,8 +489,12 @@ static void test_set(void)
     CHECK_EQ_STR(set_error("namenode.block_size=1Q"),
                  "namenode.block_size: invalid value '1Q' "
                  "(expected a size such as 64K or 128M)");
-    CHECK_EQ_STR(set_error("client.namenode=host"),
-                 "client.namenode: invalid value 'host' (expected HOST:PORT)");
+    CHECK_EQ_STR(set_error("client.namenode=host:"),
+                 "client.namenode: invalid value 'host:' "
+                 "(expected HOST[:PORT] or dfs://HOST[:PORT])");
+    CHECK_EQ_STR(set_error("client.namenode=dfs://host"), "(accepted)");
+    CHECK_EQ_STR(set_error("datanode.namenode=host"),
+                 "datanode.namenode: invalid value 'host' (expected HOST:PORT)");
     CHECK_EQ_STR(set_error("client.chunk_size=3000"),
                  "client.chunk_size: invalid value '3000' "
                  "(expected a power of two between 512 and 16M)");
@@ -719,6 +780,7 @@ int main(int argc, char **argv)
     test_defaults();
     test_parse_size();
     test_parse_hostport();
+    test_parse_namenode();
     test_load_file();
     test_file_errors();
     test_unreadable();

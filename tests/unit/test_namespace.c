@@ -213,7 +213,7 @@ static void test_mkdir(void)
     uint64_t files, dirs, dirs0;
 
     counts(&files, &dirs0);
-    OK(ns_setattr(ns, "/", NS_SET_MTIME, 0, NULL, NULL, 0, 1, err, sizeof(err)));
+    OK(ns_setattr(ns, "/", NS_SET_MTIME, 0, NULL, NULL, 0, 1, 0, err, sizeof(err)));
     OK(ns_mkdir(ns, "/a", 0750, 0, "alice", err, sizeof(err)));
     st = st_of("/a");
     CHECK(st.inode > NS_ROOT_INODE);
@@ -254,7 +254,7 @@ static void test_mkdir(void)
     CHECK_EQ_INT(dirs, dirs0 + 4);
 
     /* Owner "root" without a user; group from the parent. */
-    OK(ns_setattr(ns, "/x", NS_SET_GROUP, 0, NULL, "staff", 0, 0, err, sizeof(err)));
+    OK(ns_setattr(ns, "/x", NS_SET_GROUP, 0, NULL, "staff", 0, 0, 0, err, sizeof(err)));
     OK(ns_mkdir(ns, "/x/n", 0755, 0, NULL, err, sizeof(err)));
     CHECK_EQ_STR(st_of("/x/n").owner, "root");
     CHECK_EQ_STR(st_of("/x/n").group, "staff");
@@ -283,7 +283,7 @@ static void test_create(void)
 
     counts(&files0, &dirs0);
     OK(ns_mkdir(ns, "/c", 0755, 0, "alice", err, sizeof(err)));
-    OK(ns_setattr(ns, "/c", NS_SET_GROUP, 0, NULL, "eng", 0, 0, err, sizeof(err)));
+    OK(ns_setattr(ns, "/c", NS_SET_GROUP, 0, NULL, "eng", 0, 0, 0, err, sizeof(err)));
     OK(ns_create(ns, "/c/f", 0640, 0, 0, 0, 0, 0, NULL, "alice", &st, err, sizeof(err)));
     CHECK_EQ_INT(st.type, DFS_TYPE_FILE);
     CHECK_EQ_INT(st.mode, 0640);
@@ -614,7 +614,7 @@ static void test_rename(void)
 
     /* Plain rename of a file. */
     ino = st_of("/r/a").inode;
-    OK(ns_setattr(ns, "/r", NS_SET_MTIME, 0, NULL, NULL, 0, 5, err, sizeof(err)));
+    OK(ns_setattr(ns, "/r", NS_SET_MTIME, 0, NULL, NULL, 0, 5, 0, err, sizeof(err)));
     OK(ns_rename(ns, "/r/a", "/r/b", 0, NULL, NULL, err, sizeof(err)));
     CHECK(!exists("/r/a"));
     CHECK_EQ_INT(st_of("/r/b").inode, ino);
@@ -727,57 +727,70 @@ static void test_setattr(void)
 
     OK(ns_mkdir(ns, "/s", 0755, 0, "alice", err, sizeof(err)));
     OK(touch("/s/f"));
-    OK(ns_setattr(ns, "/s/f", NS_SET_MODE, 0600, NULL, NULL, 0, 0, err, sizeof(err)));
+    OK(ns_setattr(ns, "/s/f", NS_SET_MODE, 0600, NULL, NULL, 0, 0, 0, err, sizeof(err)));
     CHECK_EQ_INT(st_of("/s/f").mode, 0600);
-    OK(ns_setattr(ns, "/s", NS_SET_MODE, 01777, NULL, NULL, 0, 0, err, sizeof(err)));
+    OK(ns_setattr(ns, "/s", NS_SET_MODE, 01777, NULL, NULL, 0, 0, 0, err, sizeof(err)));
     CHECK_EQ_INT(st_of("/s").mode, 01777);
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_MODE, 0100644, NULL, NULL, 0, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_MODE, 0100644, NULL, NULL, 0, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, "invalid mode");
-    OK(ns_setattr(ns, "/s/f", NS_SET_OWNER | NS_SET_GROUP, 0, "bob", "staff", 0, 0,
+    OK(ns_setattr(ns, "/s/f", NS_SET_OWNER | NS_SET_GROUP, 0, "bob", "staff", 0, 0, 0,
                   err, sizeof(err)));
     st = st_of("/s/f");
     CHECK_EQ_STR(st.owner, "bob");
     CHECK_EQ_STR(st.group, "staff");
     CHECK_EQ_INT(st.mode, 0600);
-    OK(ns_setattr(ns, "/s/f", NS_SET_GROUP, 0, NULL, "ops", 0, 0, err, sizeof(err)));
+    OK(ns_setattr(ns, "/s/f", NS_SET_GROUP, 0, NULL, "ops", 0, 0, 0, err, sizeof(err)));
     CHECK_EQ_STR(st_of("/s/f").owner, "bob");
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_OWNER, 0, "a:b", NULL, 0, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_OWNER, 0, "a:b", NULL, 0, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, "invalid owner name");
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_OWNER, 0, "a b", NULL, 0, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_OWNER, 0, "a b", NULL, 0, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, no_msg);
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_OWNER, 0, "", NULL, 0, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_OWNER, 0, "", NULL, 0, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, no_msg);
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_OWNER, 0, NULL, NULL, 0, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_OWNER, 0, NULL, NULL, 0, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, no_msg);
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_GROUP, 0, NULL, "a/b", 0, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_GROUP, 0, NULL, "a/b", 0, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, "invalid group name");
     EXPECT(ns_setattr(ns, "/s/f", NS_SET_GROUP, 0, NULL,
                       "0123456789012345678901234567890123456789012345678901234567890123",
-                      0, 0, err, sizeof(err)), DFS_ERR_INVAL, no_msg);
+                      0, 0, 0, err, sizeof(err)), DFS_ERR_INVAL, no_msg);
     OK(ns_setattr(ns, "/s/f", NS_SET_GROUP, 0, NULL,
                   "012345678901234567890123456789012345678901234567890123456789012",
-                  0, 0, err, sizeof(err)));
+                  0, 0, 0, err, sizeof(err)));
     CHECK_EQ_INT(strlen(st_of("/s/f").group), 63);
 
-    OK(ns_setattr(ns, "/s/f", NS_SET_REPL, 0, NULL, NULL, 5, 0, err, sizeof(err)));
+    OK(ns_setattr(ns, "/s/f", NS_SET_REPL, 0, NULL, NULL, 5, 0, 0, err, sizeof(err)));
     CHECK_EQ_INT(st_of("/s/f").replication, 5);
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_REPL, 0, NULL, NULL, 0, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_REPL, 0, NULL, NULL, 0, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, "replication 0 out of range [1, 512]");
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_REPL, 0, NULL, NULL, 513, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_REPL, 0, NULL, NULL, 513, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, "replication 513 out of range [1, 512]");
-    EXPECT(ns_setattr(ns, "/s", NS_SET_REPL, 0, NULL, NULL, 2, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s", NS_SET_REPL, 0, NULL, NULL, 2, 0, 0, err, sizeof(err)),
            DFS_ERR_ISDIR, "setrep needs a file");
-    OK(ns_setattr(ns, "/s/f", NS_SET_MTIME, 0, NULL, NULL, 0, 123456, err, sizeof(err)));
+    OK(ns_setattr(ns, "/s/f", NS_SET_MTIME, 0, NULL, NULL, 0, 123456, 0, err, sizeof(err)));
     CHECK_EQ_INT(st_of("/s/f").mtime_ms, 123456);
-    EXPECT(ns_setattr(ns, "/s/f", 0x100, 0, NULL, NULL, 0, 0, err, sizeof(err)),
+    /* atime alone leaves mtime, and the other way round; both at once. */
+    OK(ns_setattr(ns, "/s/f", NS_SET_ATIME, 0, NULL, NULL, 0, 0, 777, err, sizeof(err)));
+    CHECK_EQ_INT(st_of("/s/f").atime_ms, 777);
+    CHECK_EQ_INT(st_of("/s/f").mtime_ms, 123456);
+    OK(ns_setattr(ns, "/s/f", NS_SET_MTIME | NS_SET_ATIME, 0, NULL, NULL, 0, 2000, 3000,
+                  err, sizeof(err)));
+    CHECK_EQ_INT(st_of("/s/f").mtime_ms, 2000);
+    CHECK_EQ_INT(st_of("/s/f").atime_ms, 3000);
+    OK(ns_setattr(ns, "/s", NS_SET_ATIME, 0, NULL, NULL, 0, 0, 42, err, sizeof(err)));
+    CHECK_EQ_INT(st_of("/s").atime_ms, 42);
+    EXPECT(ns_setattr(ns, "/s/none", NS_SET_ATIME, 0, NULL, NULL, 0, 0, 1, err, sizeof(err)),
+           DFS_ERR_NOENT, NOENT);
+    OK(ns_setattr(ns, "/s/f", NS_SET_MTIME, 0, NULL, NULL, 0, 123456, 0, err, sizeof(err)));
+    EXPECT(ns_setattr(ns, "/s/f", 0x100, 0, NULL, NULL, 0, 0, 0, err, sizeof(err)),
            DFS_ERR_INVAL, no_msg);
-    EXPECT(ns_setattr(ns, "/s/g", NS_SET_MODE, 0644, NULL, NULL, 0, 0, err, sizeof(err)),
+    EXPECT(ns_setattr(ns, "/s/g", NS_SET_MODE, 0644, NULL, NULL, 0, 0, 0, err, sizeof(err)),
            DFS_ERR_NOENT, NOENT);
     /* A failed change leaves everything as it was. */
-    EXPECT(ns_setattr(ns, "/s/f", NS_SET_MODE | NS_SET_REPL, 0444, NULL, NULL, 999, 0,
+    EXPECT(ns_setattr(ns, "/s/f", NS_SET_MODE | NS_SET_REPL, 0444, NULL, NULL, 999, 0, 0,
                       err, sizeof(err)), DFS_ERR_INVAL, no_msg);
     CHECK_EQ_INT(st_of("/s/f").mode, 0600);
-    OK(ns_setattr(ns, "/s/f", 0, 0, NULL, NULL, 0, 0, err, sizeof(err)));
+    OK(ns_setattr(ns, "/s/f", 0, 0, NULL, NULL, 0, 0, 0, err, sizeof(err)));
     OK(ns_delete(ns, "/s", 1, NULL, NULL, err, sizeof(err)));
 }
 
@@ -1124,7 +1137,7 @@ static void test_cache_mutations(void)
     check_cache();
 
     /* setattr: the cached inode changes with it. */
-    OK(ns_setattr(ns, "/cc/a/b/f", NS_SET_MODE | NS_SET_OWNER, 0600, "bob", NULL, 0, 0,
+    OK(ns_setattr(ns, "/cc/a/b/f", NS_SET_MODE | NS_SET_OWNER, 0600, "bob", NULL, 0, 0, 0,
                   err, sizeof(err)));
     CHECK_EQ_INT(st_of("/cc/a/b/f").mode, 0600);
     CHECK_EQ_STR(st_of("/cc/a/b/f").owner, "bob");
@@ -1297,7 +1310,7 @@ static void rnd_mutation(void)
         ns_rename(ns, p, q, (int)rnd(2), NULL, NULL, err, sizeof(err));
         break;
     case 5:
-        ns_setattr(ns, p, NS_SET_MODE | NS_SET_MTIME, rnd(0777), NULL, NULL, 0, rnd(1000),
+        ns_setattr(ns, p, NS_SET_MODE | NS_SET_MTIME, rnd(0777), NULL, NULL, 0, rnd(1000), 0,
                    err, sizeof(err));
         break;
     default:
