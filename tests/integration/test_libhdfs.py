@@ -82,19 +82,23 @@ def test_hadoop_program_against_installed_tree(module_cluster, tmp_path):
         if f[:2] in ("-I", "-L"):
             assert f[2:].startswith(str(dest)), flags
 
+    # The staged libdir stands for one the linkers search (as
+    # /usr/local/lib/<triplet> is on Debian): LD_LIBRARY_PATH lets ld find
+    # libdfs.so.0, which libhdfs.so needs, and ld.so load both.
+    libdirs = [f[2:] for f in flags.split() if f.startswith("-L")]
+    assert libdirs, flags
+    env = dfs_env()
+    env["LD_LIBRARY_PATH"] = ":".join(libdirs)
+
     exe = tmp_path / "hadoop_prog"
     cmd = ["cc", SRC / "hadoop_prog.c", "-o", exe] + flags.split()
     if _sanitized():    # the installed libraries need the ASan runtime first
         cmd[1:1] = ["-fsanitize=address,undefined"]
-    rc, out, err = run(cmd)
+    rc, out, err = run(cmd, env=env)
     assert rc == 0, "cc failed:\n%s %s\n%s" % (" ".join(map(str, cmd)),
                                                out, err)
 
-    libdirs = [f[2:] for f in flags.split() if f.startswith("-L")]
-    assert libdirs, flags
-    env = dfs_env()
     env["DFS_NAMENODE"] = module_cluster.addr
-    env["LD_LIBRARY_PATH"] = ":".join(libdirs)
     rc, out, err = run([exe], env=env)
     assert sanitizer_report(err) is None, err
     assert (rc, out) == (0, "read back: Hello, World!\n"), (rc, out, err)
