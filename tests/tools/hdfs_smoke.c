@@ -120,6 +120,8 @@ int main(int argc, char **argv)
     CHECK(hdfsFileClearReadStatistics(r) == 0, "clear stats");
     struct hadoopRzOptions *ro = hadoopRzOptionsAlloc();
     CHECK(ro != NULL && hdfsSeek(fs, r, 0) == 0, "rz");
+    CHECK(hadoopReadZero(r, ro, 1000) == NULL && errno == EPROTONOSUPPORT, "rz no pool");
+    CHECK(hadoopRzOptionsSetByteBufferPool(ro, ELASTIC_BYTE_BUFFER_POOL_CLASS) == 0, "pool");
     struct hadoopRzBuffer *rb = hadoopReadZero(r, ro, 1000);
     CHECK(rb && hadoopRzBufferLength(rb) > 0 &&
           !memcmp(hadoopRzBufferGet(rb), data, (size_t)hadoopRzBufferLength(rb)), "rz read");
