@@ -521,7 +521,9 @@ extern  "C" {
     LIBHDFS_EXTERNAL
     void hdfsFreeHosts(char ***blockHosts);
 
-    /* Block size new files get by default, or -1 with errno. */
+    /* Block size new files get by default (as in Hadoop, the client's:
+     * dfs.blocksize of the builder, else client.block_size of $DFS_CONF,
+     * else the namenode's default), or -1 with errno. */
     LIBHDFS_EXTERNAL
     tOffset hdfsGetDefaultBlockSize(hdfsFS fs);
 
