@@ -27,10 +27,11 @@ static __thread struct {
 /* Record "what: detail" as the thread's last failure. */
 static void herr_record(const char *what, const char *detail)
 {
-    snprintf(herr_last.msg, sizeof(herr_last.msg), "%s", detail);
-    snprintf(herr_last.trace, sizeof(herr_last.trace), "%s: %s\n\tat libhdfs (dfs)",
-             what, detail);
-    herr_last.have = 1;
+    /* Messages longer than the buffers are cut short, never overflowed. */
+    int n = snprintf(herr_last.msg, sizeof(herr_last.msg), "%s", detail);
+    n |= snprintf(herr_last.trace, sizeof(herr_last.trace), "%s\n\tat %s (libhdfs on dfs)",
+                  detail, what);
+    herr_last.have = n >= 0;
 }
 
 int herr_fail(int e, const char *fmt, ...)
@@ -42,7 +43,8 @@ int herr_fail(int e, const char *fmt, ...)
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     char detail[HERR_MSG_MAX];
-    snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e));
+    if (snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e)) < 0)
+        detail[0] = '\0';
     herr_record(what, detail);
     errno = e;
     return -1;
@@ -58,7 +60,8 @@ int herr_sys(const char *fmt, ...)
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     char detail[HERR_MSG_MAX];
-    snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e));
+    if (snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e)) < 0)
+        detail[0] = '\0';
     herr_record(what, detail);
     errno = e;
     return -1;
@@ -77,7 +80,8 @@ int herr_dfs(int code, const char *fmt, ...)
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     char detail[HERR_MSG_MAX];
-    snprintf(detail, sizeof(detail), "%s: %s", what, dfs_errmsg());
+    if (snprintf(detail, sizeof(detail), "%s: %s", what, dfs_errmsg()) < 0)
+        detail[0] = '\0';
     herr_record(what, detail);
     errno = e;
     return -1;

@@ -410,28 +410,37 @@ void hdfsFileFreeReadStatistics(struct hdfsReadStatistics *stats)
 
 /* ---------------------------------------------------- hdfs_test.h hooks */
 
+/* hdfs_test.h declares these without LIBHDFS_EXTERNAL (as Hadoop's does),
+ * yet programs linked against Hadoop's libhdfs.so may call them. */
+#define HDFS_TEST_EXPORT __attribute__((visibility("default")))
+
+HDFS_TEST_EXPORT
 int hdfsFileUsesDirectRead(struct hdfsFile_internal *file)
 {
     return file && (file->flags & HFILE_DIRECT_READ) ? 1 : 0;
 }
 
+HDFS_TEST_EXPORT
 void hdfsFileDisableDirectRead(struct hdfsFile_internal *file)
 {
     if (file)
         file->flags &= ~HFILE_DIRECT_READ;
 }
 
+HDFS_TEST_EXPORT
 int hdfsFileUsesDirectPread(struct hdfsFile_internal *file)
 {
     return file && (file->flags & HFILE_DIRECT_PREAD) ? 1 : 0;
 }
 
+HDFS_TEST_EXPORT
 void hdfsFileDisableDirectPread(struct hdfsFile_internal *file)
 {
     if (file)
         file->flags &= ~HFILE_DIRECT_PREAD;
 }
 
+HDFS_TEST_EXPORT
 int hdfsDisableDomainSocketSecurity(void)
 {
     return 0;

@@ -40,7 +40,7 @@
 struct hdfs_internal {
     int local;                  /* 1: the local file system, dfs == NULL */
     dfs_fs *dfs;
-    char uri[300];              /* "hdfs://HOST:PORT", "dfs://HOST:PORT" or
+    char uri[320];              /* "hdfs://HOST:PORT", "dfs://HOST:PORT" or
                                  * "file:" (prefix of qualified names) */
     char local_cwd[HPATH_MAX];  /* local: the working directory */
     int64_t conf_block_size;    /* dfs.blocksize of the builder, 0: unset */

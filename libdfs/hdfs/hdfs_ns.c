@@ -256,18 +256,18 @@ hdfsFileInfo *hdfsListDirectory(hdfsFS fs, const char *path, int *numEntries)
     return list_dfs(fs, abs, path, numEntries);
 }
 
-void hdfsFreeFileInfo(hdfsFileInfo *hdfsFileInfo, int numEntries)
+void hdfsFreeFileInfo(hdfsFileInfo *infos, int numEntries)
 {
-    if (!hdfsFileInfo)
+    if (!infos)
         return;
     for (int i = 0; i < numEntries; i++)
-        hinfo_free_entry(&hdfsFileInfo[i]);
-    free(hdfsFileInfo);
+        hinfo_free_entry(&infos[i]);
+    free(infos);
 }
 
-int hdfsFileIsEncrypted(hdfsFileInfo *hdfsFileInfo)
+int hdfsFileIsEncrypted(hdfsFileInfo *info)
 {
-    if (!hdfsFileInfo)
+    if (!info)
         return herr_fail(EINVAL, "hdfsFileIsEncrypted: no file info");
     return 0;                       /* dfs does not encrypt */
 }
