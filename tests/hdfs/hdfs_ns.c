@@ -182,7 +182,7 @@ static void test_list_and_stat(hdfsFS fs, tPort port, time_t t0)
 /* Many entries: more than one page of a namenode listing. */
 static void test_big_listing(hdfsFS fs)
 {
-    char dir[256], path[256];
+    char dir[256], path[300];
     hdfsFileInfo *list;
     int i, n = -1, sorted = 1;
 
