@@ -114,11 +114,25 @@ int dfs_file_health(dfs_fs *fs, const char *const *paths, size_t n,
     *out = NULL;
     if (n > 1000)
         return dfs_set_error(DFS_ERR_INVAL, "at most 1000 paths per call, not %zu", n);
+    /* Relative paths resolve against the working directory; a path that
+     * does not normalise goes as it is, for the namenode to report. */
+    char (*norm)[DFS_PATH_MAX + 1] = calloc(n ? n : 1, sizeof(*norm));
+    char **wire = calloc(n ? n : 1, sizeof(*wire));
+    if (!norm || !wire) {
+        free(norm);
+        free(wire);
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        wire[i] = dfs_fs_norm_path(fs, paths[i], norm[i], sizeof(norm[i])) == DFS_OK
+                  ? norm[i] : (char *)(paths[i] ? paths[i] : "");
     Dfs__FsckReq req = DFS__FSCK_REQ__INIT;
     req.n_paths = n;
-    req.paths = (char **)paths;
+    req.paths = wire;
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(fs->nn, DFS_MSG_FSCK_REQ, &req.base, &dfs__fsck_resp__descriptor, &m);
+    free(wire);
+    free(norm);
     if (rc != DFS_OK) {
         if (m)
             protobuf_c_message_free_unpacked(m, NULL);

@@ -66,6 +66,24 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
     return DFS_OK;
 }
 
+int dfs_connect_uri(const char *uri, const char *user, dfs_fs **out)
+{
+    *out = NULL;
+    dfs_options *o = dfs_options_create();
+    if (!o)
+        return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
+    int rc = dfs_options_load_env(o);
+    if (rc == DFS_OK && uri && strcmp(uri, "default") != 0)
+        rc = dfs_options_set_namenode(o, uri);
+    if (rc == DFS_OK) {
+        if (user)
+            dfs_options_set_user(o, user);
+        rc = dfs_connect(o, out);
+    }
+    dfs_options_destroy(o);
+    return rc;
+}
+
 void dfs_disconnect(dfs_fs *fs)
 {
     if (!fs)

@@ -144,6 +144,25 @@ static int parse_size(const char *s, int64_t *out)
 
 /* ------------------------------------------------------------ connect */
 
+static int ini_lookup(const char *path, const char *section, const char *key, char **val);
+
+/* The block size new files get from this client when the builder set none:
+ * [client] block_size of $DFS_CONF (what dfs_options_load_env applied),
+ * 0 when unset (then the namenode's default applies). */
+static int64_t env_block_size(void)
+{
+    const char *path = getenv("DFS_CONF");
+    char *v = NULL;
+    int64_t bs = 0;
+
+    if (!path || !*path || ini_lookup(path, "client", "block_size", &v) != 0 || !v)
+        return 0;
+    if (parse_size(v, &bs) != 0)
+        bs = 0;
+    free(v);
+    return bs;
+}
+
 /* 1 when s ends in ":DIGITS" after its authority starts (a port given). */
 static int has_port(const char *s)
 {
@@ -247,6 +266,8 @@ static int connect_dfs(const struct hdfsBuilder *bld, hdfsFS fs)
         dfs_options_destroy(opts);
         return -1;
     }
+    if (fs->conf_block_size == 0)
+        fs->conf_block_size = env_block_size();
     rc = dfs_connect(opts, &fs->dfs);
     dfs_options_destroy(opts);
     if (rc != DFS_OK)

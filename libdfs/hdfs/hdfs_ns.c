@@ -172,10 +172,13 @@ static hdfsFileInfo *list_dfs(hdfsFS fs, const char *abs, const char *path, int 
     struct dfs_stat st;
     hdfsFileInfo *out = NULL;
     size_t count = 0, cap = 0;
-    int rc = dfs_opendir(fs->dfs, abs, &dir);
+    int rc = dfs_stat(fs->dfs, abs, &st);
 
-    if (rc == DFS_ERR_NOTDIR && dfs_stat(fs->dfs, abs, &st) == DFS_OK &&
-        st.type == DFS_TYPE_FILE) {                 /* a file lists as itself */
+    if (rc != DFS_OK) {
+        herr_dfs(rc, "hdfsListDirectory(%s)", path);
+        return NULL;
+    }
+    if (st.type == DFS_TYPE_FILE) {                 /* a file lists as itself */
         out = calloc(1, sizeof(*out));
         if (!out) {
             herr_fail(ENOMEM, "hdfsListDirectory(%s)", path);
@@ -190,6 +193,7 @@ static hdfsFileInfo *list_dfs(hdfsFS fs, const char *abs, const char *path, int 
         errno = 0;
         return out;
     }
+    rc = dfs_opendir(fs->dfs, abs, &dir);
     if (rc != DFS_OK) {
         herr_dfs(rc, "hdfsListDirectory(%s)", path);
         return NULL;

@@ -3,12 +3,11 @@
  * buffers.
  *
  * Hadoop maps a local replica's block file when it can and otherwise
- * falls back to a buffer from the caller's ByteBufferPool (failing with
- * EPROTONOSUPPORT when no pool was named).  dfs has no mapped path, so
- * every read is the fallback: the bytes are read at the file's position
- * into a malloc'd buffer that hadoopRzBufferFree releases.  A pool name is
- * accepted but not needed, so that programs which rely on the mapped path
- * (and name no pool) still work.
+ * falls back to a buffer from the caller's ByteBufferPool, failing with
+ * EPROTONOSUPPORT when no pool was named.  dfs has no mapped path, so
+ * every read is the fallback, with Hadoop's rule: a pool must be named
+ * (any name: the buffers are malloc'd, not pooled); the bytes are read at
+ * the file's position into a buffer that hadoopRzBufferFree releases.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -77,8 +76,14 @@ struct hadoopRzBuffer *hadoopReadZero(hdfsFile file, struct hadoopRzOptions *opt
         herr_fail(EINVAL, "hadoopReadZero: length %d", (int)maxLength);
         return NULL;
     }
+    if (!opts->pool) {
+        herr_fail(EPROTONOSUPPORT, "hadoopReadZero: no memory-mapped read in dfs and "
+                  "no ByteBufferPool named (hadoopRzOptionsSetByteBufferPool)");
+        return NULL;
+    }
     struct hadoopRzBuffer *b = calloc(1, sizeof(*b));
-    if (!b || (maxLength > 0 && !(b->data = malloc((size_t)maxLength)))) {
+    /* a zero-length read still has data (of length 0), as in Hadoop */
+    if (!b || !(b->data = malloc(maxLength > 0 ? (size_t)maxLength : 1))) {
         free(b);
         herr_fail(ENOMEM, "hadoopReadZero");
         return NULL;
@@ -91,7 +96,7 @@ struct hadoopRzBuffer *hadoopReadZero(hdfsFile file, struct hadoopRzOptions *opt
         errno = saved;
         return NULL;
     }
-    if (n == 0) {                     /* end of the file: no data */
+    if (n == 0 && maxLength > 0) {    /* end of the file: no data */
         free(b->data);
         b->data = NULL;
     }

@@ -521,7 +521,9 @@ extern  "C" {
     LIBHDFS_EXTERNAL
     void hdfsFreeHosts(char ***blockHosts);
 
-    /* Block size new files get by default, or -1 with errno. */
+    /* Block size new files get by default (as in Hadoop, the client's:
+     * dfs.blocksize of the builder, else client.block_size of $DFS_CONF,
+     * else the namenode's default), or -1 with errno. */
     LIBHDFS_EXTERNAL
     tOffset hdfsGetDefaultBlockSize(hdfsFS fs);
 
@@ -563,9 +565,8 @@ extern  "C" {
     int hadoopRzOptionsSetSkipChecksum(
             struct hadoopRzOptions *opts, int skip);
 
-    /* Name a buffer pool (any name is accepted; NULL removes it).  Not
-     * needed here: hadoopReadZero always reads into a malloc'd buffer.
-     * 0 or -1/errno. */
+    /* Name a buffer pool (any name is accepted: buffers are malloc'd);
+     * NULL removes it.  hadoopReadZero needs one.  0 or -1/errno. */
     LIBHDFS_EXTERNAL
     int hadoopRzOptionsSetByteBufferPool(
             struct hadoopRzOptions *opts, const char *className);
@@ -575,11 +576,11 @@ extern  "C" {
     void hadoopRzOptionsFree(struct hadoopRzOptions *opts);
 
     /* Read up to maxLength bytes at the position into a new buffer and
-     * advance the position.  dfs has no memory-mapped path: the bytes are
-     * copied into a malloc'd buffer, pool or not (where Hadoop fails with
-     * EPROTONOSUPPORT when it cannot map and no pool was named).  At the
-     * end of the file the buffer's data are NULL.  NULL with errno on
-     * failure (EINVAL for a writer). */
+     * advance the position.  dfs has no memory-mapped path, so, as Hadoop
+     * does when it cannot map, opts must name a buffer pool, else NULL
+     * with EPROTONOSUPPORT; the bytes are copied into a malloc'd buffer.
+     * At the end of the file the buffer's data are NULL.  NULL with errno
+     * on failure (EINVAL for a writer). */
     LIBHDFS_EXTERNAL
     struct hadoopRzBuffer* hadoopReadZero(hdfsFile file,
             struct hadoopRzOptions *opts, int32_t maxLength);

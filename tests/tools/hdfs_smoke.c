@@ -120,6 +120,8 @@ int main(int argc, char **argv)
     CHECK(hdfsFileClearReadStatistics(r) == 0, "clear stats");
     struct hadoopRzOptions *ro = hadoopRzOptionsAlloc();
     CHECK(ro != NULL && hdfsSeek(fs, r, 0) == 0, "rz");
+    CHECK(hadoopReadZero(r, ro, 1000) == NULL && errno == EPROTONOSUPPORT, "rz no pool");
+    CHECK(hadoopRzOptionsSetByteBufferPool(ro, ELASTIC_BYTE_BUFFER_POOL_CLASS) == 0, "pool");
     struct hadoopRzBuffer *rb = hadoopReadZero(r, ro, 1000);
     CHECK(rb && hadoopRzBufferLength(rb) > 0 &&
           !memcmp(hadoopRzBufferGet(rb), data, (size_t)hadoopRzBufferLength(rb)), "rz read");
@@ -228,6 +230,62 @@ int main(int argc, char **argv)
     info = hdfsGetPathInfo(fs, "left-open");
     CHECK(info && info->mSize == 100, "closed by disconnect");
     hdfsFreeFileInfo(info, 1);
+    CHECK(hdfsDisconnect(fs) == 0, "disconnect");
+
+    /* the ways to name a namenode; the configuration ($DFS_CONF, written
+     * by the test with [client] namenode, replication 1, block_size 2M) */
+    char *s = NULL;
+    int32_t iv = 0;
+    CHECK(hdfsConfGetStr("dfs.replication", &s) == 0 && s && !strcmp(s, "1"), "conf str");
+    hdfsConfStrFree(s);
+    CHECK(hdfsConfGetInt("dfs.blocksize", &iv) == 0 && iv == 2 << 20, "conf int %d", iv);
+    CHECK(hdfsConfGetStr("fs.defaultFS", &s) == 0 && s && !strncmp(s, "hdfs://", 7) &&
+          !strcmp(strrchr(s, ':') + 1, argv[2]), "defaultFS %s", s ? s : "(null)");
+    hdfsConfStrFree(s);
+    CHECK(hdfsConfGetStr("no.such.key", &s) == 0 && s == NULL, "missing key");
+    iv = 7;
+    CHECK(hdfsConfGetInt("no.such.key", &iv) == 0 && iv == 7, "missing int");
+    fs = hdfsConnect("default", 0);
+    CHECK(fs != NULL && hdfsGetDefaultBlockSize(fs) == 2 << 20, "default namenode");
+    CHECK(hdfsDisconnect(fs) == 0, "disconnect");
+    char uri[600];
+    snprintf(uri, sizeof(uri), "dfs://%s:%s", argv[1], argv[2]);
+    fs = hdfsConnect(uri, 0);
+    CHECK(fs != NULL && hdfsGetWorkingDirectory(fs, cwd, sizeof(cwd)) &&
+          !strncmp(cwd, "dfs://", 6), "dfs:// keeps its scheme: %s", cwd);
+    CHECK(hdfsDisconnect(fs) == 0, "disconnect");
+    snprintf(uri, sizeof(uri), "hdfs://%s", argv[1]);
+    fs = hdfsConnect(uri, (tPort)atoi(argv[2]));
+    CHECK(fs != NULL, "hdfs://HOST + port");
+    CHECK(hdfsDisconnect(fs) == 0, "disconnect");
+    snprintf(uri, sizeof(uri), "hdfs://%s:%s", argv[1], argv[2]);
+    CHECK(hdfsConnect(uri, (tPort)atoi(argv[2])) == NULL && errno == EINVAL, "port twice");
+    struct hdfsBuilder *bld = hdfsNewBuilder();
+    hdfsBuilderSetNameNode(bld, argv[1]);
+    hdfsBuilderSetNameNodePort(bld, (tPort)atoi(argv[2]));
+    CHECK(hdfsBuilderConfSetStr(bld, "dfs.replication", "nonsense") == 0, "conf set");
+    CHECK(hdfsBuilderConnect(bld) == NULL && errno == EINVAL, "bad conf value");
+
+    /* mandatory open options: Hadoop's are understood, others refused */
+    fs = hdfsConnect(argv[1], (tPort)atoi(argv[2]));
+    CHECK(fs != NULL, "connect");
+    write_file(fs, "/smoke2/f", data, 10, O_WRONLY);
+    ob = hdfsOpenFileBuilderMust(hdfsOpenFileBuilderAlloc(fs, "/smoke2/f"),
+                                 "fs.option.openfile.length", "10");
+    fut = hdfsOpenFileBuilderBuild(ob);
+    CHECK(fut && (r = hdfsOpenFileFutureGet(fut)) != NULL, "must known key");
+    CHECK(hdfsOpenFileFutureGet(fut) == NULL && errno == EINVAL, "handed out once");
+    CHECK(hdfsOpenFileFutureCancel(fut, 1) == -1, "nothing to cancel");
+    hdfsOpenFileFutureFree(fut);
+    CHECK(hdfsCloseFile(fs, r) == 0, "close");
+    ob = hdfsOpenFileBuilderMust(hdfsOpenFileBuilderAlloc(fs, "/smoke2/f"),
+                                 "no.such.option", "1");
+    CHECK(ob && hdfsOpenFileBuilderBuild(ob) == NULL && errno == EINVAL, "must unknown key");
+    fut = hdfsOpenFileBuilderBuild(hdfsOpenFileBuilderAlloc(fs, "/smoke2/missing"));
+    CHECK(fut && hdfsOpenFileFutureGet(fut) == NULL && errno == ENOENT, "future of a failure");
+    hdfsOpenFileFutureFree(fut);
+    CHECK(hdfsDisableDomainSocketSecurity() == 0, "domain sockets");
+    CHECK(hdfsDelete(fs, "/smoke2", 1) == 0, "cleanup");
     CHECK(hdfsDisconnect(fs) == 0, "disconnect");
     printf("ok\n");
     return 0;
