@@ -64,6 +64,16 @@ static const struct sh_command commands[] = {
       "Rename SRC to DST; when DST is an existing directory, SRC moves into\n"
       "it.  An existing file DST is not replaced.  With several SRC, DST must\n"
       "be an existing directory.\n" },
+    { "cp", cmd_cp, "cp [-f] [-p] SRC... DST",
+      "Copy files and directories inside dfs",
+      "Copy SRC to DST; when DST is an existing directory, SRC goes into it.\n"
+      "A directory SRC is copied with everything below it.  The bytes pass\n"
+      "through this client; each copy is written as .NAME._COPYING_ and\n"
+      "renamed into place once complete.  With several SRC, DST must be an\n"
+      "existing directory.\n"
+      "\n"
+      "  -f   replace an existing file DST\n"
+      "  -p   keep mode, owner, group, times, replication and block size\n" },
     { "setrep", cmd_setrep, "setrep [-w [-t SECONDS]] N PATH...",
       "Change the replication of files",
       "Set the replication of each file PATH to N (1..10).  A directory PATH\n"
@@ -131,6 +141,15 @@ static const struct sh_command commands[] = {
     { "cat", cmd_cat, "cat PATH...",
       "Print files on standard output",
       "Write the contents of each file PATH to standard output, in order.\n" },
+    { "getmerge", cmd_getmerge, "getmerge [--nl] [--skip-empty-file] SRC... LOCAL",
+      "Concatenate files into one local file",
+      "Write the files SRC (a directory SRC: its files, not its\n"
+      "subdirectories, in name order) one after the other into the local\n"
+      "file LOCAL, replacing it.  LOCAL appears only once every source is\n"
+      "in; a source that cannot be read is reported and skipped.\n"
+      "\n"
+      "  --nl               a newline after each file\n"
+      "  --skip-empty-file  no newline after an empty file\n" },
     { "text", cmd_cat, "text PATH...",
       "Same as cat",
       "Print files as 'dfs cat' does (dfs stores no compressed or sequence\n"

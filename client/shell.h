@@ -14,6 +14,7 @@
  *   shell_fsck.c   fsck
  *   shell_query.c  questions about files: test count find checksum tail head
  *   shell_glob.c   wildcards in path operands (* ? [...] {a,b})
+ *   shell_copy.c   cp (inside dfs, through this client) and getmerge
  *
  * Conventions: a command is a function cmd_NAME(sh, argc, argv) where
  * argv[0] is the command name; it returns the process exit status.  An
@@ -203,6 +204,8 @@ int cmd_put(struct shell *sh, int argc, char **argv);
 int cmd_append(struct shell *sh, int argc, char **argv);
 int cmd_get(struct shell *sh, int argc, char **argv);
 int cmd_cat(struct shell *sh, int argc, char **argv);
+int cmd_cp(struct shell *sh, int argc, char **argv);
+int cmd_getmerge(struct shell *sh, int argc, char **argv);
 int cmd_locate(struct shell *sh, int argc, char **argv);
 int cmd_report(struct shell *sh, int argc, char **argv);
 int cmd_df(struct shell *sh, int argc, char **argv);

@@ -342,3 +342,66 @@ def test_home_relative_paths(c, tmp_path):
     os.chdir(tmp_path)
     c.ok(*u, "get", "sub/x.csv")
     assert (tmp_path / "x.csv").read_bytes() == b"a,b\n1,2\n"
+
+
+# ------------------------------------------------------- cp and getmerge
+
+def test_cp_files_and_trees(c, base, tmp_path):
+    a, b = blob(3 * MiB + 5, 1), blob(1000, 2)
+    put(c, tmp_path, base + "/src/a", a, "-b", "1M", "-r", "2")
+    put(c, tmp_path, base + "/src/sub/b", b)
+    c.ok("chmod", "600", base + "/src/a")
+    # File to a new name, then refused over an existing file without -f.
+    c.ok("cp", base + "/src/a", base + "/a2")
+    assert c.ok("cat", base + "/a2", binary=True) == a
+    st = c.stat(base + "/a2")
+    assert st["mode"] == "0644", st
+    fails(c, 1, "cp", base + "/src/sub/b", base + "/a2", msg="File exists")
+    assert c.ok("cat", base + "/a2", binary=True) == a
+    c.ok("cp", "-f", base + "/src/sub/b", base + "/a2")
+    assert c.ok("cat", base + "/a2", binary=True) == b
+    # -p keeps mode, times, replication and block size.
+    c.ok("cp", "-p", base + "/src/a", base + "/a3")
+    s0, s3 = c.stat(base + "/src/a"), c.stat(base + "/a3")
+    assert s0["mode"] == "0600"
+    for k in ("mode", "mtime", "replication", "block_size", "length"):
+        assert s0[k] == s3[k], (k, s0, s3)
+    # A tree into an existing directory, wildcards, several sources.
+    c.ok("mkdir", base + "/dst")
+    c.ok("cp", base + "/src", base + "/dst")
+    assert c.ok("cat", base + "/dst/src/sub/b", binary=True) == b
+    assert c.ok("cat", base + "/dst/src/a", binary=True) == a
+    c.ok("mkdir", base + "/many")
+    c.ok("cp", base + "/src/*", base + "/many")
+    assert c.ok("cat", base + "/many/sub/b", binary=True) == b
+    # Refusals change nothing and leave no ._COPYING_ file.
+    fails(c, 1, "cp", base + "/src", base + "/src/sub", msg="into itself")
+    fails(c, 1, "cp", base + "/src/a", base + "/src/sub/b", base + "/nodir",
+          msg="No such file or directory")
+    fails(c, 1, "cp", base + "/nope", base + "/x", msg="No such file")
+    rc, _, err = c.dfs("cp", base + "/src/a")
+    assert rc == 2 and "missing destination" in err, err
+    listing = c.ok("ls", "-R", base)
+    assert "_COPYING_" not in listing and "/x" not in listing.split(), listing
+
+
+def test_getmerge(c, base, tmp_path):
+    for name, data in (("p1", b"one\n"), ("p2", b""), ("p3", b"three")):
+        put(c, tmp_path, base + "/parts/" + name, data)
+    c.ok("mkdir", base + "/parts/subdir")
+    out = tmp_path / "merged"
+    out.write_bytes(b"old contents")
+    c.ok("getmerge", base + "/parts", out)
+    assert out.read_bytes() == b"one\nthree"
+    c.ok("getmerge", "-nl", base + "/parts", out)
+    assert out.read_bytes() == b"one\n\n\n\nthree\n"
+    c.ok("getmerge", "-nl", "-skip-empty-file", base + "/parts/p*", out)
+    assert out.read_bytes() == b"one\n\nthree\n"
+    # A missing source is reported, the rest merged, exit 1.
+    rc, _, err = c.dfs("getmerge", base + "/parts/p3", base + "/nope", out)
+    assert rc == 1 and "nope" in err, err
+    assert out.read_bytes() == b"three"
+    # An unwritable destination: clear error, nothing left behind.
+    rc, _, err = c.dfs("getmerge", base + "/parts", tmp_path / "no" / "such")
+    assert rc == 1 and "No such file or directory" in err, err
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
