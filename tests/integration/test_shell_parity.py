@@ -348,6 +348,7 @@ def test_home_relative_paths(c, tmp_path):
 
 def test_cp_files_and_trees(c, base, tmp_path):
     a, b = blob(3 * MiB + 5, 1), blob(1000, 2)
+    c.ok("mkdir", "-p", base + "/src/sub")
     put(c, tmp_path, base + "/src/a", a, "-b", "1M", "-r", "2")
     put(c, tmp_path, base + "/src/sub/b", b)
     c.ok("chmod", "600", base + "/src/a")
@@ -386,6 +387,7 @@ def test_cp_files_and_trees(c, base, tmp_path):
 
 
 def test_getmerge(c, base, tmp_path):
+    c.ok("mkdir", base + "/parts")
     for name, data in (("p1", b"one\n"), ("p2", b""), ("p3", b"three")):
         put(c, tmp_path, base + "/parts/" + name, data)
     c.ok("mkdir", base + "/parts/subdir")
@@ -394,7 +396,7 @@ def test_getmerge(c, base, tmp_path):
     c.ok("getmerge", base + "/parts", out)
     assert out.read_bytes() == b"one\nthree"
     c.ok("getmerge", "-nl", base + "/parts", out)
-    assert out.read_bytes() == b"one\n\n\n\nthree\n"
+    assert out.read_bytes() == b"one\n\n\nthree\n"
     c.ok("getmerge", "-nl", "-skip-empty-file", base + "/parts/p*", out)
     assert out.read_bytes() == b"one\n\nthree\n"
     # A missing source is reported, the rest merged, exit 1.
