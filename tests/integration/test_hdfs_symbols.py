@@ -93,3 +93,16 @@ int main(void) { return 0; }
                         "stddef.h", "-"], input='#include "hdfs.h"\n#include "hdfs_test.h"\n',
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_every_declared_function_is_called_by_a_test_program():
+    """The libhdfs test programs (tests/hdfs/, and the smoke tour) call
+    every function hdfs.h and hdfs_test.h declare."""
+    srcs = list((REPO / "tests" / "hdfs").glob("*.c"))
+    srcs.append(REPO / "tests" / "tools" / "hdfs_smoke.c")
+    called = set()
+    for s in srcs:
+        text = re.sub(r"/\*.*?\*/", "", s.read_text(), flags=re.S)
+        called |= set(re.findall(r"\b((?:hdfs|hadoop)[A-Za-z0-9_]*)\s*\(", text))
+    missing = declared() - called
+    assert not missing, "never called by a test: %s" % sorted(missing)
