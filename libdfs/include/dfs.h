@@ -169,6 +169,10 @@ struct dfs_stat {
 int dfs_mkdir(dfs_fs *fs, const char *path, unsigned mode, int parents);
 /* Create an empty, complete file (touch).  DFS_ERR_EXIST if it exists. */
 int dfs_create(dfs_fs *fs, const char *path, unsigned mode);
+/* Attributes of path.  A file being written costs more than one namenode
+ * RPC: its visible length is asked of the datanodes of its last block
+ * (each given a few seconds at most, client.ack_timeout_ms and 5 s
+ * bounding it; the namenode's length stands when none answers). */
 int dfs_stat(dfs_fs *fs, const char *path, struct dfs_stat *st);
 /* Delete a file or an empty directory; recursive != 0 deletes a tree. */
 int dfs_delete(dfs_fs *fs, const char *path, int recursive);
@@ -197,7 +201,10 @@ int dfs_content_summary(dfs_fs *fs, const char *path, struct dfs_summary *out);
  * pages so that any directory size is listed in bounded memory. */
 typedef struct dfs_dir dfs_dir;
 int dfs_opendir(dfs_fs *fs, const char *path, dfs_dir **out);
-/* Next entry into *st: returns 1 with an entry, 0 at the end, or -err. */
+/* Next entry into *st: returns 1 with an entry, 0 at the end, or -err.
+ * Unlike dfs_stat(), no datanode is asked: an entry of a file being
+ * written (complete == 0) carries the namenode's length, that of its
+ * complete blocks. */
 int dfs_readdir(dfs_dir *dir, struct dfs_stat *st);
 void dfs_closedir(dfs_dir *dir);
 
