@@ -496,8 +496,11 @@ int64_t dfs_pread(dfs_file *f, void *buf, size_t len, uint64_t offset)
         if (want > b->length - in_block)
             want = (size_t)(b->length - in_block);
         int64_t n = read_block(f, bi, p + done, want, in_block, offset == f->seq_next);
-        if (n < 0)
-            return done > 0 ? (int64_t)done : n;
+        if (n < 0) {
+            if (done == 0)
+                return n;
+            break;              /* the bytes read so far, counted */
+        }
         done += (size_t)n;
     }
     f->seq_next = offset + done;

@@ -292,12 +292,14 @@ int dfs_file_is_writer(const dfs_file *f);
 
 /* What a reader has read since it was opened (or since the last
  * dfs_clear_read_stats()): every byte returned by dfs_read()/dfs_pread(),
- * and of them those served by a datanode on this client's host, and of
- * those the ones read through a short-circuit descriptor. */
+ * and of them those served by a datanode on this client's host.  A read
+ * that fails partway counts the bytes it returned. */
 struct dfs_read_stats {
     uint64_t bytes_read;
     uint64_t local_bytes_read;
-    uint64_t short_circuit_bytes_read;
+    uint64_t short_circuit_bytes_read;   /* always 0: no short-circuit reads
+                                          * (local replicas come through
+                                          * their datanode's socket) */
     uint64_t zero_copy_bytes_read;       /* always 0: no zero-copy path */
 };
 /* DFS_ERR_INVAL for a writer. */
