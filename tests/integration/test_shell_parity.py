@@ -344,6 +344,22 @@ def test_home_relative_paths(c, tmp_path):
     assert (tmp_path / "x.csv").read_bytes() == b"a,b\n1,2\n"
 
 
+def test_home_put_bad_input_changes_nothing(c, tmp_path):
+    """put without REMOTE creates the home directory only for a source it
+    could open; '-' without REMOTE is a usage error; user names that make
+    no home directory are refused."""
+    u = ["-u", "parity2"]
+    rc, out, err = c.dfs(*u, "put", tmp_path / "nonexistent")
+    assert rc == 1 and "No such file or directory" in err, err
+    assert not c.exists("/user/parity2")
+    rc, out, err = c.dfs(*u, "put", "-", input="x")
+    assert rc == 2 and "Try 'dfs help put'" in err, err
+    assert not c.exists("/user/parity2")
+    for bad in ("..", "a/b", "."):
+        rc, out, err = c.dfs("-u", bad, "ls")
+        assert rc == 1 and "invalid user name '%s'" % bad in err, (bad, err)
+
+
 # ------------------------------------------------------- cp and getmerge
 
 def test_cp_files_and_trees(c, base, tmp_path):
