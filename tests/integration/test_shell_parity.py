@@ -316,6 +316,19 @@ def test_globs(c, base, tmp_path):
     fails(c, 1, "rm", base + "/nothing*", msg="No such file")
 
 
+def test_globs_list_only_directories(c, base, tmp_path):
+    """A wildcard below a file matches nothing (a file has no entries);
+    quoting in a pattern with braces only is removed."""
+    c.ok("mkdir", base + "/d")
+    c.ok("touch", base + "/d/f", base + "/d/b[1]")     # touch takes no patterns
+    for pat in ("/d/f/*", "/d/*/*", "/d/f/?"):
+        rc, out, err = c.dfs("ls", base + pat)
+        assert rc == 1 and out == "", (pat, out, err)
+        assert err.strip() == "dfs: ls: %s%s: No such file or directory" % (base, pat), err
+    out = c.ok("ls", "-d", base + "/d/{f,b\\[1\\]}")
+    assert out.split() == [base + "/d/f", base + "/d/b[1]"], out
+
+
 # ------------------------------------------------- relative paths, home
 
 def test_home_relative_paths(c, tmp_path):
