@@ -252,6 +252,10 @@ def test_setrep_wait(c, base, tmp_path):
     rc, out, err = c.dfs("setrep", "-w", "-t", "2", "4", base + "/g", timeout=60)
     assert rc == 1 and "not reached" in err, (rc, out, err)
     assert c.dfs("setrep", "-w", "-t", "x", "3", base + "/g")[0] == 2
+    # a failed operand: the others are still waited for; exit 1
+    rc, out, err = c.dfs("setrep", "-w", "3", base + "/missing", base + "/f", timeout=120)
+    assert rc == 1 and "missing" in err, (rc, out, err)
+    assert "Waiting for %s/f" % base in out and out.rstrip().endswith("done"), out
 
 
 # ------------------------------------------------------------- aliases
