@@ -476,14 +476,15 @@ static int setrep_reached(struct shell *sh, const char *path, unsigned want, uns
 }
 
 /* setrep -w: wait until every file set reached its replication, like hdfs
- * dfs: "Waiting for PATH ..... done", a dot a second. */
+ * dfs: "Waiting for PATH ..... done", a dot a second ("Waiting for PATH
+ * done" when reached at once). */
 static void setrep_wait(struct shell *sh, struct attr_change *ch)
 {
     double start = mono_now(), dot = start;
     struct timespec pause = { 0, 200 * 1000000L };
     unsigned worst = 0;
     size_t i;
-    int r;
+    int r, dots;
 
     sh_trap_signals(1);
     for (i = 0; i < ch->files.n && !sh_interrupted; i++) {
@@ -491,6 +492,7 @@ static void setrep_wait(struct shell *sh, struct attr_change *ch)
 
         printf("Waiting for %s ", shown);
         fflush(stdout);
+        dots = 0;
         while ((r = setrep_reached(sh, ch->files.v[i], ch->replication, &worst)) == 0) {
             if (ch->timeout > 0 && mono_now() - start >= ch->timeout) {
                 putchar('\n');
@@ -501,6 +503,7 @@ static void setrep_wait(struct shell *sh, struct attr_change *ch)
             if (mono_now() - dot >= 1.0) {
                 putchar('.');
                 fflush(stdout);
+                dots = 1;
                 dot = mono_now();
             }
             nanosleep(&pause, NULL);
@@ -508,7 +511,7 @@ static void setrep_wait(struct shell *sh, struct attr_change *ch)
                 break;
         }
         if (r == 1)
-            puts(" done");
+            puts(dots ? " done" : "done");
         free(shown);
         if (r != 1)
             break;
