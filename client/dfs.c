@@ -1,5 +1,5 @@
 /*
- * dfs.c - the dfs shell: `dfs [-n HOST:PORT] [-u USER] [-v] CMD [ARGS...]`.
+ * dfs.c - the dfs shell: `dfs [-n NAMENODE] [-u USER] [-v] CMD [ARGS...]`.
  *
  * main() parses the global options, finds the command in the table below,
  * builds the client options (config file, then $DFS_NAMENODE, then -n) and
@@ -97,8 +97,9 @@ static const struct sh_command commands[] = {
       "  -R   apply to the whole tree below each directory PATH\n" },
     { "put", cmd_put, "put [-r REPL] [-b BLOCKSIZE] [-f] [-p] LOCAL... [REMOTE]",
       "Copy local files into dfs",
-      "Copy each LOCAL file ('-': standard input) to REMOTE (default: the\n"
-      "working directory /user/NAME, created when missing).  When REMOTE is an\n"
+      "Copy each LOCAL file ('-': standard input, which needs REMOTE) to\n"
+      "REMOTE (default: the working directory /user/NAME, created when\n"
+      "missing, once LOCAL opened).  When REMOTE is an\n"
       "existing directory, the files keep their names in it; several LOCAL\n"
       "need such a directory.  Data goes to REMOTE_DIR/.NAME._COPYING_ first\n"
       "and is renamed on success: a failed copy leaves nothing under NAME,\n"
@@ -288,7 +289,7 @@ static void print_usage(FILE *out)
 {
     size_t i;
 
-    fputs("Usage: dfs [-n HOST:PORT] [-u USER] [-v] COMMAND [ARGS...]\n"
+    fputs("Usage: dfs [-n NAMENODE] [-u USER] [-v] COMMAND [ARGS...]\n"
           "       dfs help [COMMAND]\n"
           "       dfs --version\n"
           "\n"
@@ -297,8 +298,10 @@ static void print_usage(FILE *out)
         fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fputs("\n"
           "Global options:\n"
-          "  -n HOST:PORT  namenode address (else $DFS_NAMENODE, else the config\n"
-          "                file $DFS_CONF, else 127.0.0.1:8020)\n"
+          "  -n NAMENODE   namenode: HOST, HOST:PORT, dfs://HOST:PORT or\n"
+          "                hdfs://HOST:PORT (port 8020 when left out); else\n"
+          "                $DFS_NAMENODE, else the config file $DFS_CONF, else\n"
+          "                127.0.0.1:8020\n"
           "  -u USER       user name to act as (when the cluster trusts it)\n"
           "  -v            print the library's log on stderr (-vv: debug too)\n"
           "\n"

@@ -67,6 +67,16 @@ void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A growing vector of strings it owns. */
+struct sh_strvec {
+    char **v;
+    size_t n, cap;
+};
+/* Append s (malloc'ed; the vector takes it; NULL allowed as a terminator). */
+void sv_push(struct sh_strvec *sv, char *s);
+/* Free every string and the vector; leaves it empty for reuse. */
+void sv_free(struct sh_strvec *sv);
+
 /* Longest path the shell handles, with its NUL. */
 #define DFS_SH_PATH_MAX 4097
 
@@ -140,14 +150,14 @@ char *path_join(const char *dir, const char *name);
 char *path_base(const char *path);
 /* Everything before the last component ("/" for "/a"); caller frees. */
 char *path_dir(const char *path);
-/* The canonical absolute form of a path for display: no repeated slashes,
- * no "." and ".." components, no trailing slash ("//a/./b/../c/" ->
- * "/a/c"); the way the namenode resolves it.  Once connected, a relative
- * path is resolved against the working directory (sh_workdir()) first.
- * One whose ".." climbs above the root is returned unchanged (the library
- * refuses it).  Caller frees. */
+/* The canonical absolute form of a path for display, as the library
+ * resolves it (dfs_resolve_path(): against the working directory, no
+ * repeated slashes, "." or ".." components, trailing slash: "//a/./b/../c/"
+ * -> "/a/c").  Before sh_connect(), or for a path the library refuses
+ * (".." above the root), path unchanged.  Caller frees. */
 char *path_normalize(const char *path);
-/* The handle's working directory ("/" before sh_connect()). */
+/* The handle's working directory ("/" before sh_connect()); a static
+ * buffer, valid until the next call. */
 const char *sh_workdir(void);
 /* Whether path names the root ("/", "//", ...). */
 int path_is_root(const char *path);

@@ -119,6 +119,8 @@ struct put_opts {
     uint64_t block_size;       /* 0: the default */
     int force, preserve;
     int move;                  /* moveFromLocal: delete each local source copied */
+    int make_home;             /* no REMOTE and the home directory is missing:
+                                * put_one creates it once a source opened */
 };
 
 /* How a copy loop ended. */
@@ -249,7 +251,7 @@ out:
 }
 
 /* One LOCAL operand: to REMOTE/basename when remote_is_dir, else REMOTE. */
-static void put_one(struct shell *sh, const struct put_opts *po, const char *local,
+static void put_one(struct shell *sh, struct put_opts *po, const char *local,
                     const char *remote, int remote_is_dir, char *buf)
 {
     int from_stdin = strcmp(local, "-") == 0;
@@ -273,6 +275,16 @@ static void put_one(struct shell *sh, const struct put_opts *po, const char *loc
     if (S_ISDIR(lst.st_mode)) {
         sh_failf(sh, local, "Is a directory");
         goto out;
+    }
+    /* A bad source changes nothing: the home directory comes only now. */
+    if (po->make_home) {
+        int rc = dfs_mkdir(sh->fs, remote, 0755, 1);
+
+        if (rc != DFS_OK) {
+            sh_fail(sh, remote, rc);
+            goto out;
+        }
+        po->make_home = 0;
     }
     if (remote_is_dir) {
         base = path_base(local);
@@ -336,16 +348,28 @@ static int put_run(struct shell *sh, int argc, char **argv, int move)
     if (optind >= argc)
         return sh_usage(sh, "missing operand");
     /* Without REMOTE, like hdfs dfs: the home (working) directory, created
-     * when missing. */
+     * when missing (by put_one, once a source opened).  Standard input has
+     * no name to give the file there. */
+    if (argc - optind == 1 && strcmp(argv[optind], "-") == 0)
+        return sh_usage(sh, "missing destination operand after '-'");
     nlocal = argc - optind > 1 ? argc - optind - 1 : 1;
     if (sh_connect(sh, argc - optind > 1 ? argv[argc - 1] : NULL) != DFS_OK)
         return EXIT_FAIL;
     remote = argc - optind > 1 ? argv[argc - 1] : sh_workdir();
-    if (argc - optind == 1 && (c = dfs_mkdir(sh->fs, remote, 0755, 1)) != DFS_OK) {
-        sh_fail(sh, remote, c);
-        return sh_status(sh);
+    if (argc - optind == 1) {
+        struct dfs_stat st;
+
+        c = dfs_stat(sh->fs, remote, &st);
+        if (c == DFS_ERR_NOENT)
+            po.make_home = 1;
+        else if (c != DFS_OK) {
+            sh_fail(sh, remote, c);
+            return sh_status(sh);
+        }
+        isdir = c != DFS_OK || st.type == DFS_TYPE_DIR;
+    } else {
+        isdir = remote_is_dir(sh, remote);
     }
-    isdir = remote_is_dir(sh, remote);
     if (isdir < 0)
         return sh_status(sh);
     if (!isdir && (nlocal > 1 || path_ends_in_slash(remote))) {

@@ -18,38 +18,6 @@
 
 #include "shell.h"
 
-/* A growing vector of strings. */
-struct strvec {
-    char **v;
-    size_t n, cap;
-};
-
-static void sv_push(struct strvec *sv, char *s)
-{
-    if (sv->n == sv->cap) {
-        size_t cap = sv->cap ? sv->cap * 2 : 8;
-        char **v = realloc(sv->v, cap * sizeof *v);
-
-        if (!v) {
-            fputs("dfs: out of memory\n", stderr);
-            exit(EXIT_FAIL);
-        }
-        sv->v = v;
-        sv->cap = cap;
-    }
-    sv->v[sv->n++] = s;
-}
-
-static void sv_free(struct strvec *sv)
-{
-    size_t i;
-
-    for (i = 0; i < sv->n; i++)
-        free(sv->v[i]);
-    free(sv->v);
-    memset(sv, 0, sizeof *sv);
-}
-
 /* Index of the first unquoted c in s[from, to), or -1. */
 static long find_unquoted(const char *s, size_t from, size_t to, char c)
 {
@@ -82,7 +50,7 @@ static long brace_close(const char *s, size_t open)
 }
 
 /* Push every brace alternative of pat onto out (recursively). */
-static void brace_expand(const char *pat, struct strvec *out)
+static void brace_expand(const char *pat, struct sh_strvec *out)
 {
     long open = find_unquoted(pat, 0, strlen(pat), '{');
     long close, start;
@@ -154,16 +122,58 @@ static int name_matches(const char *comp, const char *name)
     return fnmatch(comp, name, 0) == 0;
 }
 
-/* Match the absolute pattern pat (no braces left) into out. */
-static void match_one(struct shell *sh, const char *pat, struct strvec *out)
+/* Candidates of match_one: paths, each with what it is known to be. */
+struct cands {
+    struct sh_strvec path;
+    char *type;                /* 'd' directory, 'f' file, '?' not looked up */
+    size_t tcap;               /* bytes of type */
+};
+
+static void cand_push(struct cands *c, char *path, char type)
 {
-    struct strvec cur = { 0 }, next;
+    sv_push(&c->path, path);
+    if (c->tcap < c->path.cap) {
+        char *t = realloc(c->type, c->path.cap);
+
+        if (!t) {
+            fputs("dfs: out of memory\n", stderr);
+            exit(EXIT_FAIL);
+        }
+        c->type = t;
+        c->tcap = c->path.cap;
+    }
+    c->type[c->path.n - 1] = type;
+}
+
+static void cand_free(struct cands *c)
+{
+    sv_free(&c->path);
+    free(c->type);
+    c->type = NULL;
+    c->tcap = 0;
+}
+
+/* Whether candidate i of c is a directory (looked up when not known). */
+static int cand_is_dir(struct shell *sh, const struct cands *c, size_t i)
+{
+    struct dfs_stat st;
+
+    if (c->type[i] != '?')
+        return c->type[i] == 'd';
+    return dfs_stat(sh->fs, c->path.v[i], &st) == DFS_OK && st.type == DFS_TYPE_DIR;
+}
+
+/* Match the absolute pattern pat (no braces left) into out.  Only
+ * directories are listed: a file has no entries to match. */
+static void match_one(struct shell *sh, const char *pat, struct sh_strvec *out)
+{
+    struct cands cur = { 0 }, next;
     const char *p = pat;
     struct dfs_stat st;
     int literal_tail = 0;
     size_t i, n;
 
-    sv_push(&cur, xstrdup("/"));
+    cand_push(&cur, xstrdup("/"), 'd');
     while (*p) {
         while (*p == '/')
             p++;
@@ -177,43 +187,45 @@ static void match_one(struct shell *sh, const char *pat, struct strvec *out)
             if (!sh_has_glob(comp)) {
                 char *lit = unquote(p, n);
 
-                for (i = 0; i < cur.n; i++)
-                    sv_push(&next, path_join(cur.v[i], lit));
+                for (i = 0; i < cur.path.n; i++)
+                    cand_push(&next, path_join(cur.path.v[i], lit), '?');
                 free(lit);
                 literal_tail = 1;
             } else {
-                for (i = 0; i < cur.n; i++) {
+                for (i = 0; i < cur.path.n; i++) {
                     dfs_dir *dir;
 
-                    if (dfs_opendir(sh->fs, cur.v[i], &dir) != DFS_OK)
+                    if (!cand_is_dir(sh, &cur, i) ||
+                        dfs_opendir(sh->fs, cur.path.v[i], &dir) != DFS_OK)
                         continue;       /* missing or a file: no match */
                     while (dfs_readdir(dir, &st) == 1)
                         if (name_matches(comp, st.name))
-                            sv_push(&next, path_join(cur.v[i], st.name));
+                            cand_push(&next, path_join(cur.path.v[i], st.name),
+                                      st.type == DFS_TYPE_DIR ? 'd' : 'f');
                     dfs_closedir(dir);
                 }
                 literal_tail = 0;
             }
             free(comp);
         }
-        sv_free(&cur);
+        cand_free(&cur);
         cur = next;
         p += n;
     }
     /* Components after the last wildcard were not looked up: keep only
      * what exists. */
-    for (i = 0; i < cur.n; i++) {
-        if (!literal_tail || dfs_stat(sh->fs, cur.v[i], &st) == DFS_OK) {
-            sv_push(out, cur.v[i]);
-            cur.v[i] = NULL;
+    for (i = 0; i < cur.path.n; i++) {
+        if (!literal_tail || dfs_stat(sh->fs, cur.path.v[i], &st) == DFS_OK) {
+            sv_push(out, cur.path.v[i]);
+            cur.path.v[i] = NULL;
         }
     }
-    sv_free(&cur);
+    cand_free(&cur);
 }
 
 char **sh_glob_args(struct shell *sh, int argc, char **argv, int *count, int quiet)
 {
-    struct strvec out = { 0 }, alts = { 0 };
+    struct sh_strvec out = { 0 }, alts = { 0 };
     size_t i, before;
     int a;
 
@@ -225,12 +237,17 @@ char **sh_glob_args(struct shell *sh, int argc, char **argv, int *count, int qui
         before = out.n;
         brace_expand(argv[a], &alts);
         for (i = 0; i < alts.n; i++) {
-            char *abs = path_normalize(alts.v[i]);
+            char *abs = path_normalize(alts.v[i]), *lit;
 
-            if (sh_has_glob(abs))
+            if (sh_has_glob(abs)) {
                 match_one(sh, abs, &out);
-            else if (dfs_stat(sh->fs, abs, &(struct dfs_stat){ 0 }) == DFS_OK)
-                sv_push(&out, abs), abs = NULL;   /* braces only */
+            } else {            /* braces only: a literal path, quoting removed */
+                lit = unquote(abs, strlen(abs));
+                if (dfs_stat(sh->fs, lit, &(struct dfs_stat){ 0 }) == DFS_OK)
+                    sv_push(&out, lit);
+                else
+                    free(lit);
+            }
             free(abs);
         }
         sv_free(&alts);

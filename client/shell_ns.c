@@ -413,23 +413,8 @@ struct attr_change {
     /* setrep -w: the files whose replication was set, to wait for */
     int wait;
     double timeout;            /* -t SECONDS, 0: none */
-    char **files;
-    size_t nfiles, cap;
+    struct sh_strvec files;
 };
-
-/* Remember path among the files setrep -w waits for. */
-static void attr_remember(struct attr_change *ch, const char *path)
-{
-    if (ch->nfiles == ch->cap) {
-        ch->cap = ch->cap ? ch->cap * 2 : 16;
-        ch->files = realloc(ch->files, ch->cap * sizeof *ch->files);
-        if (!ch->files) {
-            fputs("dfs: out of memory\n", stderr);
-            exit(EXIT_FAIL);
-        }
-    }
-    ch->files[ch->nfiles++] = xstrdup(path);
-}
 
 static void attr_apply(struct shell *sh, const char *path, const struct dfs_stat *st,
                        void *arg)
@@ -457,7 +442,7 @@ static void attr_apply(struct shell *sh, const char *path, const struct dfs_stat
 
         printf("Replication %u set: %s\n", ch->replication, shown);
         free(shown);
-        attr_remember(ch, path);
+        sv_push(&ch->files, xstrdup(path));
     }
 }
 
@@ -491,31 +476,34 @@ static int setrep_reached(struct shell *sh, const char *path, unsigned want, uns
 }
 
 /* setrep -w: wait until every file set reached its replication, like hdfs
- * dfs: "Waiting for PATH ..... done", a dot a second. */
+ * dfs: "Waiting for PATH ..... done", a dot a second ("Waiting for PATH
+ * done" when reached at once). */
 static void setrep_wait(struct shell *sh, struct attr_change *ch)
 {
     double start = mono_now(), dot = start;
     struct timespec pause = { 0, 200 * 1000000L };
     unsigned worst = 0;
     size_t i;
-    int r;
+    int r, dots;
 
     sh_trap_signals(1);
-    for (i = 0; i < ch->nfiles && !sh_interrupted; i++) {
-        char *shown = path_normalize(ch->files[i]);
+    for (i = 0; i < ch->files.n && !sh_interrupted; i++) {
+        char *shown = path_normalize(ch->files.v[i]);
 
         printf("Waiting for %s ", shown);
         fflush(stdout);
-        while ((r = setrep_reached(sh, ch->files[i], ch->replication, &worst)) == 0) {
+        dots = 0;
+        while ((r = setrep_reached(sh, ch->files.v[i], ch->replication, &worst)) == 0) {
             if (ch->timeout > 0 && mono_now() - start >= ch->timeout) {
                 putchar('\n');
-                sh_failf(sh, ch->files[i], "replication %u not reached after %.0f s "
+                sh_failf(sh, ch->files.v[i], "replication %u not reached after %.0f s "
                          "(a block has %u good replicas)", ch->replication, ch->timeout, worst);
                 break;
             }
             if (mono_now() - dot >= 1.0) {
                 putchar('.');
                 fflush(stdout);
+                dots = 1;
                 dot = mono_now();
             }
             nanosleep(&pause, NULL);
@@ -523,7 +511,7 @@ static void setrep_wait(struct shell *sh, struct attr_change *ch)
                 break;
         }
         if (r == 1)
-            puts(" done");
+            puts(dots ? " done" : "done");
         free(shown);
         if (r != 1)
             break;
@@ -556,11 +544,10 @@ static int attr_run(struct shell *sh, int argc, char **argv, int first,
             sh_walk(sh, paths[i], &st, attr_apply, ch);
     }
     sh_glob_free(paths);
-    if (ch->wait && !sh->failed)
+    /* Wait for the files that were set, even when others failed. */
+    if (ch->wait)
         setrep_wait(sh, ch);
-    while (ch->nfiles > 0)
-        free(ch->files[--ch->nfiles]);
-    free(ch->files);
+    sv_free(&ch->files);
     return sh_status(sh);
 }
 

@@ -17,9 +17,9 @@
 
 volatile sig_atomic_t sh_interrupted;
 
-/* The handle's working directory once connected: relative operands are
- * shown (path_normalize) and globbed against it. */
-static char *sh_cwd;
+/* The connected handle (sh_connect): path_normalize() and sh_workdir()
+ * ask it, so that the shell shows paths as the library resolves them. */
+static dfs_fs *sh_fs;
 
 /* ---------------------------------------------------------- allocation */
 
@@ -68,6 +68,30 @@ char *xasprintf(const char *fmt, ...)
     if (n < 0)
         out_of_memory();
     return p;
+}
+
+void sv_push(struct sh_strvec *sv, char *s)
+{
+    if (sv->n == sv->cap) {
+        size_t cap = sv->cap ? sv->cap * 2 : 8;
+        char **v = realloc(sv->v, cap * sizeof *v);
+
+        if (!v)
+            out_of_memory();
+        sv->v = v;
+        sv->cap = cap;
+    }
+    sv->v[sv->n++] = s;
+}
+
+void sv_free(struct sh_strvec *sv)
+{
+    size_t i;
+
+    for (i = 0; i < sv->n; i++)
+        free(sv->v[i]);
+    free(sv->v);
+    memset(sv, 0, sizeof *sv);
 }
 
 /* -------------------------------------------------------------- errors */
@@ -195,9 +219,7 @@ int sh_connect(struct shell *sh, const char *path)
         sh_fail(sh, path, rc);
         return rc;
     }
-    sh_cwd = xmalloc(DFS_SH_PATH_MAX);
-    if (dfs_get_working_directory(sh->fs, sh_cwd, DFS_SH_PATH_MAX) != DFS_OK)
-        snprintf(sh_cwd, DFS_SH_PATH_MAX, "/user/%s", dfs_get_user(sh->fs));
+    sh_fs = sh->fs;
     return rc;
 }
 
@@ -447,61 +469,24 @@ char *path_dir(const char *path)
 
 const char *sh_workdir(void)
 {
-    return sh_cwd ? sh_cwd : "/";
-}
+    static char cwd[DFS_SH_PATH_MAX];
 
-/* path_normalize() of an absolute path; NULL when a ".." climbs above
- * the root or the path is relative. */
-static char *normalize_abs(const char *path);
+    if (!sh_fs || dfs_get_working_directory(sh_fs, cwd, sizeof cwd) != DFS_OK)
+        return "/";
+    return cwd;
+}
 
 char *path_normalize(const char *path)
 {
-    char *joined, *out;
+    char *out;
 
-    if (path[0] == '/' || !sh_cwd || !path[0]) {
-        out = normalize_abs(path);
-        return out ? out : xstrdup(path);
-    }
-    joined = path_join(sh_cwd, path);
-    out = normalize_abs(joined);
-    free(joined);
-    /* climbing above the root is left to the library to refuse */
-    return out ? out : xstrdup(path);
-}
-
-static char *normalize_abs(const char *path)
-{
-    char *out = xmalloc(strlen(path) + 2);
-    size_t len = 0, n;
-    const char *p = path;
-
-    if (path[0] != '/') {
+    if (!sh_fs)
+        return xstrdup(path);
+    out = xmalloc(DFS_SH_PATH_MAX);
+    if (dfs_resolve_path(sh_fs, path, out, DFS_SH_PATH_MAX) != DFS_OK) {
         free(out);
-        return NULL;
+        return xstrdup(path);   /* the library refuses it when used */
     }
-    while (*p) {
-        while (*p == '/')
-            p++;
-        n = strcspn(p, "/");
-        if (n == 0 || (n == 1 && p[0] == '.')) {
-            /* nothing to add */
-        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
-            if (len == 0) {
-                free(out);
-                return NULL;
-            }
-            while (out[--len] != '/')
-                ;               /* drop the last component */
-        } else {
-            out[len++] = '/';
-            memcpy(out + len, p, n);
-            len += n;
-        }
-        p += n;
-    }
-    if (len == 0)
-        out[len++] = '/';
-    out[len] = '\0';
     return out;
 }
 

@@ -273,10 +273,9 @@ static int h_server_defaults(struct nn *nn, struct dfs_conn *c, const struct dfs
 {
     (void)m;
     Dfs__ServerDefaultsResp r = DFS__SERVER_DEFAULTS_RESP__INIT;
-    r.has_block_size = r.has_replication = r.has_chunk_size = 1;
+    r.has_block_size = r.has_replication = 1;
     r.block_size = nn->conf.nn_block_size;
     r.replication = nn->conf.nn_replication;
-    r.chunk_size = nn->conf.cl_chunk_size;
     nn_reply_msg(nn, c, h, &r.base);
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * cwd.c - the one place user paths are normalised: a handle's working
  * directory, against which relative paths resolve (dfs_set_working_directory,
- * dfs_get_working_directory).  It starts at the user's home "/user/NAME".
+ * dfs_get_working_directory), and the resolved form of a path
+ * (dfs_resolve_path).  It starts at the user's home "/user/NAME".
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,10 @@
 int dfs_cwd_init(dfs_fs *fs)
 {
     char home[DFS_PATH_MAX + 1];
+    const char *u = fs->opts.user;
+    /* The user names the home directory: one valid path component. */
+    if (!dfs_name_valid(u, strlen(u)))
+        return dfs_set_error(DFS_ERR_INVAL, "invalid user name '%s'", u);
     if (pthread_mutex_init(&fs->cwd_lock, NULL) != 0)
         return dfs_set_error(DFS_ERR_NOMEM, "cannot create a mutex");
     fs->cwd_ready = 1;
@@ -64,12 +69,31 @@ int dfs_fs_norm_path(dfs_fs *fs, const char *path, char *out, size_t outsz)
 int dfs_set_working_directory(dfs_fs *fs, const char *path)
 {
     char p[DFS_PATH_MAX + 1];
+    if (!fs || !fs->cwd_ready)
+        return dfs_set_error(DFS_ERR_INVAL, "no handle given");
+    /* Resolve and store under one lock: two relative changes at once
+     * both take effect, one after the other. */
+    pthread_mutex_lock(&fs->cwd_lock);
+    int rc = norm_against(path && path[0] == '/' ? NULL : fs->cwd, path, p, sizeof(p));
+    if (rc == DFS_OK)
+        memcpy(fs->cwd, p, strlen(p) + 1);
+    pthread_mutex_unlock(&fs->cwd_lock);
+    return rc;
+}
+
+int dfs_resolve_path(dfs_fs *fs, const char *path, char *buf, size_t size)
+{
+    char p[DFS_PATH_MAX + 1];
+    if (!buf)
+        return dfs_set_error(DFS_ERR_INVAL, "no buffer given");
     int rc = dfs_fs_norm_path(fs, path, p, sizeof(p));
     if (rc != DFS_OK)
         return rc;
-    pthread_mutex_lock(&fs->cwd_lock);
-    memcpy(fs->cwd, p, strlen(p) + 1);
-    pthread_mutex_unlock(&fs->cwd_lock);
+    size_t n = strlen(p);
+    if (n >= size)
+        return dfs_set_error(DFS_ERR_INVAL, "the path %s (%zu bytes) does not fit a buffer "
+                             "of %zu", p, n, size);
+    memcpy(buf, p, n + 1);
     return DFS_OK;
 }
 

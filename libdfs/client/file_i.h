@@ -104,7 +104,13 @@ struct dfs_file {
     uint64_t rdata_off;          /* block offset of rdata[0] */
     size_t rdata_len;
     struct dfs_read_stats stats; /* since open or dfs_clear_read_stats() */
+    unsigned probe_timeout_ms;   /* per datanode asked for a visible length;
+                                  * 0: the options' timeout */
 };
+
+/* Longest a dfs_stat() waits for one datanode to tell the visible length
+ * of a block being written (at most client.ack_timeout_ms too). */
+#define DFS_STAT_PROBE_MAX_MS 5000u
 
 /* A writer's handle for path (normalised here) writing chunk_size-byte
  * chunks, with its buffers and ring; nothing asked of the namenode yet.
@@ -118,7 +124,7 @@ int dfs_reader_close(dfs_file *f);
 /* The length a reader opening path (normalised) now gets: its length, or
  * for a file being written, up to the visible length of its last block as
  * the first of the block's datanodes that answers tells (asked once, no
- * waiting).  DFS_OK, DFS_ERR_ISDIR, DFS_ERR_UNAVAIL (no datanode of the
+ * waiting; each datanode for at most DFS_STAT_PROBE_MAX_MS).  DFS_OK, DFS_ERR_ISDIR, DFS_ERR_UNAVAIL (no datanode of the
  * last block answered), or the namenode's error. */
 int dfs_reader_visible_length(dfs_fs *fs, const char *path, uint64_t *len);
 /* The partial last chunk of an open reader's file: its last block's chunk

@@ -121,14 +121,19 @@ int dfs_get_file_checksum(dfs_fs *fs, const char *path, struct dfs_file_checksum
     if (!fs || !path || !out)
         return dfs_set_error(DFS_ERR_INVAL, "no file system, path or result given");
     memset(out, 0, sizeof *out);
-    rc = dfs_stat(fs, path, &st);
+    /* The namenode's view is enough: a file being written is refused
+     * anyway, so its visible length need not be asked of a datanode. */
+    char p[DFS_PATH_MAX + 1];
+    rc = dfs_fs_norm_path(fs, path, p, sizeof(p));
+    if (rc == DFS_OK)
+        rc = dfs_fs_stat_raw(fs, p, &st);
     if (rc != DFS_OK)
         return rc;
     if (st.type == DFS_TYPE_DIR)
         return dfs_set_error(DFS_ERR_ISDIR, "%s: Is a directory", path);
     if (!st.complete)
         return dfs_set_error(DFS_ERR_BUSY, "%s: file is being written", path);
-    rc = dfs_get_block_locations(fs, path, 0, UINT64_MAX, &blocks, &n);
+    rc = dfs_get_block_locations(fs, p, 0, UINT64_MAX, &blocks, &n);
     if (rc != DFS_OK)
         return rc;
     for (i = 0; i < n; i++) {

@@ -55,8 +55,10 @@ void dfs_options_format_addr(const char *host, unsigned port, char *buf, size_t 
  * against fs's working directory.  On failure sets the error (naming the
  * path) and returns DFS_ERR_INVAL. */
 int dfs_fs_norm_path(dfs_fs *fs, const char *path, char *out, size_t outsz);
-/* Set fs's working directory to "/user/NAME" of its user (at connect;
- * "/" when the name makes no valid path).  DFS_OK or DFS_ERR_NOMEM. */
+/* Set fs's working directory to "/user/NAME" of its user (at connect).
+ * DFS_OK, DFS_ERR_INVAL "invalid user name 'NAME'" when NAME is not one
+ * valid path component (empty, ".", "..", a '/', a control byte), or
+ * DFS_ERR_NOMEM. */
 int dfs_cwd_init(dfs_fs *fs);
 void dfs_cwd_fini(dfs_fs *fs);
 /* The namenode's attributes of path (normalised), as they are: a file

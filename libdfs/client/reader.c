@@ -77,8 +77,8 @@ static int visible_length(dfs_file *f, const struct rd_block *b, uint64_t *len)
         struct dfs_sock s = { .fd = -1 };
         struct dfs_frame_hdr h;
         char err[512] = "";
-        int rc = dfs_sock_connect(&s, l->host, l->port, (int)f->fs->opts.timeout_ms,
-                                  err, sizeof(err));
+        unsigned tmo = f->probe_timeout_ms ? f->probe_timeout_ms : f->fs->opts.timeout_ms;
+        int rc = dfs_sock_connect(&s, l->host, l->port, (int)tmo, err, sizeof(err));
         if (rc == 0)
             rc = dfs_sock_send_msg(&s, DFS_MSG_REPLICA_INFO_REQ, 1, &req.base);
         if (rc == 0)
@@ -198,6 +198,13 @@ int dfs_reader_visible_length(dfs_fs *fs, const char *path, uint64_t *len)
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
     reader_init(f, fs);
     snprintf(f->path, sizeof(f->path), "%s", path);
+    /* Only a stat asks: a datanode that does not answer soon is passed
+     * over (the caller falls back on the namenode's length). */
+    f->probe_timeout_ms = fs->opts.ack_timeout_ms;
+    if (f->probe_timeout_ms > DFS_STAT_PROBE_MAX_MS)
+        f->probe_timeout_ms = DFS_STAT_PROBE_MAX_MS;
+    if (f->probe_timeout_ms > fs->opts.timeout_ms)
+        f->probe_timeout_ms = fs->opts.timeout_ms;
     int rc = fetch_locations(f);
     if (rc == DFS_OK)
         *len = f->length;
@@ -489,8 +496,11 @@ int64_t dfs_pread(dfs_file *f, void *buf, size_t len, uint64_t offset)
         if (want > b->length - in_block)
             want = (size_t)(b->length - in_block);
         int64_t n = read_block(f, bi, p + done, want, in_block, offset == f->seq_next);
-        if (n < 0)
-            return done > 0 ? (int64_t)done : n;
+        if (n < 0) {
+            if (done == 0)
+                return n;
+            break;              /* the bytes read so far, counted */
+        }
         done += (size_t)n;
     }
     f->seq_next = offset + done;

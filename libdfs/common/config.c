@@ -2,11 +2,12 @@
  * config.c - the configuration table and everything driven by it (see
  * config.h).
  *
- * conf_table[] is the single source of truth: each row names a key, its
+ * dfs_conf_table[] is the single source of truth: each row names a key, its
  * type, default, bounds, reload flag, the field of struct dfs_conf it sets
  * and its help line.  Defaults are strings parsed by the same code as the
- * file, so a default can never bypass the checks; loading, -o overrides,
- * dfs_conf_dump() and the shipped conf/dfs.conf all come from the table.
+ * file, so a default can never bypass the checks; loading and -o
+ * overrides here, and the daemons' reload, dump and the shipped
+ * conf/dfs.conf (server/conf_daemon.c) all come from the table.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,40 +16,13 @@
 #include <strings.h>
 
 #include "config.h"
-#include "frame.h"
+#include "config_i.h"
 #include "log.h"
+#include "frame.h"
 
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
-
-enum conf_type {
-    CT_STRING,  /* char *, malloc'd, owned by struct dfs_conf */
-    CT_U32,     /* uint32_t, a decimal integer */
-    CT_SIZE32,  /* uint32_t, a size with an optional suffix */
-    CT_SIZE64   /* uint64_t, a size with an optional suffix */
-};
-
-#define CF_RELOAD  0x1u  /* applied by dfs_conf_reload() (SIGHUP) */
-#define CF_ZERO_OK 0x2u  /* 0 ("use the default") allowed besides [min, max] */
-#define CF_POW2    0x4u  /* numbers: a power of two */
-#define CF_LIST    0x8u  /* strings: comma-separated, no empty element */
-
-/* A string check: 1 when v is acceptable. */
-typedef int (*conf_check_fn)(const char *v);
-
-struct conf_def {
-    const char *section;
-    const char *key;
-    enum conf_type type;
-    const char *def;        /* default, parsed like a value from a file */
-    uint64_t min, max;      /* numbers: bounds, inclusive */
-    unsigned flags;         /* CF_* */
-    size_t off;             /* of the field in struct dfs_conf */
-    conf_check_fn check;    /* strings: NULL accepts any text */
-    const char *expect;     /* strings: what check wants ("HOST:PORT") */
-    const char *help;
-};
 
 #define STR(sec, key, field, def, check, expect, flags, help) \
     { sec, key, CT_STRING, def, 0, 0, flags, \
@@ -65,7 +39,7 @@ static int check_nonempty(const char *v);
 static int check_log_level(const char *v);
 static int check_fraction(const char *v);
 
-static const struct conf_def conf_table[] = {
+const struct conf_def dfs_conf_table[] = {
     STR("namenode", "address", nn_address, "127.0.0.1:8020",
         check_hostport, "HOST:PORT", 0,
         "Address the namenode serves RPC on, HOST:PORT."),
@@ -224,7 +198,7 @@ static const struct conf_def conf_table[] = {
         CF_ZERO_OK, "Block size of new files, at least 1M; 0: the namenode's default."),
 };
 
-#define NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
+const size_t dfs_conf_nkeys = sizeof(dfs_conf_table) / sizeof(dfs_conf_table[0]);
 
 /* ------------------------------------------------------------ parsing */
 
@@ -490,38 +464,7 @@ static char *normalize_list(const char *v, int *bad)
 
 /* ------------------------------------------------------- table access */
 
-static char **str_field(struct dfs_conf *c, const struct conf_def *d)
-{
-    return (char **)(void *)((char *)c + d->off);
-}
-
-static const char *str_value(const struct dfs_conf *c, const struct conf_def *d)
-{
-    const char *v = *(char *const *)(const void *)((const char *)c + d->off);
-    return v != NULL ? v : "";
-}
-
-static uint64_t num_value(const struct dfs_conf *c, const struct conf_def *d)
-{
-    const void *p = (const char *)c + d->off;
-
-    if (d->type == CT_SIZE64)
-        return *(const uint64_t *)p;
-    return *(const uint32_t *)p;
-}
-
-static void set_num(struct dfs_conf *c, const struct conf_def *d, uint64_t v)
-{
-    void *p = (char *)c + d->off;
-
-    if (d->type == CT_SIZE64)
-        *(uint64_t *)p = v;
-    else
-        *(uint32_t *)p = (uint32_t)v;
-}
-
-/* A number as the dump and the messages show it. */
-static void format_num(const struct conf_def *d, uint64_t v, char *buf, size_t sz)
+void dfs_conf_format_num(const struct conf_def *d, uint64_t v, char *buf, size_t sz)
 {
     if (d->type == CT_U32)
         snprintf(buf, sz, "%llu", (unsigned long long)v);
@@ -532,8 +475,8 @@ static void format_num(const struct conf_def *d, uint64_t v, char *buf, size_t s
 static const struct conf_def *find_key(const char *section, size_t seclen,
                                        const char *key)
 {
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct conf_def *d = &conf_table[i];
+    for (size_t i = 0; i < dfs_conf_nkeys; i++) {
+        const struct conf_def *d = &dfs_conf_table[i];
         if (strlen(d->section) == seclen && strncmp(d->section, section, seclen) == 0 &&
             strcmp(d->key, key) == 0)
             return d;
@@ -544,9 +487,9 @@ static const struct conf_def *find_key(const char *section, size_t seclen,
 /* The table's own copy of a section name, or NULL when unknown. */
 static const char *find_section(const char *name)
 {
-    for (size_t i = 0; i < NKEYS; i++)
-        if (strcmp(conf_table[i].section, name) == 0)
-            return conf_table[i].section;
+    for (size_t i = 0; i < dfs_conf_nkeys; i++)
+        if (strcmp(dfs_conf_table[i].section, name) == 0)
+            return dfs_conf_table[i].section;
     return NULL;
 }
 
@@ -584,13 +527,13 @@ static int set_value(struct dfs_conf *c, const struct conf_def *d, const char *v
             snprintf(why, whysz, "out of memory");
             return -1;
         }
-        free(*str_field(c, d));
-        *str_field(c, d) = copy;
+        free(*dfs_conf_str_field(c, d));
+        *dfs_conf_str_field(c, d) = copy;
         return 0;
     }
 
-    format_num(d, d->min, lo, sizeof(lo));
-    format_num(d, d->max, hi, sizeof(hi));
+    dfs_conf_format_num(d, d->min, lo, sizeof(lo));
+    dfs_conf_format_num(d, d->max, hi, sizeof(hi));
     int bad = d->type == CT_U32 ? parse_digits(v, &x, NULL) : dfs_parse_size(v, &x);
     if (d->flags & CF_POW2) {
         if (bad < 0 || x < d->min || x > d->max || (x & (x - 1)) != 0) {
@@ -607,7 +550,7 @@ static int set_value(struct dfs_conf *c, const struct conf_def *d, const char *v
         snprintf(why, whysz, "value %s out of range [%s, %s]", v, lo, hi);
         return -1;
     }
-    set_num(c, d, x);
+    dfs_conf_set_num(c, d, x);
     return 0;
 }
 
@@ -618,8 +561,8 @@ int dfs_conf_init(struct dfs_conf *c)
     char why[256];
 
     memset(c, 0, sizeof(*c));
-    for (size_t i = 0; i < NKEYS; i++) {
-        if (set_value(c, &conf_table[i], conf_table[i].def, why, sizeof(why)) < 0) {
+    for (size_t i = 0; i < dfs_conf_nkeys; i++) {
+        if (set_value(c, &dfs_conf_table[i], dfs_conf_table[i].def, why, sizeof(why)) < 0) {
             dfs_conf_free(c);
             return -1;
         }
@@ -629,9 +572,9 @@ int dfs_conf_init(struct dfs_conf *c)
 
 void dfs_conf_free(struct dfs_conf *c)
 {
-    for (size_t i = 0; i < NKEYS; i++) {
-        if (conf_table[i].type == CT_STRING) {
-            char **f = str_field(c, &conf_table[i]);
+    for (size_t i = 0; i < dfs_conf_nkeys; i++) {
+        if (dfs_conf_table[i].type == CT_STRING) {
+            char **f = dfs_conf_str_field(c, &dfs_conf_table[i]);
             free(*f);
             *f = NULL;
         }
@@ -643,19 +586,19 @@ void dfs_conf_free(struct dfs_conf *c)
 static int conf_copy(struct dfs_conf *dst, const struct dfs_conf *src)
 {
     memcpy(dst, src, sizeof(*dst));
-    for (size_t i = 0; i < NKEYS; i++)
-        if (conf_table[i].type == CT_STRING)
-            *str_field(dst, &conf_table[i]) = NULL;
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct conf_def *d = &conf_table[i];
+    for (size_t i = 0; i < dfs_conf_nkeys; i++)
+        if (dfs_conf_table[i].type == CT_STRING)
+            *dfs_conf_str_field(dst, &dfs_conf_table[i]) = NULL;
+    for (size_t i = 0; i < dfs_conf_nkeys; i++) {
+        const struct conf_def *d = &dfs_conf_table[i];
         if (d->type != CT_STRING)
             continue;
-        char *s = strdup(str_value(src, d));
+        char *s = strdup(dfs_conf_str_value(src, d));
         if (s == NULL) {
             dfs_conf_free(dst);
             return -1;
         }
-        *str_field(dst, d) = s;
+        *dfs_conf_str_field(dst, d) = s;
     }
     return 0;
 }
@@ -849,105 +792,4 @@ int dfs_conf_check(const struct dfs_conf *c, char *err, size_t errsz)
         return -1;
     }
     return 0;
-}
-
-int dfs_conf_reload(struct dfs_conf *c, const struct dfs_conf *fresh)
-{
-    char *copies[NKEYS] = { NULL };
-    int changed = 0;
-
-    /* Allocate first so that running out of memory changes nothing. */
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct conf_def *d = &conf_table[i];
-        if (d->type != CT_STRING || !(d->flags & CF_RELOAD) ||
-            strcmp(str_value(c, d), str_value(fresh, d)) == 0)
-            continue;
-        copies[i] = strdup(str_value(fresh, d));
-        if (copies[i] == NULL) {
-            for (size_t j = 0; j < i; j++)
-                free(copies[j]);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct conf_def *d = &conf_table[i];
-        char was[32], now[32];
-        int differs;
-
-        if (d->type == CT_STRING)
-            differs = strcmp(str_value(c, d), str_value(fresh, d)) != 0;
-        else
-            differs = num_value(c, d) != num_value(fresh, d);
-        if (!differs)
-            continue;
-        if (!(d->flags & CF_RELOAD)) {
-            LOG_WARN("config: %s.%s changed; restart to apply it", d->section, d->key);
-            continue;
-        }
-        if (d->type == CT_STRING) {
-            LOG_INFO("config: %s.%s = %s (was %s)", d->section, d->key,
-                     copies[i], str_value(c, d));
-            free(*str_field(c, d));
-            *str_field(c, d) = copies[i];
-        } else {
-            format_num(d, num_value(fresh, d), now, sizeof(now));
-            format_num(d, num_value(c, d), was, sizeof(was));
-            LOG_INFO("config: %s.%s = %s (was %s)", d->section, d->key, now, was);
-            set_num(c, d, num_value(fresh, d));
-        }
-        changed++;
-    }
-    return changed;
-}
-
-/* ------------------------------------------------------------- output */
-
-/* The table as an INI file; commented: every key line as a comment. */
-static void dump(const struct dfs_conf *c, int fd, int commented)
-{
-    const char *section = NULL;
-
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct conf_def *d = &conf_table[i];
-        char num[32];
-        const char *v = num;
-
-        if (section == NULL || strcmp(section, d->section) != 0) {
-            section = d->section;
-            dprintf(fd, "\n[%s]\n", section);
-        } else {
-            dprintf(fd, "\n");
-        }
-        if (d->type == CT_STRING)
-            v = str_value(c, d);
-        else
-            format_num(d, num_value(c, d), num, sizeof(num));
-        dprintf(fd, "# %s%s\n%s%s =%s%s\n", d->help,
-                (d->flags & CF_RELOAD) ? " (reloadable)" : "",
-                commented ? "# " : "", d->key, v[0] != '\0' ? " " : "", v);
-    }
-}
-
-void dfs_conf_dump(const struct dfs_conf *c, int fd)
-{
-    dprintf(fd, "# dfs configuration in effect\n");
-    dump(c, fd, 0);
-}
-
-void dfs_conf_write_example(int fd)
-{
-    struct dfs_conf c;
-
-    if (dfs_conf_init(&c) < 0)
-        return;
-    dprintf(fd,
-        "# conf/dfs.conf - example configuration of dfs.\n"
-        "#\n"
-        "# Every key is listed below, commented out at its default value;\n"
-        "# uncomment a line to change it.  Sizes take a binary suffix K, M, G\n"
-        "# or T (64K, 128M).  A command line sets a key with\n"
-        "# -o section.key=value.  Keys marked (reloadable) take effect when the\n"
-        "# daemon gets SIGHUP; the others need a restart.\n");
-    dump(&c, fd, 1);
-    dfs_conf_free(&c);
 }

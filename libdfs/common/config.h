@@ -100,7 +100,10 @@ int dfs_conf_set(struct dfs_conf *c, const char *assignment, char *err, size_t e
  * Call it once every source (file, environment, -o) has been applied.
  * Returns 0 or -1 with "KEY: problem" in err. */
 int dfs_conf_check(const struct dfs_conf *c, char *err, size_t errsz);
-/* SIGHUP: copy into *c the keys of `fresh` (a configuration loaded anew)
+/* The next three are the daemons' (server/conf_daemon.c: link
+ * dfs_server_dep).
+ *
+ * SIGHUP: copy into *c the keys of `fresh` (a configuration loaded anew)
  * that the table marks reloadable.  A non-reloadable key whose value
  * differs is left unchanged and logged at WARN level ("restart to apply").
  * Returns the number of keys whose value changed, or -1 when out of memory

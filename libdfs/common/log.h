@@ -2,13 +2,9 @@
  * log.h - level-gated logging for the library and the daemons.
  *
  * DFS_LOG(level, fmt, ...) evaluates its arguments only when `level` passes
- * the current threshold.  Output goes to the installed sink: the library's
- * default sink discards everything (a library never prints); daemons install
- * dfs_log_stderr_sink, which writes one line per event:
- *
- *   2026-11-21T15:20:01.123Z INFO  namenode: message
- *
- * Thread-safe: a line is written with one write(2).
+ * the current threshold.  Output goes to the installed sink: by default
+ * none, which discards everything (a library never prints); daemons
+ * install dfs_log_stderr_sink of server/log_sink.h.
  */
 #ifndef DFS_LOG_H
 #define DFS_LOG_H
@@ -27,13 +23,8 @@ void dfs_log_set_level(enum dfs_log_level level);
 int dfs_log_level_parse(const char *s);
 /* "error", "warn", "info", "debug"; "unknown" for anything else. */
 const char *dfs_log_level_name(enum dfs_log_level level);
-/* Install a sink (NULL: discard) and the component name printed by the
- * stderr sink ("namenode", "datanode"; NULL or "": "dfs"; at most 31
- * bytes kept). */
+/* Install a sink (NULL: discard). */
 void dfs_log_set_sink(dfs_log_sink sink, void *arg);
-void dfs_log_set_component(const char *component);
-/* Sink that writes formatted lines to fd 2. */
-void dfs_log_stderr_sink(enum dfs_log_level level, const char *msg, void *arg);
 
 /* Format a message (at most 2047 bytes; a longer one is cut and ends in
  * "...") and hand it to the sink.  Does not filter by level (DFS_LOG does)

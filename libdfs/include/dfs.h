@@ -101,6 +101,10 @@ int dfs_options_load_env(dfs_options *opts);
 int dfs_options_set_namenode(dfs_options *opts, const char *addr);
 /* Copy of the namenode address in effect (caller frees with free()). */
 char *dfs_options_get_namenode(const dfs_options *opts);
+/* The user the handle acts as (NULL or "" leaves it unchanged).  It must
+ * be a valid path component, as it names the home directory /user/NAME:
+ * no '/', not "." or "..", no control character; dfs_connect() refuses
+ * another with DFS_ERR_INVAL ("invalid user name '..'"). */
 void dfs_options_set_user(dfs_options *opts, const char *user);
 /* Timeout of one RPC or one datanode operation, milliseconds (default 60000). */
 void dfs_options_set_timeout_ms(dfs_options *opts, unsigned ms);
@@ -116,7 +120,8 @@ void dfs_options_set_log_func(dfs_options *opts, dfs_log_func fn, void *arg);
 typedef struct dfs_fs dfs_fs;
 
 /* Connect to the namenode of opts (opts may be destroyed afterwards).
- * On success *out is a handle for dfs_disconnect(). */
+ * On success *out is a handle for dfs_disconnect().  DFS_ERR_INVAL for an
+ * invalid user name (see dfs_options_set_user()). */
 int dfs_connect(const dfs_options *opts, dfs_fs **out);
 /* Connect with the environment's defaults (dfs_options_load_env()), to
  * uri when not NULL and not "default" (any form dfs_options_set_namenode()
@@ -134,9 +139,19 @@ const char *dfs_get_user(const dfs_fs *fs);
  * "/user/NAME" (which need not exist).  Set: path absolute or relative to
  * the current one, normalised; it need not exist either (as in HDFS).
  * Get: into buf, NUL-terminated in size bytes (DFS_ERR_INVAL when it does
- * not fit).  Not meant to change while other threads use the handle. */
+ * not fit).  Thread-safe: a call with a relative path running while
+ * another thread changes the directory resolves against the old or the
+ * new one, and two relative changes at once both apply, one after the
+ * other. */
 int dfs_set_working_directory(dfs_fs *fs, const char *path);
 int dfs_get_working_directory(dfs_fs *fs, char *buf, size_t size);
+/* The absolute, normalised form of path as the calls of this handle use
+ * it (resolved against the working directory; "//a/./b/../c/" -> "/a/c")
+ * into buf, NUL-terminated in size bytes.  Nothing is asked of the
+ * namenode: the path need not exist.  DFS_ERR_INVAL with the reason for a
+ * path the calls refuse ("", ".." above the root, bad UTF-8, too long) or
+ * when it does not fit buf. */
+int dfs_resolve_path(dfs_fs *fs, const char *path, char *buf, size_t size);
 /* The namenode's defaults for new files: block size and replication. */
 int dfs_get_default_block_size(dfs_fs *fs, uint64_t *block_size);
 int dfs_get_default_replication(dfs_fs *fs, unsigned *replication);
@@ -169,6 +184,10 @@ struct dfs_stat {
 int dfs_mkdir(dfs_fs *fs, const char *path, unsigned mode, int parents);
 /* Create an empty, complete file (touch).  DFS_ERR_EXIST if it exists. */
 int dfs_create(dfs_fs *fs, const char *path, unsigned mode);
+/* Attributes of path.  A file being written costs more than one namenode
+ * RPC: its visible length is asked of the datanodes of its last block
+ * (each given a few seconds at most, client.ack_timeout_ms and 5 s
+ * bounding it; the namenode's length stands when none answers). */
 int dfs_stat(dfs_fs *fs, const char *path, struct dfs_stat *st);
 /* Delete a file or an empty directory; recursive != 0 deletes a tree. */
 int dfs_delete(dfs_fs *fs, const char *path, int recursive);
@@ -197,7 +216,10 @@ int dfs_content_summary(dfs_fs *fs, const char *path, struct dfs_summary *out);
  * pages so that any directory size is listed in bounded memory. */
 typedef struct dfs_dir dfs_dir;
 int dfs_opendir(dfs_fs *fs, const char *path, dfs_dir **out);
-/* Next entry into *st: returns 1 with an entry, 0 at the end, or -err. */
+/* Next entry into *st: returns 1 with an entry, 0 at the end, or -err.
+ * Unlike dfs_stat(), no datanode is asked: an entry of a file being
+ * written (complete == 0) carries the namenode's length, that of its
+ * complete blocks. */
 int dfs_readdir(dfs_dir *dir, struct dfs_stat *st);
 void dfs_closedir(dfs_dir *dir);
 
@@ -285,12 +307,14 @@ int dfs_file_is_writer(const dfs_file *f);
 
 /* What a reader has read since it was opened (or since the last
  * dfs_clear_read_stats()): every byte returned by dfs_read()/dfs_pread(),
- * and of them those served by a datanode on this client's host, and of
- * those the ones read through a short-circuit descriptor. */
+ * and of them those served by a datanode on this client's host.  A read
+ * that fails partway counts the bytes it returned. */
 struct dfs_read_stats {
     uint64_t bytes_read;
     uint64_t local_bytes_read;
-    uint64_t short_circuit_bytes_read;
+    uint64_t short_circuit_bytes_read;   /* always 0: no short-circuit reads
+                                          * (local replicas come through
+                                          * their datanode's socket) */
     uint64_t zero_copy_bytes_read;       /* always 0: no zero-copy path */
 };
 /* DFS_ERR_INVAL for a writer. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "log.h"
+#include "log_sink.h"
 
 static void usage(const char *prog, FILE *f)
 {

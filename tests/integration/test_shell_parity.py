@@ -252,6 +252,10 @@ def test_setrep_wait(c, base, tmp_path):
     rc, out, err = c.dfs("setrep", "-w", "-t", "2", "4", base + "/g", timeout=60)
     assert rc == 1 and "not reached" in err, (rc, out, err)
     assert c.dfs("setrep", "-w", "-t", "x", "3", base + "/g")[0] == 2
+    # a failed operand: the others are still waited for; exit 1
+    rc, out, err = c.dfs("setrep", "-w", "3", base + "/missing", base + "/f", timeout=120)
+    assert rc == 1 and "missing" in err, (rc, out, err)
+    assert "Waiting for %s/f" % base in out and out.rstrip().endswith("done"), out
 
 
 # ------------------------------------------------------------- aliases
@@ -316,6 +320,19 @@ def test_globs(c, base, tmp_path):
     fails(c, 1, "rm", base + "/nothing*", msg="No such file")
 
 
+def test_globs_list_only_directories(c, base, tmp_path):
+    """A wildcard below a file matches nothing (a file has no entries);
+    quoting in a pattern with braces only is removed."""
+    c.ok("mkdir", base + "/d")
+    c.ok("touch", base + "/d/f", base + "/d/b[1]")     # touch takes no patterns
+    for pat in ("/d/f/*", "/d/*/*", "/d/f/?"):
+        rc, out, err = c.dfs("ls", base + pat)
+        assert rc == 1 and out == "", (pat, out, err)
+        assert err.strip() == "dfs: ls: %s%s: No such file or directory" % (base, pat), err
+    out = c.ok("ls", "-d", base + "/d/{f,b\\[1\\]}")
+    assert out.split() == [base + "/d/f", base + "/d/b[1]"], out
+
+
 # ------------------------------------------------- relative paths, home
 
 def test_home_relative_paths(c, tmp_path):
@@ -342,6 +359,22 @@ def test_home_relative_paths(c, tmp_path):
     os.chdir(tmp_path)
     c.ok(*u, "get", "sub/x.csv")
     assert (tmp_path / "x.csv").read_bytes() == b"a,b\n1,2\n"
+
+
+def test_home_put_bad_input_changes_nothing(c, tmp_path):
+    """put without REMOTE creates the home directory only for a source it
+    could open; '-' without REMOTE is a usage error; user names that make
+    no home directory are refused."""
+    u = ["-u", "parity2"]
+    rc, out, err = c.dfs(*u, "put", tmp_path / "nonexistent")
+    assert rc == 1 and "No such file or directory" in err, err
+    assert not c.exists("/user/parity2")
+    rc, out, err = c.dfs(*u, "put", "-", input="x")
+    assert rc == 2 and "Try 'dfs help put'" in err, err
+    assert not c.exists("/user/parity2")
+    for bad in ("..", "a/b", "."):
+        rc, out, err = c.dfs("-u", bad, "ls")
+        assert rc == 1 and "invalid user name '%s'" % bad in err, (bad, err)
 
 
 # ------------------------------------------------------- cp and getmerge

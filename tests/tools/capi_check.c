@@ -324,6 +324,25 @@ static void check_options(const char *nn, const char *dir)
     CHECK_STR(dfs_get_user(fs), "capi");
     dfs_disconnect(fs);
     dfs_disconnect(NULL);
+
+    /* A user name must make a home directory /user/NAME: one component. */
+    static const char *const bad_users[] = { "..", ".", "a/b", "/", "x\ty" };
+    for (size_t i = 0; i < sizeof(bad_users) / sizeof(bad_users[0]); i++) {
+        o = dfs_options_create();
+        CHECK(o != NULL);
+        OK(dfs_options_set_namenode(o, nn));
+        dfs_options_set_user(o, bad_users[i]);
+        fs = (dfs_fs *)o;
+        ERR(dfs_connect(o, &fs), DFS_ERR_INVAL);
+        CHECK(fs == NULL);
+        char want_msg[64];
+        snprintf(want_msg, sizeof(want_msg), "invalid user name '%s'", bad_users[i]);
+        CHECK(strstr(dfs_errmsg(), want_msg) != NULL);
+        dfs_options_destroy(o);
+    }
+    fs = NULL;
+    ERR(dfs_connect_uri(nn, "..", &fs), DFS_ERR_INVAL);
+    CHECK(fs == NULL);
 }
 
 /* Working directory and relative paths. */
@@ -380,6 +399,22 @@ static void check_cwd(dfs_fs *fs, const char *base)
     OK(dfs_set_working_directory(fs, "user/capi"));
     OK(dfs_get_working_directory(fs, buf, sizeof(buf)));
     CHECK_STR(buf, "/user/capi");
+
+    /* The resolved form of a path, without asking the namenode. */
+    OK(dfs_resolve_path(fs, "a//./b/../c/", buf, sizeof(buf)));
+    CHECK_STR(buf, "/user/capi/a/c");
+    OK(dfs_resolve_path(fs, "//x/../", buf, sizeof(buf)));
+    CHECK_STR(buf, "/");
+    OK(dfs_resolve_path(fs, "../..", buf, sizeof(buf)));
+    CHECK_STR(buf, "/");
+    OK(dfs_resolve_path(fs, ".", buf, strlen("/user/capi") + 1));
+    CHECK_STR(buf, "/user/capi");
+    ERR(dfs_resolve_path(fs, ".", buf, strlen("/user/capi")), DFS_ERR_INVAL);
+    CHECK(strstr(dfs_errmsg(), "does not fit") != NULL);
+    ERR(dfs_resolve_path(fs, "../../..", buf, sizeof(buf)), DFS_ERR_INVAL);
+    ERR(dfs_resolve_path(fs, "", buf, sizeof(buf)), DFS_ERR_INVAL);
+    ERR(dfs_resolve_path(fs, "a\001b", buf, sizeof(buf)), DFS_ERR_INVAL);
+    ERR(dfs_resolve_path(fs, "x", NULL, 10), DFS_ERR_INVAL);
 }
 
 /* Namespace calls, their effects and their errors. */
@@ -1006,6 +1041,17 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+#define CWD_STEPS 200
+
+/* CWD_STEPS relative steps down one "d" each, racing the other threads. */
+static void *cwd_main(void *arg)
+{
+    dfs_fs *fs = arg;
+    for (unsigned i = 0; i < CWD_STEPS; i++)
+        OK(dfs_set_working_directory(fs, "d"));
+    return NULL;
+}
+
 static int cmd_threads(const char *nn)
 {
     dfs_fs *fs = connect_to(nn, "capi");
@@ -1026,6 +1072,16 @@ static int cmd_threads(const char *nn)
     struct dfs_summary sum;
     OK(dfs_content_summary(fs, base, &sum));
     CHECK_U64(sum.files, 2 * NTHREADS);
+
+    /* Relative working directory changes at once: none is lost. */
+    OK(dfs_set_working_directory(fs, "/"));
+    for (unsigned i = 0; i < NTHREADS; i++)
+        CHECK(pthread_create(&th[i], NULL, cwd_main, fs) == 0);
+    for (unsigned i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    char cwd[4200];
+    OK(dfs_get_working_directory(fs, cwd, sizeof(cwd)));
+    CHECK_U64(strlen(cwd), 2 * NTHREADS * CWD_STEPS);
     OK(dfs_delete(fs, base, 1));
     dfs_disconnect(fs);
     return 0;

@@ -40,6 +40,7 @@
 #include "config.h"
 #include "dn_copy.h"
 #include "log.h"
+#include "log_sink.h"
 
 #define PIECE (1u << 20)
 

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "dn_recovery.h"
 #include "log.h"
+#include "log_sink.h"
 
 static int usage(void)
 {

@@ -7,6 +7,7 @@
 #include "checksum.h"
 #include "frame.h"
 #include "log.h"
+#include "log_sink.h"
 
 #include <errno.h>
 #include <fcntl.h>

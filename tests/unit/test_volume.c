@@ -6,6 +6,7 @@
  */
 #include "check.h"
 #include "log.h"
+#include "log_sink.h"
 #include "volume.h"
 
 #include <errno.h>
