@@ -109,7 +109,7 @@ static const struct sh_command commands[] = {
       "  -b BLOCKSIZE   block size of the new files; suffixes K, M, G (1024-based)\n"
       "  -f             replace an existing file\n"
       "  -p             preserve the local permission bits and modification time\n" },
-    { "copyFromLocal", cmd_copy_from_local,
+    { "copyFromLocal", cmd_put,
       "copyFromLocal [-r REPL] [-b BLOCKSIZE] [-f] [-p] LOCAL... [REMOTE]",
       "Same as put",
       "The name hdfs dfs users know for 'dfs put'; see 'dfs help put'.\n" },

@@ -229,7 +229,6 @@ int cmd_find(struct shell *sh, int argc, char **argv);
 int cmd_checksum(struct shell *sh, int argc, char **argv);
 int cmd_tail(struct shell *sh, int argc, char **argv);
 int cmd_head(struct shell *sh, int argc, char **argv);
-int cmd_copy_from_local(struct shell *sh, int argc, char **argv);
 int cmd_move_from_local(struct shell *sh, int argc, char **argv);
 
 #endif /* DFS_SHELL_H */

@@ -390,11 +390,6 @@ int cmd_put(struct shell *sh, int argc, char **argv)
     return put_run(sh, argc, argv, 0);
 }
 
-int cmd_copy_from_local(struct shell *sh, int argc, char **argv)
-{
-    return put_run(sh, argc, argv, 0);
-}
-
 int cmd_move_from_local(struct shell *sh, int argc, char **argv)
 {
     return put_run(sh, argc, argv, 1);

@@ -34,36 +34,37 @@ static void herr_record(const char *what, const char *detail)
     herr_last.have = n >= 0;
 }
 
-int herr_fail(int e, const char *fmt, ...)
+/* Record "WHAT: strerror(e)" and fail with errno e. */
+static void herr_vfail(int e, const char *fmt, va_list ap)
 {
     char what[512];
-    va_list ap;
 
-    va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
     char detail[HERR_MSG_MAX];
     if (snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e)) < 0)
         detail[0] = '\0';
     herr_record(what, detail);
     errno = e;
+}
+
+int herr_fail(int e, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    herr_vfail(e, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
 int herr_sys(const char *fmt, ...)
 {
     int e = errno ? errno : EIO;
-    char what[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    herr_vfail(e, fmt, ap);
     va_end(ap);
-    char detail[HERR_MSG_MAX];
-    if (snprintf(detail, sizeof(detail), "%s: %s", what, strerror(e)) < 0)
-        detail[0] = '\0';
-    herr_record(what, detail);
-    errno = e;
     return -1;
 }
 
