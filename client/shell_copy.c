@@ -208,7 +208,7 @@ int cmd_cp(struct shell *sh, int argc, char **argv)
     dst_is_dir = rc == DFS_OK && st.type == DFS_TYPE_DIR;
     srcs = sh_glob_args(sh, argc - optind - 1, argv + optind, &n, 0);
     if (n > 1 && !dst_is_dir) {
-        sh_failf(sh, dst, rc == DFS_OK ? "Not a directory" : "No such file or directory");
+        sh_failf(sh, dst, "Not a directory");
         n = 0;
     }
     o.buf = xmalloc(COPY_BUF);

@@ -585,6 +585,8 @@ int cmd_setrep(struct shell *sh, int argc, char **argv)
         default: return EXIT_USAGE;
         }
     }
+    if (ch.timeout > 0 && !ch.wait)
+        return sh_usage(sh, "-t limits the wait of -w: give both");
     if (optind >= argc)
         return sh_usage(sh, "missing operand");
     if (parse_uint(argv[optind], 1, 10, &n) != 0)

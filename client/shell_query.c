@@ -291,8 +291,9 @@ static void sleep_ms(unsigned ms)
 }
 
 /* Follow path from offset off: print what it grows by until a signal. */
-static void tail_follow(struct shell *sh, const char *path, uint64_t off)
+static void tail_follow(struct shell *sh, const char *path, uint64_t off, uint64_t inode)
 {
+    struct dfs_stat st;
     uint64_t len;
     dfs_file *f;
     int rc;
@@ -302,8 +303,19 @@ static void tail_follow(struct shell *sh, const char *path, uint64_t off)
         sleep_ms(TAIL_POLL_MS);
         if (sh_interrupted)
             break;
+        /* A file put in its place (rm and put, put -f) is another inode:
+         * follow it from its start, as tail -F does. */
+        rc = dfs_stat(sh->fs, path, &st);
+        if (rc == DFS_OK && st.inode != inode) {
+            fflush(stdout);
+            fprintf(stderr, "dfs: %s: %s: replaced by another file; following it\n",
+                    sh->cmd, path);
+            inode = st.inode;
+            off = 0;
+        }
         /* Opening again learns the length hflushed so far. */
-        rc = dfs_open_read(sh->fs, path, &f);
+        if (rc == DFS_OK)
+            rc = dfs_open_read(sh->fs, path, &f);
         if (rc != DFS_OK) {
             if (!sh_interrupted)
                 sh_fail(sh, path, rc);
@@ -311,7 +323,7 @@ static void tail_follow(struct shell *sh, const char *path, uint64_t off)
         }
         len = dfs_file_length(f);
         if (len < off)
-            off = len;          /* shrank (replaced): follow from its end */
+            off = len;          /* shrank: follow from its end */
         if (len > off && print_range(sh, f, path, off, len) == 0)
             off = len;
         dfs_close(f);
@@ -328,6 +340,7 @@ static int ends_run(struct shell *sh, int argc, char **argv, int from_end)
 {
     int follow = 0, c, rc;
     uint64_t len, off;
+    struct dfs_stat st;
     char *path;
     dfs_file *f;
 
@@ -361,8 +374,10 @@ static int ends_run(struct shell *sh, int argc, char **argv, int from_end)
     }
     rc = print_range(sh, f, path, off, len);
     dfs_close(f);
-    if (rc == 0 && follow)
-        tail_follow(sh, path, len);
+    if (rc == 0 && follow && (rc = dfs_stat(sh->fs, path, &st)) != DFS_OK)
+        sh_fail(sh, path, rc);
+    else if (rc == 0 && follow)
+        tail_follow(sh, path, len, st.inode);
     free(path);
     return sh_status(sh);
 }

@@ -97,20 +97,35 @@ void sv_free(struct sh_strvec *sv)
 /* -------------------------------------------------------------- errors */
 
 /* Print "dfs: CMD: PATH: msg" (PATH left out when NULL) and record it. */
+/* msg past a leading "P: ", or msg itself when it does not start so. */
+static const char *skip_prefix(const char *msg, const char *p)
+{
+    size_t n = strlen(p);
+
+    return strncmp(msg, p, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
+}
+
 static void report(struct shell *sh, const char *path, const char *msg)
 {
-    size_t plen;
+    char abs[DFS_SH_PATH_MAX], *copy;
+    const char *rest;
 
     fflush(stdout);
-    /* Do not repeat the path when the library's message starts with it. */
-    if (path) {
-        plen = strlen(path);
-        if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
-            msg += plen + 2;
-        fprintf(stderr, "dfs: %s: %s: %s\n", sh->cmd, path, msg);
-    } else {
+    if (!path) {
         fprintf(stderr, "dfs: %s: %s\n", sh->cmd, msg);
+        sh->failed = 1;
+        return;
     }
+    /* Do not repeat the path when the library's message starts with it,
+     * as given or as the library resolved it (the message may be the
+     * library's own buffer, which resolving would overwrite). */
+    copy = xstrdup(msg);
+    rest = skip_prefix(copy, path);
+    if (rest == copy && sh->fs &&
+        dfs_resolve_path(sh->fs, path, abs, sizeof(abs)) == DFS_OK)
+        rest = skip_prefix(copy, abs);
+    fprintf(stderr, "dfs: %s: %s: %s\n", sh->cmd, path, rest);
+    free(copy);
     sh->failed = 1;
 }
 

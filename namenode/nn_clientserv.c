@@ -68,8 +68,10 @@ static int h_mkdir(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr
 }
 
 /* Create with overwrite of path: 0 when nothing keeps it, else ERR_BUSY
- * (answered): a file under construction whose writer (another client)
- * holds a lease within the soft limit.  Past it, the file is replaced. */
+ * (answered): a file under construction whose writer holds a lease within
+ * the soft limit -- another client, or this one (as HDFS, a writer may not
+ * recreate the file it is writing: its open handle would go on writing a
+ * file that is no longer there).  Past it, the file is replaced. */
 static int refuse_overwrite(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hdr *h,
                             const char *path, const char *client)
 {
@@ -79,10 +81,11 @@ static int refuse_overwrite(struct nn *nn, struct dfs_conn *c, const struct dfs_
     if (ns_stat(nn->ns, path, &st, err, sizeof(err)) != DFS_OK || st.complete ||
         ns_uc_get(nn->ns, st.inode, &uc, err, sizeof(err)) != DFS_OK)
         return 0;
-    if ((client && strcmp(uc.client, client) == 0) ||
-        !lease_live(nn->leases, uc.client, dfs_mono_ms(), nn->conf.nn_lease_soft_ms))
+    if (!lease_live(nn->leases, uc.client, dfs_mono_ms(), nn->conf.nn_lease_soft_ms))
         return 0;
-    nn_reply_status(nn, c, h, DFS_ERR_BUSY, "file is being written by another client");
+    nn_reply_status(nn, c, h, DFS_ERR_BUSY, client && strcmp(uc.client, client) == 0
+                    ? "file is already being written by this client"
+                    : "file is being written by another client");
     return 1;
 }
 

@@ -70,8 +70,8 @@ static int append_call(dfs_fs *fs, const char *path, Dfs__AppendResp **resp, int
     ProtobufCMessage *m = NULL;
     *resp = NULL;
     *recovering = 0;
-    int rc = dfs_rpc_call(fs->nn, DFS_MSG_APPEND_REQ, &req.base, &dfs__append_resp__descriptor,
-                          &m);
+    int rc = dfs_error_name_path(dfs_rpc_call(fs->nn, DFS_MSG_APPEND_REQ, &req.base,
+                                              &dfs__append_resp__descriptor, &m), path);
     if (rc == DFS_OK && !((Dfs__AppendResp *)m)->st)
         rc = dfs_set_error(DFS_ERR_PROTO, "namenode answered append without attributes");
     if (rc != DFS_OK) {
@@ -192,8 +192,8 @@ int dfs_recover_lease(dfs_fs *fs, const char *path, int *closed)
     req.path = p;
     req.client = fs->client_name;
     ProtobufCMessage *m = NULL;
-    rc = dfs_rpc_call(fs->nn, DFS_MSG_RECOVER_LEASE_REQ, &req.base,
-                      &dfs__recover_lease_resp__descriptor, &m);
+    rc = dfs_error_name_path(dfs_rpc_call(fs->nn, DFS_MSG_RECOVER_LEASE_REQ, &req.base,
+                                          &dfs__recover_lease_resp__descriptor, &m), p);
     if (rc == DFS_OK && closed)
         *closed = ((Dfs__RecoverLeaseResp *)m)->closed;
     if (m)

@@ -175,15 +175,16 @@ static void stat_from_wire(const Dfs__FileStatus *w, struct dfs_stat *st)
     snprintf(st->name, sizeof(st->name), "%s", w->name ? w->name : "");
 }
 
-/* One RPC whose answer carries nothing but a status. */
-static int simple_call(dfs_fs *fs, uint16_t type, const ProtobufCMessage *req,
-                       const ProtobufCMessageDescriptor *desc)
+/* One RPC about path whose answer carries nothing but a status; a
+ * failure's message names path. */
+static int simple_call(dfs_fs *fs, const char *path, uint16_t type,
+                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc)
 {
     ProtobufCMessage *resp = NULL;
     int rc = dfs_rpc_call(fs->nn, type, req, desc, &resp);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
-    return rc;
+    return dfs_error_name_path(rc, path);
 }
 
 #define NORM(path, buf) do { \
@@ -202,7 +203,7 @@ int dfs_mkdir(dfs_fs *fs, const char *path, unsigned mode, int parents)
     req.has_parents = 1;
     req.parents = parents != 0;
     req.user = fs->opts.user;
-    return simple_call(fs, DFS_MSG_MKDIR_REQ, &req.base, &dfs__mkdir_resp__descriptor);
+    return simple_call(fs, p, DFS_MSG_MKDIR_REQ, &req.base, &dfs__mkdir_resp__descriptor);
 }
 
 int dfs_create(dfs_fs *fs, const char *path, unsigned mode)
@@ -222,7 +223,7 @@ int dfs_create(dfs_fs *fs, const char *path, unsigned mode)
         req.block_size = fs->opts.block_size;
     }
     req.user = fs->opts.user;
-    return simple_call(fs, DFS_MSG_CREATE_REQ, &req.base, &dfs__create_resp__descriptor);
+    return simple_call(fs, p, DFS_MSG_CREATE_REQ, &req.base, &dfs__create_resp__descriptor);
 }
 
 int dfs_fs_stat_raw(dfs_fs *fs, const char *p, struct dfs_stat *st)
@@ -230,7 +231,8 @@ int dfs_fs_stat_raw(dfs_fs *fs, const char *p, struct dfs_stat *st)
     Dfs__StatReq req = DFS__STAT_REQ__INIT;
     req.path = (char *)p;
     ProtobufCMessage *m = NULL;
-    int rc = dfs_rpc_call(fs->nn, DFS_MSG_STAT_REQ, &req.base, &dfs__stat_resp__descriptor, &m);
+    int rc = dfs_error_name_path(dfs_rpc_call(fs->nn, DFS_MSG_STAT_REQ, &req.base,
+                                              &dfs__stat_resp__descriptor, &m), p);
     if (rc == DFS_OK) {
         Dfs__StatResp *resp = (Dfs__StatResp *)m;
         if (!resp->st)
@@ -280,7 +282,7 @@ int dfs_fs_delete(dfs_fs *fs, const char *path, int recursive, uint64_t inode)
     req.recursive = recursive != 0;
     req.has_inode = inode != 0;
     req.inode = inode;
-    return simple_call(fs, DFS_MSG_DELETE_REQ, &req.base, &dfs__delete_resp__descriptor);
+    return simple_call(fs, p, DFS_MSG_DELETE_REQ, &req.base, &dfs__delete_resp__descriptor);
 }
 
 int dfs_rename(dfs_fs *fs, const char *src, const char *dst, int overwrite)
@@ -293,7 +295,7 @@ int dfs_rename(dfs_fs *fs, const char *src, const char *dst, int overwrite)
     req.dst = d;
     req.has_overwrite = 1;
     req.overwrite = overwrite != 0;
-    return simple_call(fs, DFS_MSG_RENAME_REQ, &req.base, &dfs__rename_resp__descriptor);
+    return simple_call(fs, s, DFS_MSG_RENAME_REQ, &req.base, &dfs__rename_resp__descriptor);
 }
 
 static int setattr(dfs_fs *fs, const char *path, Dfs__SetAttrReq *req)
@@ -301,7 +303,7 @@ static int setattr(dfs_fs *fs, const char *path, Dfs__SetAttrReq *req)
     char p[DFS_PATH_MAX + 1];
     NORM(path, p);
     req->path = p;
-    return simple_call(fs, DFS_MSG_SETATTR_REQ, &req->base, &dfs__set_attr_resp__descriptor);
+    return simple_call(fs, p, DFS_MSG_SETATTR_REQ, &req->base, &dfs__set_attr_resp__descriptor);
 }
 
 int dfs_set_replication(dfs_fs *fs, const char *path, unsigned replication)
@@ -367,8 +369,8 @@ int dfs_content_summary(dfs_fs *fs, const char *path, struct dfs_summary *out)
     Dfs__ContentSummaryReq req = DFS__CONTENT_SUMMARY_REQ__INIT;
     req.path = p;
     ProtobufCMessage *m = NULL;
-    int rc = dfs_rpc_call(fs->nn, DFS_MSG_SUMMARY_REQ, &req.base,
-                          &dfs__content_summary_resp__descriptor, &m);
+    int rc = dfs_error_name_path(dfs_rpc_call(fs->nn, DFS_MSG_SUMMARY_REQ, &req.base,
+                                              &dfs__content_summary_resp__descriptor, &m), p);
     if (rc == DFS_OK) {
         Dfs__ContentSummaryResp *r = (Dfs__ContentSummaryResp *)m;
         out->length = r->length;
@@ -399,7 +401,8 @@ static int dir_fetch(dfs_dir *d)
     req.path = d->path;
     req.start_after = d->last;
     ProtobufCMessage *m = NULL;
-    int rc = dfs_rpc_call(d->fs->nn, DFS_MSG_LIST_REQ, &req.base, &dfs__list_resp__descriptor, &m);
+    int rc = dfs_error_name_path(dfs_rpc_call(d->fs->nn, DFS_MSG_LIST_REQ, &req.base,
+                                              &dfs__list_resp__descriptor, &m), d->path);
     if (d->page)
         protobuf_c_message_free_unpacked(&d->page->base, NULL);
     d->page = NULL;

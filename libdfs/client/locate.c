@@ -29,8 +29,8 @@ int dfs_get_block_locations(dfs_fs *fs, const char *path, uint64_t offset, uint6
     req.length = length;
     req.client_host = fs->client_host;
     ProtobufCMessage *m = NULL;
-    rc = dfs_rpc_call(fs->nn, DFS_MSG_LOCATIONS_REQ, &req.base,
-                      &dfs__get_block_locations_resp__descriptor, &m);
+    rc = dfs_error_name_path(dfs_rpc_call(fs->nn, DFS_MSG_LOCATIONS_REQ, &req.base,
+                                          &dfs__get_block_locations_resp__descriptor, &m), p);
     if (rc != DFS_OK) {
         if (m)
             protobuf_c_message_free_unpacked(m, NULL);

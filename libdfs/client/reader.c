@@ -115,8 +115,9 @@ static int fetch_locations(dfs_file *f)
     req.path = f->path;
     req.client_host = f->fs->client_host;
     ProtobufCMessage *m = NULL;
-    int rc = dfs_rpc_call(f->fs->nn, DFS_MSG_LOCATIONS_REQ, &req.base,
-                          &dfs__get_block_locations_resp__descriptor, &m);
+    int rc = dfs_error_name_path(dfs_rpc_call(f->fs->nn, DFS_MSG_LOCATIONS_REQ, &req.base,
+                                              &dfs__get_block_locations_resp__descriptor, &m),
+                                 f->path);
     if (rc != DFS_OK) {
         if (m)
             protobuf_c_message_free_unpacked(m, NULL);

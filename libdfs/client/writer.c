@@ -187,7 +187,8 @@ int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
     req.client = fs->client_name;
     req.user = fs->opts.user;
     ProtobufCMessage *m = NULL;
-    rc = dfs_rpc_call(fs->nn, DFS_MSG_CREATE_REQ, &req.base, &dfs__create_resp__descriptor, &m);
+    rc = dfs_error_name_path(dfs_rpc_call(fs->nn, DFS_MSG_CREATE_REQ, &req.base,
+                                          &dfs__create_resp__descriptor, &m), f->path);
     if (rc == DFS_OK) {
         Dfs__CreateResp *resp = (Dfs__CreateResp *)m;
         if (!resp->st) {

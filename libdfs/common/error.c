@@ -10,7 +10,6 @@
 #include "dfs.h"
 #include "error_i.h"
 
-#define DFS_VERSION_PATCH 0
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -116,6 +115,17 @@ int dfs_set_error(int err, const char *fmt, ...)
     memcpy(errmsg, tmp, len);
     errmsg[len] = '\0';
     return err;
+}
+
+int dfs_error_name_path(int err, const char *path)
+{
+    if (err == DFS_OK || !path || !*path || err == DFS_ERR_CONN || err == DFS_ERR_TIMEOUT ||
+        err == DFS_ERR_PROTO || err == DFS_ERR_NOMEM)
+        return err;
+    const char *msg = dfs_errmsg();
+    if (strstr(msg, path))
+        return err;
+    return dfs_set_error(err, "%s: %s", path, *msg ? msg : dfs_strerror(err));
 }
 
 void dfs_clear_error(void)

@@ -19,6 +19,12 @@
  * ("%s: %s", path, dfs_errmsg()).  Never fails, never allocates. */
 int dfs_set_error(int err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The failure err of an operation on path: unless the calling thread's
+ * message names path already, it becomes "PATH: MESSAGE", so that every
+ * failure about a path says which.  Failures of the connection (CONN,
+ * TIMEOUT, PROTO, NOMEM) are about the peer, not the path: left as they
+ * are.  Returns err (DFS_OK: nothing done). */
+int dfs_error_name_path(int err, const char *path);
 /* Make dfs_errmsg() return "" again. */
 void dfs_clear_error(void);
 /* The DFS_ERR_* code closest to an errno value (ENOENT -> DFS_ERR_NOENT,

@@ -40,6 +40,7 @@ extern "C" {
 
 #define DFS_VERSION_MAJOR 0
 #define DFS_VERSION_MINOR 1
+#define DFS_VERSION_PATCH 0
 
 /* Error codes: the same numbers as the wire Status of proto/dfs.proto. */
 enum dfs_err {
@@ -213,7 +214,8 @@ struct dfs_summary {
 int dfs_content_summary(dfs_fs *fs, const char *path, struct dfs_summary *out);
 
 /* Directory streams: entries in name order, fetched from the namenode in
- * pages so that any directory size is listed in bounded memory. */
+ * pages so that any directory size is listed in bounded memory.  A file
+ * path lists as the one entry of that file (as HDFS's listStatus). */
 typedef struct dfs_dir dfs_dir;
 int dfs_opendir(dfs_fs *fs, const char *path, dfs_dir **out);
 /* Next entry into *st: returns 1 with an entry, 0 at the end, or -err.
@@ -251,7 +253,12 @@ typedef struct dfs_file dfs_file;
  * datanodes hold.
  *
  * flags DFS_O_TEMPORARY: should the writer die, the file is deleted
- * instead of recovered. */
+ * instead of recovered.
+ *
+ * DFS_ERR_EXIST when path exists (without DFS_O_OVERWRITE); DFS_ERR_BUSY
+ * when it is a file being written, by another client or by this handle
+ * (a writer does not recreate the file it is writing), until that
+ * writer's lease passes the namenode's soft limit. */
 int dfs_open_write(dfs_fs *fs, const char *path, int flags, unsigned mode,
                    unsigned replication, uint64_t block_size, dfs_file **out);
 /* Append len bytes; returns DFS_OK once they are queued to the pipeline. */
@@ -296,6 +303,8 @@ int dfs_open_read(dfs_fs *fs, const char *path, dfs_file **out);
 int64_t dfs_pread(dfs_file *f, void *buf, size_t len, uint64_t offset);
 /* Read at the current position and advance it. */
 int64_t dfs_read(dfs_file *f, void *buf, size_t len);
+/* Move a reader's position; past the end is allowed (the next read
+ * returns 0).  DFS_ERR_INVAL for a writer. */
 int dfs_seek(dfs_file *f, uint64_t offset);
 /* Reader: the file's length as opened.  Writer: its length so far, the
  * bytes written included (an appending writer counts the old ones). */

@@ -103,9 +103,11 @@ def test_overwrite_refused_while_the_lease_lives(cluster):
     assert r["status"] != 0 and "being written by another client" in r["error"]
     # Without overwrite: it exists.
     assert call(cluster, "create", "/o/f", "bob")["status"] != 0
-    # The writer itself may start over.
-    a2 = ok(cluster, "create", "/o/f", "alice", "overwrite")
-    assert a2["inode"] != a["inode"]
+    # Nor may the writer itself recreate it (as in HDFS): its open file
+    # would go on writing an inode that is gone.
+    r = call(cluster, "create", "/o/f", "alice", "overwrite")
+    assert r["status"] != 0 and "already being written by this client" in r["error"]
+    assert nn_stat(cluster, "/o/f")["inode"] == a["inode"]
     # Renewals keep it; silence past the soft limit lets bob replace it.
     ok(cluster, "renew", "alice")
     b = wait_for(lambda: call(cluster, "create", "/o/f", "bob", "overwrite")
@@ -114,7 +116,7 @@ def test_overwrite_refused_while_the_lease_lives(cluster):
     st = nn_stat(cluster, "/o/f")
     assert st["complete"] is False
     # alice's inode is gone: her calls fail.
-    r = call(cluster, "addblock", "/o/f", a2["inode"], "alice")
+    r = call(cluster, "addblock", "/o/f", a["inode"], "alice")
     assert r["status"] != 0
     ok(cluster, "renew", "nobody-at-all")
 

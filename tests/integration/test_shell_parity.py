@@ -226,16 +226,40 @@ def test_tail_follows_hflushed_writer(c, base, tmp_path):
     assert t.poll() is None            # still following a complete file
     assert c.ok("checksum", base + "/log").split("\t")[2].strip() == \
         "%08x" % zlib.crc32(data)
+    # Replaced by another (longer) file: followed from its start, not
+    # from the old file's length.
+    new = blob(7000, seed=10)
+    put(c, tmp_path, base + "/log", new)
+    wait_for(lambda: has(1024 + 4000 + 7000), timeout=15, what="the new file")
+    assert bytes(got) == data[2000 - 1024:] + new
     t.send_signal(signal.SIGINT)
     assert t.wait(timeout=10) == 0
-    assert t.stderr.read() == b""
+    assert t.stderr.read() == (
+        b"dfs: tail: %s/log: replaced by another file; following it\n" % base.encode())
     t2 = c.spawn("tail", "-f", base + "/log")
-    time.sleep(0.2)
+    os.set_blocking(t2.stdout.fileno(), False)
+    got2 = bytearray()
+
+    def has2(n):
+        chunk = t2.stdout.read()
+        if chunk:
+            got2.extend(chunk)
+        return len(got2) >= n
+
+    wait_for(lambda: has2(1024), timeout=15, what="the second tail's kilobyte")
     t2.send_signal(signal.SIGTERM)
     assert t2.wait(timeout=10) == 0
+    assert bytes(got2) == new[-1024:]
 
 
 # --------------------------------------------------------------- setrep
+
+def test_setrep_timeout_needs_wait(c, base, tmp_path):
+    put(c, tmp_path, base + "/f", b"x", "-r", "1")
+    rc, _, err = c.dfs("setrep", "-t", "5", "2", base + "/f")
+    assert rc == 2 and "-t limits the wait of -w" in err, err
+    assert c.stat(base + "/f")["replication"] == 1
+
 
 def test_setrep_wait(c, base, tmp_path):
     put(c, tmp_path, base + "/f", blob(1500 * KiB), "-r", "1", "-b", "1M")
@@ -411,7 +435,7 @@ def test_cp_files_and_trees(c, base, tmp_path):
     # Refusals change nothing and leave no ._COPYING_ file.
     fails(c, 1, "cp", base + "/src", base + "/src/sub", msg="into itself")
     fails(c, 1, "cp", base + "/src/a", base + "/src/sub/b", base + "/nodir",
-          msg="No such file or directory")
+          msg="nodir: Not a directory")
     fails(c, 1, "cp", base + "/nope", base + "/x", msg="No such file")
     rc, _, err = c.dfs("cp", base + "/src/a")
     assert rc == 2 and "missing destination" in err, err

@@ -845,6 +845,69 @@ static void check_cluster(dfs_fs *fs)
     OK(dfs_decommission(fs, "127.0.0.1:1", 0, NULL));
 }
 
+/* A failure's message names the path it is about (the absolute path the
+ * call resolved): dfs.h promises it. */
+#define NAMES(call, code, path) do { \
+        ERR(call, code); \
+        if (!strstr(dfs_errmsg(), (path))) \
+            failf(__FILE__, __LINE__, "%s: message does not name %s", #call, (path)); \
+        passed(); \
+    } while (0)
+
+static void check_messages(dfs_fs *fs, const char *base)
+{
+    char miss[256], file[256], under[256], rel[256];
+    struct dfs_stat st;
+    dfs_file *f = NULL, *g = NULL;
+    dfs_dir *d = NULL;
+    struct dfs_block_location *bl = NULL;
+    size_t n = 0;
+    snprintf(miss, sizeof(miss), "%s/msg/missing", base);
+    snprintf(file, sizeof(file), "%s/msg/file", base);
+    snprintf(under, sizeof(under), "%s/msg/file/under", base);
+    OK(dfs_mkdir(fs, file, 0755, 1));
+    OK(dfs_delete(fs, file, 0));
+    OK(dfs_create(fs, file, 0644));
+
+    NAMES(dfs_stat(fs, miss, &st), DFS_ERR_NOENT, miss);
+    NAMES(dfs_open_read(fs, miss, &f), DFS_ERR_NOENT, miss);
+    NAMES(dfs_opendir(fs, miss, &d), DFS_ERR_NOENT, miss);
+    NAMES(dfs_delete(fs, miss, 0), DFS_ERR_NOENT, miss);
+    NAMES(dfs_utimes(fs, miss, 1000, -1), DFS_ERR_NOENT, miss);
+    NAMES(dfs_chmod(fs, miss, 0600), DFS_ERR_NOENT, miss);
+    NAMES(dfs_rename(fs, miss, file, 1), DFS_ERR_NOENT, miss);
+    struct dfs_summary sum;
+    NAMES(dfs_content_summary(fs, miss, &sum), DFS_ERR_NOENT, miss);
+    NAMES(dfs_get_block_locations(fs, miss, 0, 1, &bl, &n), DFS_ERR_NOENT, miss);
+    NAMES(dfs_open_append(fs, miss, &f), DFS_ERR_NOENT, miss);
+    NAMES(dfs_create(fs, file, 0644), DFS_ERR_EXIST, file);
+    NAMES(dfs_open_write(fs, file, 0, 0644, 0, 0, &f), DFS_ERR_EXIST, file);
+    NAMES(dfs_mkdir(fs, under, 0755, 0), DFS_ERR_NOTDIR, under);
+    /* A relative path is named as the library resolved it. */
+    char wd[1024], abs[1300];
+    OK(dfs_get_working_directory(fs, wd, sizeof(wd)));
+    snprintf(rel, sizeof(rel), "no-such-%ld", (long)getpid());
+    snprintf(abs, sizeof(abs), "%s/%s", wd, rel);
+    NAMES(dfs_stat(fs, rel, &st), DFS_ERR_NOENT, abs);
+
+    /* A writer may not recreate the file it is writing (its handle would
+     * go on writing a file that is no longer there); another client may
+     * not either.  The file stays the first writer's. */
+    OK(dfs_open_write(fs, miss, DFS_O_PARENTS, 0644, 0, 0, &f));
+    OK(dfs_write(f, "first\n", 6));
+    OK(dfs_hflush(f));
+    NAMES(dfs_open_write(fs, miss, DFS_O_OVERWRITE, 0644, 0, 0, &g), DFS_ERR_BUSY, miss);
+    CHECK(strstr(dfs_errmsg(), "already being written by this client") != NULL);
+    CHECK(g == NULL);
+    OK(dfs_write(f, "more\n", 5));
+    OK(dfs_close(f));
+    OK(dfs_stat(fs, miss, &st));
+    CHECK_U64(st.length, 11);
+    char msgdir[256];
+    snprintf(msgdir, sizeof(msgdir), "%s/msg", base);
+    OK(dfs_delete(fs, msgdir, 1));
+}
+
 static int cmd_basic(const char *nn)
 {
     char tmp[] = "/tmp/capi-check.XXXXXX";
@@ -869,6 +932,7 @@ static int cmd_basic(const char *nn)
     check_namespace(fs, base);
     check_data(fs, other, base);
     check_cluster(fs);
+    check_messages(fs, base);
     OK(dfs_delete(fs, base, 1));
     dfs_disconnect(other);
     dfs_disconnect(fs);
