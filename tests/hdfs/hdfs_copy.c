@@ -194,6 +194,118 @@ static void test_move(hdfsFS fs, hdfsFS lfs)
     EXPECT(!local_exists(la));
 }
 
+/* No ".NAME._COPYING_" temporary is left in the local directory dir. */
+static void expect_no_temporaries(const char *dir)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "ls -a '%s' | grep -q _COPYING_", dir);
+    EXPECT(system(cmd) != 0);
+}
+
+/* What the review found: each would destroy data or loop without care. */
+static void test_safety(hdfsFS fs, hdfsFS lfs, const struct th_args *a)
+{
+    char ra[256], rb[256], rdir[256], rsub[256], la[512], lb[512], ld[512];
+
+    /* A move of a missing source leaves an existing destination alone. */
+    r(ra, sizeof(ra), "kept");
+    r(rb, sizeof(rb), "no-such-source");
+    EXPECT_ZERO(th_write_file(fs, ra, 1000, 5, 0, 0));
+    EXPECT_FAIL_ERRNO(hdfsMove(fs, rb, fs, ra), ENOENT);
+    EXPECT_FILE_PATTERN(fs, ra, 1000, 5);
+    l(la, sizeof(la), "kept");
+    EXPECT_ZERO(th_write_file(lfs, la, 1000, 5, 0, 0));
+    l(lb, sizeof(lb), "no-such-source");
+    EXPECT_FAIL_ERRNO(hdfsMove(lfs, lb, lfs, la), ENOENT);
+    EXPECT_LOCAL_PATTERN(la, 1000, 5);
+
+    /* A move within one handle replaces a destination file. */
+    r(rb, sizeof(rb), "replacement");
+    EXPECT_ZERO(th_write_file(fs, rb, 2000, 6, 0, 0));
+    EXPECT_ZERO(hdfsMove(fs, rb, fs, ra));
+    EXPECT_FILE_PATTERN(fs, ra, 2000, 6);
+    EXPECT_FAIL_ERRNO(hdfsExists(fs, rb), ENOENT);
+
+    /* Two handles to one cluster are one file system: the same path or a
+     * directory into itself is refused, the source intact. */
+    hdfsFS fs2 = REQUIRE_NONNULL(hdfsConnect(a->host, a->port));
+    EXPECT_FAIL_ERRNO(hdfsCopy(fs, ra, fs2, ra), EINVAL);
+    EXPECT_FILE_PATTERN(fs, ra, 2000, 6);
+    r(rdir, sizeof(rdir), "self");
+    r(rsub, sizeof(rsub), "self/inside");
+    EXPECT_ZERO(hdfsCreateDirectory(fs, rdir));
+    EXPECT_FAIL_ERRNO(hdfsCopy(fs, rdir, fs2, rsub), EINVAL);
+    EXPECT_FAIL_ERRNO(hdfsMove(fs2, rdir, fs, rsub), EINVAL);
+    EXPECT_FAIL_ERRNO(hdfsExists(fs, rsub), ENOENT);
+    EXPECT_ZERO(hdfsDisconnect(fs2));
+
+    /* Locally, a symlink to the source is the source. */
+    l(lb, sizeof(lb), "alias");
+    EXPECT_ZERO(symlink(la, lb));
+    EXPECT_FAIL_ERRNO(hdfsCopy(lfs, la, lfs, lb), EINVAL);
+    EXPECT_LOCAL_PATTERN(la, 1000, 5);
+    l(ld, sizeof(ld), "self");
+    EXPECT_ZERO(hdfsCreateDirectory(lfs, ld));
+    l(lb, sizeof(lb), "self-alias");
+    EXPECT_ZERO(symlink(ld, lb));
+    l(lb, sizeof(lb), "self-alias/inside");
+    EXPECT_FAIL_ERRNO(hdfsCopy(lfs, ld, lfs, lb), EINVAL);
+
+    /* A local symlink loop: ELOOP, no destination left. */
+    l(ld, sizeof(ld), "looped");
+    l(lb, sizeof(lb), "looped/f");
+    EXPECT_ZERO(th_write_file(lfs, lb, 10, 1, 0, 0));
+    l(lb, sizeof(lb), "looped/loop");
+    EXPECT_ZERO(symlink(ld, lb));
+    r(rb, sizeof(rb), "looped");
+    EXPECT_FAIL_ERRNO(hdfsCopy(lfs, ld, fs, rb), ELOOP);
+    EXPECT_FAIL_ERRNO(hdfsExists(fs, rb), ENOENT);
+    EXPECT_ZERO(unlink(lb));
+
+    /* A copy failing half way leaves the old destination and no
+     * temporary: /proc/self/mem opens but fails its first read. */
+    EXPECT_FAIL(hdfsCopy(lfs, "/proc/self/mem", fs, ra));
+    EXPECT_FILE_PATTERN(fs, ra, 2000, 6);
+    r(rb, sizeof(rb), ".kept._COPYING_");
+    EXPECT_FAIL_ERRNO(hdfsExists(fs, rb), ENOENT);
+    EXPECT_FAIL(hdfsCopy(lfs, "/proc/self/mem", lfs, la));
+    EXPECT_LOCAL_PATTERN(la, 1000, 5);
+    expect_no_temporaries(ldir);
+    /* ... and a failed directory copy leaves no directory. */
+    l(lb, sizeof(lb), "looped/dangling");
+    EXPECT_ZERO(symlink("/nonexistent/x", lb));
+    EXPECT_FAIL(hdfsCopy(lfs, ld, fs, rb));
+    EXPECT_FAIL_ERRNO(hdfsExists(fs, rb), ENOENT);
+    EXPECT_ZERO(unlink(lb));
+
+    /* DST/NAME an existing directory: copy and move both refuse. */
+    r(rdir, sizeof(rdir), "holder");
+    r(rsub, sizeof(rsub), "holder/kept");
+    EXPECT_ZERO(hdfsCreateDirectory(fs, rsub));
+    EXPECT_FAIL_ERRNO(hdfsCopy(fs, ra, fs, rdir), EEXIST);
+    EXPECT_FAIL_ERRNO(hdfsMove(fs, ra, fs, rdir), EEXIST);
+    EXPECT_FAIL_ERRNO(hdfsCopy(lfs, la, fs, rdir), EEXIST);
+    EXPECT_FILE_PATTERN(fs, ra, 2000, 6);
+    /* a directory does not replace a file */
+    EXPECT_FAIL_ERRNO(hdfsCopy(lfs, ld, fs, ra), EEXIST);
+
+    /* A local move across mounts copies, then deletes. */
+    struct stat s1, s2;
+    if (stat("/dev/shm", &s1) == 0 && stat(ldir, &s2) == 0 && s1.st_dev != s2.st_dev &&
+        access("/dev/shm", W_OK) == 0) {
+        char shm[256];
+        snprintf(shm, sizeof(shm), "/dev/shm/hdfs_copy.%ld", (long)getpid());
+        EXPECT_ZERO(hdfsMove(lfs, la, lfs, shm));
+        EXPECT(!local_exists(la));
+        EXPECT_LOCAL_PATTERN(shm, 1000, 5);
+        EXPECT_ZERO(hdfsMove(lfs, shm, lfs, la));
+        EXPECT(!local_exists(shm));
+        EXPECT_LOCAL_PATTERN(la, 1000, 5);
+    } else {
+        fprintf(stderr, "hdfs_copy: no second mount, cross-device move untested\n");
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct th_args a;
@@ -215,6 +327,7 @@ int main(int argc, char **argv)
     test_local_fs(lfs);
     test_copy(fs, lfs);
     test_move(fs, lfs);
+    test_safety(fs, lfs, &a);
 
     EXPECT_ZERO(hdfsDelete(fs, base, 1));
     EXPECT_ZERO(hdfsDelete(lfs, ldir, 1));
