@@ -408,6 +408,7 @@ int hdfsDisconnect(hdfsFS fs)
             rc = herr_sys("hdfsDisconnect: closing a file left open");
         }
         f->type = 0;
+        pthread_mutex_destroy(&f->lock);
         free(f);
         f = next;
     }
@@ -576,7 +577,9 @@ char *hdfsGetWorkingDirectory(hdfsFS fs, char *buffer, size_t bufferSize)
         return NULL;
     }
     if (fs->local) {
+        pthread_mutex_lock(&fs->lock);
         snprintf(cwd, sizeof(cwd), "%s", fs->local_cwd);
+        pthread_mutex_unlock(&fs->lock);
     } else {
         int rc = dfs_get_working_directory(fs->dfs, cwd, sizeof(cwd));
         if (rc != DFS_OK) {
@@ -602,7 +605,9 @@ int hdfsSetWorkingDirectory(hdfsFS fs, const char *path)
     if (hpath_absolute(fs, path, abs) != 0)
         return -1;
     if (fs->local) {
+        pthread_mutex_lock(&fs->lock);
         snprintf(fs->local_cwd, sizeof(fs->local_cwd), "%s", abs);
+        pthread_mutex_unlock(&fs->lock);
         return 0;
     }
     int rc = dfs_set_working_directory(fs->dfs, abs);

@@ -55,6 +55,7 @@ hdfsFile hfile_open(hdfsFS fs, const char *path, int flags, int32_t bufsize,
     }
     f->fs = fs;
     f->fd = -1;
+    pthread_mutex_init(&f->lock, NULL);
     f->type = accmode == O_RDONLY ? HFILE_INPUT : HFILE_OUTPUT;
     if (fs->local) {
         if (hlocal_open(abs, flags, &f->fd) != 0)
@@ -84,6 +85,7 @@ hdfsFile hfile_open(hdfsFS fs, const char *path, int flags, int32_t bufsize,
     return f;
 fail:;
     int saved = errno;
+    pthread_mutex_destroy(&f->lock);
     free(f);
     errno = saved;
     return NULL;
@@ -113,6 +115,7 @@ int hdfsCloseFile(hdfsFS fs, hdfsFile file)
     }
     int saved = errno;
     file->type = 0;
+    pthread_mutex_destroy(&file->lock);
     free(file);
     errno = saved;
     return rc;
@@ -158,15 +161,19 @@ tSize hdfsRead(hdfsFS fs, hdfsFile file, void *buffer, tSize length)
     if (check_reader(file, "hdfsRead") != 0)
         return -1;
     if (file->df) {
+        pthread_mutex_lock(&file->lock);
         int64_t n = dfs_read(file->df, buffer, (size_t)length);
+        pthread_mutex_unlock(&file->lock);
         if (n < 0)
             return herr_dfs((int)n, "hdfsRead");
         return (tSize)n;
     }
     ssize_t n;
+    pthread_mutex_lock(&file->lock);
     do
         n = read(file->fd, buffer, (size_t)length);
     while (n < 0 && errno == EINTR);
+    pthread_mutex_unlock(&file->lock);
     if (n < 0)
         return herr_sys("hdfsRead");
     return (tSize)n;
@@ -184,7 +191,9 @@ tSize hdfsPread(hdfsFS fs, hdfsFile file, tOffset position, void *buffer, tSize 
     if (position < 0)
         return herr_fail(EINVAL, "hdfsPread: position %lld", (long long)position);
     if (file->df) {
+        pthread_mutex_lock(&file->lock);
         int64_t n = dfs_pread(file->df, buffer, (size_t)length, (uint64_t)position);
+        pthread_mutex_unlock(&file->lock);
         if (n < 0)
             return herr_dfs((int)n, "hdfsPread at %lld", (long long)position);
         return (tSize)n;
@@ -234,21 +243,28 @@ tSize hdfsWrite(hdfsFS fs, hdfsFile file, const void *buffer, tSize length)
     if (!buffer)
         return herr_fail(EINVAL, "hdfsWrite: no buffer");
     if (file->df) {
+        pthread_mutex_lock(&file->lock);
         int rc = dfs_write(file->df, buffer, (size_t)length);
+        pthread_mutex_unlock(&file->lock);
         if (rc != DFS_OK)
             return herr_dfs(rc, "hdfsWrite");
         return length;
     }
     size_t off = 0;
+    pthread_mutex_lock(&file->lock);
     while (off < (size_t)length) {
         ssize_t n = write(file->fd, (const char *)buffer + off, (size_t)length - off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            int e = errno;
+            pthread_mutex_unlock(&file->lock);
+            errno = e;
             return herr_sys("hdfsWrite");
         }
         off += (size_t)n;
     }
+    pthread_mutex_unlock(&file->lock);
     return length;
 }
 
@@ -260,18 +276,28 @@ int hdfsSeek(hdfsFS fs, hdfsFile file, tOffset desiredPos)
     if (desiredPos < 0)
         return herr_fail(EINVAL, "hdfsSeek: negative position %lld",
                          (long long)desiredPos);
+    uint64_t len;
+    int rc = DFS_OK, e = 0;
+    pthread_mutex_lock(&file->lock);
     if (file->df) {
-        if ((uint64_t)desiredPos > dfs_file_length(file->df))
-            return herr_fail(EINVAL, "hdfsSeek: %lld is past the end of the file (%llu)",
-                             (long long)desiredPos,
-                             (unsigned long long)dfs_file_length(file->df));
-        int rc = dfs_seek(file->df, (uint64_t)desiredPos);
-        if (rc != DFS_OK)
-            return herr_dfs(rc, "hdfsSeek to %lld", (long long)desiredPos);
-        return 0;
+        len = dfs_file_length(file->df);
+        if ((uint64_t)desiredPos <= len)
+            rc = dfs_seek(file->df, (uint64_t)desiredPos);
+    } else {
+        struct stat st;
+        len = fstat(file->fd, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+        if ((uint64_t)desiredPos <= len &&
+            lseek(file->fd, (off_t)desiredPos, SEEK_SET) < 0)
+            e = errno;
     }
-    if (lseek(file->fd, (off_t)desiredPos, SEEK_SET) < 0)
-        return herr_sys("hdfsSeek to %lld", (long long)desiredPos);
+    pthread_mutex_unlock(&file->lock);
+    if ((uint64_t)desiredPos > len)
+        return herr_fail(EINVAL, "hdfsSeek: %lld is past the end of the file (%llu)",
+                         (long long)desiredPos, (unsigned long long)len);
+    if (rc != DFS_OK)
+        return herr_dfs(rc, "hdfsSeek to %lld", (long long)desiredPos);
+    if (e)
+        return herr_fail(e, "hdfsSeek to %lld", (long long)desiredPos);
     return 0;
 }
 
@@ -280,11 +306,12 @@ tOffset hdfsTell(hdfsFS fs, hdfsFile file)
     (void)fs;
     if (!file || !file->type)
         return herr_fail(EBADF, "hdfsTell: no file");
-    if (file->df)
-        return (tOffset)dfs_tell(file->df);
-    off_t pos = lseek(file->fd, 0, SEEK_CUR);
+    pthread_mutex_lock(&file->lock);
+    off_t pos = file->df ? (off_t)dfs_tell(file->df) : lseek(file->fd, 0, SEEK_CUR);
+    int e = errno;
+    pthread_mutex_unlock(&file->lock);
     if (pos < 0)
-        return herr_sys("hdfsTell");
+        return herr_fail(e, "hdfsTell");
     return (tOffset)pos;
 }
 
@@ -303,7 +330,9 @@ int hdfsHFlush(hdfsFS fs, hdfsFile file)
     if (check_type(file, HFILE_OUTPUT, "hdfsHFlush") != 0)
         return -1;
     if (file->df) {
+        pthread_mutex_lock(&file->lock);
         int rc = dfs_hflush(file->df);
+        pthread_mutex_unlock(&file->lock);
         if (rc != DFS_OK)
             return herr_dfs(rc, "hdfsHFlush");
     }
@@ -315,14 +344,14 @@ int hdfsHSync(hdfsFS fs, hdfsFile file)
     (void)fs;
     if (check_type(file, HFILE_OUTPUT, "hdfsHSync") != 0)
         return -1;
-    if (file->df) {
-        int rc = dfs_hsync(file->df);
-        if (rc != DFS_OK)
-            return herr_dfs(rc, "hdfsHSync");
-        return 0;
-    }
-    if (fsync(file->fd) != 0)
-        return herr_sys("hdfsHSync");
+    pthread_mutex_lock(&file->lock);
+    int rc = file->df ? dfs_hsync(file->df) : DFS_OK;
+    int e = !file->df && fsync(file->fd) != 0 ? errno : 0;
+    pthread_mutex_unlock(&file->lock);
+    if (rc != DFS_OK)
+        return herr_dfs(rc, "hdfsHSync");
+    if (e)
+        return herr_fail(e, "hdfsHSync");
     return 0;
 }
 
@@ -333,17 +362,22 @@ int hdfsAvailable(hdfsFS fs, hdfsFile file)
     (void)fs;
     if (check_type(file, HFILE_INPUT, "hdfsAvailable") != 0)
         return -1;
+    pthread_mutex_lock(&file->lock);
     if (file->df) {
         len = dfs_file_length(file->df);
         pos = dfs_tell(file->df);
     } else {
         struct stat st;
         off_t cur = lseek(file->fd, 0, SEEK_CUR);
-        if (cur < 0 || fstat(file->fd, &st) != 0)
-            return herr_sys("hdfsAvailable");
+        if (cur < 0 || fstat(file->fd, &st) != 0) {
+            int e = errno;
+            pthread_mutex_unlock(&file->lock);
+            return herr_fail(e, "hdfsAvailable");
+        }
         len = (uint64_t)st.st_size;
         pos = (uint64_t)cur;
     }
+    pthread_mutex_unlock(&file->lock);
     uint64_t left = pos < len ? len - pos : 0;
     return left > INT_MAX ? INT_MAX : (int)left;
 }
@@ -370,7 +404,9 @@ int hdfsFileGetReadStatistics(hdfsFile file, struct hdfsReadStatistics **stats)
         return herr_fail(EINVAL, "hdfsFileGetReadStatistics: not open for reading");
     if (!file->df)
         return herr_fail(ENOTSUP, "hdfsFileGetReadStatistics: a local file");
+    pthread_mutex_lock(&file->lock);
     int rc = dfs_get_read_stats(file->df, &rs);
+    pthread_mutex_unlock(&file->lock);
     if (rc != DFS_OK)
         return herr_dfs(rc, "hdfsFileGetReadStatistics");
     struct hdfsReadStatistics *s = malloc(sizeof(*s));
@@ -399,7 +435,9 @@ int hdfsFileClearReadStatistics(hdfsFile file)
         herr_fail(ENOTSUP, "hdfsFileClearReadStatistics: a local file");
         return ENOTSUP;
     }
+    pthread_mutex_lock(&file->lock);
     dfs_clear_read_stats(file->df);
+    pthread_mutex_unlock(&file->lock);
     return 0;
 }
 

@@ -16,8 +16,10 @@
  *   hdfs_rz.c     hadoopRz*: "zero-copy" reads into malloc'd buffers
  *
  * Threads: an hdfsFS may be shared between threads (as libdfs's dfs_fs);
- * its registry of open files is guarded by its mutex.  An hdfsFile is used
- * by one thread at a time.  Every function of hdfs.h sets errno on failure
+ * its registry of open files and its local working directory are guarded
+ * by its mutex.  An hdfsFile may be shared too (Hadoop's hdfsPread is safe
+ * on a shared stream): its own mutex is held around every call into its
+ * dfs_file or descriptor, so calls on one file take turns.  Every function of hdfs.h sets errno on failure
  * and records a message for hdfsGetLastExceptionRootCause() (herr_*).
  */
 #ifndef DFS_HDFS_I_H
@@ -59,6 +61,7 @@ struct hdfsFile_internal {
     hdfsFS fs;
     dfs_file *df;               /* dfs backend */
     int fd;                     /* local backend, else -1 */
+    pthread_mutex_t lock;       /* held around every use of df / fd */
     struct hdfsFile_internal *next, *prev;   /* fs->files */
 };
 

@@ -80,6 +80,8 @@ int hlocal_open(const char *abs, int flags, int *fd)
         *fd = open(abs, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (*fd < 0)
             return herr_sys("append %s", abs);
+        /* hdfsTell of an appender counts from the end, before any write */
+        (void)lseek(*fd, 0, SEEK_END);
         return 0;
     }
     char parent[HPATH_MAX];

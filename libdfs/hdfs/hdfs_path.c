@@ -131,9 +131,13 @@ int hpath_absolute(hdfsFS fs, const char *path, char *out)
         return -1;
     if (stripped[0] == '/')
         return hpath_join("/", stripped, out);
-    if (fs->local)
-        return hpath_join(fs->local_cwd, stripped, out);
     char cwd[HPATH_MAX];
+    if (fs->local) {
+        pthread_mutex_lock(&fs->lock);
+        memcpy(cwd, fs->local_cwd, sizeof(cwd));
+        pthread_mutex_unlock(&fs->lock);
+        return hpath_join(cwd, stripped, out);
+    }
     int rc = dfs_get_working_directory(fs->dfs, cwd, sizeof(cwd));
     if (rc != DFS_OK)
         return herr_dfs(rc, "working directory");

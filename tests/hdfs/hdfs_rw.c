@@ -7,6 +7,8 @@
  *
  *   hdfs_rw NAMENODE [LOCALDIR]
  */
+#include <pthread.h>
+
 #include "expect.h"
 
 /* The test hooks Hadoop's libhdfs exports. */
@@ -330,6 +332,90 @@ static void test_empty(hdfsFS fs, const char *dir)
     EXPECT_ZERO(hdfsCloseFile(fs, f));
 }
 
+/* Threads sharing one hdfsFile: preads at different offsets (and one
+ * thread moving the position with seeks and reads) all get their bytes. */
+#define NTHREADS 4
+#define ROUNDS 60
+
+struct shared {
+    hdfsFS fs;
+    hdfsFile f;
+    const unsigned char *data;
+    unsigned seed;
+    int bad;                    /* reads that returned wrong bytes */
+};
+
+static void *pread_thread(void *arg)
+{
+    struct shared *s = arg;
+    unsigned x = s->seed * 2654435761u + 1;
+    unsigned char *buf = malloc(9000);
+
+    for (int i = 0; i < ROUNDS; i++) {
+        x = x * 1103515245u + 12345u;
+        tOffset off = (tOffset)(x % (LEN - 9000));
+        tSize len = (tSize)(1 + (x >> 7) % 9000);
+        if (s->seed == 0) {          /* the positional reader */
+            if (hdfsSeek(s->fs, s->f, off) != 0 ||
+                hdfsRead(s->fs, s->f, buf, len) <= 0 ||
+                memcmp(buf, s->data + off, 1) != 0)
+                s->bad++;
+            continue;
+        }
+        if (hdfsPreadFully(s->fs, s->f, off, buf, len) != 0 ||
+            memcmp(buf, s->data + off, (size_t)len) != 0)
+            s->bad++;
+    }
+    free(buf);
+    return NULL;
+}
+
+static void test_shared_file(hdfsFS fs, const char *path)
+{
+    unsigned char *data = th_pattern(0, LEN, SEED);
+    struct shared s[NTHREADS];
+    pthread_t t[NTHREADS];
+    hdfsFile f = REQUIRE_NONNULL(hdfsOpenFile(fs, path, O_RDONLY, 0, 0, 0));
+
+    for (int i = 0; i < NTHREADS; i++) {
+        s[i] = (struct shared){ .fs = fs, .f = f, .data = data, .seed = (unsigned)i };
+        EXPECT_ZERO(pthread_create(&t[i], NULL, pread_thread, &s[i]));
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        EXPECT_ZERO(pthread_join(t[i], NULL));
+        EXPECT_INT_EQ(0, s[i].bad);
+    }
+    EXPECT_ZERO(hdfsCloseFile(fs, f));
+    free(data);
+}
+
+/* The local file system: a seek past the end is refused as dfs refuses
+ * it; an appender's position starts at the end. */
+static void test_local_positions(const char *localdir)
+{
+    char path[512];
+    unsigned char buf[8];
+    hdfsFS lfs = REQUIRE_NONNULL(hdfsConnect(NULL, 0));
+    hdfsFile f;
+
+    snprintf(path, sizeof(path), "%s/libhdfs-rw-local", localdir);
+    EXPECT_ZERO(th_write_file(lfs, path, 100, 3, 0, 0));
+    f = REQUIRE_NONNULL(hdfsOpenFile(lfs, path, O_RDONLY, 0, 0, 0));
+    EXPECT_ZERO(hdfsSeek(lfs, f, 100));
+    EXPECT_FAIL_ERRNO(hdfsSeek(lfs, f, 101), EINVAL);
+    EXPECT_INT_EQ(100, hdfsTell(lfs, f));
+    EXPECT_INT_EQ(0, hdfsRead(lfs, f, buf, sizeof(buf)));
+    EXPECT_ZERO(hdfsCloseFile(lfs, f));
+
+    f = REQUIRE_NONNULL(hdfsOpenFile(lfs, path, O_WRONLY | O_APPEND, 0, 0, 0));
+    EXPECT_INT_EQ(100, hdfsTell(lfs, f));
+    EXPECT_INT_EQ(5, hdfsWrite(lfs, f, "12345", 5));
+    EXPECT_INT_EQ(105, hdfsTell(lfs, f));
+    EXPECT_ZERO(hdfsCloseFile(lfs, f));
+    EXPECT_ZERO(hdfsDelete(lfs, path, 0));
+    EXPECT_ZERO(hdfsDisconnect(lfs));
+}
+
 int main(int argc, char **argv)
 {
     struct th_args a;
@@ -346,6 +432,8 @@ int main(int argc, char **argv)
     test_read(fs, path);
     test_pread(fs, path);
     test_stats(fs, path);
+    test_shared_file(fs, path);
+    test_local_positions(a.localdir);
     test_append_overwrite(fs, base);
     test_empty(fs, base);
 
