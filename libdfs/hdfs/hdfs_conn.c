@@ -92,7 +92,7 @@ int hdfsBuilderConfSetStr(struct hdfsBuilder *bld, const char *key, const char *
 {
     if (!bld || !key) {
         herr_fail(EINVAL, "hdfsBuilderConfSetStr: no builder or key");
-        return EINVAL;
+        return -EINVAL;            /* negative, as its -ENOMEM */
     }
     struct hconn_opt *o = calloc(1, sizeof(*o));
     if (!o) {
@@ -400,6 +400,8 @@ int hdfsDisconnect(hdfsFS fs)
     pthread_mutex_unlock(&fs->lock);
     while (f) {
         hdfsFile next = f->next;
+        if (f->owner)              /* a future's file: the future forgets it */
+            *f->owner = NULL;
         if (f->df) {
             int r = dfs_close(f->df);
             if (r != DFS_OK && rc == 0)
@@ -501,10 +503,13 @@ int hdfsConfGetStr(const char *key, char **val)
             herr_fail(ENOMEM, "hdfsConfGetStr(%s)", key);
             return ENOMEM;
         }
-        size_t n = strlen(nn) + 8;
+        /* the namenode may be given with a scheme: keep HOST:PORT */
+        const char *hp = strstr(nn, "://");
+        hp = hp ? hp + 3 : nn;
+        size_t n = strlen(hp) + 8;
         *val = malloc(n);
         if (*val)
-            snprintf(*val, n, "hdfs://%s", nn);
+            snprintf(*val, n, "hdfs://%s", hp);
         free(nn);
         if (!*val) {
             herr_fail(ENOMEM, "hdfsConfGetStr(%s)", key);
@@ -550,7 +555,22 @@ int hdfsConfGetInt(const char *key, int32_t *val)
     int rc = hdfsConfGetStr(key, &s);
     if (rc || !s)
         return rc;
-    if (parse_size(s, &v) != 0 || v > INT32_MAX) {
+    const char *p = s;
+    while (isspace((unsigned char)*p))
+        p++;
+    int bad;
+    if (*p == '-') {               /* negative values: plain integers */
+        char *end;
+        errno = 0;
+        long long n = strtoll(p, &end, 10);
+        while (isspace((unsigned char)*end))
+            end++;
+        bad = errno || end == p || *end || n < INT32_MIN;
+        v = n;
+    } else {
+        bad = parse_size(s, &v) != 0;
+    }
+    if (bad || v > INT32_MAX) {
         herr_fail(EINVAL, "hdfsConfGetInt(%s): %s is not a 32-bit integer", key, s);
         free(s);
         return EINVAL;

@@ -62,6 +62,9 @@ struct hdfsFile_internal {
     dfs_file *df;               /* dfs backend */
     int fd;                     /* local backend, else -1 */
     pthread_mutex_t lock;       /* held around every use of df / fd */
+    struct hdfsFile_internal **owner;  /* the slot of an open-file future
+                                 * still holding this file: cleared (under
+                                 * fs->lock) when hdfsDisconnect frees it */
     struct hdfsFile_internal *next, *prev;   /* fs->files */
 };
 

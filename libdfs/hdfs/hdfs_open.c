@@ -219,6 +219,11 @@ hdfsOpenFileFuture *hdfsOpenFileBuilderBuild(hdfsOpenFileBuilder *builder)
     }
     fut->file = hfile_open(builder->fs, builder->path, O_RDONLY, 0, 0, 0);
     fut->err = fut->file ? 0 : errno;
+    if (fut->file) {
+        pthread_mutex_lock(&builder->fs->lock);
+        fut->file->owner = &fut->file;
+        pthread_mutex_unlock(&builder->fs->lock);
+    }
     hdfsOpenFileBuilderFree(builder);
     errno = 0;
     return fut;
@@ -238,8 +243,15 @@ hdfsFile hdfsOpenFileFutureGet(hdfsOpenFileFuture *future)
         herr_fail(EINVAL, "hdfsOpenFileFutureGet: the file was already handed out");
         return NULL;
     }
-    future->taken = 1;
     hdfsFile f = future->file;
+    if (!f) {
+        herr_fail(EBADF, "hdfsOpenFileFutureGet: its file system was disconnected");
+        return NULL;
+    }
+    pthread_mutex_lock(&f->fs->lock);
+    f->owner = NULL;
+    pthread_mutex_unlock(&f->fs->lock);
+    future->taken = 1;
     future->file = NULL;
     return f;
 }
@@ -257,7 +269,8 @@ int hdfsOpenFileFutureCancel(hdfsOpenFileFuture *future, int mayInterruptIfRunni
     (void)mayInterruptIfRunning;
     if (!future)
         return herr_fail(EINVAL, "hdfsOpenFileFutureCancel: no future");
-    return -1;                     /* already complete: nothing to cancel */
+    /* already complete: nothing to cancel */
+    return herr_fail(EALREADY, "hdfsOpenFileFutureCancel: the open has completed");
 }
 
 void hdfsOpenFileFutureFree(hdfsOpenFileFuture *future)
@@ -266,6 +279,7 @@ void hdfsOpenFileFutureFree(hdfsOpenFileFuture *future)
         return;
     if (future->file) {
         int saved = errno;
+        future->file->owner = NULL;
         hdfsCloseFile(future->file->fs, future->file);
         errno = saved;
     }

@@ -279,6 +279,48 @@ static void test_conf(void)
     }
     EXPECT_ZERO(hdfsConfGetInt("dfs.replication", &i));
     EXPECT(i == -7 || i > 0);
+
+    /* NULL arguments: a negative errno, as the out-of-memory answer. */
+    bld = REQUIRE_NONNULL(hdfsNewBuilder());
+    EXPECT_INT_EQ(-EINVAL, hdfsBuilderConfSetStr(bld, NULL, "v"));
+    hdfsFreeBuilder(bld);
+
+    /* A namenode named with a scheme gives fs.defaultFS with one. */
+    const char *old_nn = getenv("DFS_NAMENODE");
+    char *saved_nn = old_nn ? strdup(old_nn) : NULL;
+    setenv("DFS_NAMENODE", "dfs://nn.example:1234", 1);
+    s = NULL;
+    EXPECT_ZERO(hdfsConfGetStr("fs.defaultFS", &s));
+    EXPECT(s && !strcmp(s, "hdfs://nn.example:1234"));
+    hdfsConfStrFree(s);
+    if (saved_nn)
+        setenv("DFS_NAMENODE", saved_nn, 1);
+    else
+        unsetenv("DFS_NAMENODE");
+    free(saved_nn);
+
+    /* Negative integers are integers too. */
+    char conf[512];
+    snprintf(conf, sizeof(conf), "%s/libhdfs-builder.conf", a.localdir);
+    FILE *cf = fopen(conf, "w");
+    EXPECT(cf != NULL);
+    if (cf) {
+        fputs("[libhdfstest]\nneg = -1\nbig = -3000000000\n", cf);
+        fclose(cf);
+        const char *old_conf = getenv("DFS_CONF");
+        char *saved_conf = old_conf ? strdup(old_conf) : NULL;
+        setenv("DFS_CONF", conf, 1);
+        i = 5;
+        EXPECT_ZERO(hdfsConfGetInt("libhdfstest.neg", &i));
+        EXPECT_INT_EQ(-1, i);
+        EXPECT_INT_EQ(EINVAL, hdfsConfGetInt("libhdfstest.big", &i));
+        if (saved_conf)
+            setenv("DFS_CONF", saved_conf, 1);
+        else
+            unsetenv("DFS_CONF");
+        free(saved_conf);
+        unlink(conf);
+    }
 }
 
 static void test_stream_builder(hdfsFS fs)
@@ -385,6 +427,20 @@ static void test_open_file_builder(hdfsFS fs)
     hdfsOpenFileFutureFree(fut);
     ob = REQUIRE_NONNULL(hdfsOpenFileBuilderAlloc(fs, path));
     hdfsOpenFileBuilderFree(ob);
+
+    /* A future outliving its handle: hdfsDisconnect closes the file, the
+     * future knows (no use after free: the ASan build checks). */
+    hdfsFS fs2 = REQUIRE_NONNULL(hdfsConnectNewInstance(a.host, a.port));
+    ob = REQUIRE_NONNULL(hdfsOpenFileBuilderAlloc(fs2, path));
+    fut = REQUIRE_NONNULL(hdfsOpenFileBuilderBuild(ob));
+    EXPECT_ZERO(hdfsDisconnect(fs2));
+    EXPECT_NULL_ERRNO(hdfsOpenFileFutureGet(fut), EBADF);
+    hdfsOpenFileFutureFree(fut);
+    fs2 = REQUIRE_NONNULL(hdfsConnectNewInstance(a.host, a.port));
+    ob = REQUIRE_NONNULL(hdfsOpenFileBuilderAlloc(fs2, path));
+    fut = REQUIRE_NONNULL(hdfsOpenFileBuilderBuild(ob));
+    EXPECT_ZERO(hdfsDisconnect(fs2));
+    hdfsOpenFileFutureFree(fut);
 
     /* A missing file: the build or the future reports the failure. */
     snprintf(path, sizeof(path), "%s/no-such-file", base);
