@@ -15,6 +15,9 @@
 
 #include "hdfs_i.h"
 
+/* The namenode port of an hdfs:// URI that writes none. */
+#define HPATH_DEFAULT_PORT 8020
+
 /* Length of the scheme of s ("hdfs" of "hdfs://..."), 0 when s has none.
  * A scheme is letters, digits, '+', '-', '.' before the first ':', and
  * only counts when a '/' follows the ':' (so "a:b" stays a relative
@@ -29,6 +32,32 @@ static size_t scheme_len(const char *s)
     if (i == 0 || s[i] != ':' || s[i + 1] != '/')
         return 0;
     return i;
+}
+
+/* Split the authority a (n bytes) into its host (length *hl) and port
+ * (HPATH_DEFAULT_PORT when none is written). */
+static long auth_split(const char *a, size_t n, size_t *hl)
+{
+    size_t i = n;
+    while (i > 0 && a[i - 1] >= '0' && a[i - 1] <= '9')
+        i--;
+    if (i > 0 && i < n && a[i - 1] == ':' && (a[0] != '[' || a[i - 2] == ']')) {
+        *hl = i - 1;
+        return strtol(a + i, NULL, 10);
+    }
+    *hl = (n > 0 && a[n - 1] == ':') ? n - 1 : n;
+    return HPATH_DEFAULT_PORT;
+}
+
+/* 1 when the authority auth (alen bytes) names mine ("HOST:PORT"): the
+ * same host, ignoring case, and the same port, an omitted one being
+ * HDFS's default. */
+static int same_authority(const char *mine, const char *auth, size_t alen)
+{
+    size_t ml, al;
+    long mp = auth_split(mine, strlen(mine), &ml);
+    long ap = auth_split(auth, alen, &al);
+    return mp == ap && ml == al && strncasecmp(mine, auth, al) == 0;
 }
 
 int hpath_strip(hdfsFS fs, const char *path, char *out)
@@ -53,7 +82,7 @@ int hpath_strip(hdfsFS fs, const char *path, char *out)
                 /* fs->uri is "SCHEME://AUTHORITY" */
                 const char *mine = strstr(fs->uri, "://");
                 mine = mine ? mine + 3 : "";
-                if (strlen(mine) != alen || strncasecmp(mine, auth, alen) != 0)
+                if (!same_authority(mine, auth, alen))
                     return herr_fail(EINVAL, "%s: wrong file system, expected %s",
                                      path, fs->uri);
             } else if (alen > 0 && strncasecmp(auth, "localhost", alen) != 0) {

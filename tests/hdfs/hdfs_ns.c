@@ -81,6 +81,24 @@ static void test_working_directory(hdfsFS fs, tPort port)
     }
     EXPECT_ZERO(hdfsDelete(fs, "file", 0));
     EXPECT_ZERO(hdfsSetWorkingDirectory(fs, "/"));
+
+    /* A URI naming the namenode without a port means HDFS's 8020. */
+    EXPECT(hdfsGetWorkingDirectory(fs, wd, sizeof(wd)) == wd);
+    const char *auth = strstr(wd, "://");
+    const char *colon = auth ? strrchr(auth, ':') : NULL;
+    if (auth && colon && colon > auth + 3) {
+        char uri[512];
+        snprintf(uri, sizeof(uri), "hdfs://%.*s/", (int)(colon - auth - 3), auth + 3);
+        if (port == 8020)
+            EXPECT_ZERO(hdfsExists(fs, uri));
+        else
+            EXPECT_FAIL_ERRNO(hdfsExists(fs, uri), EINVAL);
+        snprintf(uri, sizeof(uri), "hdfs://%.*s:%u/", (int)(colon - auth - 3), auth + 3,
+                 (unsigned)port);
+        EXPECT_ZERO(hdfsExists(fs, uri));
+    } else {
+        EXPECT(!"the working directory is a qualified URI");
+    }
     p(path, sizeof(path), "rel");
     EXPECT_ZERO(hdfsDelete(fs, path, 0));
 }
