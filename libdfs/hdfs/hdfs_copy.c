@@ -60,17 +60,6 @@ static const char *base_name(const char *abs)
     return s ? s + 1 : abs;
 }
 
-/* Parent directory of the absolute path abs into out (HPATH_MAX). */
-static void parent_of(const char *abs, char *out)
-{
-    snprintf(out, HPATH_MAX, "%s", abs);
-    char *slash = strrchr(out, '/');
-    if (slash == out)
-        out[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-}
-
 /* 1 when a and b name the same file system (one namespace). */
 static int same_fs(hdfsFS a, hdfsFS b)
 {
@@ -116,7 +105,7 @@ static int check_local_alias(const char *what, const char *src, const char *dst)
     snprintf(p, sizeof(p), "%s", dst);
     while (strcmp(p, "/") != 0) {
         char up[HPATH_MAX];
-        parent_of(p, up);
+        hpath_parent(p, up);
         memcpy(p, up, sizeof(p));
         if (stat(p, &st) == 0 && st.st_dev == ss.st_dev && st.st_ino == ss.st_ino)
             return herr_fail(EINVAL, "%s(%s, %s): cannot copy a directory into itself",
@@ -145,7 +134,7 @@ static int sink_open(struct sink *k, hdfsFS fs, const char *dst)
     k->fs = fs;
     k->df = NULL;
     k->fd = -1;
-    parent_of(dst, parent);
+    hpath_parent(dst, parent);
     if (fs->local) {
         if (hlocal_mkdirs(parent) != 0)
             return -1;
@@ -390,7 +379,7 @@ static int copy_impl(hdfsFS srcFS, const char *src, hdfsFS dstFS, const char *ds
             return 0;
         }
         char parent[HPATH_MAX];
-        parent_of(d, parent);
+        hpath_parent(d, parent);
         if (hlocal_mkdirs(parent) != 0)
             return -1;
         if (rename(s, d) == 0)

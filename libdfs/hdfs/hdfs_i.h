@@ -96,6 +96,9 @@ void hpath_normalize(char *path);
 /* cwd + "/" + rel (rel absolute: rel), normalised, into out (HPATH_MAX).
  * 0 or -1 with ENAMETOOLONG. */
 int hpath_join(const char *cwd, const char *rel, char *out);
+/* Parent directory of the absolute path abs into out (HPATH_MAX bytes);
+ * "/" for "/x". */
+void hpath_parent(const char *abs, char *out);
 /* Qualified name of the absolute path abs on fs: fs->uri + abs (malloc'd),
  * or NULL with ENOMEM. */
 char *hpath_qualify(hdfsFS fs, const char *abs);

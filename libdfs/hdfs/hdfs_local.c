@@ -21,17 +21,6 @@
 
 #include "hdfs_i.h"
 
-/* Parent directory of abs into out (HPATH_MAX); "/" for "/x". */
-static void parent_of(const char *abs, char *out)
-{
-    snprintf(out, HPATH_MAX, "%s", abs);
-    char *slash = strrchr(out, '/');
-    if (slash == out)
-        out[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-}
-
 int hlocal_mkdirs(const char *abs)
 {
     char p[HPATH_MAX];
@@ -85,7 +74,7 @@ int hlocal_open(const char *abs, int flags, int *fd)
         return 0;
     }
     char parent[HPATH_MAX];
-    parent_of(abs, parent);
+    hpath_parent(abs, parent);
     if (hlocal_mkdirs(parent) != 0)
         return -1;
     if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode))

@@ -128,6 +128,16 @@ void hpath_normalize(char *path)
     *w = '\0';
 }
 
+void hpath_parent(const char *abs, char *out)
+{
+    snprintf(out, HPATH_MAX, "%s", abs);
+    char *slash = strrchr(out, '/');
+    if (slash == out)
+        out[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+}
+
 int hpath_join(const char *cwd, const char *rel, char *out)
 {
     int n;
