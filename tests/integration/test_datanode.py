@@ -230,8 +230,7 @@ def test_new_replicas_go_to_dir_with_most_free_space(cluster, tmp_path, shm_dir)
     cluster.stop("datanode-1")
     set_dn_conf(cluster, "datanode-1", "data_dirs", "%s,%s" % (d1, d2))
     cluster.start()
-    # tools/cluster returns once the datanode runs; it writes VERSION into
-    # the new dir as it opens its volumes, which a loaded machine delays.
+    # The datanode writes VERSION into the new dir as it opens its volumes.
     wait_for(lambda: (d2 / "VERSION").exists(), timeout=20 * SLOW,
              what="VERSION in the new data dir")
     assert (d2 / "VERSION").read_text() == (d1 / "VERSION").read_text()
