@@ -115,46 +115,35 @@ const char *dfs_get_user(const dfs_fs *fs)
     return fs->opts.user;
 }
 
-/* The namenode's defaults for new files. */
-static int server_defaults(dfs_fs *fs, Dfs__ServerDefaultsResp **out)
+/* The namenode's defaults for new files into *block_size and
+ * *replication (either may be NULL). */
+static int server_defaults(dfs_fs *fs, uint64_t *block_size, unsigned *replication)
 {
     Dfs__ServerDefaultsReq req = DFS__SERVER_DEFAULTS_REQ__INIT;
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(fs->nn, DFS_MSG_SERVER_DEFAULTS_REQ, &req.base,
                           &dfs__server_defaults_resp__descriptor, &m);
-    if (rc == DFS_OK && (!((Dfs__ServerDefaultsResp *)m)->has_block_size ||
-                         !((Dfs__ServerDefaultsResp *)m)->has_replication))
+    Dfs__ServerDefaultsResp *r = (Dfs__ServerDefaultsResp *)m;
+    if (rc == DFS_OK && (!r->has_block_size || !r->has_replication))
         rc = dfs_set_error(DFS_ERR_PROTO, "namenode answered its defaults without "
                            "block size or replication");
-    if (rc != DFS_OK) {
-        if (m)
-            protobuf_c_message_free_unpacked(m, NULL);
-        return rc;
-    }
-    *out = (Dfs__ServerDefaultsResp *)m;
-    return DFS_OK;
+    if (rc == DFS_OK && block_size)
+        *block_size = r->block_size;
+    if (rc == DFS_OK && replication)
+        *replication = r->replication;
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
 }
 
 int dfs_get_default_block_size(dfs_fs *fs, uint64_t *block_size)
 {
-    Dfs__ServerDefaultsResp *r;
-    int rc = server_defaults(fs, &r);
-    if (rc != DFS_OK)
-        return rc;
-    *block_size = r->block_size;
-    dfs__server_defaults_resp__free_unpacked(r, NULL);
-    return DFS_OK;
+    return server_defaults(fs, block_size, NULL);
 }
 
 int dfs_get_default_replication(dfs_fs *fs, unsigned *replication)
 {
-    Dfs__ServerDefaultsResp *r;
-    int rc = server_defaults(fs, &r);
-    if (rc != DFS_OK)
-        return rc;
-    *replication = r->replication;
-    dfs__server_defaults_resp__free_unpacked(r, NULL);
-    return DFS_OK;
+    return server_defaults(fs, NULL, replication);
 }
 
 /* Copy a wire FileStatus into the public struct. */

@@ -13,6 +13,21 @@
 #include "error_i.h"
 #include "fs_i.h"
 
+/* The [client] keys of a loaded configuration, but the namenode (whose
+ * parsing the callers handle each their own way). */
+static void options_from_conf(dfs_options *o, const struct dfs_conf *c)
+{
+    o->timeout_ms = c->cl_timeout_ms;
+    o->replication = c->cl_replication;
+    o->block_size = c->cl_block_size;
+    o->chunk_size = c->cl_chunk_size;
+    o->packet_size = c->cl_packet_size;
+    o->window = c->cl_window;
+    o->ack_timeout_ms = c->cl_ack_timeout_ms;
+    o->replace_datanode = c->cl_replace_datanode != 0;
+    o->lease_renew_ms = c->cl_lease_renew_ms;
+}
+
 dfs_options *dfs_options_create(void)
 {
     struct dfs_conf c;
@@ -30,15 +45,7 @@ dfs_options *dfs_options_create(void)
         snprintf(o->namenode_host, sizeof(o->namenode_host), "127.0.0.1");
         o->namenode_port = 8020;
     }
-    o->timeout_ms = c.cl_timeout_ms;
-    o->replication = c.cl_replication;
-    o->block_size = c.cl_block_size;
-    o->chunk_size = c.cl_chunk_size;
-    o->packet_size = c.cl_packet_size;
-    o->window = c.cl_window;
-    o->ack_timeout_ms = c.cl_ack_timeout_ms;
-    o->replace_datanode = c.cl_replace_datanode != 0;
-    o->lease_renew_ms = c.cl_lease_renew_ms;
+    options_from_conf(o, &c);
     dfs_conf_free(&c);
 
     const char *user = getenv("DFS_USER");
@@ -77,15 +84,7 @@ int dfs_options_load_conf(dfs_options *o, const char *path)
         return dfs_set_error(DFS_ERR_INVAL, "%s", err);
     }
     int rc = dfs_options_set_namenode(o, c.cl_namenode);
-    o->timeout_ms = c.cl_timeout_ms;
-    o->replication = c.cl_replication;
-    o->block_size = c.cl_block_size;
-    o->chunk_size = c.cl_chunk_size;
-    o->packet_size = c.cl_packet_size;
-    o->window = c.cl_window;
-    o->ack_timeout_ms = c.cl_ack_timeout_ms;
-    o->replace_datanode = c.cl_replace_datanode != 0;
-    o->lease_renew_ms = c.cl_lease_renew_ms;
+    options_from_conf(o, &c);
     dfs_conf_free(&c);
     return rc;
 }
