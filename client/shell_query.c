@@ -290,7 +290,8 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* Follow path from offset off: print what it grows by until a signal. */
+/* Follow path from offset off: print what it grows by until a signal
+ * (the caller traps them). */
 static void tail_follow(struct shell *sh, const char *path, uint64_t off, uint64_t inode)
 {
     struct dfs_stat st;
@@ -298,7 +299,6 @@ static void tail_follow(struct shell *sh, const char *path, uint64_t off, uint64
     dfs_file *f;
     int rc;
 
-    sh_trap_signals(1);
     while (!sh_interrupted && !sh->stdout_broken) {
         sleep_ms(TAIL_POLL_MS);
         if (sh_interrupted)
@@ -330,9 +330,6 @@ static void tail_follow(struct shell *sh, const char *path, uint64_t off, uint64
         if (sh->failed)
             break;
     }
-    sh_trap_signals(0);
-    /* A signal is how a follower is meant to end. */
-    sh_interrupted = 0;
 }
 
 /* tail (from_end) or head of one file. */
@@ -359,11 +356,14 @@ static int ends_run(struct shell *sh, int argc, char **argv, int from_end)
     path = single_path(sh, argv[optind]);
     if (!path)
         return sh_status(sh);
+    /* A follower ends by a signal, which may come as soon as the first
+     * bytes are out: trap them before anything is printed. */
+    if (follow)
+        sh_trap_signals(1);
     rc = dfs_open_read(sh->fs, path, &f);
     if (rc != DFS_OK) {
         sh_fail(sh, path, rc);
-        free(path);
-        return sh_status(sh);
+        goto out;
     }
     len = dfs_file_length(f);
     if (from_end) {
@@ -378,6 +378,11 @@ static int ends_run(struct shell *sh, int argc, char **argv, int from_end)
         sh_fail(sh, path, rc);
     else if (rc == 0 && follow)
         tail_follow(sh, path, len, st.inode);
+out:
+    if (follow) {
+        sh_trap_signals(0);
+        sh_interrupted = 0;     /* a signal is how a follower is meant to end */
+    }
     free(path);
     return sh_status(sh);
 }
