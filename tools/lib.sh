@@ -8,7 +8,8 @@ DFS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DFS_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build
               libevent-dev libleveldb-dev libssl-dev libxxhash-dev
               libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
-              python3 python3-pytest)
+              python3 python3-pytest python3-fsspec python3-pandas
+              python3-distributed python3-dask python3-pytest-xdist)
 
 dfs_say() { printf '==> %s\n' "$*" >&2; }
 
