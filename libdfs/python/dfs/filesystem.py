@@ -240,10 +240,14 @@ class DfsFileSystem(AbstractFileSystem):
                            self._strip_protocol(path2), overwrite=True)
             return
         paths = self.expand_path(path1, recursive=False)
-        targets = other_paths(paths, self._strip_protocol(path2),
-                              exists=isinstance(path2, str) and
-                              self.isdir(path2))
+        if isinstance(path2, str) and self.isdir(path2):
+            for p1 in paths:            # each into the directory
+                self.client.mv(p1, self._strip_protocol(path2),
+                               overwrite=True)
+            return
+        targets = other_paths(paths, self._strip_protocol(path2))
         for p1, p2 in zip(paths, targets):
+            self.makedirs(self._parent(p2), exist_ok=True)
             self.client.mv(p1, p2, overwrite=True)
 
     def cp_file(self, path1, path2, **kwargs):
