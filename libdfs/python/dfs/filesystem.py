@@ -42,6 +42,7 @@ import os
 import threading
 import urllib.parse
 import uuid
+from glob import has_magic
 
 from fsspec.callbacks import _DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
@@ -66,10 +67,6 @@ def _shared_client(uri, user, options):
         if c is None or c.closed:
             c = _clients[key] = Client(uri, user, **options)
         return c
-
-
-def _has_magic(path):
-    return any(ch in path for ch in "*?[")
 
 
 class DfsFileSystem(AbstractFileSystem):
@@ -235,7 +232,7 @@ class DfsFileSystem(AbstractFileSystem):
             gone.append(p)
 
     def mv(self, path1, path2, recursive=False, maxdepth=None, **kwargs):
-        if isinstance(path1, str) and not _has_magic(path1):
+        if isinstance(path1, str) and not has_magic(path1):
             self.client.mv(self._strip_protocol(path1),
                            self._strip_protocol(path2), overwrite=True)
             return
