@@ -289,8 +289,8 @@ static void trim_excess(struct replmon *rm, const struct bm_block *b, unsigned e
     }
 }
 
-/* Delete every corrupt replica of b. */
-static void drop_corrupt(struct replmon *rm, const struct bm_block *b)
+/* Delete every corrupt replica of b; why goes into the log line. */
+static void drop_corrupt(struct replmon *rm, const struct bm_block *b, const char *why)
 {
     uint64_t id = b->id;
     for (;;) {
@@ -300,7 +300,7 @@ static void drop_corrupt(struct replmon *rm, const struct bm_block *b)
             i++;
         if (!cur || i == cur->nreps)
             return;
-        delete_replica(rm, cur, cur->reps[i].dn, "corrupt, enough good replicas");
+        delete_replica(rm, cur, cur->reps[i].dn, why);
         rm->stats.deleted_corrupt++;
     }
 }
@@ -371,7 +371,7 @@ static void classify(struct replmon *rm, uint64_t id)
     }
     unqueue(rm, id);
     if (c.corrupt > 0 && c.live >= expected) {
-        drop_corrupt(rm, b);
+        drop_corrupt(rm, b, "corrupt, enough good replicas");
         b = bm_get(rm->bm, id);
         if (!b)
             return;
@@ -453,7 +453,7 @@ static int schedule(struct replmon *rm, uint64_t id)
         /* Nowhere to copy to.  A datanode holding a corrupt replica can
          * take a good one once that is gone. */
         if (c.corrupt > 0) {
-            drop_corrupt(rm, b);
+            drop_corrupt(rm, b, "corrupt; its datanode is where a good copy can go");
             return 0;
         }
         return 0;

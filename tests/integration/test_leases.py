@@ -138,9 +138,14 @@ def test_hard_limit_closes_or_deletes(cluster):
     assert nn_stat(cluster, "/h/empty")["length"] == 0
 
 
-@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (4000 * SLOW),
+# The fake datanode heartbeats only when the test calls: stale_ms must
+# cover the calls between its registration and the addblocks, and the hard
+# limit the calls between the first create and the restart, scaled for
+# slow (sanitizer, loaded) runs.
+@pytest.mark.cluster(overrides=["namenode.lease_hard_ms=%d" % (6000 * SLOW),
                                 "namenode.block_size=1M",
-                                "namenode.stale_ms=1000", "namenode.dead_ms=3000",
+                                "namenode.stale_ms=%d" % (3000 * SLOW),
+                                "namenode.dead_ms=%d" % (5000 * SLOW),
                                 "namenode.safemode_threshold=0",
                                 "namenode.safemode_extension_ms=0"])
 def test_leases_rebuilt_after_kill(cluster):
