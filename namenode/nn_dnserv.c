@@ -226,6 +226,12 @@ static int h_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_
                       host ? host : "", id->port);
         return 0;
     }
+    if (id->domain_socket && *id->domain_socket &&
+        (!valid_text(id->domain_socket, DM_SOCK_MAX) || id->domain_socket[0] != '/')) {
+        nn_reply_statusf(nn, c, h, DFS_ERR_INVAL, "invalid short-circuit socket path '%.200s'",
+                         id->domain_socket);
+        return 0;
+    }
     const char *rack = pl_rack(nn->pl, host, id->port);
     struct dm_node *dn = dm_register(nn->dm, id->storage_id, host, id->port,
                                      id->has_http_port ? id->http_port : 0, rack,
@@ -233,6 +239,7 @@ static int h_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_
                                      remaining_of(req->capacity, req->used, req->has_remaining,
                                                   req->remaining),
                                      dfs_mono_ms());
+    dm_set_domain_socket(dn, id->domain_socket);
     full_report(nn, dn, req->blocks, req->n_blocks,
                 req->more ? "registered with a report (first part)" : "registered with a report",
                 1, !req->more);

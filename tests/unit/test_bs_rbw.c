@@ -87,7 +87,7 @@ static uint64_t stored_sum(const char *meta, uint64_t ci)
     uint8_t b[8] = { 0 };
     int fd = open(meta, O_RDONLY);
     if (fd >= 0) {
-        if (pread(fd, b, 8, BS_META_HDR_LEN + 8 * ci) != 8)
+        if (pread(fd, b, 8, DFS_META_HDR_LEN + 8 * ci) != 8)
             memset(b, 0, 8);
         close(fd);
     }
@@ -151,7 +151,7 @@ static void test_write_park_info(struct bs *bs)
     CHECK(ri.state == BS_RBW_PARKED && ri.gs == 1 && ri.bytes == LEN && ri.visible == LEN);
     rbw_paths(100, 1, d, m);
     CHECK_EQ_INT(fsize(d), LEN);
-    CHECK_EQ_INT(fsize(m), BS_META_HDR_LEN + 8 * 6);
+    CHECK_EQ_INT(fsize(m), DFS_META_HDR_LEN + 8 * 6);
     f[3] = 0;
     CHECK_EQ_INT(bs_foreach_rbw(bs, count_id, f), 0);
     CHECK(f[2] == LEN && f[3] == 1);
@@ -184,7 +184,7 @@ static void test_recover_cut(struct bs *bs)
     rbw_paths(200, 4, d, m2);
     CHECK_EQ_INT(fsize(d), 2100);
     CHECK_EQ_INT(fsize(m1), -1);
-    CHECK_EQ_INT(fsize(m2), BS_META_HDR_LEN + 8 * 5);
+    CHECK_EQ_INT(fsize(m2), DFS_META_HDR_LEN + 8 * 5);
     CHECK(stored_sum(m2, 4) == dfs_checksum(data + 2048, 52));
     CHECK_EQ_INT(bs_writer_bytes(w), 2100);
     CHECK_EQ_INT(bs_writer_acked(w), 2100);
@@ -259,10 +259,10 @@ static void test_append(struct bs *bs)
     char d[PATH_MAX], m[PATH_MAX];
     rbw_paths(300, 3, d, m);
     CHECK_EQ_INT(fsize(d), 1000);
-    CHECK_EQ_INT(fsize(m), BS_META_HDR_LEN + 16);
+    CHECK_EQ_INT(fsize(m), DFS_META_HDR_LEN + 16);
     CHECK_EQ_INT(bs_count(bs), n0 - 1);
     bs_space(bs, NULL, &used1, NULL);
-    CHECK_EQ_INT(used1, used0 - 1000 - BS_META_HDR_LEN - 16);
+    CHECK_EQ_INT(used1, used0 - 1000 - DFS_META_HDR_LEN - 16);
     CHECK_EQ_INT(put(w, 512, 2500), 0);
     CHECK_EQ_INT(bs_writer_finalize(w, 2500), 0);
     uint64_t gs = 0, len = 0;
@@ -316,7 +316,7 @@ static void test_restart_finds_parked(struct bs **bsp)
     if (fd >= 0)
         close(fd);
     rbw_paths(502, 7, d, m);
-    CHECK_EQ_INT(truncate(m, BS_META_HDR_LEN + 8 * 5), 0);
+    CHECK_EQ_INT(truncate(m, DFS_META_HDR_LEN + 8 * 5), 0);
     bs = *bsp = open_store();
     if (!bs)
         return;
