@@ -262,6 +262,7 @@ static int grant(struct sc_conn *c, struct sc_open_job *j)
         struct dfs_sc_slot *s = &c->slots[idx];
         g->id = j->id;
         g->gs = j->gs;
+        g->c = c;
         c->nused++;
         atomic_store_explicit(&s->bytes_read, 0, memory_order_relaxed);
         atomic_store_explicit(&s->block_id, j->id, memory_order_relaxed);
