@@ -392,6 +392,94 @@ static void test_reopen_as_table_grows(struct bs *bs)
         bs_delete(bs, first + k);
 }
 
+/* The bs_on_replica_changed hook: the last id it was called with, how
+ * often, and whether the replica's files were still in place then. */
+static struct {
+    uint64_t id;
+    unsigned calls;
+    int files_there;
+} changed;
+
+static void on_changed(void *arg, uint64_t id)
+{
+    char d[PATH_MAX];
+    (void)arg;
+    changed.id = id;
+    changed.calls++;
+    /* still in finalized/ or rbw/ as before the change (the store calls the
+     * hook before touching the files; the path query is no store call) */
+    snprintf(d, sizeof d, "%s/finalized/subdir0/subdir%u/blk_%" PRIu64, dir,
+             (unsigned)((id >> 8) & 0x1f), id);
+    changed.files_there = access(d, F_OK) == 0;
+}
+
+/* A finalized replica (id, gs) of len bytes. */
+static int finalized(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len)
+{
+    struct bs_writer *w = bs_writer_create(bs, id, gs, CHUNK, err, sizeof err);
+    if (!w)
+        return -1;
+    if (put(w, 0, len) < 0) {
+        bs_writer_abort(w);
+        return -1;
+    }
+    return bs_writer_finalize(w, len);
+}
+
+/* Every change of a finalized replica calls the hook first, once; adding
+ * replicas and refusals do not. */
+static void test_changed_hook(struct bs *bs)
+{
+    bs_on_replica_changed(bs, on_changed, NULL);
+    CHECK_EQ_INT(finalized(bs, 700, 1, 1000), 0);
+    CHECK_EQ_INT(changed.calls, 0);
+
+    /* append: the old replica's descriptors must not be read any more */
+    struct bs_writer *w = bs_writer_append(bs, 700, 1, 2, 1000, CHUNK, err, sizeof err);
+    CHECK(w != NULL);
+    CHECK(changed.calls == 1 && changed.id == 700 && changed.files_there);
+    if (w) {
+        CHECK_EQ_INT(put(w, 512, 1500), 0);
+        CHECK_EQ_INT(bs_writer_finalize(w, 1500), 0);
+    }
+    CHECK_EQ_INT(changed.calls, 1);
+    /* a refused append (stale genstamp) changes nothing */
+    CHECK(bs_writer_append(bs, 700, 1, 3, 1500, CHUNK, err, sizeof err) == NULL);
+    CHECK_EQ_INT(changed.calls, 1);
+
+    /* flagged bad (only with the right genstamp) */
+    CHECK_EQ_INT(bs_mark_bad(bs, 700, 1, err, sizeof err), -ESTALE);
+    CHECK_EQ_INT(changed.calls, 1);
+    CHECK_EQ_INT(bs_mark_bad(bs, 700, 2, err, sizeof err), 0);
+    CHECK(changed.calls == 2 && changed.id == 700);
+
+    /* deleted: before the unlink */
+    CHECK_EQ_INT(bs_delete(bs, 700), 0);
+    CHECK(changed.calls == 3 && changed.id == 700 && changed.files_there);
+    CHECK_EQ_INT(bs_delete(bs, 700), -ENOENT);
+    CHECK_EQ_INT(changed.calls, 3);
+
+    /* block recovery: a finalized replica renamed to a new genstamp, and
+     * one reopened (recovery of a pipeline that had finished it) */
+    CHECK_EQ_INT(finalized(bs, 701, 1, 1000), 0);
+    CHECK_EQ_INT(bs_recover_finalize(bs, 701, 2, 1000, err, sizeof err), 0);
+    CHECK(changed.calls == 4 && changed.id == 701 && changed.files_there);
+    w = bs_writer_recover(bs, 701, 3, 800, CHUNK, err, sizeof err);
+    CHECK(w != NULL);
+    CHECK(changed.calls == 5 && changed.id == 701);
+    if (w)
+        CHECK_EQ_INT(bs_writer_finalize(w, 800), 0);
+    CHECK_EQ_INT(changed.calls, 5);
+
+    /* a parked replica deleted: not finalized, no hook */
+    CHECK_EQ_INT(parked(bs, 702, 1), 0);
+    CHECK_EQ_INT(bs_delete(bs, 702), 0);
+    CHECK_EQ_INT(changed.calls, 5);
+    bs_on_replica_changed(bs, NULL, NULL);
+    CHECK_EQ_INT(bs_delete(bs, 701), 0);
+    CHECK_EQ_INT(changed.calls, 5);
+}
+
 int main(void)
 {
     if (getenv("TEST_VERBOSE")) {
@@ -414,6 +502,7 @@ int main(void)
         test_recover_finalize(bs);
         test_transfer_parks_at_last(bs);
         test_reopen_as_table_grows(bs);
+        test_changed_hook(bs);
         test_restart_finds_parked(&bs);
         bs_close(bs);
     }
