@@ -208,7 +208,8 @@ const struct conf_def dfs_conf_table[] = {
         "# fails); 0: always read over TCP."),
     NUM("client", "short_circuit_cache", CT_U32, cl_short_circuit_cache, "256", 1, 65536, 0,
         "Replicas whose short-circuit descriptors a client keeps open (least\n"
-        "# recently used ones are closed first)."),
+        "# recently used ones are closed first); a datanode grants one client\n"
+        "# connection at most 256 at once (more are read over TCP)."),
     NUM("client", "block_size", CT_SIZE64, cl_block_size, "0", MiB, 16 * GiB,
         CF_ZERO_OK, "Block size of new files, at least 1M; 0: the namenode's default."),
 };
