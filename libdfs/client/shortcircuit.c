@@ -38,6 +38,9 @@
 /* Bounce buffer for reads off chunk boundaries, at least one chunk. */
 #define SC_BOUNCE (1u << 20)
 #define SC_RECORD_MAX 4096
+/* Data read and verified per step: small enough to stay in the CPU cache
+ * between the copy and the checksum. */
+#define SC_PIECE (256u << 10)
 
 struct sc_peer {
     char path[108];
@@ -104,7 +107,7 @@ static void peer_unref(struct sc_peer *p)
     free(p);
 }
 
-static void rep_unref(struct dfs_sc *sc, struct sc_rep *r);
+static void rep_evict(struct dfs_sc *sc, struct sc_rep *r);
 
 /* Take p out of use: close its socket (the datanode then invalidates its
  * slots) and drop every cached replica granted through it. */
@@ -120,19 +123,8 @@ static void peer_drop(struct dfs_sc *sc, struct sc_peer *p)
     p->fd = -1;
     for (struct sc_rep *r = sc->head, *next; r; r = next) {
         next = r->next;
-        if (r->peer == p) {
-            if (r->prev)
-                r->prev->next = r->next;
-            else
-                sc->head = r->next;
-            if (r->next)
-                r->next->prev = r->prev;
-            else
-                sc->tail = r->prev;
-            r->cached = 0;
-            sc->n--;
-            rep_unref(sc, r);
-        }
+        if (r->peer == p)
+            rep_evict(sc, r);
     }
     peer_unref(p);              /* the list's reference */
 }
@@ -523,10 +515,23 @@ int64_t dfs_sc_read(dfs_fs *fs, const char *sock, uint64_t id, uint64_t gs, uint
         snprintf(why, whysz, "slot invalidated");
         goto out;
     }
-    int short_read = pread_full(r->data_fd, dst, span, first * cs) < 0 ||
-                     pread_full(r->meta_fd, b->sums, 8 * nsums,
+    /* The checksums, then the data a piece at a time, each piece verified
+     * while it is still in the CPU's cache. */
+    int short_read = pread_full(r->meta_fd, b->sums, 8 * nsums,
                                 DFS_META_HDR_LEN + 8 * first) < 0;
-    long bad = short_read ? 0 : dfs_checksum_verify_be(dst, span, cs, b->sums);
+    long bad = -1;
+    uint64_t piece = cs >= SC_PIECE ? cs : SC_PIECE / cs * cs;
+    for (uint64_t at = 0; !short_read && bad < 0 && at < span; at += piece) {
+        uint64_t n = span - at < piece ? span - at : piece;
+        short_read = pread_full(r->data_fd, dst + at, (size_t)n, first * cs + at) < 0;
+        if (!short_read) {
+            bad = dfs_checksum_verify_be(dst + at, (size_t)n, cs, b->sums + 8 * (at / cs));
+            if (bad >= 0)
+                bad += (long)(at / cs);
+        }
+    }
+    if (short_read)
+        bad = 0;
     /* Read while the replica was changing: not to be returned, not bad. */
     if (!dfs_sc_slot_valid(slot, id, gs)) {
         snprintf(why, whysz, "slot invalidated during the read");
