@@ -542,9 +542,19 @@ struct dn_sc *dn_sc_new(struct event_base *base, const char *path, struct bs *bs
                  "%zu bytes", path ? path : "", sizeof(sa.sun_path) - 1);
         return NULL;
     }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
             snprintf(err, errsz, "short-circuit socket %s: exists and is not a socket", path);
+            return NULL;
+        }
+        /* Someone listening there (another datanode): not ours to take. */
+        int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        int busy = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (busy) {
+            snprintf(err, errsz, "short-circuit socket %s: in use by another process", path);
             return NULL;
         }
         if (unlink(path) < 0) {
@@ -552,7 +562,6 @@ struct dn_sc *dn_sc_new(struct event_base *base, const char *path, struct bs *bs
             return NULL;
         }
     }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errsz, "short-circuit socket %s: socket: %s", path, strerror(errno));

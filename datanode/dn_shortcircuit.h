@@ -39,8 +39,9 @@ struct bs;
 struct iop;
 struct dn_sc;
 
-/* Listen on `path` (absolute, < 108 bytes; an old socket file there is
- * replaced, anything else there is an error) and serve grants of bs's
+/* Listen on `path` (absolute, < 108 bytes; an old socket file there that
+ * nobody listens on is replaced; a live socket or anything else there is
+ * an error) and serve grants of bs's
  * replicas, opening them on iop.  Returns the server, or NULL with a
  * message naming the path and the system error. */
 struct dn_sc *dn_sc_new(struct event_base *base, const char *path, struct bs *bs,

@@ -169,9 +169,10 @@ const struct conf_def dfs_conf_table[] = {
         check_socket_path, "an absolute path of at most 107 bytes, or nothing", 0,
         "UNIX socket for short-circuit reads: a client on this host asks here for\n"
         "# the open block and checksum files of a replica and reads them itself\n"
-        "# (still verifying every chunk).  The file is created at start (an old\n"
-        "# socket there is replaced) and removed at shutdown; its directory must\n"
-        "# exist.  Empty: no short-circuit reads from this datanode."),
+        "# (still verifying every chunk).  The file is created at start (a dead\n"
+        "# socket there is replaced; one another process listens on is an error)\n"
+        "# and removed at shutdown; its directory must exist.  Empty: no\n"
+        "# short-circuit reads from this datanode."),
     STR("datanode", "log_level", dn_log_level, "info",
         check_log_level, "one of error, warn, info, debug", CF_RELOAD,
         "Log level: error, warn, info or debug."),

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, SLOW, blob, flip_byte, sha256 as sha, wait_for
+from conftest import BUILD, DATANODE, SLOW, blob, flip_byte, run, sha256 as sha, wait_for
 
 MiB = 1024 * 1024
 SC_CHECK = BUILD / "tests" / "dfs-sc-check"
@@ -446,3 +446,21 @@ def test_datanode_restart_drops_cached_descriptors(cluster, sc_check, tmp_path):
     data, nsc, _ = sc.read("/r")
     assert data == payload and nsc == len(payload)
     assert "connection closed" not in sc.stderr()
+
+
+@pytest.mark.cluster(datanodes=1, overrides=["namenode.replication=1"])
+def test_socket_in_use_is_not_taken(cluster, sc_check, tmp_path):
+    """A second datanode configured with a socket path another one listens
+    on does not start (exit 1, the reason named); the first one keeps
+    serving short-circuit reads."""
+    path = sock_path(cluster, "datanode-1")
+    rc, out, err = run([DATANODE, "-o", "datanode.data_dirs=%s" % (tmp_path / "d2"),
+                        "-o", "datanode.address=127.0.0.1:0",
+                        "-o", "datanode.namenode=%s" % cluster.addr,
+                        "-o", "datanode.domain_socket=%s" % path], timeout=60 * SLOW)
+    assert rc == 1, (rc, err)
+    assert "short-circuit socket %s: in use by another process" % path in err
+    payload = blob(300000, 13)
+    put(cluster, tmp_path, "/u", payload)
+    data, nsc, _ = sc_check().read("/u")
+    assert data == payload and nsc == len(payload)
