@@ -261,7 +261,20 @@ static void stream_drop(dfs_file *f)
 }
 
 /* Tell the namenode a replica is bad (best effort). */
-static void report_bad(dfs_file *f, const struct rd_block *b, const struct rd_loc *l);
+static void report_bad(dfs_file *f, const struct rd_block *b, const struct rd_loc *l)
+{
+    Dfs__ReportBadBlockReq req = DFS__REPORT_BAD_BLOCK_REQ__INIT;
+    Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
+    eb.id = b->id;
+    eb.genstamp = b->genstamp;
+    req.block = &eb;
+    req.storage_id = (char *)l->storage_id;
+    req.reason = (char *)"checksum mismatch";
+    ProtobufCMessage *m = NULL;
+    dfs_rpc_call(f->fs->nn, DFS_MSG_BADBLOCK_REQ, &req.base, &dfs__report_bad_block_resp__descriptor, &m);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+}
 
 /* Read through location li of block bi with short-circuit (see
  * shortcircuit.h) when it is possible there: a complete block, a replica
@@ -302,21 +315,6 @@ static int64_t sc_try(dfs_file *f, size_t bi, size_t li, uint8_t *buf, size_t le
                "(%s): reading over TCP", f->path, (unsigned long long)b->id, l->domain_socket,
                why);
     return 0;
-}
-
-static void report_bad(dfs_file *f, const struct rd_block *b, const struct rd_loc *l)
-{
-    Dfs__ReportBadBlockReq req = DFS__REPORT_BAD_BLOCK_REQ__INIT;
-    Dfs__ExtendedBlock eb = DFS__EXTENDED_BLOCK__INIT;
-    eb.id = b->id;
-    eb.genstamp = b->genstamp;
-    req.block = &eb;
-    req.storage_id = (char *)l->storage_id;
-    req.reason = (char *)"checksum mismatch";
-    ProtobufCMessage *m = NULL;
-    dfs_rpc_call(f->fs->nn, DFS_MSG_BADBLOCK_REQ, &req.base, &dfs__report_bad_block_resp__descriptor, &m);
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
 }
 
 /* Open a stream on location li of block bi for len bytes from block
