@@ -112,7 +112,7 @@ static int replica_check(const char *data, const char *meta, int exact,
 {
     int dfd = -1, mfd = -1, rc = 1;
     struct stat ds, ms;
-    uint8_t h[BS_META_HDR_LEN];
+    uint8_t h[DFS_META_HDR_LEN];
     const char *bad;
     ssize_t n;
 
@@ -133,14 +133,14 @@ static int replica_check(const char *data, const char *meta, int exact,
         snprintf(why, whysz, "meta file: %s", n < 0 ? strerror((int)-n) : "short header");
         goto out;
     }
-    if ((bad = bs_meta_header_check(h, chunk)) != NULL) {
+    if ((bad = dfs_meta_header_check(h, chunk)) != NULL) {
         snprintf(why, whysz, "%s", bad);
         goto out;
     }
     *len = (uint64_t)ds.st_size;
-    if (exact && (uint64_t)ms.st_size != bs_meta_size(*len, *chunk)) {
+    if (exact && (uint64_t)ms.st_size != dfs_meta_size(*len, *chunk)) {
         snprintf(why, whysz, "meta size %jd, expected %" PRIu64 " for %" PRIu64 " data bytes",
-                 (intmax_t)ms.st_size, bs_meta_size(*len, *chunk), *len);
+                 (intmax_t)ms.st_size, dfs_meta_size(*len, *chunk), *len);
         goto out;
     }
     rc = 0;
@@ -393,7 +393,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
             e->bad = 0;
         }
         if (!rbw) {
-            bs->used -= e->len + bs_meta_size(e->len, e->chunk);
+            bs->used -= e->len + dfs_meta_size(e->len, e->chunk);
             bs->nfinal--;
         }
     } else if (!(e = bs_ent_add(m, id, rbw ? ENT_PARKED : ENT_FINAL))) {
@@ -407,7 +407,7 @@ static int scan_group(struct bs *bs, size_t d, const char *dirpath, int rbw, int
     if (rbw)
         e->u.acked = rbw_scan_acked(data, meta, chunk, len);
     if (!rbw) {
-        bs->used += len + bs_meta_size(len, chunk);
+        bs->used += len + dfs_meta_size(len, chunk);
         bs->nfinal++;
     }
 markers:
@@ -524,7 +524,7 @@ static void sweep_dir(struct bs *bs, size_t d, struct lost **lost, size_t *nlost
                 }
                 (*lost)[(*nlost)++] = (struct lost){ e->id, e->gs, e->len };
                 bs->nfinal--;
-                bs->used -= e->len + bs_meta_size(e->len, e->chunk);
+                bs->used -= e->len + dfs_meta_size(e->len, e->chunk);
             }
             u64tab_del(m, e);
         }
@@ -554,6 +554,8 @@ static void dir_fail(struct bs *bs, size_t d, int e, const char *what)
               vol_path(bs->vol, d), vol_failure(bs->vol, d), ename ? ename : "-", nlost,
               nfailed, n);
     pthread_mutex_lock(&bs->hook_lock);
+    for (size_t i = 0; bs->on_changed && i < nlost; i++)
+        bs->on_changed(bs->on_changed_arg, lost[i].id);
     for (size_t i = 0; bs->on_lost && i < nlost; i++)
         bs->on_lost(bs->on_lost_arg, lost[i].id, lost[i].gs, lost[i].len);
     if (bs->on_failed)
@@ -612,6 +614,22 @@ void bs_on_replica_lost(struct bs *bs, bs_replica_lost_fn fn, void *arg)
     pthread_mutex_lock(&bs->hook_lock);
     bs->on_lost = fn;
     bs->on_lost_arg = arg;
+    pthread_mutex_unlock(&bs->hook_lock);
+}
+
+void bs_on_replica_changed(struct bs *bs, bs_replica_changed_fn fn, void *arg)
+{
+    pthread_mutex_lock(&bs->hook_lock);
+    bs->on_changed = fn;
+    bs->on_changed_arg = arg;
+    pthread_mutex_unlock(&bs->hook_lock);
+}
+
+void bs_changed(struct bs *bs, uint64_t id)
+{
+    pthread_mutex_lock(&bs->hook_lock);
+    if (bs->on_changed)
+        bs->on_changed(bs->on_changed_arg, id);
     pthread_mutex_unlock(&bs->hook_lock);
 }
 
@@ -755,7 +773,7 @@ void bs_writer_discard(struct bs_writer *w, int rbw)
 static int writer_files(struct bs_writer *w, char *err, size_t errsz)
 {
     char data[PATH_MAX], meta[PATH_MAX];
-    uint8_t h[BS_META_HDR_LEN];
+    uint8_t h[DFS_META_HDR_LEN];
     const char *op = "create", *what = data;
     int rc;
 
@@ -769,7 +787,7 @@ static int writer_files(struct bs_writer *w, char *err, size_t errsz)
         rc = -errno;
         goto fail;
     }
-    bs_meta_header(h, w->chunk);
+    dfs_meta_header(h, w->chunk);
     op = "write";
     if ((rc = bs_pwrite_all(w->meta_fd, h, sizeof h, 0)) < 0)
         goto fail;
@@ -910,7 +928,7 @@ int bs_writer_write(struct bs_writer *w, uint64_t offset, const void *data, size
     if ((rc = bs_pwrite_all(w->data_fd, data, len, offset)) < 0)
         return bs_writer_io(w, rc, "write", 0);
     if ((rc = bs_pwrite_all(w->meta_fd, sums_be, 8 * nsums,
-                         BS_META_HDR_LEN + 8 * (offset / w->chunk))) < 0)
+                         DFS_META_HDR_LEN + 8 * (offset / w->chunk))) < 0)
         return bs_writer_io(w, rc, "write", 1);
     if (offset + len > bytes)
         __atomic_store_n(&w->bytes, offset + len, __ATOMIC_RELAXED);
@@ -984,7 +1002,7 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
     if (ftruncate(w->data_fd, (off_t)length) < 0 || fsync(w->data_fd) < 0)
         goto fail_errno;
     what = rmeta;
-    if (ftruncate(w->meta_fd, (off_t)bs_meta_size(length, w->chunk)) < 0 || fsync(w->meta_fd) < 0)
+    if (ftruncate(w->meta_fd, (off_t)dfs_meta_size(length, w->chunk)) < 0 || fsync(w->meta_fd) < 0)
         goto fail_errno;
 
     snprintf(mid, sizeof mid, "%.*s/subdir%u", BS_DIR_PATH_MAX, top, (unsigned)((w->id >> 16) & 0x1f));
@@ -1031,7 +1049,7 @@ int bs_writer_finalize(struct bs_writer *w, uint64_t length)
         e->chunk = w->chunk;
         e->dir = w->dir;
         bs->nfinal++;
-        bs->used += length + bs_meta_size(length, w->chunk);
+        bs->used += length + dfs_meta_size(length, w->chunk);
     }
     pthread_mutex_unlock(&bs->lock);
     if (!e) {   /* cannot happen: bs_writer_create reserved the slot */
@@ -1110,7 +1128,7 @@ int bs_read_sums(const struct bs_replica *r, uint64_t first_chunk, size_t n, uin
     uint64_t nchunks = dfs_nchunks(r->length, r->chunk_size);
     if (first_chunk > nchunks || n > nchunks - first_chunk)
         return -EINVAL;
-    ssize_t got = bs_pread_all(r->meta_fd, out_be, 8 * n, BS_META_HDR_LEN + 8 * first_chunk);
+    ssize_t got = bs_pread_all(r->meta_fd, out_be, 8 * n, DFS_META_HDR_LEN + 8 * first_chunk);
     if (got < 0)
         return (int)got;
     if ((size_t)got != 8 * n)
@@ -1158,11 +1176,13 @@ int bs_delete_upto(struct bs *bs, uint64_t id, uint64_t max_gs)
     }
     if (m == &bs->fin) {
         bs->nfinal--;
-        bs->used -= e->len + bs_meta_size(e->len, e->chunk);
+        bs->used -= e->len + dfs_meta_size(e->len, e->chunk);
     }
     e->state = ENT_DELETING;
     struct ent cur = *e;
     pthread_mutex_unlock(&bs->lock);
+    if (m == &bs->fin)
+        bs_changed(bs, id);     /* before the files go */
 
     bs_replica_paths(bs, cur.dir, m == &bs->rbw, id, cur.gs, data, meta);
     if (unlink(data) < 0 && errno != ENOENT) {
@@ -1210,6 +1230,8 @@ int bs_mark_bad(struct bs *bs, uint64_t id, uint64_t gs, char *err, size_t errsz
     if (e && e->state == ENT_FINAL)
         cur = *e;
     pthread_mutex_unlock(&bs->lock);
+    if (cur.state == ENT_FINAL && cur.gs == gs)
+        bs_changed(bs, id);
     if (cur.state != ENT_FINAL || cur.gs != gs) {
         pthread_mutex_unlock(&bs->mark_lock);
         if (cur.state != ENT_FINAL) {

@@ -16,10 +16,8 @@
  *                    (bs_mark_bad)
  *   corrupt/         files found bad at open, moved aside for an operator
  *
- * (I = block id, G = generation stamp, both decimal.)  A .meta file is a
- * 32-byte header -- magic "DFSM" (be32), version 1 (be16), algorithm
- * DFS_CSUM_XXH3_64 (be16), chunk size (be32), 20 zero bytes -- followed by
- * one big-endian XXH3-64 checksum (8 bytes) per chunk of the data file.
+ * (I = block id, G = generation stamp, both decimal.)  The .meta format is
+ * libdfs/common/metafile.h's (the short-circuit client reads it too).
  *
  * Failed dirs (HDFS's failed volumes).  The dirs themselves -- locks,
  * VERSION, space, health -- are volume.h's.  A dir fails when a write,
@@ -54,9 +52,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BS_META_MAGIC    0x4446534du    /* "DFSM" */
-#define BS_META_VERSION  1
-#define BS_META_HDR_LEN  32u
+#include "metafile.h"        /* the .meta format */
 
 struct bs;
 struct bs_writer;
@@ -260,6 +256,18 @@ typedef void (*bs_replica_lost_fn)(void *arg, uint64_t id, uint64_t gs, uint64_t
 typedef void (*bs_dir_failed_fn)(void *arg, const char *dir, int err, size_t nfailed,
                                  size_t ndirs);
 void bs_on_replica_lost(struct bs *bs, bs_replica_lost_fn fn, void *arg);
+/* Hook called whenever finalized replica `id` stops being readable as it
+ * was: after the store has changed its entry (it left the finalized map,
+ * or was flagged bad) and before any of its files is unlinked, renamed,
+ * cut or written -- bs_delete*, bs_mark_bad, bs_writer_append,
+ * bs_writer_recover and bs_recover_finalize of a finalized replica, and a
+ * failed dir (for each replica it held).  The short-circuit server uses it
+ * to invalidate the descriptors it passed out.  Called on the caller's
+ * thread under the hook lock, with no store lock held: it must be quick
+ * and must not call into the store.  Set it before the store is shared
+ * (fn NULL clears it). */
+typedef void (*bs_replica_changed_fn)(void *arg, uint64_t id);
+void bs_on_replica_changed(struct bs *bs, bs_replica_changed_fn fn, void *arg);
 void bs_on_dir_failed(struct bs *bs, bs_dir_failed_fn fn, void *arg);
 
 /* ---- Replicas being written (RBW; bs_rbw.c) ----------------------------

@@ -19,6 +19,7 @@
 #include "blockstore.h"
 #include "checksum.h"
 #include "frame.h"
+#include "metafile.h"
 #include "u64map.h"
 
 #define BS_DIR_PATH_MAX (PATH_MAX - 128) /* room for the names we append */
@@ -64,6 +65,8 @@ struct bs {
     void *on_failed_arg;
     bs_replica_lost_fn on_lost;
     void *on_lost_arg;
+    bs_replica_changed_fn on_changed;
+    void *on_changed_arg;
 };
 
 struct bs_writer {
@@ -77,40 +80,6 @@ struct bs_writer {
     uint64_t acked;         /* atomic: bs_writer_set_acked */
     uint64_t flushed;       /* data up to here handed to writeback */
 };
-
-/* Size of the .meta file of a replica of len bytes in chunks of chunk. */
-static inline uint64_t bs_meta_size(uint64_t len, uint32_t chunk)
-{
-    return BS_META_HDR_LEN + 8 * (uint64_t)dfs_nchunks(len, chunk);
-}
-
-/* The 32-byte .meta header for chunk size chunk into h. */
-static inline void bs_meta_header(uint8_t h[BS_META_HDR_LEN], uint32_t chunk)
-{
-    memset(h, 0, BS_META_HDR_LEN);
-    dfs_put_be32(h, BS_META_MAGIC);
-    dfs_put_be16(h + 4, BS_META_VERSION);
-    dfs_put_be16(h + 6, DFS_CSUM_XXH3_64);
-    dfs_put_be32(h + 8, chunk);
-}
-
-/* NULL and *chunk when the header is good, else what is wrong with it. */
-static inline const char *bs_meta_header_check(const uint8_t h[BS_META_HDR_LEN], uint32_t *chunk)
-{
-    if (dfs_get_be32(h) != BS_META_MAGIC)
-        return "bad meta magic";
-    if (dfs_get_be16(h + 4) != BS_META_VERSION)
-        return "unknown meta version";
-    if (dfs_get_be16(h + 6) != DFS_CSUM_XXH3_64)
-        return "unknown checksum algorithm";
-    if (!dfs_chunk_size_valid(dfs_get_be32(h + 8)))
-        return "invalid chunk size in meta header";
-    for (size_t i = 12; i < BS_META_HDR_LEN; i++)
-        if (h[i])
-            return "nonzero reserved bytes in meta header";
-    *chunk = dfs_get_be32(h + 8);
-    return NULL;
-}
 
 /* Add absent id in state st (other fields 0) to m: the entry, or NULL
  * when out of memory.  bs->lock held. */
@@ -128,6 +97,8 @@ int bs_io_check(struct bs *bs, size_t d, int rc, const char *op, const char *pat
 int bs_writer_io(struct bs_writer *w, int rc, const char *op, int meta);
 /* Unlink w's files (in rbw/ or finalized/), close, drop its entry, free. */
 void bs_writer_discard(struct bs_writer *w, int rbw);
+/* Call the bs_on_replica_changed hook for id (no store lock held). */
+void bs_changed(struct bs *bs, uint64_t id);
 /* Drop w's WRITING entry under the lock. */
 void bs_writer_unclaim(struct bs_writer *w);
 /* ---- bs_chunk.c: I/O on a replica's files */

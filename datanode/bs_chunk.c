@@ -64,8 +64,8 @@ int bs_verified_len(int data_fd, int meta_fd, uint32_t chunk, uint64_t *len)
     uint8_t sum[8];
     if (fstat(data_fd, &ds) < 0 || fstat(meta_fd, &ms) < 0)
         return -errno;
-    uint64_t nsums = (uint64_t)ms.st_size > BS_META_HDR_LEN
-                     ? ((uint64_t)ms.st_size - BS_META_HDR_LEN) / 8 : 0;
+    uint64_t nsums = (uint64_t)ms.st_size > DFS_META_HDR_LEN
+                     ? ((uint64_t)ms.st_size - DFS_META_HDR_LEN) / 8 : 0;
     uint64_t bytes = (uint64_t)ds.st_size;
     if (bytes > nsums * chunk)
         bytes = nsums * chunk;
@@ -79,7 +79,7 @@ int bs_verified_len(int data_fd, int meta_fd, uint32_t chunk, uint64_t *len)
     if (!buf)
         return -ENOMEM;
     ssize_t got = bs_pread_all(data_fd, buf, n, off);
-    ssize_t sgot = got == (ssize_t)n ? bs_pread_all(meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci)
+    ssize_t sgot = got == (ssize_t)n ? bs_pread_all(meta_fd, sum, 8, DFS_META_HDR_LEN + 8 * ci)
                                      : 0;
     int rc = got < 0 ? (int)got : sgot < 0 ? (int)sgot : 0;
     if (rc == 0)
@@ -102,7 +102,7 @@ int bs_recut_chunk(int data_fd, int meta_fd, uint32_t chunk, uint64_t length, ui
     if (!buf)
         return -ENOMEM;
     if ((n = bs_pread_all(data_fd, buf, oldn, off)) != (ssize_t)oldn ||
-        bs_pread_all(meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci) != 8) {
+        bs_pread_all(meta_fd, sum, 8, DFS_META_HDR_LEN + 8 * ci) != 8) {
         rc = n < 0 ? (int)n : -EIO;
         goto out;
     }
@@ -113,7 +113,7 @@ int bs_recut_chunk(int data_fd, int meta_fd, uint32_t chunk, uint64_t length, ui
         goto out;
     }
     dfs_put_be64(sum, dfs_checksum(buf, (size_t)(length - off)));
-    rc = bs_pwrite_all(meta_fd, sum, 8, BS_META_HDR_LEN + 8 * ci);
+    rc = bs_pwrite_all(meta_fd, sum, 8, DFS_META_HDR_LEN + 8 * ci);
 out:
     free(buf);
     return rc;

@@ -206,7 +206,7 @@ static int claim(struct bs_writer *w, enum reopen_mode mode, uint64_t old_gs, ui
     *cur = *e;
     *from_fin = 1;
     bs->nfinal--;
-    bs->used -= e->len + bs_meta_size(e->len, e->chunk);
+    bs->used -= e->len + dfs_meta_size(e->len, e->chunk);
     u64tab_del(&bs->fin, e);
     e = bs_ent_add(&bs->rbw, id, ENT_WRITING);  /* reserved: cannot fail */
     e->gs = cur->gs;
@@ -282,7 +282,7 @@ static int reopen_files(struct bs_writer *w, const struct ent *cur, int from_fin
         goto fail;
     }
     if (len < bytes || fstat(w->meta_fd, &st) < 0 ||
-        (uint64_t)st.st_size != bs_meta_size(len, w->chunk)) {
+        (uint64_t)st.st_size != dfs_meta_size(len, w->chunk)) {
         changed = 1;
         op = "cut";
         if (len < bytes && len % w->chunk != 0 &&
@@ -292,7 +292,7 @@ static int reopen_files(struct bs_writer *w, const struct ent *cur, int from_fin
         if (ftruncate(w->data_fd, (off_t)len) < 0 || fsync(w->data_fd) < 0)
             goto fail_errno;
         what = meta_now;
-        if (ftruncate(w->meta_fd, (off_t)bs_meta_size(len, w->chunk)) < 0 ||
+        if (ftruncate(w->meta_fd, (off_t)dfs_meta_size(len, w->chunk)) < 0 ||
             fsync(w->meta_fd) < 0)
             goto fail_errno;
     }
@@ -364,6 +364,8 @@ static struct bs_writer *reopen(struct bs *bs, enum reopen_mode mode, uint64_t i
     pthread_mutex_lock(&bs->lock);
     rc = claim(w, mode, old_gs, len, &cur, &from_fin, err, errsz);
     pthread_mutex_unlock(&bs->lock);
+    if (rc == 0 && from_fin)
+        bs_changed(bs, id);     /* before its files move, are cut or grow */
     if (rc == 0) {
         w->dir = cur.dir;
         rc = reopen_files(w, &cur, from_fin, len, err, errsz);
@@ -492,6 +494,7 @@ static int fin_regs(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len, char 
     }
     e->state = ENT_DELETING;                 /* claimed: no other use meanwhile */
     pthread_mutex_unlock(&bs->lock);
+    bs_changed(bs, id);                      /* before its meta is renamed */
 
     bs_replica_paths(bs, cur.dir, 0, id, cur.gs, data, ometa);
     bs_replica_paths(bs, cur.dir, 0, id, gs, data, nmeta);
@@ -510,7 +513,7 @@ static int fin_regs(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len, char 
     e = u64tab_get(&bs->fin, id);
     if (e && !vol_usable(bs->vol, cur.dir)) {
         bs->nfinal--;
-        bs->used -= e->len + bs_meta_size(e->len, e->chunk);
+        bs->used -= e->len + dfs_meta_size(e->len, e->chunk);
         u64tab_del(&bs->fin, e);
     } else if (e) {
         e->state = ENT_FINAL;

@@ -20,7 +20,7 @@
 int bs_check_replica(const struct bs_replica *r, uint64_t id, char *err, size_t errsz)
 {
     struct stat ds, ms;
-    uint8_t h[BS_META_HDR_LEN];
+    uint8_t h[DFS_META_HDR_LEN];
     uint32_t chunk = 0;
     const char *bad;
 
@@ -32,15 +32,15 @@ int bs_check_replica(const struct bs_replica *r, uint64_t id, char *err, size_t 
         bs_seterr(err, errsz, "blk_%" PRIu64 ": meta header unreadable", id);
         return 1;
     }
-    if ((bad = bs_meta_header_check(h, &chunk)) || chunk != r->chunk_size) {
+    if ((bad = dfs_meta_header_check(h, &chunk)) || chunk != r->chunk_size) {
         bs_seterr(err, errsz, "blk_%" PRIu64 ": %s", id, bad ? bad : "chunk size changed");
         return 1;
     }
     if ((uint64_t)ds.st_size != r->length ||
-        (uint64_t)ms.st_size != bs_meta_size(r->length, chunk)) {
+        (uint64_t)ms.st_size != dfs_meta_size(r->length, chunk)) {
         bs_seterr(err, errsz, "blk_%" PRIu64 ": data size %jd, meta size %jd, expected %" PRIu64
                   " and %" PRIu64, id, (intmax_t)ds.st_size, (intmax_t)ms.st_size, r->length,
-                  bs_meta_size(r->length, chunk));
+                  dfs_meta_size(r->length, chunk));
         return 1;
     }
     return 0;

@@ -85,6 +85,9 @@ struct dn_nnconn {
     void *recover_arg;
     uint64_t (*fsyncs)(void *arg);
     void *fsyncs_arg;
+    char domain_socket[108];       /* "": none */
+    uint64_t (*sc_bytes)(void *arg);
+    void *sc_bytes_arg;
 
     struct dfs_rpc *rpc;
     pthread_t thread;
@@ -334,6 +337,8 @@ static int do_register(struct dn_nnconn *nc)
         id.has_http_port = 1;
         id.http_port = nc->http_port;
     }
+    if (nc->domain_socket[0])
+        id.domain_socket = nc->domain_socket;
     req.id = &id;
     bs_space(nc->bs, &req.capacity, &req.used, &req.remaining);
     req.has_remaining = 1;
@@ -716,6 +721,10 @@ static int do_heartbeat(struct dn_nnconn *nc)
         req.has_fsyncs = 1;
         req.fsyncs = nc->fsyncs(nc->fsyncs_arg);
     }
+    if (nc->sc_bytes) {
+        req.has_bytes_read_short_circuit = 1;
+        req.bytes_read_short_circuit = nc->sc_bytes(nc->sc_bytes_arg);
+    }
 
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(nc->rpc, DFS_MSG_HEARTBEAT_REQ, &req.base,
@@ -854,6 +863,10 @@ struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, si
     nc->recover_arg = cfg->recover_arg;
     nc->fsyncs = cfg->fsyncs;
     nc->fsyncs_arg = cfg->fsyncs_arg;
+    snprintf(nc->domain_socket, sizeof(nc->domain_socket), "%s",
+             cfg->domain_socket ? cfg->domain_socket : "");
+    nc->sc_bytes = cfg->sc_bytes;
+    nc->sc_bytes_arg = cfg->sc_bytes_arg;
     nc->link_state = -1;
     nc->rpc = dfs_rpc_new(nc->nn_host, nc->nn_port, RPC_TIMEOUT_MS);
     if (!nc->rpc)

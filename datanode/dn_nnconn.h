@@ -82,6 +82,14 @@ struct dn_nnconn_cfg {
      * (HeartbeatReq.fsyncs); NULL: not sent.  Called on the link thread. */
     uint64_t (*fsyncs)(void *arg);
     void *fsyncs_arg;
+    /* The short-circuit socket path registered (DatanodeId.domain_socket);
+     * NULL or "": none. */
+    const char *domain_socket;
+    /* Bytes clients read through short-circuit descriptors since the
+     * start (HeartbeatReq.bytes_read_short_circuit); NULL: not sent.
+     * Called on the link thread. */
+    uint64_t (*sc_bytes)(void *arg);
+    void *sc_bytes_arg;
 };
 
 /* Copy cfg and start the link thread.  NULL with a message in err when the

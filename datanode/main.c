@@ -4,7 +4,7 @@
  *
  *   dfs-datanode [-c FILE] [-o SECTION.KEY=VALUE]... [--print-config]
  *
- * Threads: the event loop (transfer server), datanode.io_threads disk
+ * Threads: the event loop (transfer server, short-circuit socket), datanode.io_threads disk
  * threads (io pool, which also runs the periodic data dir probe),
  * datanode.copy_threads replica copiers, DN_RECOVERY_THREADS block
  * recovery threads (CMD_RECOVER), the namenode link (and its replica
@@ -33,6 +33,7 @@
 #include "dn_dataserv.h"
 #include "dn_nnconn.h"
 #include "dn_recovery.h"
+#include "dn_shortcircuit.h"
 #include "iopool.h"
 #include "log.h"
 #include "scanner.h"
@@ -49,6 +50,7 @@ struct dn {
     struct event *check_timer;
     unsigned check_ticks;           /* timer ticks since the running check began */
     struct dn_dataserv *ds;
+    struct dn_sc *sc;               /* NULL: datanode.domain_socket empty */
     struct dn_copy *copy;
     struct dn_recovery *recovery;
     struct dn_nnconn *nc;           /* set and cleared under nc_lock: copy and */
@@ -254,6 +256,38 @@ static void shutdown_dataserv(struct dn *dn)
     dn_dataserv_free(dn->ds);
 }
 
+/* The store changed or removed a finalized replica: the descriptors passed
+ * out for it must not be read any more. */
+static void replica_changed_cb(void *arg, uint64_t id)
+{
+    dn_sc_invalidate(arg, id);
+}
+
+static int init_shortcircuit(struct dn *dn)
+{
+    char err[512];
+    const char *path = dn->conf.dn_domain_socket;
+    if (!path || !*path)
+        return 0;
+    dn->sc = dn_sc_new(dn->base, path, dn->bs, dn->iop, err, sizeof(err));
+    if (!dn->sc) {
+        LOG_ERROR("%s", err);
+        return -1;
+    }
+    bs_on_replica_changed(dn->bs, replica_changed_cb, dn->sc);
+    LOG_INFO("serving short-circuit reads on %s", path);
+    return 0;
+}
+
+static void shutdown_shortcircuit(struct dn *dn)
+{
+    if (!dn->sc)
+        return;
+    bs_on_replica_changed(dn->bs, NULL, NULL);
+    dn_sc_free(dn->sc);
+    dn->sc = NULL;
+}
+
 /* A copy found its source replica corrupt: report it like the scanner
  * does.  On a copy thread; commands only come through the namenode link,
  * so it exists by then. */
@@ -338,6 +372,12 @@ static unsigned load_cb(void *arg)
     return dn_dataserv_load(dn->ds) + dn_copy_load(dn->copy);
 }
 
+/* Bytes read through short-circuit descriptors, for heartbeats. */
+static uint64_t sc_bytes_cb(void *arg)
+{
+    return dn_sc_bytes_read(((struct dn *)arg)->sc);
+}
+
 /* Replica fsyncs done for hsync, for heartbeats. */
 static uint64_t fsyncs_cb(void *arg)
 {
@@ -393,6 +433,9 @@ static int init_nnconn(struct dn *dn)
         .load_arg = dn,
         .fsyncs = fsyncs_cb,
         .fsyncs_arg = dn,
+        .domain_socket = dn->sc ? dn->conf.dn_domain_socket : NULL,
+        .sc_bytes = dn->sc ? sc_bytes_cb : NULL,
+        .sc_bytes_arg = dn,
         .replicate = replicate_cb,
         .replicate_arg = dn->copy,
         .recover = recover_cb,
@@ -466,6 +509,7 @@ static const struct module {
     { "iopool", init_iopool, shutdown_iopool },            /* disk threads */
     { "volcheck", init_volcheck, shutdown_volcheck },      /* data dir probe timer */
     { "dataserv", init_dataserv, shutdown_dataserv },      /* transfer port */
+    { "shortcircuit", init_shortcircuit, shutdown_shortcircuit }, /* domain socket */
     { "copy", init_copy, shutdown_copy },                  /* replica copy threads */
     { "recovery", init_recovery, shutdown_recovery },      /* block recovery threads */
     { "nnconn", init_nnconn, shutdown_nnconn },            /* namenode link thread */

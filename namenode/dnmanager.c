@@ -242,6 +242,11 @@ struct dm_node *dm_heartbeat(struct dnmanager *dm, const char *storage_id, uint6
     return dn;
 }
 
+void dm_set_domain_socket(struct dm_node *dn, const char *path)
+{
+    snprintf(dn->domain_socket, sizeof(dn->domain_socket), "%s", path ? path : "");
+}
+
 void dm_set_fsyncs(struct dm_node *dn, uint64_t fsyncs)
 {
     dn->fsyncs = fsyncs;

@@ -41,6 +41,7 @@
 #define DM_ID_MAX   128     /* storage id, with its NUL */
 #define DM_HOST_MAX 256     /* transfer host, with its NUL */
 #define DM_RACK_MAX 128     /* rack name, with its NUL */
+#define DM_SOCK_MAX 108     /* short-circuit socket path (sun_path), with its NUL */
 
 enum dm_state { DM_LIVE, DM_STALE, DM_DEAD };
 
@@ -66,6 +67,7 @@ struct dm_node {
     unsigned port;
     unsigned http_port;
     char rack[DM_RACK_MAX];
+    char domain_socket[DM_SOCK_MAX]; /* short-circuit UNIX socket on its host; "" none */
     enum dm_state state;
     enum dm_admin admin;
     uint64_t capacity, used, remaining;
@@ -108,6 +110,9 @@ struct dm_node *dm_register(struct dnmanager *dm, const char *storage_id, const 
  * again). */
 struct dm_node *dm_heartbeat(struct dnmanager *dm, const char *storage_id, uint64_t capacity,
                              uint64_t used, uint64_t remaining, uint32_t load, uint64_t now);
+/* The short-circuit socket path dn registered with ("" or NULL: none;
+ * the caller checks it fits DM_SOCK_MAX). */
+void dm_set_domain_socket(struct dm_node *dn, const char *path);
 /* The count of fsyncs for hsync that dn's last heartbeat reported. */
 void dm_set_fsyncs(struct dm_node *dn, uint64_t fsyncs);
 /* Apply the state rules at time now; on_dead runs for each datanode that

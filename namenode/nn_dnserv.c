@@ -46,6 +46,19 @@ static int valid_text(const char *s, size_t max)
     return 1;
 }
 
+/* A short-circuit socket path a datanode registers: absolute, shorter
+ * than DM_SOCK_MAX, no control byte (spaces are fine). */
+static int valid_socket_path(const char *s)
+{
+    size_t n = strlen(s);
+    if (s[0] != '/' || n >= DM_SOCK_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
 static uint64_t remaining_of(uint64_t capacity, uint64_t used, int has, uint64_t remaining)
 {
     if (has)
@@ -226,6 +239,11 @@ static int h_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_
                       host ? host : "", id->port);
         return 0;
     }
+    if (id->domain_socket && *id->domain_socket && !valid_socket_path(id->domain_socket)) {
+        nn_reply_statusf(nn, c, h, DFS_ERR_INVAL, "invalid short-circuit socket path '%.200s'",
+                         id->domain_socket);
+        return 0;
+    }
     const char *rack = pl_rack(nn->pl, host, id->port);
     struct dm_node *dn = dm_register(nn->dm, id->storage_id, host, id->port,
                                      id->has_http_port ? id->http_port : 0, rack,
@@ -233,6 +251,7 @@ static int h_register(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_
                                      remaining_of(req->capacity, req->used, req->has_remaining,
                                                   req->remaining),
                                      dfs_mono_ms());
+    dm_set_domain_socket(dn, id->domain_socket);
     full_report(nn, dn, req->blocks, req->n_blocks,
                 req->more ? "registered with a report (first part)" : "registered with a report",
                 1, !req->more);

@@ -49,6 +49,8 @@ void nn_dn_to_wire(const struct dm_node *dn, Dfs__DatanodeId *w)
         w->http_port = dn->http_port;
     }
     w->rack = (char *)dn->rack;
+    if (dn->domain_socket[0])
+        w->domain_socket = (char *)dn->domain_socket;
 }
 
 const char *nn_client_host(const char *given, struct dfs_conn *c, char *buf, size_t sz)

@@ -29,7 +29,10 @@
  * streaming reader does, each piece is compared right after its dfs_read and
  * the time of the comparisons is taken out of the client's time; with
  * --read-whole the file is read into one buffer of SIZE per client and
- * compared after the timed phase.  Rates are MB/s (10^6 bytes), all
+ * compared after the timed phase.  The read reports how many bytes came
+ * from datanodes on this host and, of those, through short-circuit reads
+ * (dfs_read_stats; [client] short_circuit in DFS_CONF turns them off).
+ * Rates are MB/s (10^6 bytes), all
  * clients' bytes over the phase's time; latencies are per 4 MiB call.
  *
  * Output: one line per phase, or with --json one JSON object per line.
@@ -135,6 +138,8 @@ struct client {
     unsigned file_repl;         /* the file's replication, from dfs_stat */
     uint64_t file_block;        /* the file's block size, from dfs_stat */
     int verified;               /* 1 the read bytes match, -1 they do not */
+    uint64_t sc_bytes;          /* read: short-circuit bytes (dfs_read_stats) */
+    uint64_t local_bytes;       /* read: bytes from datanodes on this host */
 };
 
 static const char *prog = "dfs-bench";
@@ -444,6 +449,11 @@ static uint64_t run_ioread(struct client *c)
         }
         off += (uint64_t)r;
     }
+    struct dfs_read_stats rs;
+    if (dfs_get_read_stats(f, &rs) == DFS_OK) {
+        c->sc_bytes = rs.short_circuit_bytes_read;
+        c->local_bytes = rs.local_bytes_read;
+    }
     dfs_close(f);
     c->got = off;
     if (off != b->io_size) {
@@ -621,7 +631,7 @@ static void report_io(const struct bench *b, const struct bench_op *op,
                       const struct client *cl, uint64_t count, uint64_t calls)
 {
     unsigned replicas = UINT_MAX, repl = 0;
-    uint64_t block = 0, verify_ns = 0;
+    uint64_t block = 0, verify_ns = 0, sc_bytes = 0, local_bytes = 0;
     int ok = 1, bad = 0;
 
     for (unsigned i = 0; i < b->clients; i++) {
@@ -634,6 +644,8 @@ static void report_io(const struct bench *b, const struct bench_op *op,
         ok &= cl[i].verified == 1;
         verify_ns += cl[i].verify_ns;
         bad |= cl[i].verified == -1;
+        sc_bytes += cl[i].sc_bytes;
+        local_bytes += cl[i].local_bytes;
     }
     if (b->json) {
         printf(",\"bytes\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"size\":%" PRIu64
@@ -643,16 +655,18 @@ static void report_io(const struct bench *b, const struct bench_op *op,
                    repl, replicas, block);
         else
             printf(",\"verify\":\"%s\",\"verified\":%s"
-                   ",\"verify_seconds_excluded\":%.6f",
+                   ",\"verify_seconds_excluded\":%.6f"
+                   ",\"local_bytes\":%" PRIu64 ",\"short_circuit_bytes\":%" PRIu64,
                    b->io_whole ? "whole" : "piecewise",
-                   ok ? "true" : "false", (double)verify_ns / 1e9);
+                   ok ? "true" : "false", (double)verify_ns / 1e9, local_bytes, sc_bytes);
     } else {
         printf("bytes=%" PRIu64, count);
         if (op->run == run_iowrite)
             printf(" replication=%u replicas=%u block_size=%" PRIu64,
                    repl, replicas, block);
         else
-            printf(" verify=%s", ok ? "ok" : bad ? "FAILED" : "none");
+            printf(" verify=%s local=%" PRIu64 " short_circuit=%" PRIu64,
+                   ok ? "ok" : bad ? "FAILED" : "none", local_bytes, sc_bytes);
     }
 }
 

@@ -11,6 +11,7 @@
 #include "fs_i.h"
 #include "path.h"
 #include "pktring.h"
+#include "shortcircuit.h"
 #include "sock.h"
 
 /* One datanode of a writer's pipeline. */
@@ -33,6 +34,8 @@ struct rd_loc {
     char storage_id[64];
     int bad;                     /* failed or corrupt for this handle */
     int local;                   /* on this client's host */
+    int sc_failed;               /* short-circuit failed here: TCP for this handle */
+    char domain_socket[108];     /* its datanode's short-circuit socket; "": none */
 };
 
 struct rd_block {
@@ -103,6 +106,7 @@ struct dfs_file {
     const uint8_t *rdata;        /* its data */
     uint64_t rdata_off;          /* block offset of rdata[0] */
     size_t rdata_len;
+    struct dfs_sc_buf scbuf;     /* short-circuit reads' buffers */
     struct dfs_read_stats stats; /* since open or dfs_clear_read_stats() */
     unsigned probe_timeout_ms;   /* per datanode asked for a visible length;
                                   * 0: the options' timeout */

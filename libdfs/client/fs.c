@@ -16,6 +16,7 @@
 #include "frame.h"
 #include "fs_i.h"
 #include "path.h"
+#include "shortcircuit.h"
 
 int dfs_connect(const dfs_options *opts, dfs_fs **out)
 {
@@ -39,7 +40,8 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
         return rc;
     }
     fs->nn = dfs_rpc_new(opts->namenode_host, opts->namenode_port, (int)opts->timeout_ms);
-    if (!fs->nn) {
+    if (!fs->nn || dfs_sc_init(fs) != DFS_OK) {
+        dfs_rpc_free(fs->nn);
         dfs_lease_fini(fs);
         dfs_cwd_fini(fs);
         free(fs);
@@ -89,6 +91,7 @@ void dfs_disconnect(dfs_fs *fs)
     if (!fs)
         return;
     dfs_lease_fini(fs);
+    dfs_sc_fini(fs);
     dfs_rpc_free(fs->nn);
     dfs_cwd_fini(fs);
     free(fs);

@@ -23,6 +23,8 @@ struct dfs_options {
     unsigned ack_timeout_ms;     /* pipeline silent this long: its first datanode failed */
     int replace_datanode;        /* ask for replacements of failed pipeline datanodes */
     unsigned lease_renew_ms;     /* lease renewal period while writing */
+    int short_circuit;           /* read local replicas through passed fds */
+    unsigned short_circuit_cache;/* replicas whose fds are kept open */
     dfs_log_func log_fn;
     void *log_arg;
 };
@@ -32,6 +34,7 @@ struct dfs_fs {
     struct dfs_rpc *nn;
     char client_name[96];        /* lease holder name: "dfs-<host>-<pid>-<n>" */
     char client_host[256];       /* this machine's address as the cluster sees it */
+    struct dfs_sc *sc;           /* short-circuit reads (shortcircuit.c); NULL: off */
 
     /* The lease renewer (lease.c); lease_lock guards the fields below it. */
     int lease_ready;             /* lock and cond initialized */

@@ -26,6 +26,8 @@ static void options_from_conf(dfs_options *o, const struct dfs_conf *c)
     o->ack_timeout_ms = c->cl_ack_timeout_ms;
     o->replace_datanode = c->cl_replace_datanode != 0;
     o->lease_renew_ms = c->cl_lease_renew_ms;
+    o->short_circuit = c->cl_short_circuit != 0;
+    o->short_circuit_cache = c->cl_short_circuit_cache;
 }
 
 dfs_options *dfs_options_create(void)

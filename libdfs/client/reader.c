@@ -10,6 +10,11 @@
  * this handle's life; the read continues on the next location.  When every
  * location of a block has failed the locations are fetched once more; if
  * none works then, the read fails with an error naming the block.
+ *
+ * A complete block with a replica on this host is read short-circuit
+ * (shortcircuit.h: the replica's files themselves, through descriptors its
+ * datanode passes) when possible; any failure there but a checksum
+ * mismatch falls back to TCP on the same location, silently.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -164,6 +169,8 @@ static int fetch_locations(dfs_file *f)
             b->locs[j].local = host_is_local(f->fs, b->locs[j].host);
             snprintf(b->locs[j].storage_id, sizeof(b->locs[j].storage_id), "%s",
                      lb->locs[j]->storage_id);
+            snprintf(b->locs[j].domain_socket, sizeof(b->locs[j].domain_socket), "%s",
+                     lb->locs[j]->domain_socket ? lb->locs[j]->domain_socket : "");
             /* A replica the namenode knows to be corrupt is tried last:
              * it is sorted last and flagged; skip it unless nothing else. */
             b->locs[j].bad = j < lb->n_corrupt && lb->corrupt[j] ? 2 : 0;
@@ -267,6 +274,47 @@ static void report_bad(dfs_file *f, const struct rd_block *b, const struct rd_lo
     dfs_rpc_call(f->fs->nn, DFS_MSG_BADBLOCK_REQ, &req.base, &dfs__report_bad_block_resp__descriptor, &m);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* Read through location li of block bi with short-circuit (see
+ * shortcircuit.h) when it is possible there: a complete block, a replica
+ * on this host whose datanode has a socket, short-circuit on, not failed
+ * on this handle.  Returns the bytes read (> 0); 0 when it is not possible
+ * or failed (then the location is read over TCP, and not tried again by
+ * short-circuit on this handle); DFS_SC_CORRUPT when the replica is bad
+ * (reported: the caller skips the location). */
+static int64_t sc_try(dfs_file *f, size_t bi, size_t li, uint8_t *buf, size_t len, uint64_t off,
+                      char *reasons, size_t rsz)
+{
+    struct rd_block *b = &f->blocks[bi];
+    struct rd_loc *l = &b->locs[li];
+    char why[256];
+    uint32_t chunk = 0;
+    if (!f->fs->sc || b->under_construction || !l->local || !l->domain_socket[0] || l->sc_failed)
+        return 0;
+    int64_t n = dfs_sc_read(f->fs, l->domain_socket, b->id, b->genstamp, b->length, buf, len,
+                            off, &f->scbuf, &chunk, why, sizeof(why));
+    if (n > 0) {
+        f->rs_chunk = chunk;
+        f->stats.local_bytes_read += (uint64_t)n;
+        f->stats.short_circuit_bytes_read += (uint64_t)n;
+        return n;
+    }
+    if (n == DFS_SC_CORRUPT) {
+        report_bad(f, b, l);
+        size_t used = strlen(reasons);
+        snprintf(reasons + used, rsz - used, "%sblock blk_%llu on datanode %s:%u (short-circuit): "
+                 "%s", used ? "; " : "", (unsigned long long)b->id, l->host, l->port, why);
+        dfs_fs_log(f->fs, DFS_LOG_WARN, "%s: block blk_%llu on datanode %s:%u: %s (short-circuit "
+                   "read); reported, reading another replica", f->path,
+                   (unsigned long long)b->id, l->host, l->port, why);
+        return DFS_SC_CORRUPT;
+    }
+    l->sc_failed = 1;
+    dfs_fs_log(f->fs, DFS_LOG_DEBUG, "%s: block blk_%llu: short-circuit read from %s failed "
+               "(%s): reading over TCP", f->path, (unsigned long long)b->id, l->domain_socket,
+               why);
+    return 0;
 }
 
 /* Open a stream on location li of block bi for len bytes from block
@@ -464,6 +512,13 @@ static int64_t read_block(dfs_file *f, size_t bi, uint8_t *buf, size_t len, uint
                                   (unsigned long long)b->offset,
                                   reasons[0] ? ": " : "", reasons);
         }
+        int64_t got = sc_try(f, bi, li, buf, len, off, reasons, sizeof(reasons));
+        if (got > 0)
+            return got;
+        if (got == DFS_SC_CORRUPT) {
+            b->locs[li].bad = 1;
+            continue;
+        }
         int rc = stream_open(f, bi, li, off, sequential ? b->length - off : len);
         if (rc != DFS_OK) {
             b->locs[li].bad = 1;
@@ -592,6 +647,7 @@ int dfs_reader_close(dfs_file *f)
     dfs_sock_close(&f->rs);
     free_blocks(f);
     free(f->rpkt);
+    dfs_sc_buf_free(&f->scbuf);
     free(f);
     return DFS_OK;
 }

@@ -38,6 +38,7 @@ static int check_hostport_or_empty(const char *v);
 static int check_nonempty(const char *v);
 static int check_log_level(const char *v);
 static int check_fraction(const char *v);
+static int check_socket_path(const char *v);
 
 const struct conf_def dfs_conf_table[] = {
     STR("namenode", "address", nn_address, "127.0.0.1:8020",
@@ -164,6 +165,14 @@ const struct conf_def dfs_conf_table[] = {
         "# long (ms, plus 5000 per further downstream node) reports it failed,\n"
         "# so the writer can rebuild the pipeline without it.  Keep it below\n"
         "# client.ack_timeout_ms."),
+    STR("datanode", "domain_socket", dn_domain_socket, "",
+        check_socket_path, "an absolute path of at most 107 bytes, or nothing", 0,
+        "UNIX socket for short-circuit reads: a client on this host asks here for\n"
+        "# the open block and checksum files of a replica and reads them itself\n"
+        "# (still verifying every chunk).  The file is created at start (a dead\n"
+        "# socket there is replaced; one another process listens on is an error)\n"
+        "# and removed at shutdown; its directory must exist.  Empty: no\n"
+        "# short-circuit reads from this datanode."),
     STR("datanode", "log_level", dn_log_level, "info",
         check_log_level, "one of error, warn, info, debug", CF_RELOAD,
         "Log level: error, warn, info or debug."),
@@ -194,6 +203,14 @@ const struct conf_def dfs_conf_table[] = {
         "# (ms); keep it well below namenode.lease_soft_ms."),
     NUM("client", "replication", CT_U32, cl_replication, "0", 0, 10, 0,
         "Replication of new files; 0: the namenode's default."),
+    NUM("client", "short_circuit", CT_U32, cl_short_circuit, "1", 0, 1, 0,
+        "1: read a replica on this host through the file descriptors its\n"
+        "# datanode passes over its domain_socket (falling back to TCP when that\n"
+        "# fails); 0: always read over TCP."),
+    NUM("client", "short_circuit_cache", CT_U32, cl_short_circuit_cache, "256", 1, 65536, 0,
+        "Replicas whose short-circuit descriptors a client keeps open (least\n"
+        "# recently used ones are closed first); a datanode grants one client\n"
+        "# connection at most 256 at once (more are read over TCP)."),
     NUM("client", "block_size", CT_SIZE64, cl_block_size, "0", MiB, 16 * GiB,
         CF_ZERO_OK, "Block size of new files, at least 1M; 0: the namenode's default."),
 };
@@ -388,6 +405,12 @@ static int check_namenode(const char *v)
 static int check_hostport_or_empty(const char *v)
 {
     return v[0] == '\0' || check_hostport(v);
+}
+
+/* Empty, or an absolute path that fits a sockaddr_un's sun_path. */
+static int check_socket_path(const char *v)
+{
+    return v[0] == '\0' || (v[0] == '/' && strlen(v) < 108);
 }
 
 static int check_nonempty(const char *v)

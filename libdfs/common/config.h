@@ -67,6 +67,7 @@ struct dfs_conf {
     uint32_t dn_failed_volumes_tolerated; /* failed data dirs before shutting down */
     uint32_t dn_volume_check_ms;  /* data dir probe interval */
     uint32_t dn_ack_timeout_ms;   /* downstream silent this long: failed */
+    char *dn_domain_socket;       /* short-circuit UNIX socket path, "" = off */
     char *dn_log_level;
     /* [client] */
     char *cl_namenode;            /* "HOST:PORT" */
@@ -79,6 +80,8 @@ struct dfs_conf {
     uint32_t cl_lease_renew_ms;   /* lease renewal period */
     uint32_t cl_replication;      /* 0 = namenode default */
     uint64_t cl_block_size;       /* 0 = namenode default */
+    uint32_t cl_short_circuit;    /* 1: short-circuit reads of local replicas */
+    uint32_t cl_short_circuit_cache; /* replicas' descriptors kept open */
 };
 
 /* Fill *c with the defaults of every key.  Free with dfs_conf_free().

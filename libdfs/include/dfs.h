@@ -321,9 +321,12 @@ int dfs_file_is_writer(const dfs_file *f);
 struct dfs_read_stats {
     uint64_t bytes_read;
     uint64_t local_bytes_read;
-    uint64_t short_circuit_bytes_read;   /* always 0: no short-circuit reads
-                                          * (local replicas come through
-                                          * their datanode's socket) */
+    uint64_t short_circuit_bytes_read;   /* of local_bytes_read, those read
+                                          * from the replica's files through
+                                          * descriptors its datanode passed
+                                          * (short-circuit reads: options
+                                          * client.short_circuit and
+                                          * datanode.domain_socket) */
     uint64_t zero_copy_bytes_read;       /* always 0: no zero-copy path */
 };
 /* DFS_ERR_INVAL for a writer. */

@@ -161,7 +161,7 @@ static int plant(const char *dir, int rbw, uint64_t id, uint64_t gs, size_t len)
 {
     int ok;
     char d[PATH_MAX], data[PATH_MAX], meta[PATH_MAX];
-    uint8_t *buf = malloc(len + 1), *m = calloc(1, BS_META_HDR_LEN + 8 * dfs_nchunks(len, CHUNK));
+    uint8_t *buf = malloc(len + 1), *m = calloc(1, DFS_META_HDR_LEN + 8 * dfs_nchunks(len, CHUNK));
     if (rbw) {
         snprintf(d, sizeof d, "%s/rbw", dir);
         snprintf(data, sizeof data, "%s/blk_%" PRIu64, d, id);
@@ -174,17 +174,17 @@ static int plant(const char *dir, int rbw, uint64_t id, uint64_t gs, size_t len)
         mkdir(d, 0755);
     }
     fill(buf, len, id);
-    dfs_put_be32(m, BS_META_MAGIC);
-    dfs_put_be16(m + 4, BS_META_VERSION);
+    dfs_put_be32(m, DFS_META_MAGIC);
+    dfs_put_be16(m + 4, DFS_META_VERSION);
     dfs_put_be16(m + 6, DFS_CSUM_XXH3_64);
     dfs_put_be32(m + 8, CHUNK);
-    dfs_checksum_chunks_be(buf, len, CHUNK, m + BS_META_HDR_LEN);
+    dfs_checksum_chunks_be(buf, len, CHUNK, m + DFS_META_HDR_LEN);
     int fd = open(data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ok = fd >= 0 && write(fd, buf, len) == (ssize_t)len;
     if (fd >= 0)
         close(fd);
     fd = open(meta, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    size_t ml = BS_META_HDR_LEN + 8 * dfs_nchunks(len, CHUNK);
+    size_t ml = DFS_META_HDR_LEN + 8 * dfs_nchunks(len, CHUNK);
     ok = ok && fd >= 0 && write(fd, m, ml) == (ssize_t)ml;
     if (fd >= 0)
         close(fd);

@@ -87,7 +87,7 @@ static uint64_t stored_sum(const char *meta, uint64_t ci)
     uint8_t b[8] = { 0 };
     int fd = open(meta, O_RDONLY);
     if (fd >= 0) {
-        if (pread(fd, b, 8, BS_META_HDR_LEN + 8 * ci) != 8)
+        if (pread(fd, b, 8, DFS_META_HDR_LEN + 8 * ci) != 8)
             memset(b, 0, 8);
         close(fd);
     }
@@ -151,7 +151,7 @@ static void test_write_park_info(struct bs *bs)
     CHECK(ri.state == BS_RBW_PARKED && ri.gs == 1 && ri.bytes == LEN && ri.visible == LEN);
     rbw_paths(100, 1, d, m);
     CHECK_EQ_INT(fsize(d), LEN);
-    CHECK_EQ_INT(fsize(m), BS_META_HDR_LEN + 8 * 6);
+    CHECK_EQ_INT(fsize(m), DFS_META_HDR_LEN + 8 * 6);
     f[3] = 0;
     CHECK_EQ_INT(bs_foreach_rbw(bs, count_id, f), 0);
     CHECK(f[2] == LEN && f[3] == 1);
@@ -184,7 +184,7 @@ static void test_recover_cut(struct bs *bs)
     rbw_paths(200, 4, d, m2);
     CHECK_EQ_INT(fsize(d), 2100);
     CHECK_EQ_INT(fsize(m1), -1);
-    CHECK_EQ_INT(fsize(m2), BS_META_HDR_LEN + 8 * 5);
+    CHECK_EQ_INT(fsize(m2), DFS_META_HDR_LEN + 8 * 5);
     CHECK(stored_sum(m2, 4) == dfs_checksum(data + 2048, 52));
     CHECK_EQ_INT(bs_writer_bytes(w), 2100);
     CHECK_EQ_INT(bs_writer_acked(w), 2100);
@@ -259,10 +259,10 @@ static void test_append(struct bs *bs)
     char d[PATH_MAX], m[PATH_MAX];
     rbw_paths(300, 3, d, m);
     CHECK_EQ_INT(fsize(d), 1000);
-    CHECK_EQ_INT(fsize(m), BS_META_HDR_LEN + 16);
+    CHECK_EQ_INT(fsize(m), DFS_META_HDR_LEN + 16);
     CHECK_EQ_INT(bs_count(bs), n0 - 1);
     bs_space(bs, NULL, &used1, NULL);
-    CHECK_EQ_INT(used1, used0 - 1000 - BS_META_HDR_LEN - 16);
+    CHECK_EQ_INT(used1, used0 - 1000 - DFS_META_HDR_LEN - 16);
     CHECK_EQ_INT(put(w, 512, 2500), 0);
     CHECK_EQ_INT(bs_writer_finalize(w, 2500), 0);
     uint64_t gs = 0, len = 0;
@@ -316,7 +316,7 @@ static void test_restart_finds_parked(struct bs **bsp)
     if (fd >= 0)
         close(fd);
     rbw_paths(502, 7, d, m);
-    CHECK_EQ_INT(truncate(m, BS_META_HDR_LEN + 8 * 5), 0);
+    CHECK_EQ_INT(truncate(m, DFS_META_HDR_LEN + 8 * 5), 0);
     bs = *bsp = open_store();
     if (!bs)
         return;
@@ -392,6 +392,94 @@ static void test_reopen_as_table_grows(struct bs *bs)
         bs_delete(bs, first + k);
 }
 
+/* The bs_on_replica_changed hook: the last id it was called with, how
+ * often, and whether the replica's files were still in place then. */
+static struct {
+    uint64_t id;
+    unsigned calls;
+    int files_there;
+} changed;
+
+static void on_changed(void *arg, uint64_t id)
+{
+    char d[PATH_MAX];
+    (void)arg;
+    changed.id = id;
+    changed.calls++;
+    /* still in finalized/ or rbw/ as before the change (the store calls the
+     * hook before touching the files; the path query is no store call) */
+    snprintf(d, sizeof d, "%s/finalized/subdir0/subdir%u/blk_%" PRIu64, dir,
+             (unsigned)((id >> 8) & 0x1f), id);
+    changed.files_there = access(d, F_OK) == 0;
+}
+
+/* A finalized replica (id, gs) of len bytes. */
+static int finalized(struct bs *bs, uint64_t id, uint64_t gs, uint64_t len)
+{
+    struct bs_writer *w = bs_writer_create(bs, id, gs, CHUNK, err, sizeof err);
+    if (!w)
+        return -1;
+    if (put(w, 0, len) < 0) {
+        bs_writer_abort(w);
+        return -1;
+    }
+    return bs_writer_finalize(w, len);
+}
+
+/* Every change of a finalized replica calls the hook first, once; adding
+ * replicas and refusals do not. */
+static void test_changed_hook(struct bs *bs)
+{
+    bs_on_replica_changed(bs, on_changed, NULL);
+    CHECK_EQ_INT(finalized(bs, 700, 1, 1000), 0);
+    CHECK_EQ_INT(changed.calls, 0);
+
+    /* append: the old replica's descriptors must not be read any more */
+    struct bs_writer *w = bs_writer_append(bs, 700, 1, 2, 1000, CHUNK, err, sizeof err);
+    CHECK(w != NULL);
+    CHECK(changed.calls == 1 && changed.id == 700 && changed.files_there);
+    if (w) {
+        CHECK_EQ_INT(put(w, 512, 1500), 0);
+        CHECK_EQ_INT(bs_writer_finalize(w, 1500), 0);
+    }
+    CHECK_EQ_INT(changed.calls, 1);
+    /* a refused append (stale genstamp) changes nothing */
+    CHECK(bs_writer_append(bs, 700, 1, 3, 1500, CHUNK, err, sizeof err) == NULL);
+    CHECK_EQ_INT(changed.calls, 1);
+
+    /* flagged bad (only with the right genstamp) */
+    CHECK_EQ_INT(bs_mark_bad(bs, 700, 1, err, sizeof err), -ESTALE);
+    CHECK_EQ_INT(changed.calls, 1);
+    CHECK_EQ_INT(bs_mark_bad(bs, 700, 2, err, sizeof err), 0);
+    CHECK(changed.calls == 2 && changed.id == 700);
+
+    /* deleted: before the unlink */
+    CHECK_EQ_INT(bs_delete(bs, 700), 0);
+    CHECK(changed.calls == 3 && changed.id == 700 && changed.files_there);
+    CHECK_EQ_INT(bs_delete(bs, 700), -ENOENT);
+    CHECK_EQ_INT(changed.calls, 3);
+
+    /* block recovery: a finalized replica renamed to a new genstamp, and
+     * one reopened (recovery of a pipeline that had finished it) */
+    CHECK_EQ_INT(finalized(bs, 701, 1, 1000), 0);
+    CHECK_EQ_INT(bs_recover_finalize(bs, 701, 2, 1000, err, sizeof err), 0);
+    CHECK(changed.calls == 4 && changed.id == 701 && changed.files_there);
+    w = bs_writer_recover(bs, 701, 3, 800, CHUNK, err, sizeof err);
+    CHECK(w != NULL);
+    CHECK(changed.calls == 5 && changed.id == 701);
+    if (w)
+        CHECK_EQ_INT(bs_writer_finalize(w, 800), 0);
+    CHECK_EQ_INT(changed.calls, 5);
+
+    /* a parked replica deleted: not finalized, no hook */
+    CHECK_EQ_INT(parked(bs, 702, 1), 0);
+    CHECK_EQ_INT(bs_delete(bs, 702), 0);
+    CHECK_EQ_INT(changed.calls, 5);
+    bs_on_replica_changed(bs, NULL, NULL);
+    CHECK_EQ_INT(bs_delete(bs, 701), 0);
+    CHECK_EQ_INT(changed.calls, 5);
+}
+
 int main(void)
 {
     if (getenv("TEST_VERBOSE")) {
@@ -414,6 +502,7 @@ int main(void)
         test_recover_finalize(bs);
         test_transfer_parks_at_last(bs);
         test_reopen_as_table_grows(bs);
+        test_changed_hook(bs);
         test_restart_finds_parked(&bs);
         bs_close(bs);
     }

@@ -74,6 +74,9 @@ enum dfs_msg_type {
     DFS_MSG_FINISH_RECOVERY_REQ = 0x6e, DFS_MSG_FINISH_RECOVERY_RESP,
     DFS_MSG_PACKET = 0x70,            /* data packet, binary (below) */
     DFS_MSG_PACKET_ACK = 0x72,        /* PacketAck protobuf */
+    /* client -> datanode, on its short-circuit UNIX socket */
+    DFS_MSG_SC_OPEN_REQ = 0x74,       DFS_MSG_SC_OPEN_RESP,
+    DFS_MSG_SC_RELEASE_REQ = 0x76,    /* no answer */
     DFS_MSG_MAX = 0x80
 };
 
