@@ -85,6 +85,8 @@ struct dn_nnconn {
     void *recover_arg;
     uint64_t (*fsyncs)(void *arg);
     void *fsyncs_arg;
+    void (*bytes_read)(void *arg, uint64_t *local, uint64_t *remote);
+    void *bytes_read_arg;
 
     struct dfs_rpc *rpc;
     pthread_t thread;
@@ -716,6 +718,10 @@ static int do_heartbeat(struct dn_nnconn *nc)
         req.has_fsyncs = 1;
         req.fsyncs = nc->fsyncs(nc->fsyncs_arg);
     }
+    if (nc->bytes_read) {
+        req.has_bytes_read_local = req.has_bytes_read_remote = 1;
+        nc->bytes_read(nc->bytes_read_arg, &req.bytes_read_local, &req.bytes_read_remote);
+    }
 
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(nc->rpc, DFS_MSG_HEARTBEAT_REQ, &req.base,
@@ -854,6 +860,8 @@ struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, si
     nc->recover_arg = cfg->recover_arg;
     nc->fsyncs = cfg->fsyncs;
     nc->fsyncs_arg = cfg->fsyncs_arg;
+    nc->bytes_read = cfg->bytes_read;
+    nc->bytes_read_arg = cfg->bytes_read_arg;
     nc->link_state = -1;
     nc->rpc = dfs_rpc_new(nc->nn_host, nc->nn_port, RPC_TIMEOUT_MS);
     if (!nc->rpc)

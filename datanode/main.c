@@ -345,6 +345,13 @@ static uint64_t fsyncs_cb(void *arg)
     return dn_dataserv_fsyncs(dn->ds);
 }
 
+/* Block bytes read by clients here and elsewhere, for heartbeats. */
+static void bytes_read_cb(void *arg, uint64_t *local, uint64_t *remote)
+{
+    struct dn *dn = arg;
+    dn_dataserv_bytes_read(dn->ds, local, remote);
+}
+
 static void replicate_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len,
                          struct Dfs__DatanodeId *const *targets, size_t ntargets)
 {
@@ -393,6 +400,8 @@ static int init_nnconn(struct dn *dn)
         .load_arg = dn,
         .fsyncs = fsyncs_cb,
         .fsyncs_arg = dn,
+        .bytes_read = bytes_read_cb,
+        .bytes_read_arg = dn,
         .replicate = replicate_cb,
         .replicate_arg = dn->copy,
         .recover = recover_cb,
