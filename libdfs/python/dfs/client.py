@@ -1,0 +1,576 @@
+"""client - a connection to a dfs cluster (one dfs_fs handle) and the
+namespace calls on it.
+
+    import dfs
+    with dfs.connect("dfs://127.0.0.1:8020") as c:
+        c.mkdir("/data", parents=True)
+        with c.open("/data/a.txt", "w") as f:
+            f.write("hello\\n")
+        print(c.ls("/data"))
+
+A Client may be shared between threads (libdfs's handle is thread-safe;
+ctypes drops the GIL during each call); the file objects it opens belong
+to one thread at a time.  Paths are absolute or relative to the working
+directory (/user/NAME at first).  Failures raise the exceptions of
+dfs.errors (FileNotFoundError, ... with the library's message).
+"""
+
+import ctypes
+import datetime
+import io
+import os
+import weakref
+
+from . import _lib
+from .errors import check, error
+from .file import DEFAULT_BUFFER_SIZE, BufferedWriter, RawFile
+
+_UINT64_MAX = (1 << 64) - 1
+
+
+class FileStatus:
+    """Attributes of a file or directory (struct dfs_stat).
+
+    path         absolute, normalised path
+    name         last component ("" for "/")
+    type         "file" or "directory"
+    size         bytes (0 for a directory; a file being written: its
+                 visible length)
+    mode         permission bits (0o7777)
+    owner, group
+    mtime, atime seconds since the epoch (float); mtime_ms, atime_ms: ms
+    replication, block_size   (files)
+    complete     False while the file is being written
+    inode
+    """
+
+    __slots__ = ("path", "name", "type", "size", "mode", "owner", "group",
+                 "mtime_ms", "atime_ms", "replication", "block_size",
+                 "complete", "inode")
+
+    def __init__(self, path, st):
+        self.path = path
+        self.name = _lib.decode(st.name)
+        self.type = "directory" if st.type == _lib.DFS_TYPE_DIR else "file"
+        self.size = st.length
+        self.mode = st.mode
+        self.owner = _lib.decode(st.owner)
+        self.group = _lib.decode(st.group)
+        self.mtime_ms = st.mtime_ms
+        self.atime_ms = st.atime_ms
+        self.replication = st.replication
+        self.block_size = st.block_size
+        self.complete = bool(st.complete)
+        self.inode = st.inode
+
+    @property
+    def mtime(self):
+        return self.mtime_ms / 1000.0
+
+    @property
+    def atime(self):
+        return self.atime_ms / 1000.0
+
+    @property
+    def modified(self):
+        """mtime as an aware datetime (UTC)."""
+        return datetime.datetime.fromtimestamp(self.mtime,
+                                               datetime.timezone.utc)
+
+    def is_dir(self):
+        return self.type == "directory"
+
+    def is_file(self):
+        return self.type == "file"
+
+    def __repr__(self):
+        return ("FileStatus(path=%r, type=%r, size=%d, mode=0o%o, owner=%r, "
+                "group=%r, mtime_ms=%d, replication=%d)"
+                % (self.path, self.type, self.size, self.mode, self.owner,
+                   self.group, self.mtime_ms, self.replication))
+
+
+class Replica:
+    """One replica of a block (struct dfs_location)."""
+
+    __slots__ = ("host", "port", "rack", "storage_id", "corrupt")
+
+    def __init__(self, loc):
+        self.host = _lib.decode(loc.host)
+        self.port = loc.port
+        self.rack = _lib.decode(loc.rack)
+        self.storage_id = _lib.decode(loc.storage_id)
+        self.corrupt = bool(loc.corrupt)
+
+    def __repr__(self):
+        return "Replica(%s:%d%s)" % (self.host, self.port,
+                                     " corrupt" if self.corrupt else "")
+
+
+class BlockLocation:
+    """One block of a file: offset (in the file), length, id, genstamp,
+    replicas (Replica list, closest to this client first) and hosts (the
+    hosts of the replicas not reported corrupt, in that order)."""
+
+    __slots__ = ("offset", "length", "id", "genstamp", "replicas")
+
+    def __init__(self, b):
+        self.offset = b.offset
+        self.length = b.length
+        self.id = b.id
+        self.genstamp = b.genstamp
+        self.replicas = [Replica(b.locs[i]) for i in range(b.nlocs)]
+
+    @property
+    def hosts(self):
+        return [r.host for r in self.replicas if not r.corrupt]
+
+    def __repr__(self):
+        return "BlockLocation(offset=%d, length=%d, hosts=%r)" % (
+            self.offset, self.length, self.hosts)
+
+
+class FileChecksum:
+    """A file's checksum (struct dfs_file_checksum): algorithm
+    ("COMPOSITE-CRC32"), length, crc32 (int) and value (hex str); equal for
+    equal contents whatever the block and chunk sizes."""
+
+    __slots__ = ("algorithm", "length", "crc32", "value")
+
+    def __init__(self, c):
+        self.algorithm = _lib.decode(c.algorithm)
+        self.length = c.length
+        self.crc32 = c.crc32
+        self.value = _lib.decode(c.value)
+
+    def __eq__(self, other):
+        return (isinstance(other, FileChecksum) and
+                (self.algorithm, self.length, self.value) ==
+                (other.algorithm, other.length, other.value))
+
+    def __hash__(self):
+        return hash((self.algorithm, self.length, self.value))
+
+    def __repr__(self):
+        return "FileChecksum(%s, length=%d, %s)" % (self.algorithm,
+                                                   self.length, self.value)
+
+
+class ContentSummary:
+    """Totals under a path (struct dfs_summary): length (bytes in files),
+    files, dirs, space_consumed (length x replication)."""
+
+    __slots__ = ("length", "files", "dirs", "space_consumed")
+
+    def __init__(self, s):
+        for k in self.__slots__:
+            setattr(self, k, getattr(s, k))
+
+    def __repr__(self):
+        return "ContentSummary(%s)" % ", ".join(
+            "%s=%d" % (k, getattr(self, k)) for k in self.__slots__)
+
+
+def _parse_mode(mode):
+    """(kind "r"/"w"/"x"/"a", binary) of an open() mode, as builtin open()
+    checks it; '+' is refused (dfs files are read or written, not both)."""
+    if not isinstance(mode, str):
+        raise TypeError("open() mode must be str, not %s"
+                        % type(mode).__name__)
+    chars = set(mode)
+    if len(chars) != len(mode) or not chars <= set("rwxabt+"):
+        raise ValueError("invalid mode: %r" % mode)
+    kinds = chars & set("rwxa")
+    if len(kinds) != 1:
+        raise ValueError("must have exactly one of read/write/create/append "
+                         "mode: %r" % mode)
+    if "+" in chars:
+        raise ValueError("invalid mode: %r (dfs files are opened for "
+                         "reading or for writing, not both)" % mode)
+    if "b" in chars and "t" in chars:
+        raise ValueError("can't have text and binary mode at once")
+    return kinds.pop(), "b" in chars
+
+
+class Client:
+    """A connection to a dfs namenode (see dfs.connect())."""
+
+    _h = None               # the dfs_fs *, None once closed
+
+    def __init__(self, uri=None, user=None, *, conf=None, timeout_ms=None,
+                 replication=None, block_size=None, chunk_size=None,
+                 client_host=None):
+        lib = _lib.lib()
+        self._files = weakref.WeakSet()
+        opts = lib.dfs_options_create()
+        if not opts:
+            raise MemoryError("dfs_options_create: out of memory")
+        try:
+            check(lib.dfs_options_load_env(opts))
+            if conf is not None:
+                check(lib.dfs_options_load_conf(opts, _lib.encode(conf)))
+            if uri is not None and uri != "default":
+                check(lib.dfs_options_set_namenode(opts, _lib.encode(uri)))
+            if user:
+                lib.dfs_options_set_user(opts, _lib.encode(user))
+            if timeout_ms is not None:
+                lib.dfs_options_set_timeout_ms(opts, int(timeout_ms))
+            if replication is not None:
+                lib.dfs_options_set_replication(opts, int(replication))
+            if block_size is not None:
+                lib.dfs_options_set_block_size(opts, int(block_size))
+            if chunk_size is not None:
+                check(lib.dfs_options_set_chunk_size(opts, int(chunk_size)))
+            if client_host is not None:
+                if not hasattr(lib, "dfs_options_set_client_host"):
+                    raise NotImplementedError(
+                        "client_host: this libdfs (%s) has no "
+                        "dfs_options_set_client_host()"
+                        % _lib.decode(lib.dfs_version()))
+                check(lib.dfs_options_set_client_host(
+                    opts, _lib.encode(client_host)))
+            h = ctypes.c_void_p()
+            check(lib.dfs_connect(opts, ctypes.byref(h)))
+            self._h = h.value
+        finally:
+            lib.dfs_options_destroy(opts)
+
+    # ------------------------------------------------------------ handle
+    def _handle(self):
+        if self._h is None:
+            raise ValueError("operation on a closed dfs client")
+        return self._h
+
+    @property
+    def closed(self):
+        return self._h is None
+
+    def close(self):
+        """Close the files still open from this client (writers complete
+        their files), then the connection.  Raises the first error of
+        those closes, once all are done."""
+        h = self._h
+        if h is None:
+            return
+        first = None
+        for f in list(self._files):
+            try:
+                f.close()
+            except Exception as e:          # noqa: BLE001 - raised below
+                first = first or e
+        self._h = None
+        _lib.lib().dfs_disconnect(h)
+        if first is not None:
+            raise first
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:                   # noqa: BLE001 - nothing to tell
+            pass
+
+    def __repr__(self):
+        if self._h is None:
+            return "<dfs.Client closed>"
+        return "<dfs.Client %s user=%s>" % (self.uri, self.user)
+
+    # -------------------------------------------------------- properties
+    @property
+    def uri(self):
+        """"dfs://HOST:PORT" of the namenode."""
+        buf = ctypes.create_string_buffer(1100)
+        check(_lib.lib().dfs_get_uri(self._handle(), buf, len(buf)))
+        return _lib.decode(buf.value)
+
+    @property
+    def user(self):
+        """The user this client acts as."""
+        return _lib.decode(_lib.lib().dfs_get_user(self._handle()))
+
+    def getcwd(self):
+        """The working directory relative paths resolve against."""
+        buf = ctypes.create_string_buffer(4200)
+        check(_lib.lib().dfs_get_working_directory(self._handle(), buf,
+                                                   len(buf)))
+        return _lib.decode(buf.value)
+
+    def chdir(self, path):
+        """Set the working directory (it need not exist, as in HDFS)."""
+        check(_lib.lib().dfs_set_working_directory(self._handle(),
+                                                   _lib.encode(path)))
+
+    def resolve(self, path):
+        """The absolute, normalised form of path; the namenode is not
+        asked (ValueError-free: a path the calls refuse raises OSError
+        EINVAL with the reason)."""
+        buf = ctypes.create_string_buffer(4200)
+        check(_lib.lib().dfs_resolve_path(self._handle(), _lib.encode(path),
+                                          buf, len(buf)))
+        return _lib.decode(buf.value)
+
+    @property
+    def default_block_size(self):
+        """The namenode's block size of new files."""
+        v = ctypes.c_uint64()
+        check(_lib.lib().dfs_get_default_block_size(self._handle(),
+                                                    ctypes.byref(v)))
+        return v.value
+
+    @property
+    def default_replication(self):
+        """The namenode's replication of new files."""
+        v = ctypes.c_uint()
+        check(_lib.lib().dfs_get_default_replication(self._handle(),
+                                                     ctypes.byref(v)))
+        return v.value
+
+    # --------------------------------------------------------- namespace
+    def stat(self, path):
+        """FileStatus of path."""
+        p = self.resolve(path)
+        st = _lib.Stat()
+        check(_lib.lib().dfs_stat(self._handle(), _lib.encode(p),
+                                  ctypes.byref(st)))
+        return FileStatus(p, st)
+
+    def exists(self, path):
+        """True when path exists; False when it, or a parent, does not
+        (or a parent is a file); other failures raise."""
+        try:
+            self.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
+
+    def isdir(self, path):
+        try:
+            return self.stat(path).is_dir()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def isfile(self, path):
+        try:
+            return self.stat(path).is_file()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def scandir(self, path="."):
+        """Iterator of the FileStatus of each entry of directory path, in
+        name order, fetched from the namenode page by page.  A file path
+        lists as its own one entry (as HDFS does)."""
+        p = self.resolve(path)
+        st = self.stat(p)
+        if not st.is_dir():
+            yield st
+            return
+        lib = _lib.lib()
+        d = ctypes.c_void_p()
+        check(lib.dfs_opendir(self._handle(), _lib.encode(p), ctypes.byref(d)))
+        try:
+            ent = _lib.Stat()
+            while True:
+                rc = lib.dfs_readdir(d, ctypes.byref(ent))
+                if rc < 0:
+                    raise error(-rc)
+                if rc == 0:
+                    break
+                name = _lib.decode(ent.name)
+                yield FileStatus(p.rstrip("/") + "/" + name, ent)
+        finally:
+            lib.dfs_closedir(d)
+
+    def ls(self, path=".", detail=True):
+        """The entries of directory path in name order: FileStatus objects,
+        or (detail=False) their absolute paths.  A file lists as itself."""
+        if detail:
+            return list(self.scandir(path))
+        return [e.path for e in self.scandir(path)]
+
+    def listdir(self, path="."):
+        """The names of the entries of directory path (os.listdir)."""
+        st = self.stat(path)
+        if not st.is_dir():
+            raise NotADirectoryError(20, "not a directory: " + st.path)
+        return [e.name for e in self.scandir(st.path)]
+
+    def mkdir(self, path, mode=0o755, parents=False):
+        """Create a directory.  parents=True: the missing parents too, and
+        an existing directory is no error (mkdir -p)."""
+        check(_lib.lib().dfs_mkdir(self._handle(), _lib.encode(path), mode,
+                                   1 if parents else 0))
+
+    def makedirs(self, path, mode=0o755, exist_ok=False):
+        """os.makedirs: FileExistsError when path exists, unless exist_ok
+        and it is a directory."""
+        if not exist_ok:
+            try:
+                self.mkdir(path, mode)  # FileExistsError when it exists
+                return
+            except FileNotFoundError:   # a parent is missing
+                pass
+        self.mkdir(path, mode, parents=True)
+
+    def touch(self, path, mode=0o644):
+        """Create an empty, complete file (FileExistsError if path exists)."""
+        check(_lib.lib().dfs_create(self._handle(), _lib.encode(path), mode))
+
+    def rm(self, path, recursive=False):
+        """Delete a file or an empty directory; recursive=True a whole
+        tree.  A non-empty directory without recursive: OSError ENOTEMPTY."""
+        check(_lib.lib().dfs_delete(self._handle(), _lib.encode(path),
+                                    1 if recursive else 0))
+
+    def mv(self, src, dst, overwrite=False):
+        """Rename src to dst; dst an existing directory: src moves into it.
+        An existing file dst is replaced only with overwrite=True."""
+        check(_lib.lib().dfs_rename(self._handle(), _lib.encode(src),
+                                    _lib.encode(dst), 1 if overwrite else 0))
+
+    def chmod(self, path, mode):
+        check(_lib.lib().dfs_chmod(self._handle(), _lib.encode(path), mode))
+
+    def chown(self, path, owner=None, group=None):
+        """Set owner and/or group (None: left unchanged)."""
+        check(_lib.lib().dfs_chown(
+            self._handle(), _lib.encode(path),
+            None if owner is None else _lib.encode(owner),
+            None if group is None else _lib.encode(group)))
+
+    def set_replication(self, path, replication):
+        check(_lib.lib().dfs_set_replication(self._handle(),
+                                             _lib.encode(path), replication))
+
+    def utime(self, path, mtime=None, atime=None):
+        """Set the modification and/or access time (seconds since the
+        epoch, float; None leaves it unchanged)."""
+        def ms(t):
+            return -1 if t is None else int(round(t * 1000))
+        check(_lib.lib().dfs_utimes(self._handle(), _lib.encode(path),
+                                    ms(mtime), ms(atime)))
+
+    def content_summary(self, path):
+        """ContentSummary of the tree at path (one namenode call)."""
+        s = _lib.Summary()
+        check(_lib.lib().dfs_content_summary(self._handle(), _lib.encode(path),
+                                             ctypes.byref(s)))
+        return ContentSummary(s)
+
+    def checksum(self, path):
+        """FileChecksum of a complete file (IsADirectoryError for a
+        directory; OSError EBUSY for a file being written)."""
+        c = _lib.FileChecksum()
+        check(_lib.lib().dfs_get_file_checksum(self._handle(),
+                                               _lib.encode(path),
+                                               ctypes.byref(c)))
+        return FileChecksum(c)
+
+    def block_locations(self, path, offset=0, length=None):
+        """The BlockLocations of the blocks of path overlapping
+        [offset, offset + length) (length None: to the end), in order."""
+        lib = _lib.lib()
+        arr = ctypes.POINTER(_lib.BlockLocation)()
+        n = ctypes.c_size_t()
+        if length is None:
+            length = _UINT64_MAX
+        check(lib.dfs_get_block_locations(self._handle(), _lib.encode(path),
+                                          offset, length, ctypes.byref(arr),
+                                          ctypes.byref(n)))
+        try:
+            return [BlockLocation(arr[i]) for i in range(n.value)]
+        finally:
+            lib.dfs_free_block_locations(arr, n)
+
+    # -------------------------------------------------------------- files
+    def open_raw(self, path, mode="rb", *, replication=0, block_size=0,
+                 parents=False, permissions=0o644, temporary=False):
+        """A RawFile on path: mode "rb" read, "wb" create or replace, "xb"
+        create (FileExistsError if it exists), "ab" append (created when
+        missing).  replication/block_size 0: the client's defaults, then
+        the namenode's.  parents: create missing parent directories.
+        temporary: the file is deleted, not recovered, should this writer
+        die (DFS_O_TEMPORARY; for files renamed into place)."""
+        lib = _lib.lib()
+        h = self._handle()
+        p = _lib.encode(path)
+        out = ctypes.c_void_p()
+        if mode == "rb":
+            check(lib.dfs_open_read(h, p, ctypes.byref(out)))
+            return RawFile(self, out.value, os.fspath(path), mode)
+        if mode not in ("wb", "xb", "ab"):
+            raise ValueError("invalid mode: %r (rb, wb, xb or ab)" % mode)
+        flags = ((_lib.DFS_O_PARENTS if parents else 0) |
+                 (_lib.DFS_O_TEMPORARY if temporary else 0))
+        if mode == "ab":
+            rc = lib.dfs_open_append(h, p, ctypes.byref(out))
+            if rc == 1:                 # NOENT: "a" creates a missing file
+                rc = lib.dfs_open_write(h, p, flags, permissions, replication,
+                                        block_size, ctypes.byref(out))
+                if rc == 2:             # EXIST: created meanwhile; append
+                    rc = lib.dfs_open_append(h, p, ctypes.byref(out))
+            check(rc)
+        else:
+            if mode == "wb":
+                flags |= _lib.DFS_O_OVERWRITE
+            check(lib.dfs_open_write(h, p, flags, permissions, replication,
+                                     block_size, ctypes.byref(out)))
+        return RawFile(self, out.value, os.fspath(path), mode)
+
+    def open(self, path, mode="rb", buffering=-1, encoding=None, errors=None,
+             newline=None, *, replication=0, block_size=0, parents=False,
+             permissions=0o644, temporary=False):
+        """Open path as builtin open() does: modes "r" "w" "x" "a", with
+        "b" for bytes ("t" text, the default); '+' is not supported.
+
+        Returns, as open() does: a binary reader io.BufferedReader, a
+        binary writer dfs.file.BufferedWriter (an io.BufferedWriter whose
+        flush() is hflush), a RawFile with buffering=0 (binary only), and
+        io.TextIOWrapper over those in text mode (buffering=1: line
+        buffered).  buffering > 1 is the buffer size (default 1 MiB).
+        The keyword-only arguments are open_raw()'s."""
+        kind, binary = _parse_mode(mode)
+        if binary and (encoding is not None or errors is not None or
+                       newline is not None):
+            raise ValueError("binary mode doesn't take an encoding, errors "
+                             "or newline argument")
+        if buffering == 0 and not binary:
+            raise ValueError("can't have unbuffered text I/O")
+        line_buffering = buffering == 1 and not binary
+        size = DEFAULT_BUFFER_SIZE if buffering in (-1, 1) else buffering
+        raw = self.open_raw(path, kind + "b", replication=replication,
+                            block_size=block_size, parents=parents,
+                            permissions=permissions, temporary=temporary)
+        if buffering == 0:
+            return raw
+        try:
+            if kind == "r":
+                buf = io.BufferedReader(raw, size)
+            else:
+                buf = BufferedWriter(raw, size)
+            if binary:
+                return buf
+            return io.TextIOWrapper(buf, encoding, errors, newline,
+                                    line_buffering=line_buffering)
+        except BaseException:
+            raw.close()
+            raise
+
+
+def connect(uri=None, user=None, **options):
+    """Connect to a dfs namenode; returns a Client (a context manager).
+
+    uri: "dfs://HOST[:PORT]", "HOST:PORT", "HOST" (port 8020), or None /
+    "default" for the environment's default ($DFS_CONF's [client] namenode,
+    then $DFS_NAMENODE, else 127.0.0.1:8020).  user: the user to act as
+    (default: $DFS_USER or the login name, as libdfs decides).
+
+    options (each maps to a dfs_options_* setter): conf (an INI file whose
+    [client] section is read after $DFS_CONF), timeout_ms, replication and
+    block_size (defaults for new files), chunk_size, client_host (the
+    address this client is seen at: dfs_options_set_client_host)."""
+    return Client(uri, user, **options)

@@ -1,0 +1,276 @@
+"""file - dfs files as Python file objects.
+
+`RawFile` is an io.RawIOBase over one dfs_file handle: a reader (mode "rb")
+or a writer ("wb", "xb", "ab").  Client.open() returns it wrapped as
+Python's open() does:
+
+    mode "rb" (default)     io.BufferedReader(RawFile)
+    mode "wb" / "xb" / "ab" BufferedWriter(RawFile)   (flush() = hflush)
+    text modes "r" "w" ...  io.TextIOWrapper over the buffered object
+    buffering=0             the RawFile itself (binary modes only)
+
+A writer's flush() is dfs_hflush(): once it returns, every byte written so
+far is on every datanode of the pipeline and visible to readers that open
+the file afterwards.  close() completes the file (dfs_close()).  A reader
+sees the file as it was when opened (its length then).
+
+A file object belongs to one thread at a time (as a dfs_file does); the
+Client it came from may be shared.
+"""
+
+import ctypes
+import io
+import os
+
+from . import _lib
+from .errors import check, check_count
+
+# Buffer of Client.open()'s buffered objects: reads stream whole blocks
+# from a datanode, so large reads cost one call each.
+DEFAULT_BUFFER_SIZE = 1 << 20
+
+
+class ReadStats:
+    """What a reader has read (struct dfs_read_stats): bytes_read,
+    local_bytes_read (from a datanode on this client's host),
+    short_circuit_bytes_read, zero_copy_bytes_read."""
+
+    __slots__ = ("bytes_read", "local_bytes_read", "short_circuit_bytes_read",
+                 "zero_copy_bytes_read")
+
+    def __init__(self, st):
+        for k in self.__slots__:
+            setattr(self, k, getattr(st, k))
+
+    def __repr__(self):
+        return "ReadStats(%s)" % ", ".join(
+            "%s=%d" % (k, getattr(self, k)) for k in self.__slots__)
+
+
+def _rbuf(b):
+    """(ctypes array over writable buffer b, its memoryview)."""
+    m = memoryview(b).cast("B")
+    return (ctypes.c_char * m.nbytes).from_buffer(m), m
+
+
+class RawFile(io.RawIOBase):
+    """A dfs file as an io.RawIOBase (see the module's docstring).  Made by
+    Client.open(..., buffering=0) or Client.open_raw(); `name` is the path
+    it was opened with, `mode` "rb", "wb", "xb" or "ab"."""
+
+    def __init__(self, client, handle, path, mode):
+        super().__init__()
+        self._client = client
+        self._h = handle
+        self.name = path
+        self.mode = mode
+        client._files.add(self)
+
+    _h = None               # the dfs_file *, None once closed
+
+    # ------------------------------------------------------------ state
+    def _handle(self):
+        if self._h is None:
+            raise ValueError("I/O operation on closed file")
+        return self._h
+
+    def readable(self):
+        self._handle()
+        return self.mode == "rb"
+
+    def writable(self):
+        self._handle()
+        return self.mode != "rb"
+
+    def seekable(self):
+        self._handle()
+        return self.mode == "rb"
+
+    def _need(self, reading):
+        h = self._handle()
+        if reading and self.mode != "rb":
+            raise io.UnsupportedOperation("not readable: %s opened for "
+                                          "writing" % self.name)
+        if not reading and self.mode == "rb":
+            raise io.UnsupportedOperation("not writable: %s opened for "
+                                          "reading" % self.name)
+        return h
+
+    @property
+    def length(self):
+        """Reader: the file's length as opened.  Writer: its length so far
+        (what was written included; an appender counts the old bytes)."""
+        return _lib.lib().dfs_file_length(self._handle())
+
+    # ----------------------------------------------------------- reading
+    def readinto(self, b):
+        """Read up to len(b) bytes at the position into b; the count (0 at
+        the end of the file)."""
+        h = self._need(True)
+        buf, m = _rbuf(b)
+        with m:
+            if not m.nbytes:
+                return 0
+            n = _lib.lib().dfs_read(h, buf, m.nbytes)
+            del buf
+        return check_count(n)
+
+    def readall(self):
+        """The rest of the file, in as few calls as its length allows."""
+        h = self._need(True)
+        lib = _lib.lib()
+        left = lib.dfs_file_length(h) - lib.dfs_tell(h)
+        if left <= 0:
+            return b""
+        out = bytearray(left)
+        got = 0
+        while got < left:
+            n = self.readinto(memoryview(out)[got:])
+            if n == 0:
+                break
+            got += n
+        del out[got:]
+        return bytes(out)
+
+    def pread(self, size, offset):
+        """Up to size bytes at offset (fewer only at the end of the file);
+        the position does not move."""
+        h = self._need(True)
+        if size < 0 or offset < 0:
+            raise ValueError("negative size or offset")
+        out = bytearray(size)
+        got = 0
+        lib = _lib.lib()
+        while got < size:
+            buf, m = _rbuf(memoryview(out)[got:])
+            with m:
+                n = lib.dfs_pread(h, buf, m.nbytes, offset + got)
+                del buf
+            if check_count(n) == 0:
+                break
+            got += n
+        del out[got:]
+        return bytes(out)
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        """Move a reader's position (whence SEEK_SET, SEEK_CUR, SEEK_END);
+        past the end is allowed (reads then return b"").  A writer can
+        only tell where it is (seek(0, SEEK_CUR))."""
+        h = self._handle()
+        lib = _lib.lib()
+        if self.mode != "rb":
+            if offset == 0 and whence == os.SEEK_CUR:
+                return lib.dfs_tell(h)
+            raise io.UnsupportedOperation("seek: %s is opened for writing"
+                                          % self.name)
+        if whence == os.SEEK_SET:
+            pos = offset
+        elif whence == os.SEEK_CUR:
+            pos = lib.dfs_tell(h) + offset
+        elif whence == os.SEEK_END:
+            pos = lib.dfs_file_length(h) + offset
+        else:
+            raise ValueError("invalid whence (%r, should be 0, 1 or 2)"
+                             % (whence,))
+        if pos < 0:
+            raise OSError(22, "Invalid argument: seek to %d" % pos)
+        check(lib.dfs_seek(h, pos))
+        return pos
+
+    def tell(self):
+        """The position: of the next read, or a writer's length so far."""
+        return _lib.lib().dfs_tell(self._handle())
+
+    def read_stats(self):
+        """ReadStats of this reader since it was opened (or since
+        clear_read_stats())."""
+        st = _lib.ReadStats()
+        check(_lib.lib().dfs_get_read_stats(self._need(True),
+                                            ctypes.byref(st)))
+        return ReadStats(st)
+
+    def clear_read_stats(self):
+        _lib.lib().dfs_clear_read_stats(self._need(True))
+
+    # ----------------------------------------------------------- writing
+    def write(self, b):
+        """Append the bytes of b (queued to the pipeline); returns len(b)."""
+        h = self._need(False)
+        m = memoryview(b).cast("B")
+        with m:
+            n = m.nbytes
+            if n == 0:
+                return 0
+            if m.readonly:
+                data = b if isinstance(b, bytes) else m.tobytes()
+                check(_lib.lib().dfs_write(h, data, n))
+            else:
+                buf = (ctypes.c_char * n).from_buffer(m)
+                try:
+                    check(_lib.lib().dfs_write(h, buf, n))
+                finally:
+                    del buf
+        return n
+
+    def flush(self):
+        """Writer: dfs_hflush() (every byte written is on the pipeline's
+        datanodes and visible to new readers).  Reader: nothing."""
+        if self._h is not None and self.mode != "rb":
+            check(_lib.lib().dfs_hflush(self._h))
+
+    def hsync(self):
+        """hflush, and the datanodes fsync the bytes to disk."""
+        check(_lib.lib().dfs_hsync(self._need(False)))
+
+    # ----------------------------------------------------------- closing
+    def close(self):
+        """Close: a writer completes its file (an error means it did not,
+        see dfs_close()).  The handle is freed either way."""
+        h, self._h = self._h, None
+        if h is not None:
+            self._client._files.discard(self)
+            check(_lib.lib().dfs_close(h))
+        super().close()
+
+    def abort(self):
+        """Give up a file being written: the file is deleted (dfs_abort()).
+        For a reader, close()."""
+        h, self._h = self._h, None
+        if h is not None:
+            self._client._files.discard(self)
+            check(_lib.lib().dfs_abort(h))
+        super().close()
+
+    @property
+    def closed(self):
+        return self._h is None
+
+    def __repr__(self):
+        return "<dfs.RawFile name=%r mode=%r%s>" % (
+            self.name, self.mode, " closed" if self._h is None else "")
+
+
+class BufferedWriter(io.BufferedWriter):
+    """io.BufferedWriter whose flush() is also the file's hflush (the
+    buffer is written out, then dfs_hflush()); close() writes the buffer
+    and completes the file without an hflush of its own."""
+
+    def flush(self):
+        super().flush()
+        self.raw.flush()
+
+    def hsync(self):
+        super().flush()
+        self.raw.hsync()
+
+    def close(self):
+        if self.raw.closed:
+            return
+        try:
+            io.BufferedWriter.flush(self)
+        finally:
+            self.raw.close()
+
+    def abort(self):
+        """Drop what is buffered and delete the file (RawFile.abort())."""
+        self.raw.abort()
