@@ -38,8 +38,8 @@ def _register_fsspec():
         import fsspec
     except ImportError:
         return
-    fsspec.register_implementation("dfs", "dfs.filesystem.DfsFileSystem",
-                                   clobber=True)
+    from .filesystem import DfsFileSystem
+    fsspec.register_implementation("dfs", DfsFileSystem, clobber=True)
 
 
 _register_fsspec()
