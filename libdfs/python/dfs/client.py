@@ -396,7 +396,7 @@ class Client:
         """The names of the entries of directory path (os.listdir)."""
         st = self.stat(path)
         if not st.is_dir():
-            raise NotADirectoryError(20, "not a directory: " + st.path)
+            raise NotADirectoryError(20, "%s: Not a directory" % st.path)
         return [e.name for e in self.scandir(st.path)]
 
     def mkdir(self, path, mode=0o755, parents=False):
