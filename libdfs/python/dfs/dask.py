@@ -238,7 +238,7 @@ def _read_records(f, block, delim):
     # block's datanode for just this range, not for its whole block.
     tail = b""
     if end < size:
-        piece, pos, parts = 16384, end, []
+        piece, pos, parts = 4096, end, []
         while pos < size:
             got = f.pread(min(piece, size - pos), pos)
             if not got:
