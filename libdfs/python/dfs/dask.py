@@ -164,10 +164,10 @@ def read_blocks(urlpath, fn, *, client=None, uri=None, user=None,
     urlpath   a dfs path or "dfs://HOST:PORT/path" URL of a file, a
               directory (its files not starting with "." or "_"), a glob
               pattern, or a list of those
-    fn        called in the task as fn(data, *args, **kwargs), data the
-              bytes of the block's whole records (see the module's
+    fn        called in the task as fn(data, *args, **kwargs), data a
+              bytearray of the block's whole records (see the module's
               docstring), each ending with the delimiter but maybe the
-              file's last; b"" when none starts in the block.  With
+              file's last; empty when none starts in the block.  With
               with_block=True: fn(data, block, *args, **kwargs), block the
               Block read
     client    the distributed.Client (default: the current one)
@@ -230,8 +230,8 @@ def _worker_client(uri, user):
 
 
 def _read_records(f, block, delim):
-    """The bytes of block's records, read through RawFile f (see the
-    module's docstring)."""
+    """The bytes of block's records (a bytearray), read through RawFile f
+    (see the module's docstring)."""
     off, end, size = block.offset, block.offset + block.length, block.file_size
     # The record crossing (or starting at) the end first: this handle's
     # first read is then not sequential, and libdfs asks the next
@@ -251,17 +251,26 @@ def _read_records(f, block, delim):
             pos += len(got)
             piece *= 2
         tail = b"".join(parts)
-    data = f.pread(end - off, off)
-    if len(data) != end - off:
-        raise OSError(5, "%s: short read of block %d (%d of %d bytes at "
-                      "offset %d)" % (block.path, block.index, len(data),
-                                      end - off, off))
+    # The block straight into the buffer handed to fn (one copy, by libdfs).
+    data = bytearray(end - off + len(tail))
+    view = memoryview(data)
+    f.seek(off)
+    got = 0
+    while got < end - off:
+        n = f.readinto(view[got:end - off])
+        if not n:
+            raise OSError(5, "%s: short read of block %d (%d of %d bytes at "
+                          "offset %d)" % (block.path, block.index, got,
+                                          end - off, off))
+        got += n
+    view[end - off:] = tail
+    view.release()
     if off != 0:
-        i = data.find(delim)
+        i = data.find(delim, 0, end - off)
         if i < 0:
-            return b""          # one record spans the block: the previous one's
-        data = data[i + 1:]
-    return data + tail if tail else data
+            return bytearray()  # one record spans the block: the previous one's
+        del data[:i + 1]        # O(1) at the front of a bytearray
+    return data
 
 
 def _task(target, block, delim, fn, with_block, args, kwargs):
