@@ -1,7 +1,9 @@
 """The installed library: `meson install` into a staging tree, then a user's
 program -- the example of docs/api.md, taken from the page itself -- built
 with `cc example.c $(pkg-config --cflags --libs dfs)` against that tree and
-run against a live cluster."""
+run against a live cluster; and the installed Python package, imported by
+a fresh /usr/bin/python3 from the staged site-packages, reading through
+fsspec from a live cluster."""
 
 import os
 import re
@@ -129,3 +131,63 @@ def test_client_library_never_prints_or_aborts():
                  "event_base_new", "SSL_new", "SSL_CTX_new"}
     assert imports, "nm listed no imports"
     assert not imports & forbidden, sorted(imports & forbidden)
+
+
+def test_python_package_installed_into_site_packages_reads_through_fsspec(
+        staged, module_cluster, tmp_path):
+    dest, prefix, libdir = staged
+    inits = list(dest.rglob("dfs/__init__.py"))
+    assert len(inits) == 1, inits
+    site = inits[0].parent.parent
+    # Where /usr/bin/python3 looks for packages under that prefix.
+    r = subprocess.run(["/usr/bin/python3", "-c",
+                        "import sys; print('\\n'.join(sys.path))"],
+                       capture_output=True, text=True, check=True)
+    assert "/" + str(site.relative_to(dest)) in r.stdout.split("\n"), \
+        (site, r.stdout)
+    # Every module of the package, as in the source tree (a new module
+    # needs its line in libdfs/python/meson.build).
+    src = REPO / "libdfs" / "python" / "dfs"
+    assert sorted(p.name for p in (site / "dfs").iterdir()) == \
+        sorted(p.name for p in src.glob("*.py"))
+    for p in src.glob("*.py"):
+        assert (site / "dfs" / p.name).read_bytes() == p.read_bytes(), p.name
+    dist = list(site.glob("dfs-*.dist-info"))
+    assert [d.name for d in dist] == ["dfs-%s.dist-info" % version_of_build()]
+    assert "[fsspec.specs]\ndfs = dfs.filesystem:DfsFileSystem\n" == \
+        (dist[0] / "entry_points.txt").read_text()
+    module_cluster.ok("mkdir", "/py")
+    local = tmp_path / "hello.txt"
+    local.write_text("hello from the installed package\n")
+    module_cluster.ok("put", local, "/py/hello.txt")
+    # A fresh interpreter: the staged site-packages and library only (the
+    # library found by its soname), fsspec finding dfs:// by the entry point.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "DFS_LIBDFS", "DFS_NAMENODE",
+                        "DFS_CONF")}
+    env["PYTHONPATH"] = str(site)
+    env["LD_LIBRARY_PATH"] = str(libdir)
+    if SANITIZED:
+        env["LD_PRELOAD"] = subprocess.run(
+            ["gcc", "-print-file-name=libasan.so"], capture_output=True,
+            text=True, check=True).stdout.strip()
+        env["ASAN_OPTIONS"] = "detect_leaks=0"
+    code = ("import sys, fsspec\n"
+            "assert 'dfs' not in sys.modules\n"
+            "with fsspec.open(sys.argv[1], 'rt') as f:\n"
+            "    print(f.read(), end='')\n"
+            "import dfs\n"
+            "print(dfs.__file__)\n")
+    rc, out, err = run(["/usr/bin/python3", "-c", code,
+                        "dfs://%s/py/hello.txt" % module_cluster.addr],
+                       env=env, cwd=tmp_path)
+    assert rc == 0, err
+    assert out == "hello from the installed package\n%s\n" % inits[0], out
+
+
+def version_of_build():
+    """The project version of BUILD (meson introspect)."""
+    import json
+    r = subprocess.run(["meson", "introspect", "--projectinfo", str(BUILD)],
+                       capture_output=True, text=True, check=True)
+    return json.loads(r.stdout)["version"]

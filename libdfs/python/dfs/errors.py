@@ -24,7 +24,7 @@ EXCEPTIONS = {
     # 8 IO, 9 NOSPC, 10 SAFEMODE (EROFS), 11 PROTO, 12 NOMEM,
     # 13 UNAVAIL (EHOSTUNREACH), 14 CORRUPT (EIO): OSError
     15: builtins.TimeoutError,  # TIMEOUT
-    16: ConnectionError,        # CONN (ECONNREFUSED)
+    16: ConnectionError,        # CONN: cannot reach a daemon (ECONNREFUSED)
     # 17 BUSY (EBUSY), 18 STALE (ESTALE), 19 XDEV (EINVAL): OSError
 }
 

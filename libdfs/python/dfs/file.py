@@ -58,6 +58,8 @@ class RawFile(io.RawIOBase):
     Client.open(..., buffering=0) or Client.open_raw(); `name` is the path
     it was opened with, `mode` "rb", "wb", "xb" or "ab"."""
 
+    _h = None               # the dfs_file *, None once closed
+
     def __init__(self, client, handle, path, mode):
         super().__init__()
         self._client = client
@@ -65,8 +67,6 @@ class RawFile(io.RawIOBase):
         self.name = path
         self.mode = mode
         client._files.add(self)
-
-    _h = None               # the dfs_file *, None once closed
 
     # ------------------------------------------------------------ state
     def _handle(self):

@@ -42,6 +42,7 @@ import os
 import threading
 import urllib.parse
 import uuid
+from glob import has_magic
 
 from fsspec.callbacks import _DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
@@ -66,10 +67,6 @@ def _shared_client(uri, user, options):
         if c is None or c.closed:
             c = _clients[key] = Client(uri, user, **options)
         return c
-
-
-def _has_magic(path):
-    return any(ch in path for ch in "*?[")
 
 
 class DfsFileSystem(AbstractFileSystem):
@@ -235,15 +232,19 @@ class DfsFileSystem(AbstractFileSystem):
             gone.append(p)
 
     def mv(self, path1, path2, recursive=False, maxdepth=None, **kwargs):
-        if isinstance(path1, str) and not _has_magic(path1):
+        if isinstance(path1, str) and not has_magic(path1):
             self.client.mv(self._strip_protocol(path1),
                            self._strip_protocol(path2), overwrite=True)
             return
         paths = self.expand_path(path1, recursive=False)
-        targets = other_paths(paths, self._strip_protocol(path2),
-                              exists=isinstance(path2, str) and
-                              self.isdir(path2))
+        if isinstance(path2, str) and self.isdir(path2):
+            for p1 in paths:            # each into the directory
+                self.client.mv(p1, self._strip_protocol(path2),
+                               overwrite=True)
+            return
+        targets = other_paths(paths, self._strip_protocol(path2))
         for p1, p2 in zip(paths, targets):
+            self.makedirs(self._parent(p2), exist_ok=True)
             self.client.mv(p1, p2, overwrite=True)
 
     def cp_file(self, path1, path2, **kwargs):
