@@ -47,8 +47,9 @@ distributed.Client), else the current one (distributed.get_client()).
 import io
 import ipaddress
 import uuid
+from glob import has_magic
 
-from .filesystem import DfsFileSystem, _has_magic, _shared_client
+from .filesystem import DfsFileSystem, _shared_client
 
 __all__ = ["Block", "blocks", "read_blocks", "read_text", "read_csv"]
 
@@ -87,7 +88,12 @@ class Block:
 
 def _filesystem(urlpath, uri, user):
     """The DfsFileSystem of urlpath's cluster (its URL's host and user,
-    else uri and user, else the environment's default namenode)."""
+    else uri and user, else the environment's default namenode); for a
+    list, its first item's (all must be on that cluster)."""
+    if isinstance(urlpath, (list, tuple)):
+        if not urlpath:
+            raise ValueError("dfs.dask: an empty list of paths")
+        urlpath = urlpath[0]
     kw = DfsFileSystem._get_kwargs_from_urls(urlpath)
     if not kw and uri is not None and uri != "default":
         u = uri if "://" in uri else "dfs://" + uri
@@ -107,17 +113,18 @@ def _visible(name):
 
 def _expand(fs, urlpath):
     """The files urlpath names, in order: a file; the visible files of a
-    directory (sorted); the files a glob pattern matches (sorted); a list
-    of any of those, concatenated.  FileNotFoundError when none."""
+    directory (sorted; maybe none); the files a glob pattern matches
+    (sorted); a list of any of those, concatenated.  FileNotFoundError
+    for a path that does not exist or a pattern that matches no file."""
     if isinstance(urlpath, (list, tuple)):
         out = []
         for p in urlpath:
             out += _expand(fs, p)
         return out
     path = fs._strip_protocol(urlpath)
-    if _has_magic(path):
-        found = [p for p in sorted(fs.glob(path))
-                 if fs.info(p)["type"] == "file"]
+    if has_magic(path):
+        found = sorted(p for p, e in fs.glob(path, detail=True).items()
+                       if e["type"] == "file")
         if not found:
             raise FileNotFoundError(2, "no file matches %s" % urlpath)
         return found
@@ -132,8 +139,7 @@ def blocks(urlpath, *, uri=None, user=None):
     """The Blocks of every file urlpath names (a dfs path or URL, a glob
     pattern, a directory, or a list of those), file by file in block
     order.  An empty file has none."""
-    fs = _filesystem(urlpath if isinstance(urlpath, str) else urlpath[0],
-                     uri, user)
+    fs = _filesystem(urlpath, uri, user)
     return _plan(fs, urlpath)
 
 
@@ -186,8 +192,7 @@ def read_blocks(urlpath, fn, *, client=None, uri=None, user=None,
         raise ValueError("dfs.dask: delimiter must be one byte, not %r"
                          % (delimiter,))
     dc = _dask_client(client)
-    fs = _filesystem(urlpath if isinstance(urlpath, str) else urlpath[0],
-                     uri, user)
+    fs = _filesystem(urlpath, uri, user)
     target = (fs.client.uri, fs.client.user)
     kwargs = kwargs or {}
     token = uuid.uuid4().hex
@@ -365,8 +370,7 @@ def read_csv(urlpath, *, client=None, uri=None, user=None, locality=True,
                              "block is parsed on its own)" % k)
     if kwargs.get("names") is not None:
         has_header = False
-    fs = _filesystem(urlpath if isinstance(urlpath, str) else urlpath[0],
-                     uri, user)
+    fs = _filesystem(urlpath, uri, user)
     files = _expand(fs, urlpath)
     with fs.client.open_raw(files[0], "rb") as f:
         head = f.pread(sample, 0)
