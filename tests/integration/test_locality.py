@@ -161,3 +161,19 @@ def test_client_host_errors(hosts_cluster):
     conf.write_text("[client]\nhost = example\n")
     rc, out, err = c.dfs("ls", "/", env=e)
     assert rc != 0 and "client.host" in err, err
+
+
+def test_hosts_without_n_one_datanode_each(tmp_path_factory):
+    """A fresh cluster given --hosts and no -n: one datanode per address."""
+    c = Cluster(tmp_path_factory.mktemp("hosts2"))
+    try:
+        rc, out, err = c.tool("start", "-d", c.dir, "--hosts", "127.0.0.5,127.0.0.6")
+        c._note_pids()
+        assert rc == 0, err
+        c.addr = c.conf_value("dfs.conf", "namenode", "address")
+        assert c.datanode_names() == ["datanode-1", "datanode-2"]
+        assert sorted(d["host"] for d in c.report()["datanodes"]) == \
+            ["127.0.0.5", "127.0.0.6"]
+    finally:
+        bad = c.teardown()
+    assert not bad, bad
