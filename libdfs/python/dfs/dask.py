@@ -234,47 +234,54 @@ def _worker_client(uri, user):
     return _shared_client(uri, user, {"client_host": host} if host else {})
 
 
+def _through_delim(f, pos, limit, delim):
+    """The bytes of f from pos through the first delimiter (included), or
+    to limit when there is none before it; read in pieces of 4 KiB,
+    doubled each time, so a short record costs a small request."""
+    piece, parts = 4096, []
+    while pos < limit:
+        got = f.pread(min(piece, limit - pos), pos)
+        if not got:
+            break
+        i = got.find(delim)
+        if i >= 0:
+            parts.append(got[:i + 1])
+            break
+        parts.append(got)
+        pos += len(got)
+        piece *= 2
+    return b"".join(parts)
+
+
 def _read_records(f, block, delim):
     """The bytes of block's records (a bytearray), read through RawFile f
     (see the module's docstring)."""
     off, end, size = block.offset, block.offset + block.length, block.file_size
-    # The record crossing (or starting at) the end first: this handle's
-    # first read is then not sequential, and libdfs asks the next
-    # block's datanode for just this range, not for its whole block.
-    tail = b""
-    if end < size:
-        piece, pos, parts = 4096, end, []
-        while pos < size:
-            got = f.pread(min(piece, size - pos), pos)
-            if not got:
-                break
-            i = got.find(delim)
-            if i >= 0:
-                parts.append(got[:i + 1])
-                break
-            parts.append(got)
-            pos += len(got)
-            piece *= 2
-        tail = b"".join(parts)
-    # The block straight into the buffer handed to fn (one copy, by libdfs).
-    data = bytearray(end - off + len(tail))
-    view = memoryview(data)
-    f.seek(off)
-    got = 0
-    while got < end - off:
-        n = f.readinto(view[got:end - off])
-        if not n:
-            raise OSError(5, "%s: short read of block %d (%d of %d bytes at "
-                          "offset %d)" % (block.path, block.index, got,
-                                          end - off, off))
-        got += n
-    view[end - off:] = tail
-    view.release()
+    # The small reads first: the record crossing (or starting at) the end,
+    # then the head to skip.  Neither continues a previous read, so libdfs
+    # asks the datanodes for just these ranges, not for the rest of their
+    # blocks (the next block may well be on another host).
+    tail = _through_delim(f, end, size, delim) if end < size else b""
+    start = off
     if off != 0:
-        i = data.find(delim, 0, end - off)
-        if i < 0:
+        head = _through_delim(f, off, end, delim)
+        if not head.endswith(delim):
             return bytearray()  # one record spans the block: the previous one's
-        del data[:i + 1]        # O(1) at the front of a bytearray
+        start += len(head)
+    # The rest of the block straight into the buffer handed to fn (one
+    # copy, by libdfs).
+    data = bytearray(end - start + len(tail))
+    with memoryview(data) as view:
+        f.seek(start)
+        got = 0
+        while got < end - start:
+            n = f.readinto(view[got:end - start])
+            if not n:
+                raise OSError(5, "%s: short read of block %d (%d of %d bytes "
+                              "at offset %d)" % (block.path, block.index, got,
+                                                 end - start, start))
+            got += n
+        view[end - start:] = tail
     return data
 
 
