@@ -214,11 +214,16 @@ static const struct sh_command commands[] = {
       "Show the state of the cluster and its datanodes",
       "Print capacity, usage, block and file counts, under-replicated and\n"
       "corrupt blocks, safe mode, and for every datanode its address, storage\n"
-      "id, rack, state, space, blocks, time since its last heartbeat and\n"
-      "replica fsyncs done for hsync.\n"
+      "id, rack, state, space, blocks, time since its last heartbeat,\n"
+      "replica fsyncs done for hsync, and the block bytes clients read from\n"
+      "it since it started (as of its last heartbeat): over TCP from its own\n"
+      "address (locally), over TCP from elsewhere (remotely), and by\n"
+      "short-circuit reads.\n"
       "\n"
-      "  --json   one JSON object (last_heartbeat in seconds; \"fsyncs\" per\n"
-      "           datanode)\n" },
+      "  --json   one JSON object (last_heartbeat in seconds; \"fsyncs\",\n"
+      "           \"bytes_read_local\", \"bytes_read_remote\" and\n"
+      "           \"bytes_read_short_circuit\" per datanode, and the three\n"
+      "           bytes_read_* summed over the datanodes at the top)\n" },
     { "df", cmd_df, "df [-h]",
       "Show the capacity and free space of the file system",
       "Print size, used and available space of the cluster and the use\n"

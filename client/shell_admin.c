@@ -189,21 +189,32 @@ static void report_human(const char *namenode, const struct dfs_cluster_report *
         printf("  %-17s %u\n", "Blocks:", d->blocks);
         printf("  %-17s %.1f s ago\n", "Last heartbeat:", (double)d->last_heartbeat_ms / 1000.0);
         printf("  %-17s %" PRIu64 "\n", "Fsyncs (hsync):", d->fsyncs);
+        print_bytes("  ", "Read locally:", d->bytes_read_local);
+        print_bytes("  ", "Read remotely:", d->bytes_read_remote);
+        print_bytes("  ", "Read short-circ.:", d->bytes_read_short_circuit);
     }
 }
 
 static void report_json(const struct dfs_cluster_report *r)
 {
     const struct dfs_datanode_info *d;
+    uint64_t local = 0, remote = 0, sc = 0;
     size_t i;
 
+    for (i = 0; i < r->ndatanodes; i++) {
+        local += r->datanodes[i].bytes_read_local;
+        remote += r->datanodes[i].bytes_read_remote;
+        sc += r->datanodes[i].bytes_read_short_circuit;
+    }
     printf("{\"capacity\":%" PRIu64 ",\"used\":%" PRIu64 ",\"remaining\":%" PRIu64
            ",\"blocks\":%" PRIu64 ",\"files\":%" PRIu64 ",\"under_replicated\":%" PRIu64
            ",\"corrupt\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"pending_replication\":%" PRIu64
-           ",\"copies_done\":%" PRIu64 ",\"safemode\":%s,\"datanodes\":[",
+           ",\"copies_done\":%" PRIu64 ",\"bytes_read_local\":%" PRIu64
+           ",\"bytes_read_remote\":%" PRIu64 ",\"bytes_read_short_circuit\":%" PRIu64
+           ",\"safemode\":%s,\"datanodes\":[",
            r->capacity, r->used, r->remaining, r->blocks, r->files,
            r->under_replicated, r->corrupt, r->missing, r->pending_replication,
-           r->copies_done, r->safemode ? "true" : "false");
+           r->copies_done, local, remote, sc, r->safemode ? "true" : "false");
     for (i = 0; i < r->ndatanodes; i++) {
         d = &r->datanodes[i];
         fputs(i ? ",{\"host\":" : "{\"host\":", stdout);
@@ -218,9 +229,11 @@ static void report_json(const struct dfs_cluster_report *r)
         json_str(stdout, d->admin_state);
         printf(",\"decommission_left\":%" PRIu64, d->decommission_left);
         printf(",\"capacity\":%" PRIu64 ",\"used\":%" PRIu64 ",\"remaining\":%" PRIu64
-               ",\"blocks\":%u,\"last_heartbeat\":%.1f,\"fsyncs\":%" PRIu64 "}", d->capacity,
-               d->used, d->remaining, d->blocks, (double)d->last_heartbeat_ms / 1000.0,
-               d->fsyncs);
+               ",\"blocks\":%u,\"last_heartbeat\":%.1f,\"fsyncs\":%" PRIu64
+               ",\"bytes_read_local\":%" PRIu64 ",\"bytes_read_remote\":%" PRIu64
+               ",\"bytes_read_short_circuit\":%" PRIu64 "}", d->capacity, d->used,
+               d->remaining, d->blocks, (double)d->last_heartbeat_ms / 1000.0, d->fsyncs,
+               d->bytes_read_local, d->bytes_read_remote, d->bytes_read_short_circuit);
     }
     fputs("]}\n", stdout);
 }

@@ -975,6 +975,25 @@ static const struct dfs_conn_ops up_ops = {
 
 /* ============================================================ listener */
 
+/* 1 when the peer of connection fd has the address fd was accepted at:
+ * a client on this datanode's host (its own address, as registered; on
+ * a wildcard listener, the address the client reached us at). */
+static int peer_is_local(evutil_socket_t fd)
+{
+    struct sockaddr_storage me, peer;
+    socklen_t ml = sizeof(me), pl = sizeof(peer);
+    if (getsockname(fd, (struct sockaddr *)&me, &ml) != 0 ||
+        getpeername(fd, (struct sockaddr *)&peer, &pl) != 0 || me.ss_family != peer.ss_family)
+        return 0;
+    if (me.ss_family == AF_INET)
+        return ((struct sockaddr_in *)&me)->sin_addr.s_addr ==
+               ((struct sockaddr_in *)&peer)->sin_addr.s_addr;
+    if (me.ss_family == AF_INET6)
+        return memcmp(&((struct sockaddr_in6 *)&me)->sin6_addr,
+                      &((struct sockaddr_in6 *)&peer)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return 0;
+}
+
 static void accept_cb(evutil_socket_t fd, void *arg)
 {
     struct dn_dataserv *ds = arg;
@@ -983,6 +1002,7 @@ static void accept_cb(evutil_socket_t fd, void *arg)
     s->refs = 1;
     s->state = S_IDLE;
     s->rep.data_fd = s->rep.meta_fd = -1;
+    s->peer_local = peer_is_local(fd);
     s->up = dfs_conn_accept(ds->base, fd, &up_ops, s, DFS_FRAME_MAX_PACKET);
     if (!s->up) {
         LOG_ERROR("cannot set up a connection: out of memory");
@@ -1068,4 +1088,10 @@ unsigned dn_dataserv_load(const struct dn_dataserv *ds)
 uint64_t dn_dataserv_fsyncs(const struct dn_dataserv *ds)
 {
     return __atomic_load_n(&ds->fsyncs, __ATOMIC_RELAXED);
+}
+
+void dn_dataserv_bytes_read(const struct dn_dataserv *ds, uint64_t *local, uint64_t *remote)
+{
+    *local = __atomic_load_n(&ds->read_local, __ATOMIC_RELAXED);
+    *remote = __atomic_load_n(&ds->read_remote, __ATOMIC_RELAXED);
 }

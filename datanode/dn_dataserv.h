@@ -66,4 +66,10 @@ unsigned dn_dataserv_load(const struct dn_dataserv *ds);
  * started.  Thread-safe: read by the namenode link for heartbeats. */
 uint64_t dn_dataserv_fsyncs(const struct dn_dataserv *ds);
 
+/* Block data bytes sent for READBLOCK since the server started, to peers
+ * whose address is the one they reached us at (*local: a client on this
+ * host) and to any other (*remote).  Counted as each packet is queued on
+ * its connection.  Thread-safe: read by the namenode link for heartbeats. */
+void dn_dataserv_bytes_read(const struct dn_dataserv *ds, uint64_t *local, uint64_t *remote);
+
 #endif

@@ -69,6 +69,8 @@ struct dn_dataserv {
     void *report_arg;
     uint32_t ack_timeout_ms;        /* datanode.ack_timeout_ms */
     uint64_t fsyncs;                /* atomic: fsyncs done for DFS_PKT_SYNC */
+    uint64_t read_local;            /* atomic: READBLOCK data bytes sent to a peer */
+    uint64_t read_remote;           /* at our own address / at any other */
     /* Runs one request frame on an idle session (dn_dataserv.c); 0, or -1
      * to close the connection.  A pointer, so the session core calls
      * back without depending on the server. */
@@ -114,6 +116,7 @@ struct sess {
     int paused;                     /* we paused reading upstream */
     struct sess *prev, *next;
     char peer[64];
+    int peer_local;                 /* the peer's address is ours (same host) */
 
     /* current request */
     uint32_t reqid;

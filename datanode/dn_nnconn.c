@@ -88,6 +88,8 @@ struct dn_nnconn {
     char domain_socket[108];       /* "": none */
     uint64_t (*sc_bytes)(void *arg);
     void *sc_bytes_arg;
+    void (*bytes_read)(void *arg, uint64_t *local, uint64_t *remote);
+    void *bytes_read_arg;
 
     struct dfs_rpc *rpc;
     pthread_t thread;
@@ -725,6 +727,10 @@ static int do_heartbeat(struct dn_nnconn *nc)
         req.has_bytes_read_short_circuit = 1;
         req.bytes_read_short_circuit = nc->sc_bytes(nc->sc_bytes_arg);
     }
+    if (nc->bytes_read) {
+        req.has_bytes_read_local = req.has_bytes_read_remote = 1;
+        nc->bytes_read(nc->bytes_read_arg, &req.bytes_read_local, &req.bytes_read_remote);
+    }
 
     ProtobufCMessage *m = NULL;
     int rc = dfs_rpc_call(nc->rpc, DFS_MSG_HEARTBEAT_REQ, &req.base,
@@ -867,6 +873,8 @@ struct dn_nnconn *dn_nnconn_start(const struct dn_nnconn_cfg *cfg, char *err, si
              cfg->domain_socket ? cfg->domain_socket : "");
     nc->sc_bytes = cfg->sc_bytes;
     nc->sc_bytes_arg = cfg->sc_bytes_arg;
+    nc->bytes_read = cfg->bytes_read;
+    nc->bytes_read_arg = cfg->bytes_read_arg;
     nc->link_state = -1;
     nc->rpc = dfs_rpc_new(nc->nn_host, nc->nn_port, RPC_TIMEOUT_MS);
     if (!nc->rpc)

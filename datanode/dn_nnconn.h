@@ -30,7 +30,9 @@
  * the replicas being written or left unfinished (bs_foreach_rbw) with
  * BlockInfo.rbw set and length = the bytes they hold; a replica listed by
  * both (finalized or reopened between the two walks) is listed once, with
- * the newer genstamp.  Heartbeats carry the hsync fsync count (`fsyncs`).
+ * the newer genstamp.  Heartbeats carry the hsync fsync count (`fsyncs`)
+ * and the block bytes read by clients on this host and elsewhere
+ * (`bytes_read`).
  *
  * A namenode that cannot be reached is logged once per change of state,
  * never once per attempt; the datanode keeps serving data meanwhile.
@@ -90,6 +92,11 @@ struct dn_nnconn_cfg {
      * Called on the link thread. */
     uint64_t (*sc_bytes)(void *arg);
     void *sc_bytes_arg;
+    /* Block bytes read over TCP since the start by clients on this host
+     * and by others, for heartbeats (HeartbeatReq.bytes_read_local and
+     * _remote); NULL: not sent.  Called on the link thread. */
+    void (*bytes_read)(void *arg, uint64_t *local, uint64_t *remote);
+    void *bytes_read_arg;
 };
 
 /* Copy cfg and start the link thread.  NULL with a message in err when the

@@ -159,6 +159,8 @@ static void done_rd_fill(struct iop_job *ij)
     }
     uint8_t *buf = j->buf;
     j->buf = NULL;
+    __atomic_add_fetch(s->peer_local ? &s->ds->read_local : &s->ds->read_remote, j->len,
+                       __ATOMIC_RELAXED);
     s->rr->refs++;
     dfs_conn_send_file(s->up, DFS_MSG_PACKET, s->reqid, buf, j->buflen, s->rr->rep.data_fd,
                        j->off, j->len, rrep_unref, s->rr);

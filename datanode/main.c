@@ -385,6 +385,13 @@ static uint64_t fsyncs_cb(void *arg)
     return dn_dataserv_fsyncs(dn->ds);
 }
 
+/* Block bytes read by clients here and elsewhere, for heartbeats. */
+static void bytes_read_cb(void *arg, uint64_t *local, uint64_t *remote)
+{
+    struct dn *dn = arg;
+    dn_dataserv_bytes_read(dn->ds, local, remote);
+}
+
 static void replicate_cb(void *arg, uint64_t id, uint64_t gs, uint64_t len,
                          struct Dfs__DatanodeId *const *targets, size_t ntargets)
 {
@@ -436,6 +443,8 @@ static int init_nnconn(struct dn *dn)
         .domain_socket = dn->sc ? dn->conf.dn_domain_socket : NULL,
         .sc_bytes = dn->sc ? sc_bytes_cb : NULL,
         .sc_bytes_arg = dn,
+        .bytes_read = bytes_read_cb,
+        .bytes_read_arg = dn,
         .replicate = replicate_cb,
         .replicate_arg = dn->copy,
         .recover = recover_cb,

@@ -252,6 +252,17 @@ void dm_set_fsyncs(struct dm_node *dn, uint64_t fsyncs)
     dn->fsyncs = fsyncs;
 }
 
+void dm_set_bytes_read(struct dm_node *dn, const uint64_t *local, const uint64_t *remote,
+                       const uint64_t *short_circuit)
+{
+    if (local)
+        dn->read_local = *local;
+    if (remote)
+        dn->read_remote = *remote;
+    if (short_circuit)
+        dn->read_short_circuit = *short_circuit;
+}
+
 void dm_check(struct dnmanager *dm, uint64_t now)
 {
     for (size_t i = 0; i < dm->n; i++) {

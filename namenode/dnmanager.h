@@ -73,6 +73,9 @@ struct dm_node {
     uint64_t capacity, used, remaining;
     uint32_t load;                  /* active transfers */
     uint64_t fsyncs;                /* replica fsyncs for hsync it reported (since its start) */
+    uint64_t read_local;            /* block bytes read by clients on its host, */
+    uint64_t read_remote;           /* elsewhere, and short-circuit, as its last */
+    uint64_t read_short_circuit;    /* heartbeat reported (since its start) */
     uint64_t last_heartbeat;        /* dfs_mono_ms() of the last heartbeat or registration */
     uint64_t registered;            /* dfs_mono_ms() of the last registration */
     struct dm_block *deletes;       /* queued deletions, oldest first */
@@ -115,6 +118,10 @@ struct dm_node *dm_heartbeat(struct dnmanager *dm, const char *storage_id, uint6
 void dm_set_domain_socket(struct dm_node *dn, const char *path);
 /* The count of fsyncs for hsync that dn's last heartbeat reported. */
 void dm_set_fsyncs(struct dm_node *dn, uint64_t fsyncs);
+/* The block bytes read from dn as its last heartbeat reported them: a
+ * counter the heartbeat did not carry (NULL) keeps its value. */
+void dm_set_bytes_read(struct dm_node *dn, const uint64_t *local, const uint64_t *remote,
+                       const uint64_t *short_circuit);
 /* Apply the state rules at time now; on_dead runs for each datanode that
  * turns dead. */
 void dm_check(struct dnmanager *dm, uint64_t now);

@@ -63,6 +63,11 @@ static int h_report(struct nn *nn, struct dfs_conn *c, const struct dfs_frame_hd
         d->admin_state = (char *)dm_admin_name(dn->admin);
         d->has_fsyncs = 1;
         d->fsyncs = dn->fsyncs;
+        d->has_bytes_read_local = d->has_bytes_read_remote = 1;
+        d->has_bytes_read_short_circuit = 1;
+        d->bytes_read_local = dn->read_local;
+        d->bytes_read_remote = dn->read_remote;
+        d->bytes_read_short_circuit = dn->read_short_circuit;
         if (dn->admin == DM_ADMIN_DECOMMISSIONING) {
             d->has_decommission_left = 1;
             d->decommission_left = rm_decommission_left(nn->rm, dn->slot);

@@ -407,6 +407,11 @@ static int h_heartbeat(struct nn *nn, struct dfs_conn *c, const struct dfs_frame
     }
     if (dn && req->has_fsyncs)
         dm_set_fsyncs(dn, req->fsyncs);
+    if (dn)
+        dm_set_bytes_read(dn, req->has_bytes_read_local ? &req->bytes_read_local : NULL,
+                          req->has_bytes_read_remote ? &req->bytes_read_remote : NULL,
+                          req->has_bytes_read_short_circuit
+                          ? &req->bytes_read_short_circuit : NULL);
     nn_reply_msg(nn, c, h, &r.base);
     free(rcs);
     free(cc);

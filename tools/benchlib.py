@@ -153,11 +153,14 @@ def read_env(path):
 class Cluster:
     """The cluster to measure: given, or started (and later stopped) here."""
 
-    def __init__(self, namenode, rundir, datanodes=0, overrides=(), external=True):
+    def __init__(self, namenode, rundir, datanodes=0, overrides=(), external=True,
+                 hosts=()):
         """external=False: always start a cluster here, whatever
-        $DFS_NAMENODE says (a benchmark that kills or restarts daemons)."""
+        $DFS_NAMENODE says (a benchmark that kills or restarts daemons).
+        hosts: the datanodes' addresses (tools/cluster start --hosts)."""
         self.env = {}
         self.datanodes = datanodes
+        self.hosts = list(hosts)
         self.overrides = list(overrides)   # -o SECTION.KEY=VALUE for tools/cluster
         self.started = False
         self.rundir = rundir
@@ -184,6 +187,8 @@ class Cluster:
         cmd = [tool, "start", "-d", self.rundir, "-n", str(self.datanodes)]
         for o in self.overrides:
             cmd += ["-o", o]
+        if self.hosts:
+            cmd += ["--hosts", ",".join(self.hosts)]
         rc = subprocess.run(cmd, stdout=sys.stderr).returncode
         if rc != 0:
             raise Failure("tools/cluster start failed (exit %d)" % rc)

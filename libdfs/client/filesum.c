@@ -54,6 +54,7 @@ static int replica_crc(dfs_fs *fs, const struct dfs_block_location *b,
         add_reason(reasons, size, l, "out of memory");
         return DFS_ERR_NOMEM;
     }
+    dfs_rpc_set_source(dn, fs->opts.client_host);
     eb.id = b->id;
     eb.genstamp = b->genstamp;
     eb.has_length = 1;

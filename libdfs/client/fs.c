@@ -47,6 +47,7 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
         free(fs);
         return dfs_set_error(DFS_ERR_NOMEM, "out of memory");
     }
+    dfs_rpc_set_source(fs->nn, opts->client_host);
     char host[200] = "localhost";
     gethostname(host, sizeof(host) - 1);
     unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
@@ -63,9 +64,18 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
         dfs_disconnect(fs);
         return dfs_set_error(rc, "%s", msg);
     }
-    dfs_rpc_local_host(fs->nn, fs->client_host, sizeof(fs->client_host));
+    if (opts->client_host[0])
+        snprintf(fs->client_host, sizeof(fs->client_host), "%s", opts->client_host);
+    else
+        dfs_rpc_local_host(fs->nn, fs->client_host, sizeof(fs->client_host));
     *out = fs;
     return DFS_OK;
+}
+
+int dfs_fs_connect_dn(const dfs_fs *fs, struct dfs_sock *s, const char *host, unsigned port,
+                      int timeout_ms, char *err, size_t errsz)
+{
+    return dfs_sock_connect_from(s, fs->opts.client_host, host, port, timeout_ms, err, errsz);
 }
 
 int dfs_connect_uri(const char *uri, const char *user, dfs_fs **out)
@@ -509,6 +519,9 @@ int dfs_cluster_report(dfs_fs *fs, struct dfs_cluster_report **out)
                  w->admin_state ? w->admin_state : "normal");
         d->decommission_left = w->decommission_left;
         d->fsyncs = w->fsyncs;
+        d->bytes_read_local = w->bytes_read_local;
+        d->bytes_read_remote = w->bytes_read_remote;
+        d->bytes_read_short_circuit = w->bytes_read_short_circuit;
     }
     protobuf_c_message_free_unpacked(m, NULL);
     *out = rep;

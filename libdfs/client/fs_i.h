@@ -9,11 +9,13 @@
 #include "dfs.h"
 #include "path.h"
 #include "rpc.h"
+#include "sock.h"
 
 struct dfs_options {
     char namenode_host[256];
     unsigned namenode_port;
     char user[64];
+    char client_host[64];        /* client.host: connect from it; "": any */
     unsigned timeout_ms;
     unsigned replication;        /* 0: namenode default */
     uint64_t block_size;         /* 0: namenode default */
@@ -50,6 +52,11 @@ struct dfs_fs {
     pthread_mutex_t cwd_lock;
     char cwd[DFS_PATH_MAX + 1];
 };
+
+/* Connect s to a datanode at host:port for fs (from client.host when
+ * set), as dfs_sock_connect() (fs.c). */
+int dfs_fs_connect_dn(const dfs_fs *fs, struct dfs_sock *s, const char *host, unsigned port,
+                      int timeout_ms, char *err, size_t errsz);
 
 /* "HOST:PORT" ("[V6]:PORT" for an IPv6 address) into buf[size] (options.c). */
 void dfs_options_format_addr(const char *host, unsigned port, char *buf, size_t size);

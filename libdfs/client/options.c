@@ -1,6 +1,7 @@
 /*
  * options.c - dfs_options: connection and default file settings.
  */
+#include <arpa/inet.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ static void options_from_conf(dfs_options *o, const struct dfs_conf *c)
     o->lease_renew_ms = c->cl_lease_renew_ms;
     o->short_circuit = c->cl_short_circuit != 0;
     o->short_circuit_cache = c->cl_short_circuit_cache;
+    snprintf(o->client_host, sizeof(o->client_host), "%s", c->cl_host);
 }
 
 dfs_options *dfs_options_create(void)
@@ -99,6 +101,9 @@ int dfs_options_load_env(dfs_options *o)
     const char *env = getenv("DFS_NAMENODE");
     if (env && *env && (rc = dfs_options_set_namenode(o, env)) != DFS_OK)
         return dfs_set_error(rc, "DFS_NAMENODE: %s", dfs_errmsg());
+    env = getenv("DFS_CLIENT_HOST");
+    if (env && *env && (rc = dfs_options_set_client_host(o, env)) != DFS_OK)
+        return dfs_set_error(rc, "DFS_CLIENT_HOST: %s", dfs_errmsg());
     return DFS_OK;
 }
 
@@ -123,6 +128,20 @@ char *dfs_options_get_namenode(const dfs_options *o)
     char buf[300];
     dfs_options_format_addr(o->namenode_host, o->namenode_port, buf, sizeof(buf));
     return strdup(buf);
+}
+
+int dfs_options_set_client_host(dfs_options *o, const char *host)
+{
+    struct in6_addr a;
+    if (!host || !*host) {
+        o->client_host[0] = '\0';
+        return DFS_OK;
+    }
+    if (strlen(host) >= sizeof(o->client_host) ||
+        (inet_pton(AF_INET, host, &a) != 1 && inet_pton(AF_INET6, host, &a) != 1))
+        return dfs_set_error(DFS_ERR_INVAL, "invalid client host '%s' (an IP address)", host);
+    snprintf(o->client_host, sizeof(o->client_host), "%s", host);
+    return DFS_OK;
 }
 
 void dfs_options_set_user(dfs_options *o, const char *user)

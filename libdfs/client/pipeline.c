@@ -301,8 +301,8 @@ static int setup(dfs_file *f, Dfs__WriteStage stage, uint64_t length, uint64_t o
     const struct pl_node *first = &f->nodes[0];
     *bad = 0;
     dfs_sock_close(&f->dn);
-    int rc = dfs_sock_connect(&f->dn, first->host, first->port, (int)f->fs->opts.timeout_ms,
-                              err, sizeof(err));
+    int rc = dfs_fs_connect_dn(f->fs, &f->dn, first->host, first->port,
+                               (int)f->fs->opts.timeout_ms, err, sizeof(err));
     if (rc) {
         snprintf(why, whysz, "cannot connect: %s", strerror(-rc));
         return 1;
@@ -428,8 +428,8 @@ static int transfer(dfs_file *f, Dfs__DatanodeId **repl, size_t n, uint64_t leng
     struct dfs_sock s = { .fd = -1 };
     const struct pl_node *src = &f->nodes[0];
     char err[512];
-    int rc = dfs_sock_connect(&s, src->host, src->port, (int)f->fs->opts.timeout_ms,
-                              err, sizeof(err));
+    int rc = dfs_fs_connect_dn(f->fs, &s, src->host, src->port, (int)f->fs->opts.timeout_ms,
+                               err, sizeof(err));
     if (rc) {
         snprintf(why, whysz, "cannot connect to the source %.400s", err);
         return DFS_ERR_CONN;
@@ -491,7 +491,8 @@ static int probe_finalized(dfs_file *f, const struct pl_node *n, uint64_t gs, ui
     req.block = &eb;
     struct dfs_sock s = { .fd = -1 };
     struct dfs_frame_hdr h;
-    int rc = dfs_sock_connect(&s, n->host, n->port, (int)f->fs->opts.timeout_ms, NULL, 0);
+    int rc = dfs_fs_connect_dn(f->fs, &s, n->host, n->port, (int)f->fs->opts.timeout_ms,
+                               NULL, 0);
     if (rc == 0) {
         s.timeout_ms = (int)f->fs->opts.ack_timeout_ms;
         rc = dfs_sock_send_msg(&s, DFS_MSG_REPLICA_INFO_REQ, 1, &req.base);

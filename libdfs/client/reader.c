@@ -42,10 +42,13 @@ static int is_loopback(const char *host)
     return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
-/* 1 when a datanode at host runs on this client's machine: the same
- * address the cluster sees this client at, or both on loopback. */
+/* 1 when a datanode at host runs on this client's host: exactly the
+ * client host when one is set (client.host), else the same address the
+ * cluster sees this client at, or both on loopback. */
 static int host_is_local(const dfs_fs *fs, const char *host)
 {
+    if (fs->opts.client_host[0])
+        return strcmp(host, fs->opts.client_host) == 0;
     return strcmp(host, fs->client_host) == 0 ||
            (is_loopback(host) && is_loopback(fs->client_host));
 }
@@ -83,7 +86,7 @@ static int visible_length(dfs_file *f, const struct rd_block *b, uint64_t *len)
         struct dfs_frame_hdr h;
         char err[512] = "";
         unsigned tmo = f->probe_timeout_ms ? f->probe_timeout_ms : f->fs->opts.timeout_ms;
-        int rc = dfs_sock_connect(&s, l->host, l->port, (int)tmo, err, sizeof(err));
+        int rc = dfs_fs_connect_dn(f->fs, &s, l->host, l->port, (int)tmo, err, sizeof(err));
         if (rc == 0)
             rc = dfs_sock_send_msg(&s, DFS_MSG_REPLICA_INFO_REQ, 1, &req.base);
         if (rc == 0)
@@ -344,8 +347,8 @@ static int stream_open(dfs_file *f, size_t bi, size_t li, uint64_t off, uint64_t
     for (;;) {
         if (!reused) {
             dfs_sock_close(&f->rs);
-            rc = dfs_sock_connect(&f->rs, l->host, l->port, (int)f->fs->opts.timeout_ms,
-                                  err, sizeof(err));
+            rc = dfs_fs_connect_dn(f->fs, &f->rs, l->host, l->port,
+                                   (int)f->fs->opts.timeout_ms, err, sizeof(err));
             if (rc)
                 return dfs_set_error(DFS_ERR_CONN, "cannot connect to datanode %s", err);
             snprintf(f->rs_peer, sizeof(f->rs_peer), "%s", peer);

@@ -9,6 +9,7 @@
  * overrides here, and the daemons' reload, dump and the shipped
  * conf/dfs.conf (server/conf_daemon.c) all come from the table.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ static int check_hostport(const char *v);
 static int check_namenode(const char *v);
 
 static int check_hostport_or_empty(const char *v);
+static int check_ip_or_empty(const char *v);
 static int check_nonempty(const char *v);
 static int check_log_level(const char *v);
 static int check_fraction(const char *v);
@@ -181,6 +183,14 @@ const struct conf_def dfs_conf_table[] = {
         check_namenode, "HOST[:PORT] or dfs://HOST[:PORT]", 0,
         "RPC address of the namenode: HOST:PORT, HOST (port 8020) or\n"
         "# a URI dfs://HOST:PORT (hdfs:// is accepted too)."),
+    STR("client", "host", cl_host, "",
+        check_ip_or_empty, "an IP address or nothing", 0,
+        "This client's host as the cluster sees it, an IP address: every\n"
+        "# connection to the namenode and the datanodes is made from it, and\n"
+        "# only a datanode at exactly this address counts as local (preferred\n"
+        "# for reads).  Empty: the system picks the source address, and a\n"
+        "# datanode is local at the address the namenode sees us at, or when\n"
+        "# both are on loopback.  $DFS_CLIENT_HOST overrides it."),
     NUM("client", "chunk_size", CT_SIZE32, cl_chunk_size, "16K", 512, 16 * MiB,
         CF_POW2, "Bytes per checksum in new blocks: a power of two, 512 to 16M.\n"
         "# 16K: the .meta file costs 0.05% of the data, one XXH3 call per chunk\n"
@@ -411,6 +421,12 @@ static int check_hostport_or_empty(const char *v)
 static int check_socket_path(const char *v)
 {
     return v[0] == '\0' || (v[0] == '/' && strlen(v) < 108);
+}
+
+static int check_ip_or_empty(const char *v)
+{
+    struct in6_addr a;
+    return v[0] == '\0' || inet_pton(AF_INET, v, &a) == 1 || inet_pton(AF_INET6, v, &a) == 1;
 }
 
 static int check_nonempty(const char *v)

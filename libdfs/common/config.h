@@ -71,6 +71,7 @@ struct dfs_conf {
     char *dn_log_level;
     /* [client] */
     char *cl_namenode;            /* "HOST:PORT" */
+    char *cl_host;                /* connect from this IP address; "": any */
     uint32_t cl_chunk_size;       /* bytes per checksum */
     uint32_t cl_packet_size;      /* data bytes per packet */
     uint32_t cl_window;           /* unacked packets in flight */

@@ -28,6 +28,7 @@ struct dfs_rpc {
     unsigned port;
     int timeout_ms;
     char peer[300];
+    char src[64];                /* local address to connect from; "": any */
     char local_host[64];         /* our address as the server sees it */
     pthread_mutex_t lock;
     uint32_t next_reqid;
@@ -58,6 +59,11 @@ void dfs_rpc_free(struct dfs_rpc *r)
         dfs_sock_close(&r->idle[i]);
     pthread_mutex_destroy(&r->lock);
     free(r);
+}
+
+void dfs_rpc_set_source(struct dfs_rpc *r, const char *src)
+{
+    snprintf(r->src, sizeof(r->src), "%s", src ? src : "");
 }
 
 const char *dfs_rpc_peer(const struct dfs_rpc *r)
@@ -174,11 +180,12 @@ int dfs_rpc_call(struct dfs_rpc *r, uint16_t req_type, const ProtobufCMessage *r
         }
         if (!pooled) {
             char err[512];
-            rc = dfs_sock_connect(&s, r->host, r->port, r->timeout_ms, err, sizeof(err));
+            rc = dfs_sock_connect_from(&s, r->src, r->host, r->port, r->timeout_ms, err,
+                                       sizeof(err));
             if (rc) {
                 free(buf);
                 return dfs_set_error(rc == -ETIMEDOUT ? DFS_ERR_TIMEOUT : DFS_ERR_CONN,
-                                     "cannot connect to namenode %s: %s", r->peer, strerror(-rc));
+                                     "cannot connect to namenode %s", err);
             }
             note_local_host(r, s.fd);
         }

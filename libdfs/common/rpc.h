@@ -19,6 +19,9 @@ struct dfs_rpc;
 /* A client for host:port.  Connects lazily.  NULL when out of memory. */
 struct dfs_rpc *dfs_rpc_new(const char *host, unsigned port, int timeout_ms);
 void dfs_rpc_free(struct dfs_rpc *r);
+/* Connect from the local address src from now on (dfs_sock_connect_from;
+ * NULL or "": any).  Call before the first dfs_rpc_call, from one thread. */
+void dfs_rpc_set_source(struct dfs_rpc *r, const char *src);
 /* "HOST:PORT" this client talks to. */
 const char *dfs_rpc_peer(const struct dfs_rpc *r);
 

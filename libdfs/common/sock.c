@@ -3,6 +3,7 @@
  */
 #include "sock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -39,9 +40,42 @@ static void set_sock_opts(int fd)
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Bind fd, about to connect to an address of `family`, to the numeric
+ * address src (port 0).  0 or -errno. */
+static int bind_src(int fd, int family, const char *src)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof(ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        if (inet_pton(AF_INET, src, &a->sin_addr) != 1)
+            return -EAFNOSUPPORT;
+        sl = sizeof(*a);
+    } else if (family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        if (inet_pton(AF_INET6, src, &a->sin6_addr) != 1)
+            return -EAFNOSUPPORT;
+        sl = sizeof(*a);
+    } else {
+        return -EAFNOSUPPORT;
+    }
+    return bind(fd, (struct sockaddr *)&ss, sl) == 0 ? 0 : -errno;
+}
+
 int dfs_sock_connect(struct dfs_sock *s, const char *host, unsigned port,
                      int timeout_ms, char *err, size_t errsz)
 {
+    return dfs_sock_connect_from(s, NULL, host, port, timeout_ms, err, errsz);
+}
+
+int dfs_sock_connect_from(struct dfs_sock *s, const char *src, const char *host, unsigned port,
+                          int timeout_ms, char *err, size_t errsz)
+{
+    int bind_failed = 0;      /* the last failure was binding src... */
+    int bind_family = 0;      /* ...for an address of this family */
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     struct addrinfo *res = NULL;
     char portstr[16];
@@ -63,6 +97,17 @@ int dfs_sock_connect(struct dfs_sock *s, const char *host, unsigned port,
             continue;
         }
         set_sock_opts(fd);
+        if (src && *src) {
+            int b = bind_src(fd, ai->ai_family, src);
+            if (b != 0) {
+                rc = b;
+                bind_failed = 1;
+                bind_family = ai->ai_family;
+                close(fd);
+                continue;
+            }
+        }
+        bind_failed = 0;
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
             s->fd = fd;
             rc = 0;
@@ -92,8 +137,14 @@ int dfs_sock_connect(struct dfs_sock *s, const char *host, unsigned port,
         break;
     }
     freeaddrinfo(res);
-    if (rc != 0 && err)
-        snprintf(err, errsz, "%s:%u: %s", host, port, strerror(-rc));
+    if (rc != 0 && err) {
+        if (bind_failed)
+            snprintf(err, errsz, "%s:%u: cannot bind to %s: %s", host, port, src,
+                     rc != -EAFNOSUPPORT ? strerror(-rc)
+                     : bind_family == AF_INET6 ? "not an IPv6 address" : "not an IPv4 address");
+        else
+            snprintf(err, errsz, "%s:%u: %s", host, port, strerror(-rc));
+    }
     return rc;
 }
 

@@ -29,6 +29,13 @@ struct dfs_sock {
  * failure -errno, with "HOST:PORT: reason" in err when err is not NULL. */
 int dfs_sock_connect(struct dfs_sock *s, const char *host, unsigned port,
                      int timeout_ms, char *err, size_t errsz);
+/* dfs_sock_connect() from the local address `src` (a numeric IP address;
+ * NULL or "": any, as dfs_sock_connect), so that the peer sees this end
+ * at src.  A src that cannot be bound is an error with "HOST:PORT: cannot
+ * bind to SRC: reason" in err (a src of the other address family than
+ * host's: -EAFNOSUPPORT). */
+int dfs_sock_connect_from(struct dfs_sock *s, const char *src, const char *host, unsigned port,
+                          int timeout_ms, char *err, size_t errsz);
 /* Wrap an already connected fd (takes ownership). */
 void dfs_sock_adopt(struct dfs_sock *s, int fd, int timeout_ms);
 void dfs_sock_close(struct dfs_sock *s);

@@ -93,8 +93,9 @@ void dfs_options_destroy(dfs_options *opts);
  * DFS_ERR_INVAL with dfs_errmsg() naming file, line and key on a bad file. */
 int dfs_options_load_conf(dfs_options *opts, const char *path);
 /* Load the defaults of the environment: the configuration file $DFS_CONF
- * (when set), then $DFS_NAMENODE (when set) for the namenode.  What the
- * shell, libhdfs's "default" namenode and the Python package start from. */
+ * (when set), then $DFS_NAMENODE (when set) for the namenode and
+ * $DFS_CLIENT_HOST (when set) for the client host.  What the shell,
+ * libhdfs's "default" namenode and the Python package start from. */
 int dfs_options_load_env(dfs_options *opts);
 /* The namenode: "HOST:PORT", "HOST" (port 8020), or a URI
  * "dfs://HOST[:PORT][/]" ("hdfs://" is accepted as an alias).  IPv6
@@ -102,6 +103,18 @@ int dfs_options_load_env(dfs_options *opts);
 int dfs_options_set_namenode(dfs_options *opts, const char *addr);
 /* Copy of the namenode address in effect (caller frees with free()). */
 char *dfs_options_get_namenode(const dfs_options *opts);
+/* This client's host as the cluster sees it (client.host): a numeric IPv4
+ * or IPv6 address that every connection of the handle (namenode and
+ * datanodes) is made from, so several clients on one machine can act as
+ * different hosts (e.g. 127.0.0.2 and 127.0.0.3).  A datanode then counts
+ * as local (preferred for reads; the namenode places the first replica of
+ * a new block there) only when its address is exactly this one.  NULL or
+ * "" clears it: the system picks the source address, and a datanode is
+ * local at the address the namenode sees the client at or when both are
+ * on loopback.  DFS_ERR_INVAL when host is not an IP address; an address
+ * that is not this machine's fails the connections, dfs_connect() first,
+ * with an error naming it. */
+int dfs_options_set_client_host(dfs_options *opts, const char *host);
 /* The user the handle acts as (NULL or "" leaves it unchanged).  It must
  * be a valid path component, as it names the home directory /user/NAME:
  * no '/', not "." or "..", no control character; dfs_connect() refuses
@@ -405,6 +418,13 @@ struct dfs_datanode_info {
     char admin_state[24];        /* "normal", "decommissioning", "decommissioned" */
     uint64_t decommission_left;  /* decommissioning: blocks still to copy */
     uint64_t fsyncs;             /* replica fsyncs for hsync since it started */
+    /* Block bytes read by clients since the datanode started, as of its
+     * last heartbeat: over TCP by a client whose address is the datanode's
+     * own (the same host), over TCP by any other, and through short-circuit
+     * reads of the descriptors it passed. */
+    uint64_t bytes_read_local;
+    uint64_t bytes_read_remote;
+    uint64_t bytes_read_short_circuit;
 };
 
 struct dfs_cluster_report {

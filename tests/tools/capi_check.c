@@ -309,6 +309,25 @@ static void check_options(const char *nn, const char *dir)
     CHECK(fs == NULL);
     ERR(dfs_connect(NULL, &fs), DFS_ERR_INVAL);
 
+    /* The client host: an IP address, which every connection comes from
+     * (one this machine does not have fails them, naming it). */
+    OK(dfs_options_set_namenode(o, nn));
+    ERR(dfs_options_set_client_host(o, "localhost"), DFS_ERR_INVAL);
+    CHECK(strstr(dfs_errmsg(), "'localhost'") != NULL);
+    OK(dfs_options_set_client_host(o, "192.0.2.1"));
+    ERR(dfs_connect(o, &fs), DFS_ERR_CONN);
+    CHECK(fs == NULL);
+    CHECK(strstr(dfs_errmsg(), "cannot bind to 192.0.2.1") != NULL);
+    setenv("DFS_CLIENT_HOST", "host.example", 1);
+    ERR(dfs_options_load_env(o), DFS_ERR_INVAL);
+    CHECK(strstr(dfs_errmsg(), "DFS_CLIENT_HOST") != NULL);
+    setenv("DFS_CLIENT_HOST", "127.0.0.1", 1);
+    OK(dfs_options_load_env(o));
+    unsetenv("DFS_CLIENT_HOST");
+    OK(dfs_connect(o, &fs));
+    dfs_disconnect(fs);
+    OK(dfs_options_set_client_host(o, NULL));
+
     /* Options copied at connect: destroying them leaves the handle. */
     OK(dfs_options_set_namenode(o, nn));
     OK(dfs_connect(o, &fs));
