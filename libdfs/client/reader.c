@@ -30,27 +30,13 @@
 #include "file_i.h"
 #include "frame.h"
 
-/* 1 when host is a loopback address (or "localhost"). */
-static int is_loopback(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (strcmp(host, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
-/* 1 when a datanode at host runs on this client's host: exactly the
- * client host when one is set (client.host), else the same address the
- * cluster sees this client at, or both on loopback. */
+/* 1 when a datanode at host runs on this client's host: its address is
+ * the client host (client.host when set, else the address the namenode
+ * sees this client at).  Each loopback address counts as a host of its
+ * own, as tools/cluster --hosts uses them. */
 static int host_is_local(const dfs_fs *fs, const char *host)
 {
-    if (fs->opts.client_host[0])
-        return strcmp(host, fs->opts.client_host) == 0;
-    return strcmp(host, fs->client_host) == 0 ||
-           (is_loopback(host) && is_loopback(fs->client_host));
+    return strcmp(host, fs->opts.client_host[0] ? fs->opts.client_host : fs->client_host) == 0;
 }
 
 static void free_blocks(dfs_file *f)

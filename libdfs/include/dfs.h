@@ -110,8 +110,8 @@ char *dfs_options_get_namenode(const dfs_options *opts);
  * as local (preferred for reads; the namenode places the first replica of
  * a new block there) only when its address is exactly this one.  NULL or
  * "" clears it: the system picks the source address, and a datanode is
- * local at the address the namenode sees the client at or when both are
- * on loopback.  DFS_ERR_INVAL when host is not an IP address; an address
+ * local at the address the namenode sees the client at (each loopback
+ * address counts as a host of its own).  DFS_ERR_INVAL when host is not an IP address; an address
  * that is not this machine's fails the connections, dfs_connect() first,
  * with an error naming it. */
 int dfs_options_set_client_host(dfs_options *opts, const char *host);
