@@ -189,8 +189,8 @@ const struct conf_def dfs_conf_table[] = {
         "# connection to the namenode and the datanodes is made from it, and\n"
         "# only a datanode at exactly this address counts as local (preferred\n"
         "# for reads).  Empty: the system picks the source address, and a\n"
-        "# datanode is local at the address the namenode sees us at, or when\n"
-        "# both are on loopback.  $DFS_CLIENT_HOST overrides it."),
+        "# datanode is local at the address the namenode sees us at (each\n"
+        "# loopback address a host of its own).  $DFS_CLIENT_HOST overrides it."),
     NUM("client", "chunk_size", CT_SIZE32, cl_chunk_size, "16K", 512, 16 * MiB,
         CF_POW2, "Bytes per checksum in new blocks: a power of two, 512 to 16M.\n"
         "# 16K: the .meta file costs 0.05% of the data, one XXH3 call per chunk\n"
