@@ -70,6 +70,19 @@ def sanitizer_report(text):
     return None
 
 
+def python_env(env=None):
+    """env (default: ours) for a /usr/bin/python3 that loads this tree's
+    libdfs: a sanitizer build's needs its runtime preloaded (and Python
+    leaks by design)."""
+    env = dict(os.environ if env is None else env)
+    if "asan" in BUILD.name:
+        env["LD_PRELOAD"] = subprocess.run(
+            ["gcc", "-print-file-name=libasan.so"], capture_output=True,
+            text=True, check=True).stdout.strip()
+        env["ASAN_OPTIONS"] = "detect_leaks=0"
+    return env
+
+
 def run(cmd, input=None, timeout=None, env=None, cwd=None, binary=False):
     """Run cmd; return (rc, stdout, stderr) as text (stdout as bytes with
     binary).  input: str or bytes."""

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLUSTER_TOOL, DFS, SLOW, Cluster, pid_alive, run
+from conftest import CLUSTER_TOOL, DFS, SLOW, Cluster, pid_alive, python_env, run
 
 
 @pytest.fixture
@@ -58,6 +58,12 @@ def test_start_writes_layout(make):
                         % (d / "env")])
     assert rc == 0, err
     assert json.loads(out)["type"] == "dir"
+    # ... and so does the Python package, with fsspec, from this tree
+    rc, out, err = run(["bash", "-c", "source '%s' && cd / && /usr/bin/python3 -c "
+                        "'import fsspec; print(fsspec.filesystem(\"dfs\").info(\"/\")[\"type\"])'"
+                        % (d / "env")], env=python_env())
+    assert rc == 0, err
+    assert out == "directory\n"
 
 
 def test_status_and_stop(make):

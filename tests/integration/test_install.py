@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, REPO, run
+from conftest import BUILD, REPO, python_env, run
 
 API_MD = REPO / "docs" / "api.md"
 SANITIZED = "asan" in BUILD.name
@@ -167,11 +167,7 @@ def test_python_package_installed_into_site_packages_reads_through_fsspec(
                         "DFS_CONF")}
     env["PYTHONPATH"] = str(site)
     env["LD_LIBRARY_PATH"] = str(libdir)
-    if SANITIZED:
-        env["LD_PRELOAD"] = subprocess.run(
-            ["gcc", "-print-file-name=libasan.so"], capture_output=True,
-            text=True, check=True).stdout.strip()
-        env["ASAN_OPTIONS"] = "detect_leaks=0"
+    env = python_env(env)
     code = ("import sys, fsspec\n"
             "assert 'dfs' not in sys.modules\n"
             "with fsspec.open(sys.argv[1], 'rt') as f:\n"
