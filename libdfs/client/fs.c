@@ -72,12 +72,6 @@ int dfs_connect(const dfs_options *opts, dfs_fs **out)
     return DFS_OK;
 }
 
-int dfs_fs_connect_dn(const dfs_fs *fs, struct dfs_sock *s, const char *host, unsigned port,
-                      int timeout_ms, char *err, size_t errsz)
-{
-    return dfs_sock_connect_from(s, fs->opts.client_host, host, port, timeout_ms, err, errsz);
-}
-
 int dfs_connect_uri(const char *uri, const char *user, dfs_fs **out)
 {
     *out = NULL;

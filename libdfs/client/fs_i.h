@@ -54,9 +54,12 @@ struct dfs_fs {
 };
 
 /* Connect s to a datanode at host:port for fs (from client.host when
- * set), as dfs_sock_connect() (fs.c). */
-int dfs_fs_connect_dn(const dfs_fs *fs, struct dfs_sock *s, const char *host, unsigned port,
-                      int timeout_ms, char *err, size_t errsz);
+ * set), as dfs_sock_connect(). */
+static inline int dfs_fs_connect_dn(const dfs_fs *fs, struct dfs_sock *s, const char *host,
+                                    unsigned port, int timeout_ms, char *err, size_t errsz)
+{
+    return dfs_sock_connect_from(s, fs->opts.client_host, host, port, timeout_ms, err, errsz);
+}
 
 /* "HOST:PORT" ("[V6]:PORT" for an IPv6 address) into buf[size] (options.c). */
 void dfs_options_format_addr(const char *host, unsigned port, char *buf, size_t size);
