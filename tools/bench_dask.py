@@ -31,14 +31,13 @@ before, memory permitting), so this compares the read paths, not disks.
 
 import os
 import random
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 
 from benchlib import (REPO, Cluster, Failure, build_dir, guarded, human, log, machine,
-                      parse_size, positive, qcmd, run_checked, tool_binary)
+                      parse_size, positive, qcmd, remove_work, run_checked, tool_binary)
 
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 REMOTE = "/bench-dask/lines.txt"
@@ -197,15 +196,7 @@ class DaskBench:
             os.unlink(self.local)
         except OSError:
             pass
-        cdir = os.path.join(self.work, "cluster")
-        if failed and os.path.isdir(cdir):
-            for name in os.listdir(cdir):
-                path = os.path.join(cdir, name)
-                if os.path.isdir(path):
-                    shutil.rmtree(path, ignore_errors=True)
-            log("logs kept in %s" % self.work)
-        else:
-            shutil.rmtree(self.work, ignore_errors=True)
+        remove_work(self.work, failed)
 
     # -- measurements
 

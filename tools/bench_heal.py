@@ -16,7 +16,7 @@ import threading
 import time
 
 from benchlib import (Cluster, Failure, cpu_times, dd_fsync, dfs_bench, fs_of, guarded, human,
-                      log, machine, median, qcmd, run_checked, tool_binary)
+                      log, machine, median, qcmd, remove_work, run_checked, tool_binary)
 
 # ---------------------------------------------------------------- logs
 
@@ -438,15 +438,7 @@ class HealBench:
             self.cluster.stop(failed)
         if not self.work:
             return
-        cdir = os.path.join(self.work, "cluster")
-        if failed and os.path.isdir(cdir):
-            for name in os.listdir(cdir):
-                path = os.path.join(cdir, name)
-                if os.path.isdir(path):
-                    shutil.rmtree(path, ignore_errors=True)
-            log("cluster logs kept in %s" % cdir)
-        else:
-            shutil.rmtree(self.work, ignore_errors=True)
+        remove_work(self.work, failed)
 
     def run(self):
         guarded(self.rounds_body, self.teardown)

@@ -377,6 +377,20 @@ def guarded(body, teardown):
             signal.signal(signal.SIGTERM, old_term)
 
 
+def remove_work(work, failed):
+    """Remove a bench's temp dir; after a failure keep its cluster's logs
+    (the data dirs go) and say where."""
+    cdir = os.path.join(work, "cluster")
+    if failed and os.path.isdir(cdir):
+        for name in os.listdir(cdir):
+            path = os.path.join(cdir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+        log("cluster logs kept in %s" % cdir)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def dd_fsync(path, mib=DD_MIB):
     """The disk's sequential write rate with fsync at the end: `dd
     if=/dev/zero of=path bs=1M count=mib conv=fsync` after a sync, timed;
