@@ -245,6 +245,26 @@ def test_large_directory_is_listed_in_pages(client, module_cluster, base):
     assert client.listdir(d) == names
 
 
+def test_scandir_is_a_closable_stream_closed_with_its_client(
+        module_cluster, base):
+    """A directory stream left open is closed by Client.close() (libdfs
+    wants every dfs_dir closed before dfs_disconnect): next() then raises
+    ValueError instead of reading through a freed handle."""
+    c = dfs.connect(module_cluster.addr)
+    for n in ("a", "b", "c"):
+        c.touch(base + "/" + n)
+    with c.scandir(base) as it:
+        assert next(it).name == "a"
+    with pytest.raises(StopIteration):
+        next(it)                                # closed by the with block
+    it = c.scandir(base)
+    assert next(it).name == "a"
+    c.close()
+    with pytest.raises(ValueError, match="closed dfs client"):
+        next(it)
+    it.close()                                  # and again: nothing to do
+
+
 def test_mkdir_makedirs_rm_mv(client, base):
     client.mkdir(base + "/p/q/r", parents=True)
     client.mkdir(base + "/p/q/r", parents=True)       # -p: no error

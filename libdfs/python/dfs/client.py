@@ -171,6 +171,68 @@ class ContentSummary:
             "%s=%d" % (k, getattr(self, k)) for k in self.__slots__)
 
 
+class DirStream:
+    """The entries of a directory as an iterator of FileStatus over one
+    dfs_dir (made by Client.scandir()).  It belongs to one thread at a
+    time.  close() frees the stream (also at its end, and when the Client
+    closes); next() on a stream closed by its Client raises ValueError."""
+
+    _d = None               # the dfs_dir *, None once closed
+
+    def __init__(self, client, path, only=None):
+        self._client = client
+        self._path = path
+        self._only = only   # a file lists as itself: no stream
+        if only is not None:
+            return
+        d = ctypes.c_void_p()
+        check(_lib.lib().dfs_opendir(client._handle(), _lib.encode(path),
+                                     ctypes.byref(d)))
+        self._d = d.value
+        self._ent = _lib.Stat()
+        client._files.add(self)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._only is not None:
+            st, self._only = self._only, None
+            return st
+        if self._d is None:
+            self._client._handle()      # ValueError once the Client closed
+            raise StopIteration
+        rc = _lib.lib().dfs_readdir(self._d, ctypes.byref(self._ent))
+        if rc < 0:
+            exc = error(-rc)
+            self.close()
+            raise exc
+        if rc == 0:
+            self.close()
+            raise StopIteration
+        name = _lib.decode(self._ent.name)
+        return FileStatus(self._path.rstrip("/") + "/" + name, self._ent)
+
+    def close(self):
+        d, self._d = self._d, None
+        self._only = None
+        if d is not None:
+            self._client._files.discard(self)
+            _lib.lib().dfs_closedir(d)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:                   # noqa: BLE001 - nothing to tell
+            pass
+
+
 def _parse_mode(mode):
     """(kind "r"/"w"/"x"/"a", binary) of an open() mode, as builtin open()
     checks it; '+' is refused (dfs files are read or written, not both)."""
@@ -201,7 +263,7 @@ class Client:
                  replication=None, block_size=None, chunk_size=None,
                  client_host=None):
         lib = _lib.lib()
-        self._files = weakref.WeakSet()
+        self._files = weakref.WeakSet()     # open files and DirStreams
         opts = lib.dfs_options_create()
         if not opts:
             raise MemoryError("dfs_options_create: out of memory")
@@ -246,8 +308,8 @@ class Client:
         return self._h is None
 
     def close(self):
-        """Close the files still open from this client (writers complete
-        their files), then the connection.  Raises the first error of
+        """Close the files and directory streams still open from this
+        client (writers complete their files), then the connection.  Raises the first error of
         those closes, once all are done."""
         h = self._h
         if h is None:
@@ -361,29 +423,14 @@ class Client:
             return False
 
     def scandir(self, path="."):
-        """Iterator of the FileStatus of each entry of directory path, in
-        name order, fetched from the namenode page by page.  A file path
-        lists as its own one entry (as HDFS does)."""
+        """A DirStream: iterator of the FileStatus of each entry of
+        directory path, in name order, fetched from the namenode page by
+        page.  A file path lists as its own one entry (as HDFS does).
+        Like os.scandir(), close it (or use it in a with block) when
+        leaving it before its end; closing the Client closes it."""
         p = self.resolve(path)
         st = self.stat(p)
-        if not st.is_dir():
-            yield st
-            return
-        lib = _lib.lib()
-        d = ctypes.c_void_p()
-        check(lib.dfs_opendir(self._handle(), _lib.encode(p), ctypes.byref(d)))
-        try:
-            ent = _lib.Stat()
-            while True:
-                rc = lib.dfs_readdir(d, ctypes.byref(ent))
-                if rc < 0:
-                    raise error(-rc)
-                if rc == 0:
-                    break
-                name = _lib.decode(ent.name)
-                yield FileStatus(p.rstrip("/") + "/" + name, ent)
-        finally:
-            lib.dfs_closedir(d)
+        return DirStream(self, p, None if st.is_dir() else st)
 
     def ls(self, path=".", detail=True):
         """The entries of directory path in name order: FileStatus objects,
