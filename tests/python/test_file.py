@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from conftest import REPO, SMALL_CLUSTER, blob
+from conftest import REPO, SMALL_CLUSTER, blob, host_port
 
 import dfs
 from dfs import _lib
@@ -302,6 +302,31 @@ def test_client_close_closes_its_files(module_cluster, base):
     with dfs.connect(module_cluster.addr) as c2:
         st = c2.stat(p)
         assert st.complete and st.size == len(b"completed by close")
+
+
+def test_client_close_writes_what_open_files_buffer(module_cluster, base):
+    """Client.close() closes a buffered or text writer through its
+    wrapper, so the bytes still in its buffer reach the file (as closing
+    the wrapper would), for Client.open() and fsspec files alike."""
+    import fsspec
+    c = dfs.connect(module_cluster.addr)
+    b = c.open(base + "/buffered", "wb")
+    b.write(b"in the buffer")
+    t = c.open(base + "/text", "w")
+    t.write("text in the buffer")
+    c.close()
+    assert b.closed and t.closed
+    host, port = host_port(module_cluster.addr)
+    fs = fsspec.filesystem("dfs", host=host, port=port,
+                           skip_instance_cache=True)
+    f = fs.open(base + "/fsspec", "wb")
+    f.write(b"fsspec buffer")
+    fs.client.close()
+    assert f.closed
+    with dfs.connect(module_cluster.addr) as c2:
+        assert c2.open(base + "/buffered").read() == b"in the buffer"
+        assert c2.open(base + "/text", "r").read() == "text in the buffer"
+        assert c2.open(base + "/fsspec").read() == b"fsspec buffer"
 
 
 def test_threads_share_a_client(client, base):

@@ -220,6 +220,8 @@ class DirStream:
             self._client._files.discard(self)
             _lib.lib().dfs_closedir(d)
 
+    _close_from_client = close
+
     def __enter__(self):
         return self
 
@@ -317,7 +319,7 @@ class Client:
         first = None
         for f in list(self._files):
             try:
-                f.close()
+                f._close_from_client()
             except Exception as e:          # noqa: BLE001 - raised below
                 first = first or e
         self._h = None
@@ -599,10 +601,10 @@ class Client:
                 buf = io.BufferedReader(raw, size)
             else:
                 buf = BufferedWriter(raw, size)
-            if binary:
-                return buf
-            return io.TextIOWrapper(buf, encoding, errors, newline,
-                                    line_buffering=line_buffering)
+            outer = buf if binary else io.TextIOWrapper(
+                buf, encoding, errors, newline, line_buffering=line_buffering)
+            raw._outer = weakref.ref(outer)     # what Client.close() closes
+            return outer
         except BaseException:
             raw.close()
             raise

@@ -59,6 +59,7 @@ class RawFile(io.RawIOBase):
     it was opened with, `mode` "rb", "wb", "xb" or "ab"."""
 
     _h = None               # the dfs_file *, None once closed
+    _outer = None           # weakref to the object wrapping it, if any
 
     def __init__(self, client, handle, path, mode):
         super().__init__()
@@ -231,6 +232,13 @@ class RawFile(io.RawIOBase):
             self._client._files.discard(self)
             check(_lib.lib().dfs_close(h))
         super().close()
+
+    def _close_from_client(self):
+        """Client.close(): close the outermost object over this file (a
+        buffered or text wrapper writes what it buffers first), else this
+        file."""
+        outer = self._outer() if self._outer is not None else None
+        (outer if outer is not None else self).close()
 
     def abort(self):
         """Give up a file being written: the file is deleted (dfs_abort()).

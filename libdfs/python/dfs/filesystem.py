@@ -42,6 +42,7 @@ import os
 import threading
 import urllib.parse
 import uuid
+import weakref
 from glob import has_magic
 
 from fsspec.callbacks import _DEFAULT_CALLBACK
@@ -368,6 +369,7 @@ class DfsFile(AbstractBufferedFile):
             raw.abort() if mode == "wb" else raw.close()
             raise
         self._raw = raw
+        raw._outer = weakref.ref(self)  # Client.close() sends the buffer
         self.loc = raw.tell()           # "ab": after the existing bytes
         self.offset = 0
 
