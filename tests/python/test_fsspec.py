@@ -106,6 +106,47 @@ def test_urls_paths_and_instances(module_cluster, url, fs):
         DfsFileSystem(port=port)
 
 
+def in_forked_child(fn):
+    """fn()'s repr, or its exception's type name, computed in a child
+    forked from this process (which outlives it untouched)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                 # the child
+        try:
+            try:
+                out = repr(fn())
+            except BaseException as e:          # noqa: BLE001 - reported
+                out = type(e).__name__ + ": " + str(e)
+            os.write(w, out.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        out = f.read().decode()
+    assert os.waitpid(pid, 0)[1] == 0
+    return out
+
+
+def test_fork_child_gets_its_own_connection(module_cluster, fs, base):
+    """A forked child (multiprocessing's fork, a DataLoader's workers)
+    never talks through the parent's sockets: a Client from the parent
+    refuses to work there, the file system connects again."""
+    fs.pipe_file(base + "/x", b"forked")
+    c = dfs.connect(module_cluster.addr)
+    r = c.open(base + "/x", buffering=0)
+    out = in_forked_child(lambda: c.stat("/"))
+    assert out.startswith("RuntimeError: dfs.Client connected in process")
+    assert in_forked_child(lambda: r.read()).startswith("RuntimeError")
+    assert in_forked_child(lambda: (c.close(), c.closed)) == "(None, True)"
+    parent = fs.client
+    assert in_forked_child(lambda: (fs.client is not parent,
+                                    fs.cat_file(base + "/x"))) == \
+        "(True, b'forked')"
+    assert r.read() == b"forked" and c.stat("/").is_dir()   # untouched
+    c.close()
+    assert fs.client is parent
+
+
 # ------------------------------------------------------------- listings
 
 def test_ls_info_exists(fs, client, base):

@@ -202,6 +202,7 @@ class DirStream:
         if self._d is None:
             self._client._handle()      # ValueError once the Client closed
             raise StopIteration
+        self._client._handle()          # RuntimeError after a fork
         rc = _lib.lib().dfs_readdir(self._d, ctypes.byref(self._ent))
         if rc < 0:
             exc = error(-rc)
@@ -218,7 +219,8 @@ class DirStream:
         self._only = None
         if d is not None:
             self._client._files.discard(self)
-            _lib.lib().dfs_closedir(d)
+            if not self._client._inherited():
+                _lib.lib().dfs_closedir(d)
 
     _close_from_client = close
 
@@ -296,6 +298,7 @@ class Client:
             h = ctypes.c_void_p()
             check(lib.dfs_connect(opts, ctypes.byref(h)))
             self._h = h.value
+            self._pid = os.getpid()
         finally:
             lib.dfs_options_destroy(opts)
 
@@ -303,7 +306,19 @@ class Client:
     def _handle(self):
         if self._h is None:
             raise ValueError("operation on a closed dfs client")
+        if self._pid != os.getpid():
+            raise RuntimeError(
+                "dfs.Client connected in process %d cannot be used in "
+                "process %d, forked from it (its connections are the "
+                "parent's): connect again in this process"
+                % (self._pid, os.getpid()))
         return self._h
+
+    def _inherited(self):
+        """True in a process forked after the connection was made: the
+        handle (its sockets, its lease thread) is the parent's, and is
+        neither used nor freed here."""
+        return self._pid != os.getpid()
 
     @property
     def closed(self):
@@ -315,6 +330,9 @@ class Client:
         those closes, once all are done."""
         h = self._h
         if h is None:
+            return
+        if self._inherited():
+            self._h = None      # the parent's: dropped, not disconnected
             return
         first = None
         for f in list(self._files):

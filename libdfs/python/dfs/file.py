@@ -73,6 +73,7 @@ class RawFile(io.RawIOBase):
     def _handle(self):
         if self._h is None:
             raise ValueError("I/O operation on closed file")
+        self._client._handle()          # RuntimeError after a fork
         return self._h
 
     def readable(self):
@@ -230,7 +231,8 @@ class RawFile(io.RawIOBase):
         h, self._h = self._h, None
         if h is not None:
             self._client._files.discard(self)
-            check(_lib.lib().dfs_close(h))
+            if not self._client._inherited():   # else the parent's
+                check(_lib.lib().dfs_close(h))
         super().close()
 
     def _close_from_client(self):
@@ -246,7 +248,8 @@ class RawFile(io.RawIOBase):
         h, self._h = self._h, None
         if h is not None:
             self._client._files.discard(self)
-            check(_lib.lib().dfs_abort(h))
+            if not self._client._inherited():
+                check(_lib.lib().dfs_abort(h))
         super().close()
 
     @property

@@ -60,9 +60,20 @@ _clients = {}
 _clients_lock = threading.Lock()
 
 
+def _after_fork_in_child():
+    """A forked child starts with no shared Client (the parent's are
+    dropped, not disconnected: see Client._inherited) and a free lock."""
+    global _clients_lock
+    _clients_lock = threading.Lock()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _shared_client(uri, user, options):
     """The process's Client for these arguments (made on first use)."""
-    key = (os.getpid(), uri, user, tuple(sorted(options.items())))
+    key = (uri, user, tuple(sorted(options.items())))
     with _clients_lock:
         c = _clients.get(key)
         if c is None or c.closed:
@@ -94,8 +105,19 @@ class DfsFileSystem(AbstractFileSystem):
         self.host = host
         self.port = port
         self.user = user
-        self.client = _shared_client(uri, user, options)
+        self._connect_args = (uri, user, options)
+        self._client = None
         self._netloc = self.client.uri[len("dfs://"):]
+
+    @property
+    def client(self):
+        """The dfs.Client of this file system: the process's shared one
+        for its arguments, made again in a forked child (the parent's
+        connections are not used there) or once closed."""
+        c = self._client
+        if c is None or c.closed or c._inherited():
+            c = self._client = _shared_client(*self._connect_args)
+        return c
 
     # ------------------------------------------------------------ paths
     @classmethod
