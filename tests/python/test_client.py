@@ -363,6 +363,11 @@ def test_block_locations_of_a_multi_block_file(client, module_cluster, base):
     assert client.block_locations(p, size + 10, 5) == []
     with pytest.raises(FileNotFoundError):
         client.block_locations(base + "/nope")
+    # Negative numbers are refused, not wrapped to huge unsigned ones.
+    with pytest.raises(ValueError, match="negative"):
+        client.block_locations(p, -5)
+    with pytest.raises(ValueError, match="negative"):
+        client.block_locations(p, 0, -1)
 
 
 def test_python_without_dfs_libdfs_finds_the_soname(module_cluster, tmp_path):

@@ -125,9 +125,24 @@ def test_read_readinto_seek_tell(client, base):
             f.seek(0, 3)
         with pytest.raises(io.UnsupportedOperation):
             f.write(b"x")
+        with pytest.raises(OverflowError):       # not wrapped to 64 bits
+            f.seek(2**64 + 3)
+        assert f.tell() == len(data)
     assert f.closed
+    # Every call on a closed file raises ValueError, as on Python's files.
+    for call in (lambda: f.read(1), lambda: f.readinto(bytearray(1)),
+                 f.readall, lambda: f.seek(0), f.tell, f.flush,
+                 f.readable, f.writable, f.seekable, f.readline,
+                 lambda: f.pread(1, 0), lambda: f.length):
+        with pytest.raises(ValueError):
+            call()
+    f.close()                                   # closing again is fine
+    w = client.open(base + "/w.bin", "wb", buffering=0)
+    w.close()
     with pytest.raises(ValueError):
-        f.read(1)
+        w.flush()
+    with pytest.raises(ValueError):
+        w.write(b"x")
 
 
 def test_buffered_reader_readline_and_iteration(client, base):

@@ -23,9 +23,8 @@ import weakref
 
 from . import _lib
 from .errors import check, error
-from .file import DEFAULT_BUFFER_SIZE, BufferedWriter, RawFile
+from .file import _UINT64_MAX, DEFAULT_BUFFER_SIZE, BufferedWriter, RawFile
 
-_UINT64_MAX = (1 << 64) - 1
 
 
 class FileStatus:
@@ -540,11 +539,13 @@ class Client:
     def block_locations(self, path, offset=0, length=None):
         """The BlockLocations of the blocks of path overlapping
         [offset, offset + length) (length None: to the end), in order."""
+        if length is None:
+            length = _UINT64_MAX
+        if offset < 0 or length < 0:
+            raise ValueError("negative offset or length")
         lib = _lib.lib()
         arr = ctypes.POINTER(_lib.BlockLocation)()
         n = ctypes.c_size_t()
-        if length is None:
-            length = _UINT64_MAX
         check(lib.dfs_get_block_locations(self._handle(), _lib.encode(path),
                                           offset, length, ctypes.byref(arr),
                                           ctypes.byref(n)))

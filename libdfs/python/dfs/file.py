@@ -29,6 +29,8 @@ from .errors import check, check_count
 # from a datanode, so large reads cost one call each.
 DEFAULT_BUFFER_SIZE = 1 << 20
 
+_UINT64_MAX = (1 << 64) - 1
+
 
 class ReadStats:
     """What a reader has read (struct dfs_read_stats): bytes_read,
@@ -176,6 +178,8 @@ class RawFile(io.RawIOBase):
                              % (whence,))
         if pos < 0:
             raise OSError(22, "Invalid argument: seek to %d" % pos)
+        if pos > _UINT64_MAX:
+            raise OverflowError("seek to %d: past a 64-bit offset" % pos)
         check(lib.dfs_seek(h, pos))
         return pos
 
@@ -217,8 +221,12 @@ class RawFile(io.RawIOBase):
     def flush(self):
         """Writer: dfs_hflush() (every byte written is on the pipeline's
         datanodes and visible to new readers).  Reader: nothing."""
-        if self._h is not None and self.mode != "rb":
-            check(_lib.lib().dfs_hflush(self._h))
+        if self._h is None:
+            if not super().closed:
+                return          # IOBase.close() flushing: close() did it
+            raise ValueError("I/O operation on closed file")
+        if self.mode != "rb":
+            check(_lib.lib().dfs_hflush(self._handle()))
 
     def hsync(self):
         """hflush, and the datanodes fsync the bytes to disk."""
