@@ -93,6 +93,10 @@ def test_urls_paths_and_instances(module_cluster, url, fs):
     assert fsspec.filesystem("dfs", host=host, port=port) is fs
     other = fsspec.filesystem("dfs", host=host, port=port, user="carol")
     assert other is not fs and other.client.user == "carol"
+    # Its URLs name the user, so they open as that user again.
+    assert other.unstrip_protocol("/a") == "dfs://carol@%s:%d/a" % (host, port)
+    f4, path = url_to_fs(other.unstrip_protocol("/a"))
+    assert f4.client.user == "carol" and path == "/a"
     # dfs:/// (no host): the environment's default namenode.
     os.environ["DFS_NAMENODE"] = module_cluster.addr
     try:

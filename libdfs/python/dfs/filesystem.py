@@ -107,7 +107,9 @@ class DfsFileSystem(AbstractFileSystem):
         self.user = user
         self._connect_args = (uri, user, options)
         self._client = None
-        self._netloc = self.client.uri[len("dfs://"):]
+        # unstrip_protocol()'s "[USER@]HOST:PORT": its URLs name this user.
+        self._netloc = ("%s@" % urllib.parse.quote(user, safe="")
+                        if user else "") + self.client.uri[len("dfs://"):]
 
     @property
     def client(self):
