@@ -226,6 +226,10 @@ def test_stat_ls_listdir(client, base):
     assert client.isdir(base + "/b") and not client.isdir(base + "/a.txt")
     assert not client.exists(base + "/nope")
     assert not client.exists(base + "/a.txt/below")
+    # A path no call takes does not exist either (as os.path.exists()).
+    for bad in ("", "/../x", "/a\udcff"):
+        assert not client.exists(bad) and not client.isdir(bad)
+        assert not client.isfile(bad)
     # Relative paths resolve against the working directory.
     client.chdir(base)
     try:

@@ -181,6 +181,7 @@ def test_ls_info_exists(fs, client, base):
     assert fs.exists(base + "/f.txt") and fs.exists(base + "/d")
     assert not fs.exists(base + "/missing")
     assert not fs.exists(base + "/f.txt/below")
+    assert not fs.exists("/../x") and not fs.isdir("/../x")  # as fsspec's
     assert fs.isfile(base + "/f.txt") and not fs.isfile(base + "/d")
     assert fs.isdir(base + "/d") and not fs.isdir(base + "/missing")
     assert fs.size(base + "/f.txt") == 5

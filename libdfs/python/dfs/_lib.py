@@ -239,13 +239,16 @@ def has(name):
 
 
 def encode(s):
-    """A str (or os.PathLike / bytes) as the UTF-8 bytes dfs.h takes."""
+    """A str (or os.PathLike / bytes) as the UTF-8 bytes dfs.h takes.
+    Undecodable bytes carried as surrogates (os.fsdecode()'s
+    surrogateescape) go back as those bytes, for the library to judge
+    (it refuses bad UTF-8 with EINVAL naming the path)."""
     if isinstance(s, bytes):
         return s
     s = os.fspath(s)
     if isinstance(s, bytes):
         return s
-    return s.encode("utf-8")
+    return s.encode("utf-8", "surrogateescape")
 
 
 def decode(b):

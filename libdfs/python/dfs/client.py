@@ -420,26 +420,30 @@ class Client:
                                   ctypes.byref(st)))
         return FileStatus(p, st)
 
-    def exists(self, path):
-        """True when path exists; False when it, or a parent, does not
-        (or a parent is a file); other failures raise."""
+    def _stat_if_exists(self, path):
+        """stat(path), or None when path, or a parent, does not exist (or
+        a parent is a file) or is no valid path (EINVAL: os.path.exists()
+        is False for those too); other failures raise."""
         try:
-            self.stat(path)
+            return self.stat(path)
         except (FileNotFoundError, NotADirectoryError):
-            return False
-        return True
+            return None
+        except OSError as e:
+            if getattr(e, "dfs_error", None) == "INVAL":
+                return None
+            raise
+
+    def exists(self, path):
+        """True when path exists (see _stat_if_exists for False)."""
+        return self._stat_if_exists(path) is not None
 
     def isdir(self, path):
-        try:
-            return self.stat(path).is_dir()
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+        st = self._stat_if_exists(path)
+        return st is not None and st.is_dir()
 
     def isfile(self, path):
-        try:
-            return self.stat(path).is_file()
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+        st = self._stat_if_exists(path)
+        return st is not None and st.is_file()
 
     def scandir(self, path="."):
         """A DirStream: iterator of the FileStatus of each entry of
