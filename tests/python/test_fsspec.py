@@ -321,6 +321,42 @@ def test_open_read_write_append(fs, client, base):
         fs.open(p, "r+b")
 
 
+UNPICKLE_AND_READ = """
+import pickle, sys
+f = pickle.loads(sys.stdin.buffer.read())
+print(f.tell(), f.read(5).decode(), type(f).__name__)
+"""
+
+
+def test_pickled_reader_reopens_writer_and_handles_refuse(fs, client, base):
+    """A DfsFile reader pickles (xarray/Dask ship open files) and opens
+    again where it is unpickled, at its position, as fsspec's local files
+    do; a writer does not pickle; nor does anything holding a libdfs
+    handle (pickled, it would be freed twice)."""
+    p = base + "/pk.txt"
+    fs.pipe_file(p, b"0123456789abcdef")
+    with fs.open(p, "rb", cache_type="bytes") as f:
+        f.seek(10)
+        blob_ = pickle.dumps(f)
+        g = pickle.loads(blob_)
+        assert g is not f and g.tell() == 10 and g.read() == b"abcdef"
+        assert f.read(2) == b"ab"                # the original is its own
+        g.close()
+    r = subprocess.run(["/usr/bin/python3", "-c", UNPICKLE_AND_READ],
+                       input=blob_, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().split() == ["10", "abcde", "DfsFile"]
+    with fs.open(base + "/pk-w", "wb") as w:
+        with pytest.raises(ValueError, match="open for writing"):
+            pickle.dumps(w)
+    raw = client.open_raw(p)
+    with client.scandir(base) as it:
+        for obj in (client, raw, it):
+            with pytest.raises(TypeError, match="holds a libdfs handle"):
+                pickle.dumps(obj)
+    raw.close()
+
+
 def test_write_options_replication_and_block_size(fs, client, base):
     p = base + "/opts.bin"
     with fs.open(p, "wb", dfs_block_size=65536, replication=1) as f:

@@ -251,6 +251,15 @@ def encode(s):
     return s.encode("utf-8", "surrogateescape")
 
 
+def unpicklable(obj, *args):
+    """__reduce__ of the objects over a libdfs handle: a handle means
+    nothing in another process (nor twice in this one), so pickling one
+    raises TypeError, as for Python's files and sockets."""
+    raise TypeError("cannot pickle %r object: it holds a libdfs handle "
+                    "(pickle a dfs.filesystem.DfsFileSystem, or connect "
+                    "again where it is needed)" % type(obj).__name__)
+
+
 def decode(b):
     """Bytes from the library (a char array or char *) as str."""
     return b.decode("utf-8", "replace") if b is not None else ""

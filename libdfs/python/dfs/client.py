@@ -223,6 +223,8 @@ class DirStream:
 
     _close_from_client = close
 
+    __reduce__ = _lib.unpicklable
+
     def __enter__(self):
         return self
 
@@ -355,6 +357,8 @@ class Client:
             self.close()
         except Exception:                   # noqa: BLE001 - nothing to tell
             pass
+
+    __reduce__ = _lib.unpicklable
 
     def __repr__(self):
         if self._h is None:

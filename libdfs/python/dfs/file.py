@@ -264,6 +264,8 @@ class RawFile(io.RawIOBase):
     def closed(self):
         return self._h is None
 
+    __reduce__ = _lib.unpicklable
+
     def __repr__(self):
         return "<dfs.RawFile name=%r mode=%r%s>" % (
             self.name, self.mode, " closed" if self._h is None else "")

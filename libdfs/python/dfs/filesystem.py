@@ -345,6 +345,14 @@ def _write_options(kwargs):
             "block_size": int(kwargs.get("dfs_block_size") or 0)}
 
 
+def _reopen(fs, path, loc, block_size, cache_type, cache_options):
+    """A pickled DfsFile reader, open again at its position."""
+    f = DfsFile(fs, path, "rb", block_size, cache_type=cache_type,
+                cache_options=cache_options)
+    f.seek(loc)
+    return f
+
+
 class DfsFile(AbstractBufferedFile):
     """A dfs file opened through fsspec: mode "rb" (reads through fsspec's
     cache, cache_type "readahead" by default, each miss one positional
@@ -363,6 +371,7 @@ class DfsFile(AbstractBufferedFile):
         client = fs.client
         self._raw = None
         self._temp = None
+        self._cache_args = (cache_type, cache_options)
         if mode == "rb":
             raw = client.open_raw(path, "rb")
             try:
@@ -396,6 +405,17 @@ class DfsFile(AbstractBufferedFile):
         raw._outer = weakref.ref(self)  # Client.close() sends the buffer
         self.loc = raw.tell()           # "ab": after the existing bytes
         self.offset = 0
+
+    def __reduce__(self):
+        """A reader pickles as its file system, path, position and cache
+        settings, and opens again where it is unpickled (as fsspec's
+        local files do); a writer cannot be pickled."""
+        if self.mode != "rb":
+            raise ValueError("cannot pickle %s: open for writing" % self.path)
+        if self.closed:
+            raise ValueError("cannot pickle %s: closed" % self.path)
+        return _reopen, (self.fs, self.path, self.loc, self.blocksize,
+                         *self._cache_args)
 
     def _fetch_range(self, start, end):
         return self._raw.pread(end - start, start)
