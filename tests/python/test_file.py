@@ -8,12 +8,13 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 
 import pytest
 
-from conftest import REPO, SMALL_CLUSTER, blob, host_port
+from conftest import REPO, SMALL_CLUSTER, blob, host_port, wait_for
 
 import dfs
 from dfs import _lib
@@ -342,6 +343,32 @@ def test_client_close_writes_what_open_files_buffer(module_cluster, base):
         assert c2.open(base + "/buffered").read() == b"in the buffer"
         assert c2.open(base + "/text", "r").read() == "text in the buffer"
         assert c2.open(base + "/fsspec").read() == b"fsspec buffer"
+
+
+def test_client_close_waits_for_calls_in_flight(module_cluster):
+    """Closing a Client another thread is calling through waits for that
+    call (the handle is freed after it, never under it); calls made while
+    it waits raise ValueError.  The namenode is stopped to hold a stat()
+    in flight."""
+    c = dfs.connect(module_cluster.addr)
+    nn = module_cluster.pid("namenode")
+    got = []
+    stat = threading.Thread(target=lambda: got.append(c.stat("/")))
+    closer = threading.Thread(target=c.close)
+    os.kill(nn, signal.SIGSTOP)
+    try:
+        stat.start()
+        wait_for(lambda: c._busy == 1, what="the stat() in flight")
+        closer.start()
+        wait_for(lambda: c._closer is not None, what="close() waiting")
+        assert closer.is_alive() and not c.closed
+        with pytest.raises(ValueError, match="closed dfs client"):
+            c.stat("/")
+    finally:
+        os.kill(nn, signal.SIGCONT)
+    stat.join(60)
+    closer.join(60)
+    assert got and got[0].is_dir() and c.closed
 
 
 def test_threads_share_a_client(client, base):

@@ -19,6 +19,7 @@ import ctypes
 import datetime
 import io
 import os
+import threading
 import weakref
 
 from . import _lib
@@ -176,7 +177,7 @@ class DirStream:
     time.  close() frees the stream (also at its end, and when the Client
     closes); next() on a stream closed by its Client raises ValueError."""
 
-    _d = None               # the dfs_dir *, None once closed
+    _h = None               # the dfs_dir *, None once closed
 
     def __init__(self, client, path, only=None):
         self._client = client
@@ -184,12 +185,16 @@ class DirStream:
         self._only = only   # a file lists as itself: no stream
         if only is not None:
             return
-        d = ctypes.c_void_p()
-        check(_lib.lib().dfs_opendir(client._handle(), _lib.encode(path),
-                                     ctypes.byref(d)))
-        self._d = d.value
         self._ent = _lib.Stat()
-        client._files.add(self)
+        d = ctypes.c_void_p()
+        h = client._enter()     # registered before a close() can run
+        try:
+            check(_lib.lib().dfs_opendir(h, _lib.encode(path),
+                                         ctypes.byref(d)))
+            self._h = d.value
+            client._files.add(self)
+        finally:
+            client._leave()
 
     def __iter__(self):
         return self
@@ -198,11 +203,11 @@ class DirStream:
         if self._only is not None:
             st, self._only = self._only, None
             return st
-        if self._d is None:
+        if self._h is None:
             self._client._handle()      # ValueError once the Client closed
             raise StopIteration
-        self._client._handle()          # RuntimeError after a fork
-        rc = _lib.lib().dfs_readdir(self._d, ctypes.byref(self._ent))
+        rc = self._client._call_on(self._h, "dfs_readdir",
+                                   ctypes.byref(self._ent))
         if rc < 0:
             exc = error(-rc)
             self.close()
@@ -214,12 +219,9 @@ class DirStream:
         return FileStatus(self._path.rstrip("/") + "/" + name, self._ent)
 
     def close(self):
-        d, self._d = self._d, None
         self._only = None
-        if d is not None:
-            self._client._files.discard(self)
-            if not self._client._inherited():
-                _lib.lib().dfs_closedir(d)
+        if self._h is not None:
+            self._client._release(self, "dfs_closedir")
 
     _close_from_client = close
 
@@ -267,6 +269,9 @@ class Client:
     def __init__(self, uri=None, user=None, *, conf=None, timeout_ms=None,
                  replication=None, block_size=None, chunk_size=None,
                  client_host=None):
+        self._cond = threading.Condition()  # guards the three below
+        self._busy = 0          # libdfs calls in flight (see _enter)
+        self._closer = None     # the thread in close(), while it runs
         lib = _lib.lib()
         self._files = weakref.WeakSet()     # open files and DirStreams
         opts = lib.dfs_options_create()
@@ -321,28 +326,94 @@ class Client:
         neither used nor freed here."""
         return self._pid != os.getpid()
 
+    def _enter(self):
+        """Count one libdfs call in flight on this handle or on one of its
+        files or streams; returns the handle.  close() waits until none is
+        in flight, so no call ever runs on a freed handle.  ValueError once
+        closed, or while another thread closes it (the closing thread goes
+        on: it closes the files); RuntimeError in a forked child."""
+        with self._cond:
+            h = self._handle()
+            if self._closer not in (None, threading.get_ident()):
+                raise ValueError("operation on a closed dfs client")
+            self._busy += 1
+            return h
+
+    def _leave(self):
+        """The end of a call counted by _enter()."""
+        with self._cond:
+            self._busy -= 1
+            if not self._busy:
+                self._cond.notify_all()
+
+    def _call(self, fname, *args):
+        """libdfs's fname(this handle, *args), counted in flight."""
+        h = self._enter()
+        try:
+            return getattr(_lib.lib(), fname)(h, *args)
+        finally:
+            self._leave()
+
+    def _call_on(self, handle, fname, *args):
+        """libdfs's fname(handle, *args) for the handle of one of this
+        client's files or streams, counted in flight."""
+        self._enter()
+        try:
+            return getattr(_lib.lib(), fname)(handle, *args)
+        finally:
+            self._leave()
+
+    def _release(self, obj, fname):
+        """Free obj._h (a file or stream of this client) with libdfs's
+        fname(handle) and forget it; the call's DFS_ERR_* code.  In a
+        forked child the handle is the parent's: only forgotten."""
+        if self._inherited():
+            obj._h = None
+            self._files.discard(obj)
+            return 0
+        self._enter()
+        try:
+            h, obj._h = obj._h, None
+            self._files.discard(obj)
+            return (getattr(_lib.lib(), fname)(h) or 0) if h else 0
+        finally:
+            self._leave()
+
     @property
     def closed(self):
         return self._h is None
 
     def close(self):
         """Close the files and directory streams still open from this
-        client (writers complete their files), then the connection.  Raises the first error of
-        those closes, once all are done."""
-        h = self._h
-        if h is None:
-            return
-        if self._inherited():
-            self._h = None      # the parent's: dropped, not disconnected
-            return
+        client (writers complete their files), then the connection.  Waits
+        for the calls other threads have in flight on it; their next calls
+        raise ValueError.  Raises the first error of those closes, once
+        all are done."""
+        with self._cond:
+            while self._closer is not None:     # another thread closes it
+                self._cond.wait()
+            h = self._h
+            if h is None:
+                return
+            if self._inherited():
+                self._h = None  # the parent's: dropped, not disconnected
+                return
+            self._closer = threading.get_ident()
+            while self._busy:
+                self._cond.wait()
         first = None
-        for f in list(self._files):
-            try:
-                f._close_from_client()
-            except Exception as e:          # noqa: BLE001 - raised below
-                first = first or e
-        self._h = None
-        _lib.lib().dfs_disconnect(h)
+        try:
+            for f in list(self._files):
+                try:
+                    f._close_from_client()
+                except Exception as e:      # noqa: BLE001 - raised below
+                    first = first or e
+        finally:
+            with self._cond:
+                self._h = None
+                self._closer = None
+                self._cond.notify_all()
+            _lib.lib().dfs_disconnect(h)
         if first is not None:
             raise first
 
@@ -370,49 +441,45 @@ class Client:
     def uri(self):
         """"dfs://HOST:PORT" of the namenode."""
         buf = ctypes.create_string_buffer(1100)
-        check(_lib.lib().dfs_get_uri(self._handle(), buf, len(buf)))
+        check(self._call("dfs_get_uri", buf, len(buf)))
         return _lib.decode(buf.value)
 
     @property
     def user(self):
         """The user this client acts as."""
-        return _lib.decode(_lib.lib().dfs_get_user(self._handle()))
+        return _lib.decode(self._call("dfs_get_user"))
 
     def getcwd(self):
         """The working directory relative paths resolve against."""
         buf = ctypes.create_string_buffer(4200)
-        check(_lib.lib().dfs_get_working_directory(self._handle(), buf,
-                                                   len(buf)))
+        check(self._call("dfs_get_working_directory", buf, len(buf)))
         return _lib.decode(buf.value)
 
     def chdir(self, path):
         """Set the working directory (it need not exist, as in HDFS)."""
-        check(_lib.lib().dfs_set_working_directory(self._handle(),
-                                                   _lib.encode(path)))
+        check(self._call("dfs_set_working_directory", _lib.encode(path)))
 
     def resolve(self, path):
         """The absolute, normalised form of path; the namenode is not
         asked (ValueError-free: a path the calls refuse raises OSError
         EINVAL with the reason)."""
         buf = ctypes.create_string_buffer(4200)
-        check(_lib.lib().dfs_resolve_path(self._handle(), _lib.encode(path),
-                                          buf, len(buf)))
+        check(self._call("dfs_resolve_path", _lib.encode(path),
+                         buf, len(buf)))
         return _lib.decode(buf.value)
 
     @property
     def default_block_size(self):
         """The namenode's block size of new files."""
         v = ctypes.c_uint64()
-        check(_lib.lib().dfs_get_default_block_size(self._handle(),
-                                                    ctypes.byref(v)))
+        check(self._call("dfs_get_default_block_size", ctypes.byref(v)))
         return v.value
 
     @property
     def default_replication(self):
         """The namenode's replication of new files."""
         v = ctypes.c_uint()
-        check(_lib.lib().dfs_get_default_replication(self._handle(),
-                                                     ctypes.byref(v)))
+        check(self._call("dfs_get_default_replication", ctypes.byref(v)))
         return v.value
 
     # --------------------------------------------------------- namespace
@@ -420,8 +487,7 @@ class Client:
         """FileStatus of path."""
         p = self.resolve(path)
         st = _lib.Stat()
-        check(_lib.lib().dfs_stat(self._handle(), _lib.encode(p),
-                                  ctypes.byref(st)))
+        check(self._call("dfs_stat", _lib.encode(p), ctypes.byref(st)))
         return FileStatus(p, st)
 
     def _stat_if_exists(self, path):
@@ -476,8 +542,8 @@ class Client:
     def mkdir(self, path, mode=0o755, parents=False):
         """Create a directory.  parents=True: the missing parents too, and
         an existing directory is no error (mkdir -p)."""
-        check(_lib.lib().dfs_mkdir(self._handle(), _lib.encode(path), mode,
-                                   1 if parents else 0))
+        check(self._call("dfs_mkdir", _lib.encode(path), mode,
+                         1 if parents else 0))
 
     def makedirs(self, path, mode=0o755, exist_ok=False):
         """os.makedirs: FileExistsError when path exists, unless exist_ok
@@ -492,56 +558,54 @@ class Client:
 
     def touch(self, path, mode=0o644):
         """Create an empty, complete file (FileExistsError if path exists)."""
-        check(_lib.lib().dfs_create(self._handle(), _lib.encode(path), mode))
+        check(self._call("dfs_create", _lib.encode(path), mode))
 
     def rm(self, path, recursive=False):
         """Delete a file or an empty directory; recursive=True a whole
         tree.  A non-empty directory without recursive: OSError ENOTEMPTY."""
-        check(_lib.lib().dfs_delete(self._handle(), _lib.encode(path),
-                                    1 if recursive else 0))
+        check(self._call("dfs_delete", _lib.encode(path),
+                         1 if recursive else 0))
 
     def mv(self, src, dst, overwrite=False):
         """Rename src to dst; dst an existing directory: src moves into it.
         An existing file dst is replaced only with overwrite=True."""
-        check(_lib.lib().dfs_rename(self._handle(), _lib.encode(src),
-                                    _lib.encode(dst), 1 if overwrite else 0))
+        check(self._call("dfs_rename", _lib.encode(src),
+                         _lib.encode(dst), 1 if overwrite else 0))
 
     def chmod(self, path, mode):
-        check(_lib.lib().dfs_chmod(self._handle(), _lib.encode(path), mode))
+        check(self._call("dfs_chmod", _lib.encode(path), mode))
 
     def chown(self, path, owner=None, group=None):
         """Set owner and/or group (None: left unchanged)."""
-        check(_lib.lib().dfs_chown(
-            self._handle(), _lib.encode(path),
-            None if owner is None else _lib.encode(owner),
-            None if group is None else _lib.encode(group)))
+        check(self._call("dfs_chown", _lib.encode(path),
+                         None if owner is None else _lib.encode(owner),
+                         None if group is None else _lib.encode(group)))
 
     def set_replication(self, path, replication):
-        check(_lib.lib().dfs_set_replication(self._handle(),
-                                             _lib.encode(path), replication))
+        check(self._call("dfs_set_replication", _lib.encode(path),
+                         replication))
 
     def utime(self, path, mtime=None, atime=None):
         """Set the modification and/or access time (seconds since the
         epoch, float; None leaves it unchanged)."""
         def ms(t):
             return -1 if t is None else int(round(t * 1000))
-        check(_lib.lib().dfs_utimes(self._handle(), _lib.encode(path),
-                                    ms(mtime), ms(atime)))
+        check(self._call("dfs_utimes", _lib.encode(path),
+                         ms(mtime), ms(atime)))
 
     def content_summary(self, path):
         """ContentSummary of the tree at path (one namenode call)."""
         s = _lib.Summary()
-        check(_lib.lib().dfs_content_summary(self._handle(), _lib.encode(path),
-                                             ctypes.byref(s)))
+        check(self._call("dfs_content_summary", _lib.encode(path),
+                         ctypes.byref(s)))
         return ContentSummary(s)
 
     def checksum(self, path):
         """FileChecksum of a complete file (IsADirectoryError for a
         directory; OSError EBUSY for a file being written)."""
         c = _lib.FileChecksum()
-        check(_lib.lib().dfs_get_file_checksum(self._handle(),
-                                               _lib.encode(path),
-                                               ctypes.byref(c)))
+        check(self._call("dfs_get_file_checksum", _lib.encode(path),
+                         ctypes.byref(c)))
         return FileChecksum(c)
 
     def block_locations(self, path, offset=0, length=None):
@@ -554,9 +618,9 @@ class Client:
         lib = _lib.lib()
         arr = ctypes.POINTER(_lib.BlockLocation)()
         n = ctypes.c_size_t()
-        check(lib.dfs_get_block_locations(self._handle(), _lib.encode(path),
-                                          offset, length, ctypes.byref(arr),
-                                          ctypes.byref(n)))
+        check(self._call("dfs_get_block_locations", _lib.encode(path),
+                         offset, length, ctypes.byref(arr),
+                         ctypes.byref(n)))
         try:
             return [BlockLocation(arr[i]) for i in range(n.value)]
         finally:
@@ -571,31 +635,33 @@ class Client:
         the namenode's.  parents: create missing parent directories.
         temporary: the file is deleted, not recovered, should this writer
         die (DFS_O_TEMPORARY; for files renamed into place)."""
+        if mode not in ("rb", "wb", "xb", "ab"):
+            raise ValueError("invalid mode: %r (rb, wb, xb or ab)" % mode)
         lib = _lib.lib()
-        h = self._handle()
         p = _lib.encode(path)
         out = ctypes.c_void_p()
-        if mode == "rb":
-            check(lib.dfs_open_read(h, p, ctypes.byref(out)))
-            return RawFile(self, out.value, os.fspath(path), mode)
-        if mode not in ("wb", "xb", "ab"):
-            raise ValueError("invalid mode: %r (rb, wb, xb or ab)" % mode)
         flags = ((_lib.DFS_O_PARENTS if parents else 0) |
-                 (_lib.DFS_O_TEMPORARY if temporary else 0))
-        if mode == "ab":
-            rc = lib.dfs_open_append(h, p, ctypes.byref(out))
-            if rc == 1:                 # NOENT: "a" creates a missing file
+                 (_lib.DFS_O_TEMPORARY if temporary else 0) |
+                 (_lib.DFS_O_OVERWRITE if mode == "wb" else 0))
+        h = self._enter()       # the file is registered before a close()
+        try:
+            if mode == "rb":
+                rc = lib.dfs_open_read(h, p, ctypes.byref(out))
+            elif mode == "ab":
+                rc = lib.dfs_open_append(h, p, ctypes.byref(out))
+                if rc == 1:             # NOENT: "a" creates a missing file
+                    rc = lib.dfs_open_write(h, p, flags, permissions,
+                                            replication, block_size,
+                                            ctypes.byref(out))
+                    if rc == 2:         # EXIST: created meanwhile; append
+                        rc = lib.dfs_open_append(h, p, ctypes.byref(out))
+            else:
                 rc = lib.dfs_open_write(h, p, flags, permissions, replication,
                                         block_size, ctypes.byref(out))
-                if rc == 2:             # EXIST: created meanwhile; append
-                    rc = lib.dfs_open_append(h, p, ctypes.byref(out))
             check(rc)
-        else:
-            if mode == "wb":
-                flags |= _lib.DFS_O_OVERWRITE
-            check(lib.dfs_open_write(h, p, flags, permissions, replication,
-                                     block_size, ctypes.byref(out)))
-        return RawFile(self, out.value, os.fspath(path), mode)
+            return RawFile(self, out.value, os.fspath(path), mode)
+        finally:
+            self._leave()
 
     def open(self, path, mode="rb", buffering=-1, encoding=None, errors=None,
              newline=None, *, replication=0, block_size=0, parents=False,
