@@ -296,8 +296,18 @@ def test_mkdir_makedirs_rm_mv(client, base):
     assert ei.value.errno == errno.ENOTEMPTY
     client.rm(base + "/p", recursive=True)
     assert not client.exists(base + "/p")
+    # rmdir (os.rmdir): a file or a non-empty directory is refused; the
+    # NotADirectoryError it and listdir() raise is built as the library's.
+    for call in (client.rmdir, client.listdir):
+        with pytest.raises(NotADirectoryError) as ei:
+            call(base + "/m/g")
+        assert ei.value.dfs_error == "NOTDIR" and ei.value.errno == 20
+        assert ei.value.strerror == base + "/m/g: Not a directory"
+    with pytest.raises(OSError) as ei:
+        client.rmdir(base + "/m")
+    assert ei.value.errno == errno.ENOTEMPTY and client.exists(base + "/m/g")
     client.rm(base + "/m/g")
-    client.rm(base + "/m")                            # empty now
+    client.rmdir(base + "/m")                         # empty now
     assert client.listdir(base) == ["x"]
 
 

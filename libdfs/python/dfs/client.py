@@ -532,12 +532,17 @@ class Client:
             return list(self.scandir(path))
         return [e.path for e in self.scandir(path)]
 
-    def listdir(self, path="."):
-        """The names of the entries of directory path (os.listdir)."""
+    def _stat_dir(self, path):
+        """FileStatus of directory path; for a file NotADirectoryError,
+        built as the library's errors are (dfs_error "NOTDIR")."""
         st = self.stat(path)
         if not st.is_dir():
-            raise NotADirectoryError(20, "%s: Not a directory" % st.path)
-        return [e.name for e in self.scandir(st.path)]
+            raise error(3, "%s: Not a directory" % st.path)
+        return st
+
+    def listdir(self, path="."):
+        """The names of the entries of directory path (os.listdir)."""
+        return [e.name for e in self.scandir(self._stat_dir(path).path)]
 
     def mkdir(self, path, mode=0o755, parents=False):
         """Create a directory.  parents=True: the missing parents too, and
@@ -559,6 +564,11 @@ class Client:
     def touch(self, path, mode=0o644):
         """Create an empty, complete file (FileExistsError if path exists)."""
         check(self._call("dfs_create", _lib.encode(path), mode))
+
+    def rmdir(self, path):
+        """Delete an empty directory (os.rmdir): NotADirectoryError for a
+        file, OSError ENOTEMPTY for a directory that is not empty."""
+        self.rm(self._stat_dir(path).path)
 
     def rm(self, path, recursive=False):
         """Delete a file or an empty directory; recursive=True a whole

@@ -23,7 +23,7 @@ import io
 import os
 
 from . import _lib
-from .errors import check, check_count
+from .errors import check, check_count, error
 
 # Buffer of Client.open()'s buffered objects: reads stream whole blocks
 # from a datanode, so large reads cost one call each.
@@ -180,7 +180,7 @@ class RawFile(io.RawIOBase):
             raise ValueError("invalid whence (%r, should be 0, 1 or 2)"
                              % (whence,))
         if pos < 0:
-            raise OSError(22, "Invalid argument: seek to %d" % pos)
+            raise error(6, "Invalid argument: seek to %d" % pos)
         if pos > _UINT64_MAX:
             raise OverflowError("seek to %d: past a 64-bit offset" % pos)
         check(self._call("dfs_seek", pos))

@@ -234,11 +234,7 @@ class DfsFileSystem(AbstractFileSystem):
         self.client.makedirs(self._strip_protocol(path), exist_ok=exist_ok)
 
     def rmdir(self, path):
-        path = self._strip_protocol(path)
-        st = self.client.stat(path)
-        if not st.is_dir():
-            raise NotADirectoryError(20, "%s: Not a directory" % st.path)
-        self.client.rm(path)
+        self.client.rmdir(self._strip_protocol(path))
 
     def rm_file(self, path):
         self.client.rm(self._strip_protocol(path))
