@@ -260,6 +260,41 @@ def unpicklable(obj, *args):
                     "again where it is needed)" % type(obj).__name__)
 
 
+class HandleOwner:
+    """Base of the objects that own a libdfs handle and free it in their
+    close(): a context manager that closes it, closed when collected, and
+    never pickled (see unpicklable())."""
+
+    __reduce__ = unpicklable
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:                   # noqa: BLE001 - nothing to tell
+            pass
+
+
+class Record:
+    """Base of the plain copies of a struct of numbers: a subclass names
+    the struct's fields in __slots__; Record(st) copies them from st."""
+
+    __slots__ = ()
+
+    def __init__(self, st):
+        for k in self.__slots__:
+            setattr(self, k, getattr(st, k))
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%d" % (k, getattr(self, k)) for k in self.__slots__))
+
+
 def decode(b):
     """Bytes from the library (a char array or char *) as str."""
     return b.decode("utf-8", "replace") if b is not None else ""

@@ -156,22 +156,14 @@ class FileChecksum:
                                                    self.length, self.value)
 
 
-class ContentSummary:
+class ContentSummary(_lib.Record):
     """Totals under a path (struct dfs_summary): length (bytes in files),
     files, dirs, space_consumed (length x replication)."""
 
     __slots__ = ("length", "files", "dirs", "space_consumed")
 
-    def __init__(self, s):
-        for k in self.__slots__:
-            setattr(self, k, getattr(s, k))
 
-    def __repr__(self):
-        return "ContentSummary(%s)" % ", ".join(
-            "%s=%d" % (k, getattr(self, k)) for k in self.__slots__)
-
-
-class DirStream:
+class DirStream(_lib.HandleOwner):
     """The entries of a directory as an iterator of FileStatus over one
     dfs_dir (made by Client.scandir()).  It belongs to one thread at a
     time.  close() frees the stream (also at its end, and when the Client
@@ -225,20 +217,6 @@ class DirStream:
 
     _close_from_client = close
 
-    __reduce__ = _lib.unpicklable
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:                   # noqa: BLE001 - nothing to tell
-            pass
-
 
 def _parse_mode(mode):
     """(kind "r"/"w"/"x"/"a", binary) of an open() mode, as builtin open()
@@ -261,7 +239,7 @@ def _parse_mode(mode):
     return kinds.pop(), "b" in chars
 
 
-class Client:
+class Client(_lib.HandleOwner):
     """A connection to a dfs namenode (see dfs.connect())."""
 
     _h = None               # the dfs_fs *, None once closed
@@ -416,20 +394,6 @@ class Client:
             _lib.lib().dfs_disconnect(h)
         if first is not None:
             raise first
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:                   # noqa: BLE001 - nothing to tell
-            pass
-
-    __reduce__ = _lib.unpicklable
 
     def __repr__(self):
         if self._h is None:

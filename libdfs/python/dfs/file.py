@@ -32,21 +32,13 @@ DEFAULT_BUFFER_SIZE = 1 << 20
 _UINT64_MAX = (1 << 64) - 1
 
 
-class ReadStats:
+class ReadStats(_lib.Record):
     """What a reader has read (struct dfs_read_stats): bytes_read,
     local_bytes_read (from a datanode on this client's host),
     short_circuit_bytes_read, zero_copy_bytes_read."""
 
     __slots__ = ("bytes_read", "local_bytes_read", "short_circuit_bytes_read",
                  "zero_copy_bytes_read")
-
-    def __init__(self, st):
-        for k in self.__slots__:
-            setattr(self, k, getattr(st, k))
-
-    def __repr__(self):
-        return "ReadStats(%s)" % ", ".join(
-            "%s=%d" % (k, getattr(self, k)) for k in self.__slots__)
 
 
 def _rbuf(b):
