@@ -339,6 +339,8 @@ def test_client_close_writes_what_open_files_buffer(module_cluster, base):
     f.write(b"fsspec buffer")
     fs.client.close()
     assert f.closed
+    # The file system connects again for its next call.
+    assert fs.cat_file(base + "/fsspec") == b"fsspec buffer"
     with dfs.connect(module_cluster.addr) as c2:
         assert c2.open(base + "/buffered").read() == b"in the buffer"
         assert c2.open(base + "/text", "r").read() == "text in the buffer"

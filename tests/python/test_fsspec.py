@@ -142,6 +142,9 @@ def test_fork_child_gets_its_own_connection(module_cluster, fs, base):
     assert out.startswith("RuntimeError: dfs.Client connected in process")
     assert in_forked_child(lambda: r.read()).startswith("RuntimeError")
     assert in_forked_child(lambda: (c.close(), c.closed)) == "(None, True)"
+    assert in_forked_child(lambda: repr(c)) == repr(
+        "<dfs.Client dfs://%s user=%s of process %d>"
+        % (module_cluster.addr, c.user, os.getpid()))
     parent = fs.client
     assert in_forked_child(lambda: (fs.client is not parent,
                                     fs.cat_file(base + "/x"))) == \

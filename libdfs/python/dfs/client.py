@@ -283,6 +283,7 @@ class Client(_lib.HandleOwner):
             check(lib.dfs_connect(opts, ctypes.byref(h)))
             self._h = h.value
             self._pid = os.getpid()
+            self._desc = "%s user=%s" % (self.uri, self.user)   # for repr
         finally:
             lib.dfs_options_destroy(opts)
 
@@ -398,7 +399,9 @@ class Client(_lib.HandleOwner):
     def __repr__(self):
         if self._h is None:
             return "<dfs.Client closed>"
-        return "<dfs.Client %s user=%s>" % (self.uri, self.user)
+        if self._inherited():
+            return "<dfs.Client %s of process %d>" % (self._desc, self._pid)
+        return "<dfs.Client %s>" % self._desc
 
     # -------------------------------------------------------- properties
     @property
