@@ -333,6 +333,41 @@ def test_attributes_chmod_chown_replication_utime(client, base):
     assert st.mtime_ms == 1000000500 and st.atime_ms == 2000000000
 
 
+
+def test_numbers_out_of_range_are_refused_not_wrapped(module_cluster, client,
+                                                      base):
+    """A negative or too large number for an unsigned parameter raises
+    ValueError naming it, and changes nothing: ctypes would pass -1 as
+    2**32-1 (mkdir made a 0o7777 directory of mode=-1)."""
+    p = base + "/n"
+    client.touch(p)
+    before = client.stat(p)
+    for call, what in [
+            (lambda: client.mkdir(base + "/d", mode=-1), "mode -1"),
+            (lambda: client.mkdir(base + "/d", mode=1 << 32),
+             "mode 4294967296"),
+            (lambda: client.touch(base + "/t", mode=-1), "mode -1"),
+            (lambda: client.chmod(p, -1), "mode -1"),
+            (lambda: client.set_replication(p, -1), "replication -1"),
+            (lambda: client.open(base + "/w", "wb", replication=-2),
+             "replication -2"),
+            (lambda: client.open(base + "/w", "wb", block_size=-1),
+             "block_size -1"),
+            (lambda: client.open(base + "/w", "wb", permissions=-1),
+             "permissions -1"),
+            (lambda: client.utime(p, mtime=-0.001), "before the epoch"),
+            (lambda: dfs.connect(module_cluster.addr, timeout_ms=-1),
+             "timeout_ms -1")]:
+        with pytest.raises(ValueError, match=what):
+            call()
+    with pytest.raises(TypeError):
+        client.chmod(p, "644")                  # not an int: no guessing
+    assert client.listdir(base) == ["n"]
+    after = client.stat(p)
+    assert (after.mode, after.replication, after.mtime_ms) == \
+        (before.mode, before.replication, before.mtime_ms)
+
+
 def test_content_summary_and_checksum(client, base):
     data = blob(200000, 6)
     with client.open(base + "/a", "wb", block_size=65536) as f:

@@ -14,6 +14,7 @@ sizes and offsets with the compiler's.
 """
 
 import ctypes
+import operator
 import os
 import threading
 
@@ -236,6 +237,17 @@ def lib():
 def has(name):
     """True when the loaded libdfs exports the call `name`."""
     return hasattr(lib(), name)
+
+
+def unsigned(value, what, bits=32):
+    """value (an int) for an unsigned parameter of dfs.h of `bits` bits:
+    ctypes would wrap -1 to 2**bits - 1, so a value out of range raises
+    ValueError naming `what`; a non-int TypeError."""
+    v = operator.index(value)
+    if not 0 <= v < 1 << bits:
+        raise ValueError("%s %d out of range [0, %d]"
+                         % (what, v, (1 << bits) - 1))
+    return v
 
 
 def encode(s):

@@ -264,13 +264,17 @@ class Client(_lib.HandleOwner):
             if user:
                 lib.dfs_options_set_user(opts, _lib.encode(user))
             if timeout_ms is not None:
-                lib.dfs_options_set_timeout_ms(opts, int(timeout_ms))
+                lib.dfs_options_set_timeout_ms(opts, _lib.unsigned(
+                    int(timeout_ms), "timeout_ms"))
             if replication is not None:
-                lib.dfs_options_set_replication(opts, int(replication))
+                lib.dfs_options_set_replication(opts, _lib.unsigned(
+                    int(replication), "replication"))
             if block_size is not None:
-                lib.dfs_options_set_block_size(opts, int(block_size))
+                lib.dfs_options_set_block_size(opts, _lib.unsigned(
+                    int(block_size), "block_size", 64))
             if chunk_size is not None:
-                check(lib.dfs_options_set_chunk_size(opts, int(chunk_size)))
+                check(lib.dfs_options_set_chunk_size(opts, _lib.unsigned(
+                    int(chunk_size), "chunk_size")))
             if client_host is not None:
                 if not hasattr(lib, "dfs_options_set_client_host"):
                     raise NotImplementedError(
@@ -514,8 +518,8 @@ class Client(_lib.HandleOwner):
     def mkdir(self, path, mode=0o755, parents=False):
         """Create a directory.  parents=True: the missing parents too, and
         an existing directory is no error (mkdir -p)."""
-        check(self._call("dfs_mkdir", _lib.encode(path), mode,
-                         1 if parents else 0))
+        check(self._call("dfs_mkdir", _lib.encode(path),
+                         _lib.unsigned(mode, "mode"), 1 if parents else 0))
 
     def makedirs(self, path, mode=0o755, exist_ok=False):
         """os.makedirs: FileExistsError when path exists, unless exist_ok
@@ -530,7 +534,8 @@ class Client(_lib.HandleOwner):
 
     def touch(self, path, mode=0o644):
         """Create an empty, complete file (FileExistsError if path exists)."""
-        check(self._call("dfs_create", _lib.encode(path), mode))
+        check(self._call("dfs_create", _lib.encode(path),
+                         _lib.unsigned(mode, "mode")))
 
     def rmdir(self, path):
         """Delete an empty directory (os.rmdir): NotADirectoryError for a
@@ -550,7 +555,8 @@ class Client(_lib.HandleOwner):
                          _lib.encode(dst), 1 if overwrite else 0))
 
     def chmod(self, path, mode):
-        check(self._call("dfs_chmod", _lib.encode(path), mode))
+        check(self._call("dfs_chmod", _lib.encode(path),
+                         _lib.unsigned(mode, "mode")))
 
     def chown(self, path, owner=None, group=None):
         """Set owner and/or group (None: left unchanged)."""
@@ -560,13 +566,17 @@ class Client(_lib.HandleOwner):
 
     def set_replication(self, path, replication):
         check(self._call("dfs_set_replication", _lib.encode(path),
-                         replication))
+                         _lib.unsigned(replication, "replication")))
 
     def utime(self, path, mtime=None, atime=None):
         """Set the modification and/or access time (seconds since the
         epoch, float; None leaves it unchanged)."""
         def ms(t):
-            return -1 if t is None else int(round(t * 1000))
+            if t is None:
+                return -1
+            if t < 0:           # before the epoch: dfs times are unsigned
+                raise ValueError("time %r before the epoch" % (t,))
+            return int(round(t * 1000))
         check(self._call("dfs_utimes", _lib.encode(path),
                          ms(mtime), ms(atime)))
 
@@ -614,6 +624,9 @@ class Client(_lib.HandleOwner):
         die (DFS_O_TEMPORARY; for files renamed into place)."""
         if mode not in ("rb", "wb", "xb", "ab"):
             raise ValueError("invalid mode: %r (rb, wb, xb or ab)" % mode)
+        replication = _lib.unsigned(replication, "replication")
+        block_size = _lib.unsigned(block_size, "block_size", 64)
+        permissions = _lib.unsigned(permissions, "permissions")
         lib = _lib.lib()
         p = _lib.encode(path)
         out = ctypes.c_void_p()
