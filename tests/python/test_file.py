@@ -119,6 +119,10 @@ def test_read_readinto_seek_tell(client, base):
         assert f.pread(20, 100) == data[100:120]
         assert f.pread(1000, len(data) - 5) == data[-5:]
         assert f.tell() == len(data)          # pread does not move it
+        assert f.pread(10, len(data) + 1) == b""
+        for size, offset in ((1, -1), (-1, 0), (1, 2**64)):   # not wrapped
+            with pytest.raises(ValueError):
+                f.pread(size, offset)
         with pytest.raises(OSError) as ei:
             f.seek(-1)
         assert ei.value.errno == 22

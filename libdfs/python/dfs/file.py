@@ -137,8 +137,9 @@ class RawFile(io.RawIOBase):
         """Up to size bytes at offset (fewer only at the end of the file);
         the position does not move."""
         self._need(True)
-        if size < 0 or offset < 0:
-            raise ValueError("negative size or offset")
+        if size < 0:
+            raise ValueError("negative size %d" % size)
+        offset = _lib.unsigned(offset, "offset", 64)   # never wrapped
         out = bytearray(size)
         got = 0
         while got < size:
