@@ -180,8 +180,10 @@ def test_text_mode_reads_and_writes_str(client, base):
     text = "grüße\nzweite Zeile\n" * 1000
     with client.open(p, "w", encoding="utf-8") as f:
         assert isinstance(f, io.TextIOWrapper)
+        assert (f.mode, f.buffer.mode, f.name) == ("w", "wb", p)  # as open()
         f.write(text)
-    with client.open(p, "r", encoding="utf-8") as f:
+    with client.open(p, "rt", encoding="utf-8") as f:
+        assert f.mode == "rt" and f.buffer.mode == "rb"
         assert f.readline() == "grüße\n"
         assert f.read() == text[len("grüße\n"):]
     assert client.stat(p).size == len(text.encode("utf-8"))

@@ -684,8 +684,11 @@ class Client(_lib.HandleOwner):
                 buf = io.BufferedReader(raw, size)
             else:
                 buf = BufferedWriter(raw, size)
-            outer = buf if binary else io.TextIOWrapper(
-                buf, encoding, errors, newline, line_buffering=line_buffering)
+            outer = buf
+            if not binary:
+                outer = io.TextIOWrapper(buf, encoding, errors, newline,
+                                         line_buffering=line_buffering)
+                outer.mode = mode       # as open() sets it
             raw._outer = weakref.ref(outer)     # what Client.close() closes
             return outer
         except BaseException:
