@@ -266,6 +266,15 @@ def test_scandir_is_a_closable_stream_closed_with_its_client(
     c.close()
     with pytest.raises(ValueError, match="closed dfs client"):
         next(it)
+    # Another thread's stream, closed while the Client is still closing,
+    # does not look ended either (the stream is closed before the handle).
+    c = dfs.connect(module_cluster.addr)
+    it = c.scandir(base)
+    assert next(it).name == "a"
+    it._close_from_client()                     # what close() does first
+    with pytest.raises(ValueError, match="closed dfs client"):
+        next(it)
+    c.close()
     it.close()                                  # and again: nothing to do
 
 

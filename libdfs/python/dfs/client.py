@@ -173,6 +173,7 @@ class DirStream(_lib.HandleOwner):
     closes); next() on a stream closed by its Client raises ValueError."""
 
     _h = None               # the dfs_dir *, None once closed
+    _by_client = False      # closed by Client.close(), not at its end
 
     def __init__(self, client, path, only=None):
         self._client = client
@@ -199,7 +200,8 @@ class DirStream(_lib.HandleOwner):
             st, self._only = self._only, None
             return st
         if self._h is None:
-            self._client._handle()      # ValueError once the Client closed
+            if self._by_client:         # not the end: the Client closed
+                raise ValueError("operation on a closed dfs client")
             raise StopIteration
         rc = self._client._call_on(self._h, "dfs_readdir",
                                    ctypes.byref(self._ent))
@@ -218,7 +220,9 @@ class DirStream(_lib.HandleOwner):
         if self._h is not None:
             self._client._release(self, "dfs_closedir")
 
-    _close_from_client = close
+    def _close_from_client(self):
+        self._by_client = True
+        self.close()
 
 
 def _parse_mode(mode):
