@@ -13,9 +13,10 @@ ctypes drops the GIL during each call); the file objects it opens belong
 to one thread at a time.  Every libdfs call goes through Client._enter()
 / _leave(), so close() waits for the calls in flight and no call runs on
 a freed handle.  A Client belongs to the process that connected (a forked
-child gets RuntimeError: see _inherited()).  Paths are absolute or relative to the working
-directory (/user/NAME at first).  Failures raise the exceptions of
-dfs.errors (FileNotFoundError, ... with the library's message).
+child gets RuntimeError: see _inherited()).  Paths are absolute or
+relative to the working directory (/user/NAME at first).  Failures raise
+the exceptions of dfs.errors (FileNotFoundError, ... with the library's
+message).
 """
 
 import ctypes
