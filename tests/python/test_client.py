@@ -226,6 +226,10 @@ def test_stat_ls_listdir(client, base):
     assert client.isdir(base + "/b") and not client.isdir(base + "/a.txt")
     assert not client.exists(base + "/nope")
     assert not client.exists(base + "/a.txt/below")
+    # A path no call takes does not exist either (as os.path.exists()).
+    for bad in ("", "/../x", "/a\udcff"):
+        assert not client.exists(bad) and not client.isdir(bad)
+        assert not client.isfile(bad)
     # Relative paths resolve against the working directory.
     client.chdir(base)
     try:
@@ -243,6 +247,35 @@ def test_large_directory_is_listed_in_pages(client, module_cluster, base):
     for n in names:
         client.touch(d + "/" + n)
     assert client.listdir(d) == names
+
+
+def test_scandir_is_a_closable_stream_closed_with_its_client(
+        module_cluster, base):
+    """A directory stream left open is closed by Client.close() (libdfs
+    wants every dfs_dir closed before dfs_disconnect): next() then raises
+    ValueError instead of reading through a freed handle."""
+    c = dfs.connect(module_cluster.addr)
+    for n in ("a", "b", "c"):
+        c.touch(base + "/" + n)
+    with c.scandir(base) as it:
+        assert next(it).name == "a"
+    with pytest.raises(StopIteration):
+        next(it)                                # closed by the with block
+    it = c.scandir(base)
+    assert next(it).name == "a"
+    c.close()
+    with pytest.raises(ValueError, match="closed dfs client"):
+        next(it)
+    # Another thread's stream, closed while the Client is still closing,
+    # does not look ended either (the stream is closed before the handle).
+    c = dfs.connect(module_cluster.addr)
+    it = c.scandir(base)
+    assert next(it).name == "a"
+    it._close_from_client()                     # what close() does first
+    with pytest.raises(ValueError, match="closed dfs client"):
+        next(it)
+    c.close()
+    it.close()                                  # and again: nothing to do
 
 
 def test_mkdir_makedirs_rm_mv(client, base):
@@ -272,8 +305,18 @@ def test_mkdir_makedirs_rm_mv(client, base):
     assert ei.value.errno == errno.ENOTEMPTY
     client.rm(base + "/p", recursive=True)
     assert not client.exists(base + "/p")
+    # rmdir (os.rmdir): a file or a non-empty directory is refused; the
+    # NotADirectoryError it and listdir() raise is built as the library's.
+    for call in (client.rmdir, client.listdir):
+        with pytest.raises(NotADirectoryError) as ei:
+            call(base + "/m/g")
+        assert ei.value.dfs_error == "NOTDIR" and ei.value.errno == 20
+        assert ei.value.strerror == base + "/m/g: Not a directory"
+    with pytest.raises(OSError) as ei:
+        client.rmdir(base + "/m")
+    assert ei.value.errno == errno.ENOTEMPTY and client.exists(base + "/m/g")
     client.rm(base + "/m/g")
-    client.rm(base + "/m")                            # empty now
+    client.rmdir(base + "/m")                         # empty now
     assert client.listdir(base) == ["x"]
 
 
@@ -297,6 +340,41 @@ def test_attributes_chmod_chown_replication_utime(client, base):
     client.utime(p, atime=2000000)
     st = client.stat(p)
     assert st.mtime_ms == 1000000500 and st.atime_ms == 2000000000
+
+
+
+def test_numbers_out_of_range_are_refused_not_wrapped(module_cluster, client,
+                                                      base):
+    """A negative or too large number for an unsigned parameter raises
+    ValueError naming it, and changes nothing: ctypes would pass -1 as
+    2**32-1 (mkdir made a 0o7777 directory of mode=-1)."""
+    p = base + "/n"
+    client.touch(p)
+    before = client.stat(p)
+    for call, what in [
+            (lambda: client.mkdir(base + "/d", mode=-1), "mode -1"),
+            (lambda: client.mkdir(base + "/d", mode=1 << 32),
+             "mode 4294967296"),
+            (lambda: client.touch(base + "/t", mode=-1), "mode -1"),
+            (lambda: client.chmod(p, -1), "mode -1"),
+            (lambda: client.set_replication(p, -1), "replication -1"),
+            (lambda: client.open(base + "/w", "wb", replication=-2),
+             "replication -2"),
+            (lambda: client.open(base + "/w", "wb", block_size=-1),
+             "block_size -1"),
+            (lambda: client.open(base + "/w", "wb", permissions=-1),
+             "permissions -1"),
+            (lambda: client.utime(p, mtime=-0.001), "before the epoch"),
+            (lambda: dfs.connect(module_cluster.addr, timeout_ms=-1),
+             "timeout_ms -1")]:
+        with pytest.raises(ValueError, match=what):
+            call()
+    with pytest.raises(TypeError):
+        client.chmod(p, "644")                  # not an int: no guessing
+    assert client.listdir(base) == ["n"]
+    after = client.stat(p)
+    assert (after.mode, after.replication, after.mtime_ms) == \
+        (before.mode, before.replication, before.mtime_ms)
 
 
 def test_content_summary_and_checksum(client, base):
@@ -343,6 +421,11 @@ def test_block_locations_of_a_multi_block_file(client, module_cluster, base):
     assert client.block_locations(p, size + 10, 5) == []
     with pytest.raises(FileNotFoundError):
         client.block_locations(base + "/nope")
+    # Negative numbers are refused, not wrapped to huge unsigned ones.
+    with pytest.raises(ValueError, match="negative"):
+        client.block_locations(p, -5)
+    with pytest.raises(ValueError, match="negative"):
+        client.block_locations(p, 0, -1)
 
 
 def test_python_without_dfs_libdfs_finds_the_soname(module_cluster, tmp_path):

@@ -8,12 +8,13 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 
 import pytest
 
-from conftest import REPO, SMALL_CLUSTER, blob
+from conftest import REPO, SMALL_CLUSTER, blob, host_port, wait_for
 
 import dfs
 from dfs import _lib
@@ -118,6 +119,10 @@ def test_read_readinto_seek_tell(client, base):
         assert f.pread(20, 100) == data[100:120]
         assert f.pread(1000, len(data) - 5) == data[-5:]
         assert f.tell() == len(data)          # pread does not move it
+        assert f.pread(10, len(data) + 1) == b""
+        for size, offset in ((1, -1), (-1, 0), (1, 2**64)):   # not wrapped
+            with pytest.raises(ValueError):
+                f.pread(size, offset)
         with pytest.raises(OSError) as ei:
             f.seek(-1)
         assert ei.value.errno == 22
@@ -125,9 +130,24 @@ def test_read_readinto_seek_tell(client, base):
             f.seek(0, 3)
         with pytest.raises(io.UnsupportedOperation):
             f.write(b"x")
+        with pytest.raises(OverflowError):       # not wrapped to 64 bits
+            f.seek(2**64 + 3)
+        assert f.tell() == len(data)
     assert f.closed
+    # Every call on a closed file raises ValueError, as on Python's files.
+    for call in (lambda: f.read(1), lambda: f.readinto(bytearray(1)),
+                 f.readall, lambda: f.seek(0), f.tell, f.flush,
+                 f.readable, f.writable, f.seekable, f.readline,
+                 lambda: f.pread(1, 0), lambda: f.length):
+        with pytest.raises(ValueError):
+            call()
+    f.close()                                   # closing again is fine
+    w = client.open(base + "/w.bin", "wb", buffering=0)
+    w.close()
     with pytest.raises(ValueError):
-        f.read(1)
+        w.flush()
+    with pytest.raises(ValueError):
+        w.write(b"x")
 
 
 def test_buffered_reader_readline_and_iteration(client, base):
@@ -160,8 +180,10 @@ def test_text_mode_reads_and_writes_str(client, base):
     text = "grüße\nzweite Zeile\n" * 1000
     with client.open(p, "w", encoding="utf-8") as f:
         assert isinstance(f, io.TextIOWrapper)
+        assert (f.mode, f.buffer.mode, f.name) == ("w", "wb", p)  # as open()
         f.write(text)
-    with client.open(p, "r", encoding="utf-8") as f:
+    with client.open(p, "rt", encoding="utf-8") as f:
+        assert f.mode == "rt" and f.buffer.mode == "rb"
         assert f.readline() == "grüße\n"
         assert f.read() == text[len("grüße\n"):]
     assert client.stat(p).size == len(text.encode("utf-8"))
@@ -302,6 +324,59 @@ def test_client_close_closes_its_files(module_cluster, base):
     with dfs.connect(module_cluster.addr) as c2:
         st = c2.stat(p)
         assert st.complete and st.size == len(b"completed by close")
+
+
+def test_client_close_writes_what_open_files_buffer(module_cluster, base):
+    """Client.close() closes a buffered or text writer through its
+    wrapper, so the bytes still in its buffer reach the file (as closing
+    the wrapper would), for Client.open() and fsspec files alike."""
+    import fsspec
+    c = dfs.connect(module_cluster.addr)
+    b = c.open(base + "/buffered", "wb")
+    b.write(b"in the buffer")
+    t = c.open(base + "/text", "w")
+    t.write("text in the buffer")
+    c.close()
+    assert b.closed and t.closed
+    host, port = host_port(module_cluster.addr)
+    fs = fsspec.filesystem("dfs", host=host, port=port,
+                           skip_instance_cache=True)
+    f = fs.open(base + "/fsspec", "wb")
+    f.write(b"fsspec buffer")
+    fs.client.close()
+    assert f.closed
+    # The file system connects again for its next call.
+    assert fs.cat_file(base + "/fsspec") == b"fsspec buffer"
+    with dfs.connect(module_cluster.addr) as c2:
+        assert c2.open(base + "/buffered").read() == b"in the buffer"
+        assert c2.open(base + "/text", "r").read() == "text in the buffer"
+        assert c2.open(base + "/fsspec").read() == b"fsspec buffer"
+
+
+def test_client_close_waits_for_calls_in_flight(module_cluster):
+    """Closing a Client another thread is calling through waits for that
+    call (the handle is freed after it, never under it); calls made while
+    it waits raise ValueError.  The namenode is stopped to hold a stat()
+    in flight."""
+    c = dfs.connect(module_cluster.addr)
+    nn = module_cluster.pid("namenode")
+    got = []
+    stat = threading.Thread(target=lambda: got.append(c.stat("/")))
+    closer = threading.Thread(target=c.close)
+    os.kill(nn, signal.SIGSTOP)
+    try:
+        stat.start()
+        wait_for(lambda: c._busy == 1, what="the stat() in flight")
+        closer.start()
+        wait_for(lambda: c._closer is not None, what="close() waiting")
+        assert closer.is_alive() and not c.closed
+        with pytest.raises(ValueError, match="closed dfs client"):
+            c.stat("/")
+    finally:
+        os.kill(nn, signal.SIGCONT)
+    stat.join(60)
+    closer.join(60)
+    assert got and got[0].is_dir() and c.closed
 
 
 def test_threads_share_a_client(client, base):

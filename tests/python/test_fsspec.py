@@ -93,6 +93,10 @@ def test_urls_paths_and_instances(module_cluster, url, fs):
     assert fsspec.filesystem("dfs", host=host, port=port) is fs
     other = fsspec.filesystem("dfs", host=host, port=port, user="carol")
     assert other is not fs and other.client.user == "carol"
+    # Its URLs name the user, so they open as that user again.
+    assert other.unstrip_protocol("/a") == "dfs://carol@%s:%d/a" % (host, port)
+    f4, path = url_to_fs(other.unstrip_protocol("/a"))
+    assert f4.client.user == "carol" and path == "/a"
     # dfs:/// (no host): the environment's default namenode.
     os.environ["DFS_NAMENODE"] = module_cluster.addr
     try:
@@ -104,6 +108,50 @@ def test_urls_paths_and_instances(module_cluster, url, fs):
     assert pickle.loads(pickle.dumps(fs)) is fs
     with pytest.raises(ValueError):
         DfsFileSystem(port=port)
+
+
+def in_forked_child(fn):
+    """fn()'s repr, or its exception's type name, computed in a child
+    forked from this process (which outlives it untouched)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                 # the child
+        try:
+            try:
+                out = repr(fn())
+            except BaseException as e:          # noqa: BLE001 - reported
+                out = type(e).__name__ + ": " + str(e)
+            os.write(w, out.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        out = f.read().decode()
+    assert os.waitpid(pid, 0)[1] == 0
+    return out
+
+
+def test_fork_child_gets_its_own_connection(module_cluster, fs, base):
+    """A forked child (multiprocessing's fork, a DataLoader's workers)
+    never talks through the parent's sockets: a Client from the parent
+    refuses to work there, the file system connects again."""
+    fs.pipe_file(base + "/x", b"forked")
+    c = dfs.connect(module_cluster.addr)
+    r = c.open(base + "/x", buffering=0)
+    out = in_forked_child(lambda: c.stat("/"))
+    assert out.startswith("RuntimeError: dfs.Client connected in process")
+    assert in_forked_child(lambda: r.read()).startswith("RuntimeError")
+    assert in_forked_child(lambda: (c.close(), c.closed)) == "(None, True)"
+    assert in_forked_child(lambda: repr(c)) == repr(
+        "<dfs.Client dfs://%s user=%s of process %d>"
+        % (module_cluster.addr, c.user, os.getpid()))
+    parent = fs.client
+    assert in_forked_child(lambda: (fs.client is not parent,
+                                    fs.cat_file(base + "/x"))) == \
+        "(True, b'forked')"
+    assert r.read() == b"forked" and c.stat("/").is_dir()   # untouched
+    c.close()
+    assert fs.client is parent
 
 
 # ------------------------------------------------------------- listings
@@ -136,6 +184,7 @@ def test_ls_info_exists(fs, client, base):
     assert fs.exists(base + "/f.txt") and fs.exists(base + "/d")
     assert not fs.exists(base + "/missing")
     assert not fs.exists(base + "/f.txt/below")
+    assert not fs.exists("/../x") and not fs.isdir("/../x")  # as fsspec's
     assert fs.isfile(base + "/f.txt") and not fs.isfile(base + "/d")
     assert fs.isdir(base + "/d") and not fs.isdir(base + "/missing")
     assert fs.size(base + "/f.txt") == 5
@@ -273,6 +322,42 @@ def test_open_read_write_append(fs, client, base):
         fs.open(base, "rb")
     with pytest.raises(NotImplementedError):
         fs.open(p, "r+b")
+
+
+UNPICKLE_AND_READ = """
+import pickle, sys
+f = pickle.loads(sys.stdin.buffer.read())
+print(f.tell(), f.read(5).decode(), type(f).__name__)
+"""
+
+
+def test_pickled_reader_reopens_writer_and_handles_refuse(fs, client, base):
+    """A DfsFile reader pickles (xarray/Dask ship open files) and opens
+    again where it is unpickled, at its position, as fsspec's local files
+    do; a writer does not pickle; nor does anything holding a libdfs
+    handle (pickled, it would be freed twice)."""
+    p = base + "/pk.txt"
+    fs.pipe_file(p, b"0123456789abcdef")
+    with fs.open(p, "rb", cache_type="bytes") as f:
+        f.seek(10)
+        blob_ = pickle.dumps(f)
+        g = pickle.loads(blob_)
+        assert g is not f and g.tell() == 10 and g.read() == b"abcdef"
+        assert f.read(2) == b"ab"                # the original is its own
+        g.close()
+    r = subprocess.run(["/usr/bin/python3", "-c", UNPICKLE_AND_READ],
+                       input=blob_, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().split() == ["10", "abcde", "DfsFile"]
+    with fs.open(base + "/pk-w", "wb") as w:
+        with pytest.raises(ValueError, match="open for writing"):
+            pickle.dumps(w)
+    raw = client.open_raw(p)
+    with client.scandir(base) as it:
+        for obj in (client, raw, it):
+            with pytest.raises(TypeError, match="holds a libdfs handle"):
+                pickle.dumps(obj)
+    raw.close()
 
 
 def test_write_options_replication_and_block_size(fs, client, base):

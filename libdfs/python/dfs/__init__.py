@@ -16,16 +16,16 @@ See docs/python.md.
 """
 
 from . import _lib
-from .client import (BlockLocation, Client, ContentSummary, FileChecksum,
-                     FileStatus, Replica, connect)
+from .client import (BlockLocation, Client, ContentSummary, DirStream,
+                     FileChecksum, FileStatus, Replica, connect)
 from .errors import EXCEPTIONS
 from .file import BufferedWriter, RawFile, ReadStats
 
 __version__ = "0.1.0"
 
-__all__ = ["connect", "Client", "FileStatus", "BlockLocation", "Replica",
-           "FileChecksum", "ContentSummary", "RawFile", "BufferedWriter",
-           "ReadStats", "EXCEPTIONS", "library_version"]
+__all__ = ["connect", "Client", "DirStream", "FileStatus", "BlockLocation",
+           "Replica", "FileChecksum", "ContentSummary", "RawFile",
+           "BufferedWriter", "ReadStats", "EXCEPTIONS", "library_version"]
 
 
 def library_version():

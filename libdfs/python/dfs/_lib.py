@@ -14,6 +14,7 @@ sizes and offsets with the compiler's.
 """
 
 import ctypes
+import operator
 import os
 import threading
 
@@ -238,14 +239,72 @@ def has(name):
     return hasattr(lib(), name)
 
 
+def unsigned(value, what, bits=32):
+    """value (an int) for an unsigned parameter of dfs.h of `bits` bits:
+    ctypes would wrap -1 to 2**bits - 1, so a value out of range raises
+    ValueError naming `what`; a non-int TypeError."""
+    v = operator.index(value)
+    if not 0 <= v < 1 << bits:
+        raise ValueError("%s %d out of range [0, %d]"
+                         % (what, v, (1 << bits) - 1))
+    return v
+
+
 def encode(s):
-    """A str (or os.PathLike / bytes) as the UTF-8 bytes dfs.h takes."""
+    """A str (or os.PathLike / bytes) as the UTF-8 bytes dfs.h takes.
+    Undecodable bytes carried as surrogates (os.fsdecode()'s
+    surrogateescape) go back as those bytes, for the library to judge
+    (it refuses bad UTF-8 with EINVAL naming the path)."""
     if isinstance(s, bytes):
         return s
     s = os.fspath(s)
     if isinstance(s, bytes):
         return s
-    return s.encode("utf-8")
+    return s.encode("utf-8", "surrogateescape")
+
+
+def unpicklable(obj, *args):
+    """__reduce__ of the objects over a libdfs handle: a handle means
+    nothing in another process (nor twice in this one), so pickling one
+    raises TypeError, as for Python's files and sockets."""
+    raise TypeError("cannot pickle %r object: it holds a libdfs handle "
+                    "(pickle a dfs.filesystem.DfsFileSystem, or connect "
+                    "again where it is needed)" % type(obj).__name__)
+
+
+class HandleOwner:
+    """Base of the objects that own a libdfs handle and free it in their
+    close(): a context manager that closes it, closed when collected, and
+    never pickled (see unpicklable())."""
+
+    __reduce__ = unpicklable
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:                   # noqa: BLE001 - nothing to tell
+            pass
+
+
+class Record:
+    """Base of the plain copies of a struct of numbers: a subclass names
+    the struct's fields in __slots__; Record(st) copies them from st."""
+
+    __slots__ = ()
+
+    def __init__(self, st):
+        for k in self.__slots__:
+            setattr(self, k, getattr(st, k))
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%d" % (k, getattr(self, k)) for k in self.__slots__))
 
 
 def decode(b):

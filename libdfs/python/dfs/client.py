@@ -10,22 +10,26 @@ namespace calls on it.
 
 A Client may be shared between threads (libdfs's handle is thread-safe;
 ctypes drops the GIL during each call); the file objects it opens belong
-to one thread at a time.  Paths are absolute or relative to the working
-directory (/user/NAME at first).  Failures raise the exceptions of
-dfs.errors (FileNotFoundError, ... with the library's message).
+to one thread at a time.  Every libdfs call goes through Client._enter()
+/ _leave(), so close() waits for the calls in flight and no call runs on
+a freed handle.  A Client belongs to the process that connected (a forked
+child gets RuntimeError: see _inherited()).  Paths are absolute or
+relative to the working directory (/user/NAME at first).  Failures raise
+the exceptions of dfs.errors (FileNotFoundError, ... with the library's
+message).
 """
 
 import ctypes
 import datetime
 import io
 import os
+import threading
 import weakref
 
 from . import _lib
 from .errors import check, error
-from .file import DEFAULT_BUFFER_SIZE, BufferedWriter, RawFile
+from .file import _UINT64_MAX, DEFAULT_BUFFER_SIZE, BufferedWriter, RawFile
 
-_UINT64_MAX = (1 << 64) - 1
 
 
 class FileStatus:
@@ -156,19 +160,70 @@ class FileChecksum:
                                                    self.length, self.value)
 
 
-class ContentSummary:
+class ContentSummary(_lib.Record):
     """Totals under a path (struct dfs_summary): length (bytes in files),
     files, dirs, space_consumed (length x replication)."""
 
     __slots__ = ("length", "files", "dirs", "space_consumed")
 
-    def __init__(self, s):
-        for k in self.__slots__:
-            setattr(self, k, getattr(s, k))
 
-    def __repr__(self):
-        return "ContentSummary(%s)" % ", ".join(
-            "%s=%d" % (k, getattr(self, k)) for k in self.__slots__)
+class DirStream(_lib.HandleOwner):
+    """The entries of a directory as an iterator of FileStatus over one
+    dfs_dir (made by Client.scandir()).  It belongs to one thread at a
+    time.  close() frees the stream (also at its end, and when the Client
+    closes); next() on a stream closed by its Client raises ValueError."""
+
+    _h = None               # the dfs_dir *, None once closed
+    _by_client = False      # closed by Client.close(), not at its end
+
+    def __init__(self, client, path, only=None):
+        self._client = client
+        self._path = path
+        self._only = only   # a file lists as itself: no stream
+        if only is not None:
+            return
+        self._ent = _lib.Stat()
+        d = ctypes.c_void_p()
+        h = client._enter()     # registered before a close() can run
+        try:
+            check(_lib.lib().dfs_opendir(h, _lib.encode(path),
+                                         ctypes.byref(d)))
+            self._h = d.value
+            client._files.add(self)
+        finally:
+            client._leave()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._only is not None:
+            st, self._only = self._only, None
+            return st
+        if self._h is None:
+            if self._by_client:         # not the end: the Client closed
+                raise ValueError("operation on a closed dfs client")
+            raise StopIteration
+        rc = self._client._call_on(self._h, "dfs_readdir",
+                                   ctypes.byref(self._ent))
+        if rc < 0:
+            exc = error(-rc)
+            self.close()
+            raise exc
+        if rc == 0:
+            self.close()
+            raise StopIteration
+        name = _lib.decode(self._ent.name)
+        return FileStatus(self._path.rstrip("/") + "/" + name, self._ent)
+
+    def close(self):
+        self._only = None
+        if self._h is not None:
+            self._client._release(self, "dfs_closedir")
+
+    def _close_from_client(self):
+        self._by_client = True
+        self.close()
 
 
 def _parse_mode(mode):
@@ -192,7 +247,7 @@ def _parse_mode(mode):
     return kinds.pop(), "b" in chars
 
 
-class Client:
+class Client(_lib.HandleOwner):
     """A connection to a dfs namenode (see dfs.connect())."""
 
     _h = None               # the dfs_fs *, None once closed
@@ -200,8 +255,11 @@ class Client:
     def __init__(self, uri=None, user=None, *, conf=None, timeout_ms=None,
                  replication=None, block_size=None, chunk_size=None,
                  client_host=None):
+        self._cond = threading.Condition()  # guards the three below
+        self._busy = 0          # libdfs calls in flight (see _enter)
+        self._closer = None     # the thread in close(), while it runs
         lib = _lib.lib()
-        self._files = weakref.WeakSet()
+        self._files = weakref.WeakSet()     # open files and DirStreams
         opts = lib.dfs_options_create()
         if not opts:
             raise MemoryError("dfs_options_create: out of memory")
@@ -214,13 +272,17 @@ class Client:
             if user:
                 lib.dfs_options_set_user(opts, _lib.encode(user))
             if timeout_ms is not None:
-                lib.dfs_options_set_timeout_ms(opts, int(timeout_ms))
+                lib.dfs_options_set_timeout_ms(opts, _lib.unsigned(
+                    int(timeout_ms), "timeout_ms"))
             if replication is not None:
-                lib.dfs_options_set_replication(opts, int(replication))
+                lib.dfs_options_set_replication(opts, _lib.unsigned(
+                    int(replication), "replication"))
             if block_size is not None:
-                lib.dfs_options_set_block_size(opts, int(block_size))
+                lib.dfs_options_set_block_size(opts, _lib.unsigned(
+                    int(block_size), "block_size", 64))
             if chunk_size is not None:
-                check(lib.dfs_options_set_chunk_size(opts, int(chunk_size)))
+                check(lib.dfs_options_set_chunk_size(opts, _lib.unsigned(
+                    int(chunk_size), "chunk_size")))
             if client_host is not None:
                 if not hasattr(lib, "dfs_options_set_client_host"):
                     raise NotImplementedError(
@@ -232,6 +294,8 @@ class Client:
             h = ctypes.c_void_p()
             check(lib.dfs_connect(opts, ctypes.byref(h)))
             self._h = h.value
+            self._pid = os.getpid()
+            self._desc = "%s user=%s" % (self.uri, self.user)   # for repr
         finally:
             lib.dfs_options_destroy(opts)
 
@@ -239,95 +303,162 @@ class Client:
     def _handle(self):
         if self._h is None:
             raise ValueError("operation on a closed dfs client")
+        if self._pid != os.getpid():
+            raise RuntimeError(
+                "dfs.Client connected in process %d cannot be used in "
+                "process %d, forked from it (its connections are the "
+                "parent's): connect again in this process"
+                % (self._pid, os.getpid()))
         return self._h
+
+    def _inherited(self):
+        """True in a process forked after the connection was made: the
+        handle (its sockets, its lease thread) is the parent's, and is
+        neither used nor freed here."""
+        return self._pid != os.getpid()
+
+    def _enter(self):
+        """Count one libdfs call in flight on this handle or on one of its
+        files or streams; returns the handle.  close() waits until none is
+        in flight, so no call ever runs on a freed handle.  ValueError once
+        closed, or while another thread closes it (the closing thread goes
+        on: it closes the files); RuntimeError in a forked child."""
+        with self._cond:
+            h = self._handle()
+            if self._closer not in (None, threading.get_ident()):
+                raise ValueError("operation on a closed dfs client")
+            self._busy += 1
+            return h
+
+    def _leave(self):
+        """The end of a call counted by _enter()."""
+        with self._cond:
+            self._busy -= 1
+            if not self._busy:
+                self._cond.notify_all()
+
+    def _call(self, fname, *args):
+        """libdfs's fname(this handle, *args), counted in flight."""
+        h = self._enter()
+        try:
+            return getattr(_lib.lib(), fname)(h, *args)
+        finally:
+            self._leave()
+
+    def _call_on(self, handle, fname, *args):
+        """libdfs's fname(handle, *args) for the handle of one of this
+        client's files or streams, counted in flight."""
+        self._enter()
+        try:
+            return getattr(_lib.lib(), fname)(handle, *args)
+        finally:
+            self._leave()
+
+    def _release(self, obj, fname):
+        """Free obj._h (a file or stream of this client) with libdfs's
+        fname(handle) and forget it; the call's DFS_ERR_* code.  In a
+        forked child the handle is the parent's: only forgotten."""
+        if self._inherited():
+            obj._h = None
+            self._files.discard(obj)
+            return 0
+        self._enter()
+        try:
+            h, obj._h = obj._h, None
+            self._files.discard(obj)
+            return (getattr(_lib.lib(), fname)(h) or 0) if h else 0
+        finally:
+            self._leave()
 
     @property
     def closed(self):
         return self._h is None
 
     def close(self):
-        """Close the files still open from this client (writers complete
-        their files), then the connection.  Raises the first error of
-        those closes, once all are done."""
-        h = self._h
-        if h is None:
-            return
+        """Close the files and directory streams still open from this
+        client (writers complete their files), then the connection.  Waits
+        for the calls other threads have in flight on it; their next calls
+        raise ValueError.  Raises the first error of those closes, once
+        all are done."""
+        with self._cond:
+            while self._closer is not None:     # another thread closes it
+                self._cond.wait()
+            h = self._h
+            if h is None:
+                return
+            if self._inherited():
+                self._h = None  # the parent's: dropped, not disconnected
+                return
+            self._closer = threading.get_ident()
+            while self._busy:
+                self._cond.wait()
         first = None
-        for f in list(self._files):
-            try:
-                f.close()
-            except Exception as e:          # noqa: BLE001 - raised below
-                first = first or e
-        self._h = None
-        _lib.lib().dfs_disconnect(h)
+        try:
+            for f in list(self._files):
+                try:
+                    f._close_from_client()
+                except Exception as e:      # noqa: BLE001 - raised below
+                    first = first or e
+        finally:
+            with self._cond:
+                self._h = None
+                self._closer = None
+                self._cond.notify_all()
+            _lib.lib().dfs_disconnect(h)
         if first is not None:
             raise first
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:                   # noqa: BLE001 - nothing to tell
-            pass
 
     def __repr__(self):
         if self._h is None:
             return "<dfs.Client closed>"
-        return "<dfs.Client %s user=%s>" % (self.uri, self.user)
+        if self._inherited():
+            return "<dfs.Client %s of process %d>" % (self._desc, self._pid)
+        return "<dfs.Client %s>" % self._desc
 
     # -------------------------------------------------------- properties
     @property
     def uri(self):
         """"dfs://HOST:PORT" of the namenode."""
         buf = ctypes.create_string_buffer(1100)
-        check(_lib.lib().dfs_get_uri(self._handle(), buf, len(buf)))
+        check(self._call("dfs_get_uri", buf, len(buf)))
         return _lib.decode(buf.value)
 
     @property
     def user(self):
         """The user this client acts as."""
-        return _lib.decode(_lib.lib().dfs_get_user(self._handle()))
+        return _lib.decode(self._call("dfs_get_user"))
 
     def getcwd(self):
         """The working directory relative paths resolve against."""
         buf = ctypes.create_string_buffer(4200)
-        check(_lib.lib().dfs_get_working_directory(self._handle(), buf,
-                                                   len(buf)))
+        check(self._call("dfs_get_working_directory", buf, len(buf)))
         return _lib.decode(buf.value)
 
     def chdir(self, path):
         """Set the working directory (it need not exist, as in HDFS)."""
-        check(_lib.lib().dfs_set_working_directory(self._handle(),
-                                                   _lib.encode(path)))
+        check(self._call("dfs_set_working_directory", _lib.encode(path)))
 
     def resolve(self, path):
         """The absolute, normalised form of path; the namenode is not
         asked (ValueError-free: a path the calls refuse raises OSError
         EINVAL with the reason)."""
         buf = ctypes.create_string_buffer(4200)
-        check(_lib.lib().dfs_resolve_path(self._handle(), _lib.encode(path),
-                                          buf, len(buf)))
+        check(self._call("dfs_resolve_path", _lib.encode(path),
+                         buf, len(buf)))
         return _lib.decode(buf.value)
 
     @property
     def default_block_size(self):
         """The namenode's block size of new files."""
         v = ctypes.c_uint64()
-        check(_lib.lib().dfs_get_default_block_size(self._handle(),
-                                                    ctypes.byref(v)))
+        check(self._call("dfs_get_default_block_size", ctypes.byref(v)))
         return v.value
 
     @property
     def default_replication(self):
         """The namenode's replication of new files."""
         v = ctypes.c_uint()
-        check(_lib.lib().dfs_get_default_replication(self._handle(),
-                                                     ctypes.byref(v)))
+        check(self._call("dfs_get_default_replication", ctypes.byref(v)))
         return v.value
 
     # --------------------------------------------------------- namespace
@@ -335,55 +466,43 @@ class Client:
         """FileStatus of path."""
         p = self.resolve(path)
         st = _lib.Stat()
-        check(_lib.lib().dfs_stat(self._handle(), _lib.encode(p),
-                                  ctypes.byref(st)))
+        check(self._call("dfs_stat", _lib.encode(p), ctypes.byref(st)))
         return FileStatus(p, st)
 
-    def exists(self, path):
-        """True when path exists; False when it, or a parent, does not
-        (or a parent is a file); other failures raise."""
+    def _stat_if_exists(self, path):
+        """stat(path), or None when path, or a parent, does not exist (or
+        a parent is a file) or is no valid path (EINVAL: os.path.exists()
+        is False for those too); other failures raise."""
         try:
-            self.stat(path)
+            return self.stat(path)
         except (FileNotFoundError, NotADirectoryError):
-            return False
-        return True
+            return None
+        except OSError as e:
+            if getattr(e, "dfs_error", None) == "INVAL":
+                return None
+            raise
+
+    def exists(self, path):
+        """True when path exists (see _stat_if_exists for False)."""
+        return self._stat_if_exists(path) is not None
 
     def isdir(self, path):
-        try:
-            return self.stat(path).is_dir()
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+        st = self._stat_if_exists(path)
+        return st is not None and st.is_dir()
 
     def isfile(self, path):
-        try:
-            return self.stat(path).is_file()
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+        st = self._stat_if_exists(path)
+        return st is not None and st.is_file()
 
     def scandir(self, path="."):
-        """Iterator of the FileStatus of each entry of directory path, in
-        name order, fetched from the namenode page by page.  A file path
-        lists as its own one entry (as HDFS does)."""
+        """A DirStream: iterator of the FileStatus of each entry of
+        directory path, in name order, fetched from the namenode page by
+        page.  A file path lists as its own one entry (as HDFS does).
+        Like os.scandir(), close it (or use it in a with block) when
+        leaving it before its end; closing the Client closes it."""
         p = self.resolve(path)
         st = self.stat(p)
-        if not st.is_dir():
-            yield st
-            return
-        lib = _lib.lib()
-        d = ctypes.c_void_p()
-        check(lib.dfs_opendir(self._handle(), _lib.encode(p), ctypes.byref(d)))
-        try:
-            ent = _lib.Stat()
-            while True:
-                rc = lib.dfs_readdir(d, ctypes.byref(ent))
-                if rc < 0:
-                    raise error(-rc)
-                if rc == 0:
-                    break
-                name = _lib.decode(ent.name)
-                yield FileStatus(p.rstrip("/") + "/" + name, ent)
-        finally:
-            lib.dfs_closedir(d)
+        return DirStream(self, p, None if st.is_dir() else st)
 
     def ls(self, path=".", detail=True):
         """The entries of directory path in name order: FileStatus objects,
@@ -392,18 +511,23 @@ class Client:
             return list(self.scandir(path))
         return [e.path for e in self.scandir(path)]
 
-    def listdir(self, path="."):
-        """The names of the entries of directory path (os.listdir)."""
+    def _stat_dir(self, path):
+        """FileStatus of directory path; for a file NotADirectoryError,
+        built as the library's errors are (dfs_error "NOTDIR")."""
         st = self.stat(path)
         if not st.is_dir():
-            raise NotADirectoryError(20, "%s: Not a directory" % st.path)
-        return [e.name for e in self.scandir(st.path)]
+            raise error(3, "%s: Not a directory" % st.path)
+        return st
+
+    def listdir(self, path="."):
+        """The names of the entries of directory path (os.listdir)."""
+        return [e.name for e in self.scandir(self._stat_dir(path).path)]
 
     def mkdir(self, path, mode=0o755, parents=False):
         """Create a directory.  parents=True: the missing parents too, and
         an existing directory is no error (mkdir -p)."""
-        check(_lib.lib().dfs_mkdir(self._handle(), _lib.encode(path), mode,
-                                   1 if parents else 0))
+        check(self._call("dfs_mkdir", _lib.encode(path),
+                         _lib.unsigned(mode, "mode"), 1 if parents else 0))
 
     def makedirs(self, path, mode=0o755, exist_ok=False):
         """os.makedirs: FileExistsError when path exists, unless exist_ok
@@ -418,69 +542,80 @@ class Client:
 
     def touch(self, path, mode=0o644):
         """Create an empty, complete file (FileExistsError if path exists)."""
-        check(_lib.lib().dfs_create(self._handle(), _lib.encode(path), mode))
+        check(self._call("dfs_create", _lib.encode(path),
+                         _lib.unsigned(mode, "mode")))
+
+    def rmdir(self, path):
+        """Delete an empty directory (os.rmdir): NotADirectoryError for a
+        file, OSError ENOTEMPTY for a directory that is not empty."""
+        self.rm(self._stat_dir(path).path)
 
     def rm(self, path, recursive=False):
         """Delete a file or an empty directory; recursive=True a whole
         tree.  A non-empty directory without recursive: OSError ENOTEMPTY."""
-        check(_lib.lib().dfs_delete(self._handle(), _lib.encode(path),
-                                    1 if recursive else 0))
+        check(self._call("dfs_delete", _lib.encode(path),
+                         1 if recursive else 0))
 
     def mv(self, src, dst, overwrite=False):
         """Rename src to dst; dst an existing directory: src moves into it.
         An existing file dst is replaced only with overwrite=True."""
-        check(_lib.lib().dfs_rename(self._handle(), _lib.encode(src),
-                                    _lib.encode(dst), 1 if overwrite else 0))
+        check(self._call("dfs_rename", _lib.encode(src),
+                         _lib.encode(dst), 1 if overwrite else 0))
 
     def chmod(self, path, mode):
-        check(_lib.lib().dfs_chmod(self._handle(), _lib.encode(path), mode))
+        check(self._call("dfs_chmod", _lib.encode(path),
+                         _lib.unsigned(mode, "mode")))
 
     def chown(self, path, owner=None, group=None):
         """Set owner and/or group (None: left unchanged)."""
-        check(_lib.lib().dfs_chown(
-            self._handle(), _lib.encode(path),
-            None if owner is None else _lib.encode(owner),
-            None if group is None else _lib.encode(group)))
+        check(self._call("dfs_chown", _lib.encode(path),
+                         None if owner is None else _lib.encode(owner),
+                         None if group is None else _lib.encode(group)))
 
     def set_replication(self, path, replication):
-        check(_lib.lib().dfs_set_replication(self._handle(),
-                                             _lib.encode(path), replication))
+        check(self._call("dfs_set_replication", _lib.encode(path),
+                         _lib.unsigned(replication, "replication")))
 
     def utime(self, path, mtime=None, atime=None):
         """Set the modification and/or access time (seconds since the
         epoch, float; None leaves it unchanged)."""
         def ms(t):
-            return -1 if t is None else int(round(t * 1000))
-        check(_lib.lib().dfs_utimes(self._handle(), _lib.encode(path),
-                                    ms(mtime), ms(atime)))
+            if t is None:
+                return -1
+            if t < 0:           # before the epoch: dfs times are unsigned
+                raise ValueError("time %r before the epoch" % (t,))
+            return int(round(t * 1000))
+        check(self._call("dfs_utimes", _lib.encode(path),
+                         ms(mtime), ms(atime)))
 
     def content_summary(self, path):
         """ContentSummary of the tree at path (one namenode call)."""
         s = _lib.Summary()
-        check(_lib.lib().dfs_content_summary(self._handle(), _lib.encode(path),
-                                             ctypes.byref(s)))
+        check(self._call("dfs_content_summary", _lib.encode(path),
+                         ctypes.byref(s)))
         return ContentSummary(s)
 
     def checksum(self, path):
         """FileChecksum of a complete file (IsADirectoryError for a
         directory; OSError EBUSY for a file being written)."""
         c = _lib.FileChecksum()
-        check(_lib.lib().dfs_get_file_checksum(self._handle(),
-                                               _lib.encode(path),
-                                               ctypes.byref(c)))
+        check(self._call("dfs_get_file_checksum", _lib.encode(path),
+                         ctypes.byref(c)))
         return FileChecksum(c)
 
     def block_locations(self, path, offset=0, length=None):
         """The BlockLocations of the blocks of path overlapping
         [offset, offset + length) (length None: to the end), in order."""
+        if length is None:
+            length = _UINT64_MAX
+        if offset < 0 or length < 0:
+            raise ValueError("negative offset or length")
         lib = _lib.lib()
         arr = ctypes.POINTER(_lib.BlockLocation)()
         n = ctypes.c_size_t()
-        if length is None:
-            length = _UINT64_MAX
-        check(lib.dfs_get_block_locations(self._handle(), _lib.encode(path),
-                                          offset, length, ctypes.byref(arr),
-                                          ctypes.byref(n)))
+        check(self._call("dfs_get_block_locations", _lib.encode(path),
+                         offset, length, ctypes.byref(arr),
+                         ctypes.byref(n)))
         try:
             return [BlockLocation(arr[i]) for i in range(n.value)]
         finally:
@@ -495,31 +630,36 @@ class Client:
         the namenode's.  parents: create missing parent directories.
         temporary: the file is deleted, not recovered, should this writer
         die (DFS_O_TEMPORARY; for files renamed into place)."""
+        if mode not in ("rb", "wb", "xb", "ab"):
+            raise ValueError("invalid mode: %r (rb, wb, xb or ab)" % mode)
+        replication = _lib.unsigned(replication, "replication")
+        block_size = _lib.unsigned(block_size, "block_size", 64)
+        permissions = _lib.unsigned(permissions, "permissions")
         lib = _lib.lib()
-        h = self._handle()
         p = _lib.encode(path)
         out = ctypes.c_void_p()
-        if mode == "rb":
-            check(lib.dfs_open_read(h, p, ctypes.byref(out)))
-            return RawFile(self, out.value, os.fspath(path), mode)
-        if mode not in ("wb", "xb", "ab"):
-            raise ValueError("invalid mode: %r (rb, wb, xb or ab)" % mode)
         flags = ((_lib.DFS_O_PARENTS if parents else 0) |
-                 (_lib.DFS_O_TEMPORARY if temporary else 0))
-        if mode == "ab":
-            rc = lib.dfs_open_append(h, p, ctypes.byref(out))
-            if rc == 1:                 # NOENT: "a" creates a missing file
+                 (_lib.DFS_O_TEMPORARY if temporary else 0) |
+                 (_lib.DFS_O_OVERWRITE if mode == "wb" else 0))
+        h = self._enter()       # the file is registered before a close()
+        try:
+            if mode == "rb":
+                rc = lib.dfs_open_read(h, p, ctypes.byref(out))
+            elif mode == "ab":
+                rc = lib.dfs_open_append(h, p, ctypes.byref(out))
+                if rc == 1:             # NOENT: "a" creates a missing file
+                    rc = lib.dfs_open_write(h, p, flags, permissions,
+                                            replication, block_size,
+                                            ctypes.byref(out))
+                    if rc == 2:         # EXIST: created meanwhile; append
+                        rc = lib.dfs_open_append(h, p, ctypes.byref(out))
+            else:
                 rc = lib.dfs_open_write(h, p, flags, permissions, replication,
                                         block_size, ctypes.byref(out))
-                if rc == 2:             # EXIST: created meanwhile; append
-                    rc = lib.dfs_open_append(h, p, ctypes.byref(out))
             check(rc)
-        else:
-            if mode == "wb":
-                flags |= _lib.DFS_O_OVERWRITE
-            check(lib.dfs_open_write(h, p, flags, permissions, replication,
-                                     block_size, ctypes.byref(out)))
-        return RawFile(self, out.value, os.fspath(path), mode)
+            return RawFile(self, out.value, os.fspath(path), mode)
+        finally:
+            self._leave()
 
     def open(self, path, mode="rb", buffering=-1, encoding=None, errors=None,
              newline=None, *, replication=0, block_size=0, parents=False,
@@ -552,10 +692,13 @@ class Client:
                 buf = io.BufferedReader(raw, size)
             else:
                 buf = BufferedWriter(raw, size)
-            if binary:
-                return buf
-            return io.TextIOWrapper(buf, encoding, errors, newline,
-                                    line_buffering=line_buffering)
+            outer = buf
+            if not binary:
+                outer = io.TextIOWrapper(buf, encoding, errors, newline,
+                                         line_buffering=line_buffering)
+                outer.mode = mode       # as open() sets it
+            raw._outer = weakref.ref(outer)     # what Client.close() closes
+            return outer
         except BaseException:
             raw.close()
             raise

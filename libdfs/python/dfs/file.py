@@ -23,28 +23,22 @@ import io
 import os
 
 from . import _lib
-from .errors import check, check_count
+from .errors import check, check_count, error
 
 # Buffer of Client.open()'s buffered objects: reads stream whole blocks
 # from a datanode, so large reads cost one call each.
 DEFAULT_BUFFER_SIZE = 1 << 20
 
+_UINT64_MAX = (1 << 64) - 1
 
-class ReadStats:
+
+class ReadStats(_lib.Record):
     """What a reader has read (struct dfs_read_stats): bytes_read,
     local_bytes_read (from a datanode on this client's host),
     short_circuit_bytes_read, zero_copy_bytes_read."""
 
     __slots__ = ("bytes_read", "local_bytes_read", "short_circuit_bytes_read",
                  "zero_copy_bytes_read")
-
-    def __init__(self, st):
-        for k in self.__slots__:
-            setattr(self, k, getattr(st, k))
-
-    def __repr__(self):
-        return "ReadStats(%s)" % ", ".join(
-            "%s=%d" % (k, getattr(self, k)) for k in self.__slots__)
 
 
 def _rbuf(b):
@@ -59,6 +53,7 @@ class RawFile(io.RawIOBase):
     it was opened with, `mode` "rb", "wb", "xb" or "ab"."""
 
     _h = None               # the dfs_file *, None once closed
+    _outer = None           # weakref to the object wrapping it, if any
 
     def __init__(self, client, handle, path, mode):
         super().__init__()
@@ -74,6 +69,12 @@ class RawFile(io.RawIOBase):
             raise ValueError("I/O operation on closed file")
         return self._h
 
+    def _call(self, fname, *args):
+        """libdfs's fname(this file's handle, *args), counted in flight on
+        the Client (whose close() waits for it; RuntimeError after a
+        fork)."""
+        return self._client._call_on(self._handle(), fname, *args)
+
     def readable(self):
         self._handle()
         return self.mode == "rb"
@@ -87,39 +88,39 @@ class RawFile(io.RawIOBase):
         return self.mode == "rb"
 
     def _need(self, reading):
-        h = self._handle()
+        """ValueError when closed; io.UnsupportedOperation when not open
+        for reading (reading=True) or writing (False)."""
+        self._handle()
         if reading and self.mode != "rb":
             raise io.UnsupportedOperation("not readable: %s opened for "
                                           "writing" % self.name)
         if not reading and self.mode == "rb":
             raise io.UnsupportedOperation("not writable: %s opened for "
                                           "reading" % self.name)
-        return h
 
     @property
     def length(self):
         """Reader: the file's length as opened.  Writer: its length so far
         (what was written included; an appender counts the old bytes)."""
-        return _lib.lib().dfs_file_length(self._handle())
+        return self._call("dfs_file_length")
 
     # ----------------------------------------------------------- reading
     def readinto(self, b):
         """Read up to len(b) bytes at the position into b; the count (0 at
         the end of the file)."""
-        h = self._need(True)
+        self._need(True)
         buf, m = _rbuf(b)
         with m:
             if not m.nbytes:
                 return 0
-            n = _lib.lib().dfs_read(h, buf, m.nbytes)
+            n = self._call("dfs_read", buf, m.nbytes)
             del buf
         return check_count(n)
 
     def readall(self):
         """The rest of the file, in as few calls as its length allows."""
-        h = self._need(True)
-        lib = _lib.lib()
-        left = lib.dfs_file_length(h) - lib.dfs_tell(h)
+        self._need(True)
+        left = self._call("dfs_file_length") - self._call("dfs_tell")
         if left <= 0:
             return b""
         out = bytearray(left)
@@ -135,16 +136,16 @@ class RawFile(io.RawIOBase):
     def pread(self, size, offset):
         """Up to size bytes at offset (fewer only at the end of the file);
         the position does not move."""
-        h = self._need(True)
-        if size < 0 or offset < 0:
-            raise ValueError("negative size or offset")
+        self._need(True)
+        if size < 0:
+            raise ValueError("negative size %d" % size)
+        offset = _lib.unsigned(offset, "offset", 64)   # never wrapped
         out = bytearray(size)
         got = 0
-        lib = _lib.lib()
         while got < size:
             buf, m = _rbuf(memoryview(out)[got:])
             with m:
-                n = lib.dfs_pread(h, buf, m.nbytes, offset + got)
+                n = self._call("dfs_pread", buf, m.nbytes, offset + got)
                 del buf
             if check_count(n) == 0:
                 break
@@ -156,46 +157,48 @@ class RawFile(io.RawIOBase):
         """Move a reader's position (whence SEEK_SET, SEEK_CUR, SEEK_END);
         past the end is allowed (reads then return b"").  A writer can
         only tell where it is (seek(0, SEEK_CUR))."""
-        h = self._handle()
-        lib = _lib.lib()
+        self._handle()
         if self.mode != "rb":
             if offset == 0 and whence == os.SEEK_CUR:
-                return lib.dfs_tell(h)
+                return self._call("dfs_tell")
             raise io.UnsupportedOperation("seek: %s is opened for writing"
                                           % self.name)
         if whence == os.SEEK_SET:
             pos = offset
         elif whence == os.SEEK_CUR:
-            pos = lib.dfs_tell(h) + offset
+            pos = self._call("dfs_tell") + offset
         elif whence == os.SEEK_END:
-            pos = lib.dfs_file_length(h) + offset
+            pos = self._call("dfs_file_length") + offset
         else:
             raise ValueError("invalid whence (%r, should be 0, 1 or 2)"
                              % (whence,))
         if pos < 0:
-            raise OSError(22, "Invalid argument: seek to %d" % pos)
-        check(lib.dfs_seek(h, pos))
+            raise error(6, "Invalid argument: seek to %d" % pos)
+        if pos > _UINT64_MAX:
+            raise OverflowError("seek to %d: past a 64-bit offset" % pos)
+        check(self._call("dfs_seek", pos))
         return pos
 
     def tell(self):
         """The position: of the next read, or a writer's length so far."""
-        return _lib.lib().dfs_tell(self._handle())
+        return self._call("dfs_tell")
 
     def read_stats(self):
         """ReadStats of this reader since it was opened (or since
         clear_read_stats())."""
         st = _lib.ReadStats()
-        check(_lib.lib().dfs_get_read_stats(self._need(True),
-                                            ctypes.byref(st)))
+        self._need(True)
+        check(self._call("dfs_get_read_stats", ctypes.byref(st)))
         return ReadStats(st)
 
     def clear_read_stats(self):
-        _lib.lib().dfs_clear_read_stats(self._need(True))
+        self._need(True)
+        self._call("dfs_clear_read_stats")
 
     # ----------------------------------------------------------- writing
     def write(self, b):
         """Append the bytes of b (queued to the pipeline); returns len(b)."""
-        h = self._need(False)
+        self._need(False)
         m = memoryview(b).cast("B")
         with m:
             n = m.nbytes
@@ -203,11 +206,11 @@ class RawFile(io.RawIOBase):
                 return 0
             if m.readonly:
                 data = b if isinstance(b, bytes) else m.tobytes()
-                check(_lib.lib().dfs_write(h, data, n))
+                check(self._call("dfs_write", data, n))
             else:
                 buf = (ctypes.c_char * n).from_buffer(m)
                 try:
-                    check(_lib.lib().dfs_write(h, buf, n))
+                    check(self._call("dfs_write", buf, n))
                 finally:
                     del buf
         return n
@@ -215,35 +218,45 @@ class RawFile(io.RawIOBase):
     def flush(self):
         """Writer: dfs_hflush() (every byte written is on the pipeline's
         datanodes and visible to new readers).  Reader: nothing."""
-        if self._h is not None and self.mode != "rb":
-            check(_lib.lib().dfs_hflush(self._h))
+        if self._h is None:
+            if not super().closed:
+                return          # IOBase.close() flushing: close() did it
+            raise ValueError("I/O operation on closed file")
+        if self.mode != "rb":
+            check(self._call("dfs_hflush"))
 
     def hsync(self):
         """hflush, and the datanodes fsync the bytes to disk."""
-        check(_lib.lib().dfs_hsync(self._need(False)))
+        self._need(False)
+        check(self._call("dfs_hsync"))
 
     # ----------------------------------------------------------- closing
     def close(self):
         """Close: a writer completes its file (an error means it did not,
         see dfs_close()).  The handle is freed either way."""
-        h, self._h = self._h, None
-        if h is not None:
-            self._client._files.discard(self)
-            check(_lib.lib().dfs_close(h))
+        if self._h is not None:
+            check(self._client._release(self, "dfs_close"))
         super().close()
+
+    def _close_from_client(self):
+        """Client.close(): close the outermost object over this file (a
+        buffered or text wrapper writes what it buffers first), else this
+        file."""
+        outer = self._outer() if self._outer is not None else None
+        (outer if outer is not None else self).close()
 
     def abort(self):
         """Give up a file being written: the file is deleted (dfs_abort()).
         For a reader, close()."""
-        h, self._h = self._h, None
-        if h is not None:
-            self._client._files.discard(self)
-            check(_lib.lib().dfs_abort(h))
+        if self._h is not None:
+            check(self._client._release(self, "dfs_abort"))
         super().close()
 
     @property
     def closed(self):
         return self._h is None
+
+    __reduce__ = _lib.unpicklable
 
     def __repr__(self):
         return "<dfs.RawFile name=%r mode=%r%s>" % (

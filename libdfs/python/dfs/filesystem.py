@@ -42,6 +42,7 @@ import os
 import threading
 import urllib.parse
 import uuid
+import weakref
 from glob import has_magic
 
 from fsspec.callbacks import _DEFAULT_CALLBACK
@@ -59,9 +60,20 @@ _clients = {}
 _clients_lock = threading.Lock()
 
 
+def _after_fork_in_child():
+    """A forked child starts with no shared Client (the parent's are
+    dropped, not disconnected: see Client._inherited) and a free lock."""
+    global _clients_lock
+    _clients_lock = threading.Lock()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _shared_client(uri, user, options):
     """The process's Client for these arguments (made on first use)."""
-    key = (os.getpid(), uri, user, tuple(sorted(options.items())))
+    key = (uri, user, tuple(sorted(options.items())))
     with _clients_lock:
         c = _clients.get(key)
         if c is None or c.closed:
@@ -93,8 +105,21 @@ class DfsFileSystem(AbstractFileSystem):
         self.host = host
         self.port = port
         self.user = user
-        self.client = _shared_client(uri, user, options)
-        self._netloc = self.client.uri[len("dfs://"):]
+        self._connect_args = (uri, user, options)
+        self._client = None
+        # unstrip_protocol()'s "[USER@]HOST:PORT": its URLs name this user.
+        self._netloc = ("%s@" % urllib.parse.quote(user, safe="")
+                        if user else "") + self.client.uri[len("dfs://"):]
+
+    @property
+    def client(self):
+        """The dfs.Client of this file system: the process's shared one
+        for its arguments, made again in a forked child (the parent's
+        connections are not used there) or once closed."""
+        c = self._client
+        if c is None or c.closed or c._inherited():
+            c = self._client = _shared_client(*self._connect_args)
+        return c
 
     # ------------------------------------------------------------ paths
     @classmethod
@@ -209,11 +234,7 @@ class DfsFileSystem(AbstractFileSystem):
         self.client.makedirs(self._strip_protocol(path), exist_ok=exist_ok)
 
     def rmdir(self, path):
-        path = self._strip_protocol(path)
-        st = self.client.stat(path)
-        if not st.is_dir():
-            raise NotADirectoryError(20, "%s: Not a directory" % st.path)
-        self.client.rm(path)
+        self.client.rmdir(self._strip_protocol(path))
 
     def rm_file(self, path):
         self.client.rm(self._strip_protocol(path))
@@ -320,6 +341,14 @@ def _write_options(kwargs):
             "block_size": int(kwargs.get("dfs_block_size") or 0)}
 
 
+def _reopen(fs, path, loc, block_size, cache_type, cache_options):
+    """A pickled DfsFile reader, open again at its position."""
+    f = DfsFile(fs, path, "rb", block_size, cache_type=cache_type,
+                cache_options=cache_options)
+    f.seek(loc)
+    return f
+
+
 class DfsFile(AbstractBufferedFile):
     """A dfs file opened through fsspec: mode "rb" (reads through fsspec's
     cache, cache_type "readahead" by default, each miss one positional
@@ -338,6 +367,7 @@ class DfsFile(AbstractBufferedFile):
         client = fs.client
         self._raw = None
         self._temp = None
+        self._cache_args = (cache_type, cache_options)
         if mode == "rb":
             raw = client.open_raw(path, "rb")
             try:
@@ -368,8 +398,20 @@ class DfsFile(AbstractBufferedFile):
             raw.abort() if mode == "wb" else raw.close()
             raise
         self._raw = raw
+        raw._outer = weakref.ref(self)  # Client.close() sends the buffer
         self.loc = raw.tell()           # "ab": after the existing bytes
         self.offset = 0
+
+    def __reduce__(self):
+        """A reader pickles as its file system, path, position and cache
+        settings, and opens again where it is unpickled (as fsspec's
+        local files do); a writer cannot be pickled."""
+        if self.mode != "rb":
+            raise ValueError("cannot pickle %s: open for writing" % self.path)
+        if self.closed:
+            raise ValueError("cannot pickle %s: closed" % self.path)
+        return _reopen, (self.fs, self.path, self.loc, self.blocksize,
+                         *self._cache_args)
 
     def _fetch_range(self, start, end):
         return self._raw.pread(end - start, start)
