@@ -77,7 +77,8 @@ def put(client, path, data, block=BLOCK):
 
 def counters(c):
     """(bytes read on their datanode's host (TCP or short-circuit), bytes
-    read from other hosts), summed over the datanodes, once every datanode
+    read from other hosts, of the first those read short-circuit), summed
+    over the datanodes, once every datanode
     has sent a heartbeat since this call began (the counters are the
     datanodes' as of their last heartbeat)."""
     t0 = time.monotonic()
@@ -90,23 +91,24 @@ def counters(c):
         return None
     r = wait_for(fresh, 10, "a heartbeat from every datanode", interval=0.05)
     return (r["bytes_read_local"] + r["bytes_read_short_circuit"],
-            r["bytes_read_remote"])
+            r["bytes_read_remote"], r["bytes_read_short_circuit"])
 
 
 def local_share(env, path, locality):
-    """(line count, share of the bytes read locally) of a per-block line
-    count of path through dfs.dask.read_blocks."""
+    """(line count, share of the bytes read locally, share read
+    short-circuit) of a per-block line count of path through
+    dfs.dask.read_blocks."""
     c, dc, client = env
 
     def count_lines(data):          # nested: pickled by value for the workers
         return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    l0, r0 = counters(c)
+    l0, r0, s0 = counters(c)
     futures = dfs.dask.read_blocks(path, count_lines, client=dc.client,
                                    uri=c.addr, locality=locality)
     total = sum(dc.client.gather(futures))
-    l1, r1 = counters(c)
+    l1, r1, s1 = counters(c)
     assert l1 + r1 - l0 - r0 >= client.stat(path).size
-    return total, (l1 - l0) / (l1 + r1 - l0 - r0)
+    return total, (l1 - l0) / (l1 + r1 - l0 - r0), (s1 - s0) / (l1 + r1 - l0 - r0)
 
 
 def test_workers_on_the_datanode_hosts(env):
@@ -195,13 +197,16 @@ def test_locality(env):
         spread[b.hosts[0]] = spread.get(b.hosts[0], 0) + 1
     assert set(spread) == set(HOSTS), spread    # every host has blocks
 
-    total, share = local_share(env, "/loc/lines.txt", True)
+    total, share, sc = local_share(env, "/loc/lines.txt", True)
     assert total == 80000
     # Each task reads its block locally and the first line of the next
     # block (4 KiB of 128) from wherever that block is.
     assert share >= 0.90, share
+    # ... and locally means short-circuit: the worker's client is at its
+    # host's address, where the datanode passes the block's files.
+    assert sc >= 0.90, sc
 
-    total, share = local_share(env, "/loc/lines.txt", False)
+    total, share, _ = local_share(env, "/loc/lines.txt", False)
     assert total == 80000
     # Without restrictions a task lands on one of the 3 workers regardless
     # of where its block is: it is local for about 1 block in 3 (expected
