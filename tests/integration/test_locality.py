@@ -87,8 +87,11 @@ def test_hosts_places_each_datanode(hosts_cluster):
 
 @pytest.mark.parametrize("args, msg", [
     (["-n", "3", "--hosts", "127.0.0.2,127.0.0.3"],
-     "--hosts names 2 address(es) for 3 datanodes"),
+     "--hosts names 2 address(es) for 3 datanode(s)"),
     (["--hosts", "127.0.0.2,dn.example"], "'dn.example' is not an IP address"),
+    (["-n", "1", "--hosts", "127.0.0.2,127.0.0.3"],
+     "--hosts names 2 address(es) for 1 datanode(s)"),
+    (["--hosts", ""], "--hosts: no address given"),
 ])
 def test_hosts_usage_errors(tmp_path, args, msg):
     d = tmp_path / "c"

@@ -52,6 +52,27 @@ def test_connect_default_from_the_environment(module_cluster, monkeypatch,
         assert c.uri == "dfs://" + module_cluster.addr
 
 
+def test_conf_file_keeps_the_environments_namenode(module_cluster, base, monkeypatch,
+                                                  tmp_path):
+    """conf= stands in for $DFS_CONF: a file that names no namenode leaves
+    $DFS_NAMENODE's (not the built-in default), and its own keys apply."""
+    monkeypatch.setenv("DFS_NAMENODE", module_cluster.addr)
+    conf = tmp_path / "nosc.conf"
+    conf.write_text("[client]\nshort_circuit = 0\n")
+    with dfs.connect(module_cluster.addr) as c:
+        with c.open(base + "/conf.bin", "wb") as f:
+            f.write(b"x" * 100000)
+    with dfs.connect(conf=str(conf)) as c:
+        assert c.uri == "dfs://" + module_cluster.addr
+        with c.open(base + "/conf.bin", buffering=0) as f:
+            assert f.read() == b"x" * 100000
+            assert f.read_stats().short_circuit_bytes_read == 0
+    with dfs.connect() as c:                    # the default: short-circuit
+        with c.open(base + "/conf.bin", buffering=0) as f:
+            assert f.read() == b"x" * 100000
+            assert f.read_stats().short_circuit_bytes_read == 100000
+
+
 def test_options_reach_new_files(module_cluster, base):
     with dfs.connect(module_cluster.addr, block_size=65536, replication=1,
                      chunk_size=4096, timeout_ms=20000) as c:

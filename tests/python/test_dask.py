@@ -182,6 +182,13 @@ def test_missing_files(env):
     with pytest.raises(ValueError, match="delimiter"):
         dfs.dask.read_blocks("/x", len, client=dc.client, uri=c.addr,
                              delimiter=b"\r\n")
+    # A job's output directory holding only its _SUCCESS marker: no data
+    # file to take the columns from.
+    client.makedirs("/sparkout", exist_ok=True)
+    put(client, "/sparkout/_SUCCESS", b"")
+    with pytest.raises(FileNotFoundError, match="no data file in /sparkout"):
+        dfs.dask.read_csv("/sparkout", uri=c.addr, client=dc.client)
+    assert dfs.dask.read_blocks("/sparkout", len, client=dc.client, uri=c.addr) == []
 
 
 def test_locality(env):

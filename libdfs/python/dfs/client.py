@@ -264,9 +264,16 @@ class Client(_lib.HandleOwner):
         if not opts:
             raise MemoryError("dfs_options_create: out of memory")
         try:
-            check(lib.dfs_options_load_env(opts))
-            if conf is not None:
+            if conf is None:
+                check(lib.dfs_options_load_env(opts))
+            else:
+                # conf in place of $DFS_CONF; the environment's namenode
+                # and client host still win over it, as over $DFS_CONF.
                 check(lib.dfs_options_load_conf(opts, _lib.encode(conf)))
+                for var, setter in (("DFS_NAMENODE", lib.dfs_options_set_namenode),
+                                    ("DFS_CLIENT_HOST", lib.dfs_options_set_client_host)):
+                    if os.environ.get(var):
+                        check(setter(opts, _lib.encode(os.environ[var])))
             if uri is not None and uri != "default":
                 check(lib.dfs_options_set_namenode(opts, _lib.encode(uri)))
             if user:
@@ -713,7 +720,8 @@ def connect(uri=None, user=None, **options):
     (default: $DFS_USER or the login name, as libdfs decides).
 
     options (each maps to a dfs_options_* setter): conf (an INI file whose
-    [client] section is read after $DFS_CONF), timeout_ms, replication and
+    [client] section is read in place of $DFS_CONF's; $DFS_NAMENODE and
+    $DFS_CLIENT_HOST still override it), timeout_ms, replication and
     block_size (defaults for new files), chunk_size, client_host (the
     address this client is seen at: dfs_options_set_client_host)."""
     return Client(uri, user, **options)

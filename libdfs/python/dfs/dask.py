@@ -379,6 +379,8 @@ def read_csv(urlpath, *, client=None, uri=None, user=None, locality=True,
         has_header = False
     fs = _filesystem(urlpath, uri, user)
     files = _expand(fs, urlpath)
+    if not files:       # the columns come from a file: there must be one
+        raise FileNotFoundError(2, "no data file in %s" % (urlpath,))
     with fs.client.open_raw(files[0], "rb") as f:
         head = f.pread(sample, 0)
     if len(head) == sample and b"\n" in head:
