@@ -31,12 +31,12 @@
 #include "frame.h"
 
 /* 1 when a datanode at host runs on this client's host: its address is
- * the client host (client.host when set, else the address the namenode
- * sees this client at).  Each loopback address counts as a host of its
- * own, as tools/cluster --hosts uses them. */
+ * fs->client_host (client.host when set, else the address the namenode
+ * sees this client at; dfs_connect() settles it).  Each loopback address
+ * counts as a host of its own, as tools/cluster --hosts uses them. */
 static int host_is_local(const dfs_fs *fs, const char *host)
 {
-    return strcmp(host, fs->opts.client_host[0] ? fs->opts.client_host : fs->client_host) == 0;
+    return strcmp(host, fs->client_host) == 0;
 }
 
 static void free_blocks(dfs_file *f)
