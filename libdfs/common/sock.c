@@ -140,7 +140,8 @@ int dfs_sock_connect_from(struct dfs_sock *s, const char *src, const char *host,
     if (rc != 0 && err) {
         if (bind_failed)
             snprintf(err, errsz, "%s:%u: cannot bind to %s: %s", host, port, src,
-                     rc != -EAFNOSUPPORT ? strerror(-rc)
+                     rc == -EADDRNOTAVAIL ? "not an address of this machine"
+                     : rc != -EAFNOSUPPORT ? strerror(-rc)
                      : bind_family == AF_INET6 ? "not an IPv6 address" : "not an IPv4 address");
         else
             snprintf(err, errsz, "%s:%u: %s", host, port, strerror(-rc));

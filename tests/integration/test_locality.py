@@ -151,7 +151,7 @@ def test_client_host_errors(hosts_cluster):
     assert "DFS_CLIENT_HOST" in err and "dn.example" in err, err
     rc, out, err = c.dfs("ls", "/", env=env_at("192.0.2.1"))
     assert rc == 1
-    assert "cannot bind to 192.0.2.1" in err, err
+    assert "cannot bind to 192.0.2.1: not an address of this machine" in err, err
     # From the configuration file, as [client] host.
     conf = c.dir / "client-host.conf"
     conf.write_text("[client]\nnamenode = %s\nhost = 127.0.0.4\n" % c.addr)
