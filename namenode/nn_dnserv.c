@@ -34,29 +34,29 @@
 /* Block recoveries handed to one datanode per heartbeat answer. */
 #define RECOVERIES_PER_HEARTBEAT 16
 
-/* A text field a datanode sends: 1..max-1 printable bytes. */
-static int valid_text(const char *s, size_t max)
+/* 1..max-1 bytes, none below `lowest` nor DEL. */
+static int text_within(const char *s, size_t max, unsigned char lowest)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n >= max)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
+        if ((unsigned char)s[i] < lowest || s[i] == 0x7f)
             return 0;
     return 1;
+}
+
+/* A text field a datanode sends: 1..max-1 printable bytes, no space. */
+static int valid_text(const char *s, size_t max)
+{
+    return text_within(s, max, 0x21);
 }
 
 /* A short-circuit socket path a datanode registers: absolute, shorter
  * than DM_SOCK_MAX, no control byte (spaces are fine). */
 static int valid_socket_path(const char *s)
 {
-    size_t n = strlen(s);
-    if (s[0] != '/' || n >= DM_SOCK_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
+    return s[0] == '/' && text_within(s, DM_SOCK_MAX, 0x20);
 }
 
 static uint64_t remaining_of(uint64_t capacity, uint64_t used, int has, uint64_t remaining)
